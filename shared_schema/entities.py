@@ -1,0 +1,189 @@
+"""Entity records as they travel in pull ``data`` and push ``fields``.
+
+Every field has a default, so a partial ``fields`` map of a push converts to
+the record type and is type-checked field by field (``check_fields``).
+Records may carry more fields than these; unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from shared_schema.base import WireStruct
+
+SiteKind = Literal["construction", "factory", "logistics", "other"]
+SiteStatus = Literal["active", "completed", "closed"]
+InspectionState = Literal["draft", "submitted"]
+ReviewState = Literal["pending", "approved", "has_issues", "rejected"]
+Sector = Literal["construction", "non_construction"]
+
+
+class Record(WireStruct, kw_only=True):
+    id: str | None = None
+    created_at: int | None = None  # unix ms
+    updated_at: int | None = None
+    deleted: bool = False
+
+
+class Village(Record, kw_only=True):
+    name: str | None = None
+    kind: Literal["village", "community"] | None = None
+    code: str | None = None
+    demo: bool = False
+
+
+class Department(Record, kw_only=True):
+    name: str | None = None
+    sectors: list[str] = []
+
+
+class User(Record, kw_only=True):
+    """Public view of a user, pulled as reference data (no secrets)."""
+
+    username: str | None = None
+    display_name: str | None = None
+    role: str | None = None
+
+
+class ChecklistTemplateRecord(Record, kw_only=True):
+    """A checklist template as reference data; ``body`` is the template JSON."""
+
+    kind: str | None = None
+    version: int | None = None
+    body: dict[str, Any] = {}
+
+
+class Site(Record, kw_only=True):
+    name: str | None = None
+    kind: SiteKind | None = None
+    village_id: str | None = None
+    department_id: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    gov_invested: bool | None = None
+    builder: str | None = None
+    contractor: str | None = None
+    contract_amount: float | None = None
+    start_date: str | None = None
+    status: SiteStatus | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    industry: str | None = None
+    # Registry facts set by the office on approval of an inspection.
+    six_systems: dict[str, bool | None] | None = None
+    headcount_on_site: int | None = None
+    headcount_real_name: int | None = None
+    headcount_contracts: int | None = None
+    last_inspected_at: int | None = None
+
+
+class Answer(WireStruct, kw_only=True):
+    answer: Any = None
+    value: Any = None
+    note: str | None = None
+
+
+class Inspection(Record, kw_only=True):
+    site_id: str | None = None
+    template_id: str | None = None
+    inspector_id: str | None = None
+    started_at: int | None = None
+    submitted_at: int | None = None
+    state: InspectionState | None = None
+    answers: dict[str, Answer] | None = None
+    lat: float | None = None
+    lon: float | None = None
+    notes: str | None = None
+    review_state: ReviewState | None = None
+    review_comment: str | None = None
+
+
+class Photo(Record, kw_only=True):
+    sha256: str | None = None
+    owner_entity: Literal["inspection", "case", "site", "case_event"] | None = None
+    owner_id: str | None = None
+    item_code: str | None = None
+    taken_at: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    caption: str | None = None
+    bytes: int | None = None
+
+
+class WageCase(Record, kw_only=True):
+    site_id: str | None = None
+    village_id: str | None = None
+    title: str | None = None
+    employer: str | None = None
+    employer_address: str | None = None
+    sector: Sector | None = None
+    workers_owed: int | None = None
+    amount_owed: float | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    work_done: str | None = None
+    collective_risk: bool | None = None
+    source: str | None = None
+    level: str | None = None
+    status: str | None = None
+    opened_at: int | None = None
+    complainant_name: str | None = None
+    complainant_phone: str | None = None
+    complainant_id_number: str | None = None
+
+
+class CaseEvent(Record, kw_only=True):
+    case_id: str | None = None
+    kind: str | None = None
+    note: str | None = None
+    amount_recovered: float | None = None
+    workers_paid: int | None = None
+    evidence: list[str] = []
+    callback_note: str | None = None
+    referral_target: str | None = None
+
+
+ENTITY_TYPES: dict[str, type[Record]] = {
+    "village": Village,
+    "department": Department,
+    "user": User,
+    "checklist_template": ChecklistTemplateRecord,
+    "site": Site,
+    "inspection": Inspection,
+    "photo": Photo,
+    "case": WageCase,
+    "case_event": CaseEvent,
+}
+REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template"})
+INSERT_ONLY_ENTITIES = frozenset({"photo", "case_event"})
+PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
+#: Fields every record carries that a device never writes directly.
+SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "deleted"})
+
+
+class FieldTypeError(ValueError):
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def check_fields(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Type-check a partial field map against ``entity``'s record type.
+
+    Returns only the known fields, normalised (e.g. ints for floats kept as
+    given); unknown fields are dropped, as the protocol says. Raises
+    ``FieldTypeError`` with a ``$.fields.x`` path on a wrong type.
+    """
+    record_type = ENTITY_TYPES[entity]
+    known = {k: v for k, v in fields.items() if k in record_type.__struct_fields__}
+    try:
+        record = msgspec.convert(known, record_type)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        path = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+        raise FieldTypeError(text, path.replace("$", "$.fields", 1)) from None
+    built = msgspec.to_builtins(record)
+    return {k: built.get(k) for k in known}

@@ -1,0 +1,183 @@
+"""Wire messages of sync protocol version 1 (../docs/protocol.md).
+
+Every request and response body the device and the server exchange is one
+of these Structs. Decoding goes through the module-level decoders at the
+bottom, so a malformed body fails with msgspec's path (``$.mutations[0].hlc``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from shared_schema.base import WireStruct
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS = (0, 1)  # current and previous
+
+Role = Literal["grid_officer", "sector_inspector", "office", "leader", "admin"]
+FIELD_ROLES = ("grid_officer", "sector_inspector")
+
+
+# --- errors -----------------------------------------------------------------
+
+
+class ErrorInfo(WireStruct, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorBody(WireStruct, kw_only=True):
+    """``{"error": {"code", "message", "details"}}`` — the one error shape."""
+
+    error: ErrorInfo
+
+
+# --- auth -------------------------------------------------------------------
+
+
+class LoginRequest(WireStruct, kw_only=True):
+    username: str
+    password: str
+    device_id: str
+    device_name: str = ""
+    protocol: int = PROTOCOL_VERSION
+
+
+class Scope(WireStruct, kw_only=True):
+    all: bool = False
+    village_ids: list[str] = []
+    department_ids: list[str] = []
+
+
+class UserInfo(WireStruct, kw_only=True):
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    scope: Scope
+
+
+class LoginResponse(WireStruct, kw_only=True):
+    token: str
+    expires_at: int  # unix ms
+    user: UserInfo
+    server_time_ms: int = 0
+
+
+# --- push -------------------------------------------------------------------
+
+
+class _MutationBase(WireStruct, tag_field="op", kw_only=True):
+    id: str
+    seq: int
+    hlc: str
+    entity: str
+    entity_id: str
+    fields: dict[str, Any] = {}
+
+
+class Upsert(_MutationBase, tag="upsert", kw_only=True):
+    """Create a record or change some of its fields (per-field merge)."""
+
+    base: dict[str, int] = {}
+
+
+class Insert(_MutationBase, tag="insert", kw_only=True):
+    """Append to an insert-only entity (photo, case_event)."""
+
+
+class Delete(_MutationBase, tag="delete", kw_only=True):
+    """Tombstone a record; it is then pulled with ``deleted: true``."""
+
+    base: dict[str, int] = {}
+
+
+Mutation = Upsert | Insert | Delete
+MutationOp = Literal["upsert", "insert", "delete"]
+
+
+class PushRequest(WireStruct, kw_only=True):
+    device_id: str
+    mutations: list[Mutation]
+    client_time_ms: int = 0
+    protocol: int = PROTOCOL_VERSION
+
+
+ResultStatus = Literal["applied", "merged", "duplicate", "rejected"]
+
+
+class ConflictRef(WireStruct, kw_only=True):
+    field: str
+    conflict_id: str
+
+
+class MutationResult(WireStruct, kw_only=True):
+    id: str
+    status: ResultStatus
+    conflicts: list[ConflictRef] = []
+    error: ErrorInfo | None = None
+    hlc: str | None = None  # set only when the server re-stamped a skewed HLC
+
+
+class PushResponse(WireStruct, kw_only=True):
+    results: list[MutationResult]
+    server_time_ms: int
+    cursor_hint: int
+    clock_skewed: bool = False
+
+
+# --- pull -------------------------------------------------------------------
+
+
+class Change(WireStruct, kw_only=True):
+    entity: str
+    id: str
+    rev: int
+    deleted: bool
+    data: dict[str, Any]
+    field_revs: dict[str, int]
+
+
+class PullResponse(WireStruct, kw_only=True):
+    changes: list[Change]
+    cursor: int
+    has_more: bool
+    server_time_ms: int = 0
+
+
+# --- receipt ----------------------------------------------------------------
+
+
+class Receipt(WireStruct, kw_only=True):
+    device_id: str
+    mutations_received: int
+    last_seq: int
+    mutations_applied: int
+    mutations_rejected: int
+    photos_received: int
+    photos_verified: list[str]
+    photos_missing: list[str]
+    last_push_ms: int | None = None
+    last_pull_ms: int | None = None
+    clock_offset_ms: int | None = None
+    clock_skewed: bool = False
+
+
+# --- decoders (one per message, module level) ---------------------------------
+
+login_request_decoder = msgspec.json.Decoder(LoginRequest)
+push_request_decoder = msgspec.json.Decoder(PushRequest)
+push_response_decoder = msgspec.json.Decoder(PushResponse)
+pull_response_decoder = msgspec.json.Decoder(PullResponse)
+login_response_decoder = msgspec.json.Decoder(LoginResponse)
+receipt_decoder = msgspec.json.Decoder(Receipt)
+error_decoder = msgspec.json.Decoder(ErrorBody)
+encoder = msgspec.json.Encoder()
+
+
+def mutation_fingerprint(m: Mutation) -> bytes:
+    """Canonical bytes of everything a mutation says, for replay detection."""
+    return msgspec.json.encode(m, order="sorted")

@@ -1,0 +1,47 @@
+"""``create_app(settings) -> Litestar``: the one way the server is built."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from litestar import Litestar, get
+
+from sync_server.domain.auth.controller import AuthController
+from sync_server.domain.sync.controller import SyncController
+from sync_server.domain.uploads.controller import BlobController, UploadController
+from sync_server.domain.uploads.service import BlobStore
+from sync_server.errors import EXCEPTION_HANDLERS
+from sync_server.openapi import openapi_config
+from sync_server.settings import Settings
+from sync_server.store.sqlite import SqliteStore
+
+
+@get("/healthz", summary="Liveness", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = SqliteStore(settings.db_path)
+        store.migrate()
+        app.state.store = store
+        app.state.blobs = BlobStore(settings.blob_path)
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Litestar(
+        route_handlers=[AuthController, SyncController, UploadController, BlobController,
+                        healthz],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        request_max_body_size=1024 * 1024,
+        debug=False,
+    )
+    app.state.settings = settings
+    return app

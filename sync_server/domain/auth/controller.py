@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from anyio import to_thread
+from litestar import Controller, Request, Response, post
+
+from shared_schema.wire import login_request_decoder
+from sync_server.domain.auth import service
+from sync_server.http import decode, json_response, read_body
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", summary="Log in a device", operation_id="login", request_max_body_size=None)
+    async def login(self, request: Request) -> Response:
+        req = decode(await read_body(request, 64 * 1024), login_request_decoder)
+        state = request.app.state
+        res = await to_thread.run_sync(service.login, state.store, state.settings, req)
+        return json_response(res)

@@ -1,0 +1,157 @@
+"""Login, opaque device tokens and the principal a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from shared_schema.ids import uuid7
+from shared_schema.wire import LoginRequest, LoginResponse, Scope, UserInfo
+from sync_server.domain.auth.passwords import hash_password, verify_password
+from sync_server.errors import ApiError
+from sync_server.settings import Settings
+from sync_server.store.base import DeviceRow, SyncStore, TokenRow, UserRow, Visibility
+
+ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
+WHOLE_TOWNSHIP = frozenset({"office", "leader", "admin"})
+
+# A fixed hash to verify against when the user does not exist, so a wrong
+# username costs as much time as a wrong password.
+_DUMMY_HASH = hash_password("not-a-password")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as: the user, their role and scope, and the device."""
+
+    user_id: str
+    username: str
+    role: str
+    village_ids: frozenset[str]
+    department_ids: frozenset[str]
+    device_id: str
+    scope_version: int
+
+    @property
+    def all_scope(self) -> bool:
+        return self.role in WHOLE_TOWNSHIP
+
+    def sees(self, village_id: str | None, department_id: str | None,
+             created_by: str | None = None) -> bool:
+        return (
+            self.all_scope
+            or (village_id is not None and village_id in self.village_ids)
+            or (department_id is not None and department_id in self.department_ids)
+            or (created_by is not None and created_by == self.user_id)
+        )
+
+    def visibility(self) -> Visibility:
+        return Visibility(
+            all=self.all_scope, village_ids=tuple(sorted(self.village_ids)),
+            department_ids=tuple(sorted(self.department_ids)), user_id=self.user_id,
+        )
+
+
+def user_info(user: UserRow) -> UserInfo:
+    whole = user.role in WHOLE_TOWNSHIP
+    return UserInfo(
+        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+        scope=Scope(all=whole, village_ids=list(user.village_ids),
+                    department_ids=list(user.department_ids)),
+    )
+
+
+def create_user(store: SyncStore, username: str, password: str, role: str, *,
+                display_name: str | None = None, village_ids: list[str] | None = None,
+                department_ids: list[str] | None = None, now_ms: int = 0,
+                user_id: str | None = None) -> UserRow:
+    if role not in ROLES:
+        raise ApiError("invalid_role", f"role must be one of {', '.join(ROLES)}", role=role)
+    if not username or not password:
+        raise ApiError("invalid_user", "username and password are required")
+    if store.get_user_by_username(username):
+        raise ApiError("user_exists", f"user {username!r} already exists", 409)
+    user = UserRow(
+        id=user_id or uuid7(), username=username, display_name=display_name or username,
+        role=role, password_hash=hash_password(password), village_ids=village_ids or [],
+        department_ids=department_ids or [], created_at=now_ms,
+    )
+    with store.transaction() as tx:
+        tx.put_user(user)
+    return user
+
+
+def set_scope(store: SyncStore, username: str, *, village_ids: list[str] | None = None,
+              department_ids: list[str] | None = None) -> UserRow:
+    """Change a user's scope; their devices must resync (410 on next pull)."""
+    user = store.get_user_by_username(username)
+    if user is None:
+        raise ApiError("unknown_user", f"no user {username!r}", 404)
+    if village_ids is not None:
+        user.village_ids = village_ids
+    if department_ids is not None:
+        user.department_ids = department_ids
+    user.scope_version += 1
+    with store.transaction() as tx:
+        tx.put_user(user)
+    return user
+
+
+def login(store: SyncStore, settings: Settings, req: LoginRequest) -> LoginResponse:
+    if not req.device_id or "." in req.device_id or len(req.device_id) > 100:
+        raise ApiError("invalid_device_id", "device_id must be 1-100 characters without '.'",
+                       400, path="$.device_id")
+    now = settings.now_ms()
+    user = store.get_user_by_username(req.username)
+    ok = verify_password(req.password, user.password_hash if user else _DUMMY_HASH)
+    if not user or not ok:
+        raise ApiError("invalid_credentials", "wrong username or password", 401)
+    if not user.active:
+        raise ApiError("user_disabled", "this account is disabled", 401)
+    token = secrets.token_urlsafe(32)
+    expires = now + settings.token_ttl_ms
+    with store.transaction() as tx:
+        device = tx.get_device(req.device_id)
+        if device is None or device.user_id != user.id:
+            # A new device, or a phone handed to another user: start fresh
+            # scope tracking; the old user's tokens on it stop working.
+            if device is not None:
+                tx.revoke_tokens(device_id=req.device_id, at_ms=now)
+            device = DeviceRow(device_id=req.device_id, user_id=user.id, name=req.device_name,
+                               created_at=now, last_hlc=device.last_hlc if device else "")
+        device.name = req.device_name or device.name
+        tx.put_device(device)
+        tx.put_token(TokenRow(token_hash=token_hash(token), user_id=user.id,
+                              device_id=req.device_id, expires_at=expires, created_at=now))
+    return LoginResponse(token=token, expires_at=expires, user=user_info(user),
+                         server_time_ms=now)
+
+
+def authenticate(store: SyncStore, settings: Settings, authorization: str | None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ApiError("auth_required", "log in first: send Authorization: Bearer <token>", 401)
+    row = store.get_token(token_hash(authorization[7:].strip()))
+    if row is None:
+        raise ApiError("token_invalid", "this login is not known; log in again", 401)
+    if row.revoked_at is not None:
+        raise ApiError("token_revoked", "this device's login was revoked; log in again", 401)
+    if row.expires_at <= settings.now_ms():
+        raise ApiError("token_expired", "this login has expired; log in again", 401)
+    user = store.get_user(row.user_id)
+    if user is None or not user.active:
+        raise ApiError("user_disabled", "this account is disabled", 401)
+    return Principal(
+        user_id=user.id, username=user.username, role=user.role,
+        village_ids=frozenset(user.village_ids), department_ids=frozenset(user.department_ids),
+        device_id=row.device_id, scope_version=user.scope_version,
+    )
+
+
+def revoke_device(store: SyncStore, device_id: str, now_ms: int) -> int:
+    with store.transaction() as tx:
+        return tx.revoke_tokens(device_id=device_id, at_ms=now_ms)

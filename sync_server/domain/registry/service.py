@@ -1,0 +1,47 @@
+"""Writes made by the server itself: seed data, registry imports, users as
+reference records. They go through the same per-field write path as pushes,
+so devices pull them with revisions like any other change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared_schema.entities import check_fields
+from shared_schema.hlc import HybridClock
+from shared_schema.merge import Author
+from sync_server.domain.sync.records import (
+    flatten,
+    new_record,
+    rescope_children,
+    keys_of,
+    scope_keys,
+    set_keys,
+    write_fields,
+)
+from sync_server.store.base import StoreTx, StoredRecord
+
+SERVER = Author(user_id="server", device_id="server")
+
+
+class ServerWriter:
+    """Upserts records inside one transaction, stamped by the server's clock."""
+
+    def __init__(self, tx: StoreTx, now_ms: int, author: Author = SERVER) -> None:
+        self.tx = tx
+        self.now = now_ms
+        self.author = author
+        self.clock = HybridClock(author.device_id, now_ms=lambda: now_ms)
+
+    def upsert(self, entity: str, id: str, fields: dict[str, Any]) -> StoredRecord:
+        fields = check_fields(entity, fields)
+        stored = self.tx.get_record(entity, id)
+        record = stored or new_record(entity, id, self.now, None)
+        keys = scope_keys(self.tx, entity, id, {**record.data, **fields})
+        moved = stored is not None and keys_of(stored) != keys
+        set_keys(record, keys)
+        base = {k: record.meta[k].rev if k in record.meta else 0 for k in flatten(entity, fields)}
+        write_fields(self.tx, record, fields, base, str(self.clock.tick()), self.author,
+                     self.now, mutation_id="server")
+        if moved and entity == "site":
+            rescope_children(self.tx, id)
+        return record

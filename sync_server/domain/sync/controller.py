@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from functools import partial
+
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post
+
+from shared_schema.wire import push_request_decoder
+from sync_server.domain.sync import service
+from sync_server.http import decode, int_param, json_response, principal, read_body
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]
+
+    @post("/push", summary="Push a batch of mutations", operation_id="push",
+          request_max_body_size=None)
+    async def push(self, request: Request) -> Response:
+        state = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        req = decode(await read_body(request, state.settings.max_push_bytes), push_request_decoder)
+        res = await to_thread.run_sync(service.push, state.store, state.settings, p, req)
+        return json_response(res)
+
+    @get("/pull", summary="Pull changes since a cursor", operation_id="pull")
+    async def pull(self, request: Request) -> Response:
+        state = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        since = int_param(request, "since", 0)
+        limit = int_param(request, "limit", None)
+        res = await to_thread.run_sync(
+            partial(service.pull, state.store, state.settings, p, since, limit))
+        return json_response(res)
+
+    @get("/receipt", summary="What the server holds from a device", operation_id="receipt")
+    async def receipt(self, request: Request) -> Response:
+        state = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        res = await to_thread.run_sync(
+            service.receipt, state.store, p, request.query_params.get("device_id"))
+        return json_response(res)

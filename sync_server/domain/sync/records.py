@@ -1,0 +1,197 @@
+"""Writing fields into stored records: per-field merge, history, conflicts, scope keys.
+
+Pushes, the seed and office actions all write through ``write_fields`` so
+every change gets a revision, a history row and, when concurrent, a
+conflict record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared_schema.entities import REFERENCE_ENTITIES
+from shared_schema.ids import uuid7
+from shared_schema.merge import Author, FieldEdit, FieldState, merge_field
+from shared_schema.wire import ConflictRef
+from sync_server.store.base import ConflictRecord, FieldMeta, StoreTx, StoredRecord
+
+#: Fields merged per item: ``answers`` of an inspection merges per item code.
+MAP_FIELDS = {"inspection": ("answers",)}
+
+
+@dataclass
+class WriteOutcome:
+    wrote: bool = False
+    conflicts: list[ConflictRef] = field(default_factory=list)
+
+
+def flatten(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``{"answers": {"C01": a}}`` → ``{"answers.C01": a}`` for map fields."""
+    out: dict[str, Any] = {}
+    maps = MAP_FIELDS.get(entity, ())
+    for k, v in fields.items():
+        if k in maps and isinstance(v, dict):
+            for item, value in v.items():
+                out[f"{k}.{item}"] = value
+        else:
+            out[k] = v
+    return out
+
+
+def get_flat(data: dict[str, Any], key: str) -> Any:
+    if "." in key:
+        top, item = key.split(".", 1)
+        return (data.get(top) or {}).get(item)
+    return data.get(key)
+
+
+def set_flat(data: dict[str, Any], key: str, value: Any) -> None:
+    if "." in key:
+        top, item = key.split(".", 1)
+        data[top] = dict(data.get(top) or {})
+        data[top][item] = value
+    else:
+        data[key] = value
+
+
+def base_for(base: dict[str, int], key: str) -> int:
+    if key in base:
+        return base[key]
+    top = key.split(".", 1)[0]
+    return base.get(top, 0)
+
+
+def new_record(entity: str, id: str, now_ms: int, author: Author | None) -> StoredRecord:
+    return StoredRecord(
+        entity=entity, id=id, rev=0, data={"id": id, "created_at": now_ms},
+        created_by_user=author.user_id if author else None,
+        created_by_device=author.device_id if author else None,
+    )
+
+
+def write_fields(
+    tx: StoreTx,
+    record: StoredRecord,
+    fields: dict[str, Any],
+    base: dict[str, int],
+    hlc: str,
+    author: Author,
+    now_ms: int,
+    mutation_id: str,
+) -> WriteOutcome:
+    """Merge ``fields`` into ``record`` (already loaded or new) and store it.
+
+    Assigns one new revision to the record when anything changed; every
+    written field gets that revision. A fresh record is always stored.
+    """
+    outcome = WriteOutcome()
+    writes: list[tuple[str, Any]] = []
+    for key, value in flatten(record.entity, fields).items():
+        meta = record.meta.get(key)
+        stored = (
+            FieldState(get_flat(record.data, key), meta.rev, meta.hlc,
+                       Author(meta.user_id or "", meta.device_id or ""))
+            if meta else None
+        )
+        edit = FieldEdit(value=value, base=base_for(base, key), hlc=hlc, author=author)
+        merged = merge_field(stored, edit)
+        if merged.conflict:
+            assert stored is not None
+            found, base_value = tx.history_value(record.entity, record.id, key, edit.base)
+            win, lose = (edit, stored) if merged.outcome == "won" else (stored, edit)
+            conflict = ConflictRecord(
+                id=uuid7(), entity=record.entity, entity_id=record.id, field=key,
+                base_rev=edit.base, base_value=base_value if found else None,
+                winner_value=win.value, winner_hlc=win.hlc,
+                winner_user=win.author.user_id if win.author else None,
+                winner_device=win.author.device_id if win.author else None,
+                loser_value=lose.value, loser_hlc=lose.hlc,
+                loser_user=lose.author.user_id if lose.author else None,
+                loser_device=lose.author.device_id if lose.author else None,
+                mutation_id=mutation_id, created_at=now_ms,
+            )
+            tx.add_conflict(conflict)
+            outcome.conflicts.append(ConflictRef(field=key, conflict_id=conflict.id))
+        if merged.write:
+            writes.append((key, value))
+    if writes or record.rev == 0:
+        rev = tx.next_rev()
+        for key, value in writes:
+            meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
+            record.meta[key] = meta
+            set_flat(record.data, key, value)
+            tx.add_history(record.entity, record.id, key, meta, value)
+        record.rev = rev
+        record.data["updated_at"] = now_ms
+        tx.put_record(record)
+        outcome.wrote = True
+    return outcome
+
+
+def set_derived(tx: StoreTx, record: StoredRecord, values: dict[str, Any], hlc: str,
+                author: Author, now_ms: int) -> bool:
+    """Write server-derived fields (case status, level…) without merging."""
+    changed = {k: v for k, v in values.items() if record.data.get(k) != v or k not in record.meta}
+    if not changed:
+        return False
+    rev = tx.next_rev()
+    for key, value in changed.items():
+        meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
+        record.meta[key] = meta
+        record.data[key] = value
+        tx.add_history(record.entity, record.id, key, meta, value)
+    record.rev = rev
+    record.data["updated_at"] = now_ms
+    tx.put_record(record)
+    return True
+
+
+Keys = tuple[str | None, str | None, str | None, str | None]
+
+
+def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:
+    """(village_id, department_id, site_id, parent_id) a record is visible by."""
+    if entity in REFERENCE_ENTITIES:
+        return None, None, None, None
+    if entity == "site":
+        return d.get("village_id"), d.get("department_id"), id, None
+    if entity == "inspection":
+        site = tx.get_record("site", d.get("site_id") or "")
+        return (site.village_id, site.department_id, site.id, site.id) if site else (None,) * 4
+    if entity == "case":
+        site = tx.get_record("site", d.get("site_id") or "") if d.get("site_id") else None
+        village = d.get("village_id") or (site.village_id if site else None)
+        return village, site.department_id if site else None, site.id if site else None, None
+    if entity == "case_event":
+        case = tx.get_record("case", d.get("case_id") or "")
+        return (case.village_id, case.department_id, case.site_id, case.id) if case else (None,) * 4
+    if entity == "photo":
+        owner = tx.get_record(d.get("owner_entity") or "", d.get("owner_id") or "")
+        if owner is None:
+            return None, None, None, d.get("owner_id")
+        return owner.village_id, owner.department_id, owner.site_id, owner.id
+    return None, None, None, None
+
+
+def keys_of(record: StoredRecord) -> Keys:
+    return record.village_id, record.department_id, record.site_id, record.parent_id
+
+
+def set_keys(record: StoredRecord, keys: Keys) -> None:
+    record.village_id, record.department_id, record.site_id, record.parent_id = keys
+
+
+def rescope_children(tx: StoreTx, site_id: str) -> None:
+    """A site moved village or department: its records follow it, with new
+    revisions so devices of the new scope pull them."""
+    order = {"case": 0, "inspection": 1, "case_event": 2, "photo": 3}
+    for child in sorted(tx.children_of_site(site_id), key=lambda r: order.get(r.entity, 9)):
+        fresh = tx.get_record(child.entity, child.id)
+        if fresh is None:
+            continue
+        keys = scope_keys(tx, fresh.entity, fresh.id, fresh.data)
+        if keys != keys_of(fresh):
+            set_keys(fresh, keys)
+            fresh.rev = tx.next_rev()
+            tx.put_record(fresh)

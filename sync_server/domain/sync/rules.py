@@ -1,0 +1,191 @@
+"""Who may write what: role, scope and domain rules per entity.
+
+Every function raises ``Rejection`` with a stable code (docs/errors.md);
+nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared_schema import cases
+from shared_schema.checklists import AnswerError, missing_for_submit, validate_answer
+from shared_schema.entities import INSERT_ONLY_ENTITIES, REFERENCE_ENTITIES
+from sync_server.domain.auth.service import Principal
+from sync_server.errors import Rejection
+from sync_server.store.base import StoredRecord
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+UPSERT_ROLES = {
+    "site": {"grid_officer", "sector_inspector", "office"},
+    "inspection": {"grid_officer", "sector_inspector", "office"},
+    "case": {"grid_officer", "sector_inspector", "office"},
+}
+CREATE_ROLES = {
+    "site": {"grid_officer", "sector_inspector", "office"},
+    "inspection": {"grid_officer", "sector_inspector"},
+    "case": {"grid_officer", "sector_inspector", "office"},
+    "photo": {"grid_officer", "sector_inspector", "office"},
+}
+DELETE_ROLES = {"site": {"office"}, "inspection": {"grid_officer", "sector_inspector", "office"},
+                "case": {"office"}}
+REQUIRED_ON_CREATE = {
+    "site": ("name", "kind", "village_id"),
+    "inspection": ("site_id",),
+    "case": ("sector",),
+    "photo": ("sha256", "owner_entity", "owner_id"),
+    "case_event": ("case_id", "kind"),
+}
+REVIEW_FIELDS = frozenset({"review_state", "review_comment"})
+CASE_DERIVED = frozenset({
+    "status", "level", "initial_level", "extended", "amount_recovered", "workers_paid",
+    "accepted_at", "resolved_at", "closed_at",
+})
+NON_NEGATIVE = {
+    "site": ("contract_amount",),
+    "case": ("workers_owed", "amount_owed"),
+    "case_event": ("amount_recovered", "workers_paid"),
+    "photo": ("bytes",),
+}
+
+
+def check_op(entity: str, op: str) -> None:
+    if entity in REFERENCE_ENTITIES:
+        raise Rejection("read_only_entity", f"{entity} is reference data; devices cannot write it",
+                        entity=entity)
+    if entity in INSERT_ONLY_ENTITIES and op != "insert":
+        raise Rejection("wrong_op", f"{entity} is insert-only; use op 'insert'", entity=entity, op=op)
+    if entity not in INSERT_ONLY_ENTITIES and op == "insert":
+        raise Rejection("wrong_op", f"{entity} is merged per field; use op 'upsert'",
+                        entity=entity, op=op)
+
+
+def check_role(p: Principal, roles: set[str], action: str, entity: str) -> None:
+    if p.role not in roles:
+        raise Rejection("role_not_allowed", f"a {p.role} may not {action} a {entity}",
+                        role=p.role, entity=entity, allowed_roles=sorted(roles))
+
+
+def check_scope(p: Principal, village_id: str | None, department_id: str | None,
+                created_by: str | None, entity: str, id: str) -> None:
+    """Writes need the record's village or department in scope; a record
+    with neither (a case with no village yet) is writable by its creator."""
+    if p.all_scope:
+        return
+    if village_id is None and department_id is None:
+        if created_by == p.user_id:
+            return
+    elif p.sees(village_id, department_id):
+        return
+    raise Rejection("out_of_scope", f"this {entity} is outside your villages or departments",
+                    entity=entity, id=id, village_id=village_id, department_id=department_id)
+
+
+def check_required(entity: str, merged: dict[str, Any]) -> None:
+    missing = [f for f in REQUIRED_ON_CREATE.get(entity, ()) if merged.get(f) in (None, "")]
+    if entity == "case" and not (merged.get("title") or merged.get("employer")):
+        missing.append("title|employer")
+    if missing:
+        raise Rejection("missing_field", f"a new {entity} needs: {', '.join(missing)}",
+                        entity=entity, missing=missing)
+
+
+def check_values(entity: str, fields: dict[str, Any]) -> None:
+    for name in NON_NEGATIVE.get(entity, ()):
+        value = fields.get(name)
+        if value is not None and value < 0:
+            raise Rejection("negative_value", f"{name} cannot be negative", field=name)
+    if entity == "photo":
+        if fields.get("sha256") is not None and not SHA256.match(fields["sha256"]):
+            raise Rejection("invalid_field", "sha256 must be 64 lowercase hex digits",
+                            path="$.fields.sha256")
+    if entity == "case_event":
+        bad = [h for h in fields.get("evidence") or [] if not SHA256.match(h)]
+        if bad:
+            raise Rejection("invalid_field", "evidence must list photo sha256 hashes",
+                            path="$.fields.evidence", bad=bad)
+
+
+def check_case_fields(fields: dict[str, Any]) -> None:
+    derived = sorted(CASE_DERIVED.intersection(fields))
+    if derived:
+        raise Rejection("derived_field",
+                        "a case's status and level come from its events; add a case_event instead",
+                        fields=derived)
+
+
+def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str, Any],
+                     template: Any, photo_counts: dict[str, int], now_ms: int) -> dict[str, Any]:
+    """Checks an inspection edit; returns the fields to write (with defaults)."""
+    review = REVIEW_FIELDS.intersection(fields)
+    author_fields = set(fields) - REVIEW_FIELDS
+    data = stored.data if stored else {}
+    if review and p.role != "office":
+        raise Rejection("role_not_allowed", "only the labour office reviews inspections",
+                        fields=sorted(review))
+    if review and (data.get("state") != "submitted"):
+        raise Rejection("not_submitted", "only a submitted inspection can be reviewed")
+    out = dict(fields)
+    if stored is None:
+        check_role(p, CREATE_ROLES["inspection"], "start", "inspection")
+        if fields.get("inspector_id") not in (None, p.user_id):
+            raise Rejection("invalid_value", "inspector_id must be the logged-in user",
+                            path="$.fields.inspector_id")
+        out.setdefault("inspector_id", p.user_id)
+        out.setdefault("state", "draft")
+        out.setdefault("review_state", "pending")
+        out.setdefault("started_at", now_ms)
+        out["template_id"] = template.id
+    elif author_fields:
+        if data.get("inspector_id") != p.user_id:
+            raise Rejection("not_author", "only the inspector who recorded it may change it")
+        if data.get("state") == "submitted":
+            raise Rejection("inspection_submitted",
+                            "this inspection was submitted and is read-only for its author")
+        if "site_id" in fields and fields["site_id"] != data.get("site_id"):
+            raise Rejection("invalid_value", "an inspection cannot move to another site",
+                            path="$.fields.site_id")
+        if "template_id" in fields and fields["template_id"] != data.get("template_id"):
+            raise Rejection("invalid_value", "an inspection's template cannot change",
+                            path="$.fields.template_id")
+    if fields.get("state") not in (None, "draft", "submitted"):
+        raise Rejection("invalid_value", "state must be draft or submitted", path="$.fields.state")
+    for code, ans in (fields.get("answers") or {}).items():
+        try:
+            validate_answer(template, code, (ans or {}).get("answer"), (ans or {}).get("value"))
+        except AnswerError as exc:
+            raise Rejection(exc.code, exc.message, path=f"$.fields.answers.{code}",
+                            **exc.details) from None
+    if fields.get("state") == "submitted" and data.get("state") != "submitted":
+        answers = dict(data.get("answers") or {})
+        answers.update(fields.get("answers") or {})
+        missing = missing_for_submit(template, answers, photo_counts)
+        if missing:
+            raise Rejection("incomplete_inspection",
+                            f"{len(missing)} item(s) still need an answer or a photo",
+                            missing=missing)
+        out.setdefault("submitted_at", now_ms)
+    return out
+
+
+def case_initial(fields: dict[str, Any]) -> dict[str, Any]:
+    state = cases.initial_state(fields)
+    return {"status": state.status, "level": state.level, "initial_level": state.level,
+            "extended": False, "amount_recovered": 0.0, "workers_paid": 0}
+
+
+def fold_case(case: StoredRecord, events: list[tuple[str, str, dict[str, Any], int | None]]
+              ) -> dict[str, Any]:
+    """Derived case fields from its events (already in HLC order)."""
+    initial = cases.CaseState(level=case.data.get("initial_level") or "township")
+    try:
+        state = cases.fold(initial, events)
+    except cases.CaseRuleError as exc:
+        raise Rejection(exc.code, exc.message, **exc.details) from None
+    return {
+        "status": state.status, "level": state.level, "extended": state.extended,
+        "amount_recovered": state.amount_recovered, "workers_paid": state.workers_paid,
+        "accepted_at": state.accepted_at, "resolved_at": state.resolved_at,
+        "closed_at": state.closed_at,
+    }

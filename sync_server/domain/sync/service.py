@@ -1,0 +1,398 @@
+"""Push, pull and receipt: the rules of docs/protocol.md.
+
+``push`` commits a whole batch in one transaction: every mutation is
+checked and merged inside its own savepoint, so a rejected one leaves no
+trace but its ledger row, and the rest of the batch still applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from shared_schema.checklists import load_templates, template_for_site_kind
+from shared_schema.entities import (
+    ENTITY_TYPES,
+    INSERT_ONLY_ENTITIES,
+    PERSONAL_FIELDS,
+    SYSTEM_FIELDS,
+    FieldTypeError,
+    check_fields,
+)
+from shared_schema.hlc import Hlc, HlcError
+from shared_schema.ids import is_uuid
+from shared_schema.merge import Author
+from shared_schema.wire import (
+    SUPPORTED_PROTOCOLS,
+    Change,
+    Delete,
+    Insert,
+    Mutation,
+    MutationResult,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    Receipt,
+    Upsert,
+    mutation_fingerprint,
+)
+from sync_server.domain.auth.service import Principal
+from sync_server.domain.sync import rules
+from sync_server.domain.sync.records import (
+    keys_of,
+    new_record,
+    rescope_children,
+    scope_keys,
+    set_derived,
+    set_keys,
+    write_fields,
+)
+from sync_server.errors import ApiError, Rejection
+from sync_server.settings import Settings
+from sync_server.store.base import LedgerEntry, StoreTx, StoredRecord, SyncStore
+
+OFFICE_ROLES = frozenset({"office", "leader"})
+
+
+# --- push ---------------------------------------------------------------------
+
+
+class _Batch:
+    """State of one push while its transaction is open."""
+
+    def __init__(self, tx: StoreTx, p: Principal, settings: Settings, now: int) -> None:
+        self.tx = tx
+        self.p = p
+        self.settings = settings
+        self.now = now
+        self.author = Author(p.user_id, p.device_id)
+        device = tx.get_device(p.device_id)
+        self.last_hlc = Hlc.parse(device.last_hlc) if device and device.last_hlc else None
+        self.skewed = False
+
+
+def push(store: SyncStore, settings: Settings, p: Principal, req: PushRequest) -> PushResponse:
+    if req.protocol not in SUPPORTED_PROTOCOLS:
+        raise ApiError("unsupported_protocol", f"protocol {req.protocol} is not supported",
+                       400, supported=list(SUPPORTED_PROTOCOLS))
+    if req.device_id != p.device_id:
+        raise ApiError("device_mismatch", "this login belongs to another device", 401)
+    if len(req.mutations) > settings.max_mutations:
+        raise ApiError("too_many_mutations",
+                       f"at most {settings.max_mutations} mutations per push", 413,
+                       limit=settings.max_mutations, got=len(req.mutations))
+    now = settings.now_ms()
+    with store.transaction() as tx:
+        batch = _Batch(tx, p, settings, now)
+        results = [_one(batch, m) for m in req.mutations]
+        device = tx.get_device(p.device_id)
+        if device is not None:
+            device.last_push_ms = now
+            if req.client_time_ms:
+                device.clock_offset_ms = req.client_time_ms - now
+            device.skewed = batch.skewed or (
+                device.clock_offset_ms is not None
+                and abs(device.clock_offset_ms) > settings.max_clock_skew_ms
+            )
+            if batch.last_hlc is not None:
+                device.last_hlc = str(batch.last_hlc)
+            tx.put_device(device)
+        cursor = tx.max_rev()
+    return PushResponse(results=results, server_time_ms=now, cursor_hint=cursor,
+                        clock_skewed=batch.skewed)
+
+
+def _fingerprint(m: Mutation) -> str:
+    return hashlib.sha256(mutation_fingerprint(m)).hexdigest()
+
+
+def _one(b: _Batch, m: Mutation) -> MutationResult:
+    fp = _fingerprint(m)
+    seen = b.tx.get_mutation(m.id)
+    if seen is not None:
+        if seen.fingerprint != fp:
+            return MutationResult(id=m.id, status="rejected", error=Rejection(
+                "mutation_id_reused",
+                "this mutation id was already used for a different change",
+            ).info())
+        if seen.status == "rejected":
+            return msgspec.convert(seen.result, MutationResult)
+        return MutationResult(id=m.id, status="duplicate")
+    try:
+        with b.tx.savepoint():
+            result = _apply(b, m)
+    except Rejection as r:
+        result = MutationResult(id=m.id, status="rejected", error=r.info())
+    b.tx.put_mutation(LedgerEntry(
+        id=m.id, device_id=b.p.device_id, user_id=b.p.user_id, seq=m.seq, fingerprint=fp,
+        status=result.status, result=msgspec.to_builtins(result), entity=m.entity,
+        entity_id=m.entity_id, received_at=b.now,
+    ))
+    return result
+
+
+def _stamp(b: _Batch, m: Mutation) -> tuple[str, bool]:
+    """The HLC to store: the device's, or re-stamped at server time if it is
+    too far ahead. Returns (hlc, restamped)."""
+    try:
+        hlc = Hlc.parse(m.hlc)
+    except HlcError as exc:
+        raise Rejection("invalid_hlc", str(exc), path="$.hlc") from None
+    if hlc.node != b.p.device_id:
+        raise Rejection("invalid_hlc", "the HLC node must be the device id", path="$.hlc")
+    restamped = False
+    if hlc.wall_ms > b.now + b.settings.max_clock_skew_ms:
+        hlc = hlc.restamped(b.now)
+        restamped = True
+        b.skewed = True
+    if restamped and b.last_hlc is not None and hlc <= b.last_hlc:
+        # Keep the device's own order after clamping.
+        hlc = Hlc(b.last_hlc.wall_ms, b.last_hlc.counter + 1, hlc.node)
+        if hlc.counter > 9999:
+            hlc = Hlc(hlc.wall_ms + 1, 0, hlc.node)
+    if b.last_hlc is None or hlc > b.last_hlc:
+        b.last_hlc = hlc
+    return str(hlc), restamped
+
+
+def _apply(b: _Batch, m: Mutation) -> MutationResult:
+    if m.entity not in ENTITY_TYPES:
+        raise Rejection("unknown_entity", f"unknown entity {m.entity!r}", entity=m.entity)
+    if not is_uuid(m.entity_id):
+        raise Rejection("invalid_id", "entity_id must be a UUID", path="$.entity_id")
+    op = "upsert" if isinstance(m, Upsert) else "insert" if isinstance(m, Insert) else "delete"
+    rules.check_op(m.entity, op)
+    hlc, restamped = _stamp(b, m)
+    if isinstance(m, Delete):
+        status = _delete(b, m, hlc)
+    else:
+        try:
+            fields = check_fields(m.entity, {k: v for k, v in m.fields.items()
+                                             if k not in SYSTEM_FIELDS or k == "created_at"})
+        except FieldTypeError as exc:
+            raise Rejection("invalid_field", str(exc), path=exc.path) from None
+        rules.check_values(m.entity, fields)
+        if m.entity in INSERT_ONLY_ENTITIES:
+            status, conflicts = _insert(b, m, fields, hlc), []
+        else:
+            status, conflicts = _upsert(b, m, fields, hlc)
+        if status != "duplicate" and conflicts:
+            return MutationResult(id=m.id, status="merged", conflicts=conflicts,
+                                  hlc=hlc if restamped else None)
+    return MutationResult(id=m.id, status=status, hlc=hlc if restamped else None)
+
+
+def _load_live(b: _Batch, entity: str, id: str) -> StoredRecord | None:
+    rec = b.tx.get_record(entity, id)
+    if rec is not None and rec.deleted:
+        raise Rejection("record_deleted", f"this {entity} was deleted", entity=entity, id=id)
+    return rec
+
+
+def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
+    p, tx = b.p, b.tx
+    stored = _load_live(b, m.entity, m.entity_id)
+    rules.check_role(p, rules.UPSERT_ROLES[m.entity], "edit", m.entity)
+    if stored is not None:
+        rules.check_scope(p, stored.village_id, stored.department_id, stored.created_by_user,
+                          m.entity, m.entity_id)
+    merged = {**(stored.data if stored else {}), **fields}
+    if stored is None:
+        rules.check_role(p, rules.CREATE_ROLES[m.entity], "create", m.entity)
+        rules.check_required(m.entity, merged)
+    if m.entity == "case":
+        rules.check_case_fields(fields)
+        if stored is None:
+            fields = {**fields, **rules.case_initial(merged)}
+            fields.setdefault("opened_at", b.now)
+    if m.entity == "inspection":
+        site_id = merged.get("site_id")
+        site = tx.get_record("site", site_id or "")
+        if site is None or site.deleted:
+            raise Rejection("unknown_site", "the inspection's site is not in the registry",
+                            site_id=site_id)
+        template = _template(stored, site)
+        counts = Counter(
+            ph.data.get("item_code") or "" for ph in tx.children_of(m.entity_id, "photo")
+            if not ph.deleted
+        )
+        fields = rules.check_inspection(p, stored, fields, template, dict(counts), b.now)
+    if m.entity in ("case", "inspection", "site"):
+        _check_reference(b, m.entity, merged)
+    keys = scope_keys(tx, m.entity, m.entity_id, {**merged, **fields})
+    rules.check_scope(p, keys[0], keys[1], stored.created_by_user if stored else p.user_id,
+                      m.entity, m.entity_id)
+    record = stored or new_record(m.entity, m.entity_id, b.now, b.author)
+    moved = stored is not None and keys_of(stored) != keys
+    set_keys(record, keys)
+    out = write_fields(tx, record, fields, m.base, hlc, b.author, b.now, m.id)
+    if moved and not out.wrote:
+        record.rev = tx.next_rev()
+        tx.put_record(record)
+    if moved and m.entity == "site":
+        rescope_children(tx, m.entity_id)
+    return ("applied" if not out.conflicts else "merged"), out.conflicts
+
+
+def _template(stored: StoredRecord | None, site: StoredRecord):
+    templates = load_templates()
+    if stored is not None and stored.data.get("template_id") in templates:
+        return templates[stored.data["template_id"]]
+    try:
+        return template_for_site_kind(site.data.get("kind") or "other")
+    except (KeyError, ValueError):
+        raise Rejection("unknown_template", "no checklist template for this site kind") from None
+
+
+def _check_reference(b: _Batch, entity: str, merged: dict[str, Any]) -> None:
+    for field, ref in (("village_id", "village"), ("department_id", "department"),
+                       ("site_id", "site")):
+        value = merged.get(field)
+        if value and field in ENTITY_TYPES[entity].__struct_fields__:
+            if entity == "inspection" and field != "site_id":
+                continue
+            rec = b.tx.get_record(ref, value)
+            if rec is None or rec.deleted:
+                raise Rejection(f"unknown_{ref}", f"no {ref} with id {value}", **{field: value})
+
+
+def _insert(b: _Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
+    p, tx = b.p, b.tx
+    stored = tx.get_record(m.entity, m.entity_id)
+    if stored is not None:
+        same = all(stored.data.get(k) == v for k, v in fields.items()
+                   if k not in ("created_at",))
+        if same:
+            return "duplicate"
+        raise Rejection("duplicate_entity",
+                        f"this {m.entity} already exists with different content", id=m.entity_id)
+    rules.check_required(m.entity, fields)
+    record = new_record(m.entity, m.entity_id, b.now, b.author)
+    if m.entity == "photo":
+        rules.check_role(p, rules.CREATE_ROLES["photo"], "add", "photo")
+        owner = tx.get_record(fields["owner_entity"], fields["owner_id"])
+        if owner is None or owner.deleted:
+            raise Rejection("unknown_owner", "the photo's inspection or case is not on the server",
+                            owner_entity=fields["owner_entity"], owner_id=fields["owner_id"])
+        rules.check_scope(p, owner.village_id, owner.department_id, owner.created_by_user,
+                          owner.entity, owner.id)
+        set_keys(record, scope_keys(tx, "photo", m.entity_id, fields))
+        write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
+        return "applied"
+    # case_event: fold the case's events in HLC order, the new one included.
+    case = _load_live(b, "case", fields["case_id"])
+    if case is None:
+        raise Rejection("unknown_case", "the case is not on the server", case_id=fields["case_id"])
+    rules.check_scope(p, case.village_id, case.department_id, case.created_by_user,
+                      "case", case.id)
+    fields = {**fields, "author_role": p.role, "author_id": p.user_id, "hlc": hlc}
+    events = [e.data for e in tx.children_of(case.id, "case_event") if not e.deleted]
+    events.append({**fields, "created_at": b.now})
+    events.sort(key=lambda e: e["hlc"])
+    derived = rules.fold_case(case, [
+        (e["kind"], e["author_role"], e, e.get("created_at")) for e in events
+    ])
+    set_keys(record, scope_keys(tx, "case_event", m.entity_id, fields))
+    write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
+    set_derived(tx, case, derived, hlc, b.author, b.now)
+    return "applied"
+
+
+def _delete(b: _Batch, m: Delete, hlc: str) -> str:
+    p, tx = b.p, b.tx
+    stored = tx.get_record(m.entity, m.entity_id)
+    if stored is None:
+        raise Rejection("not_found", f"no {m.entity} {m.entity_id} to delete")
+    if stored.deleted:
+        return "applied"
+    rules.check_scope(p, stored.village_id, stored.department_id, stored.created_by_user,
+                      m.entity, m.entity_id)
+    rules.check_role(p, rules.DELETE_ROLES[m.entity], "delete", m.entity)
+    if m.entity == "inspection" and p.role != "office":
+        if stored.data.get("inspector_id") != p.user_id:
+            raise Rejection("not_author", "only its inspector may delete a draft inspection")
+        if stored.data.get("state") == "submitted":
+            raise Rejection("inspection_submitted", "a submitted inspection cannot be deleted")
+    stored.deleted = True
+    set_derived(tx, stored, {"deleted": True}, hlc, b.author, b.now)
+    tx.add_tombstone(m.entity, m.entity_id, stored.rev, b.now, p.user_id)
+    return "applied"
+
+
+# --- pull ---------------------------------------------------------------------
+
+
+def mask(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    if len(value) <= 4:
+        return "*" * len(value)
+    keep = 4 if len(value) > 8 else 1
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+
+
+def visible_data(p: Principal, rec: StoredRecord) -> dict[str, Any]:
+    """A record as this caller may read it: complainant data masked for field
+    roles, except on the device that recorded it."""
+    if rec.entity != "case" or p.role in OFFICE_ROLES or rec.created_by_device == p.device_id:
+        return rec.data
+    return {k: (mask(v) if k in PERSONAL_FIELDS else v) for k, v in rec.data.items()}
+
+
+def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
+         limit: int | None) -> PullResponse:
+    limit = settings.pull_default_limit if limit is None else limit
+    if limit < 1 or limit > settings.pull_max_limit:
+        raise ApiError("invalid_parameter", f"limit must be 1..{settings.pull_max_limit}", 400,
+                       path="limit")
+    if since < 0:
+        raise ApiError("invalid_parameter", "since must be ≥ 0", 400, path="since")
+    now = settings.now_ms()
+    device = store.get_device(p.device_id)
+    if since > 0 and (device is None or device.scope_version_seen != p.scope_version):
+        raise ApiError("resync_required",
+                       "your villages or departments changed: pull again from 0", 410)
+    top = store.max_rev()
+    rows = [r for r in store.changes_since(since, limit + 1, p.visibility()) if r.rev <= top]
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        Change(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted,
+               data=visible_data(p, r), field_revs=r.field_revs())
+        for r in rows
+    ]
+    cursor = rows[-1].rev if has_more else max(top, since)
+    with store.transaction() as tx:
+        d = tx.get_device(p.device_id)
+        if d is not None:
+            d.last_pull_ms = now
+            if since == 0:
+                d.scope_version_seen = p.scope_version
+            tx.put_device(d)
+    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time_ms=now)
+
+
+# --- receipt ------------------------------------------------------------------
+
+
+def receipt(store: SyncStore, p: Principal, device_id: str | None) -> Receipt:
+    device_id = device_id or p.device_id
+    if device_id != p.device_id and p.role not in ("office", "admin"):
+        raise ApiError("forbidden", "you may read only your own device's receipt", 403)
+    device = store.get_device(device_id)
+    if device is None:
+        raise ApiError("not_found", "no such device", 404)
+    stats = store.device_stats(device_id)
+    named = store.photo_hashes_named_by(device_id)
+    held = store.blobs_in(named)
+    return Receipt(
+        device_id=device_id, mutations_received=stats.mutations_received,
+        last_seq=stats.last_seq, mutations_applied=stats.mutations_applied,
+        mutations_rejected=stats.mutations_rejected, photos_received=len(held),
+        photos_verified=sorted(held), photos_missing=[h for h in named if h not in held],
+        last_push_ms=device.last_push_ms, last_pull_ms=device.last_pull_ms,
+        clock_offset_ms=device.clock_offset_ms, clock_skewed=device.skewed,
+    )

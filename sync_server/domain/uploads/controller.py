@@ -1,0 +1,87 @@
+"""tus 1.0.0 (core, creation, termination) under /api/v1/uploads, and blobs."""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from litestar import Controller, Request, Response, delete, get, head, patch, route
+from litestar.enums import HttpMethod
+from litestar.response import File
+
+from sync_server.domain.uploads import service
+from sync_server.http import principal
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _tus_headers(upload, **extra: str) -> dict[str, str]:
+    return {**TUS, "Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store", **extra}
+
+
+class UploadController(Controller):
+    path = "/api/v1/uploads"
+    tags = ["photos"]
+
+    # One handler for both methods: Litestar would otherwise answer OPTIONS
+    # with its own handler, without the tus headers.
+    @route("/", http_method=[HttpMethod.POST, HttpMethod.OPTIONS],
+           summary="Create an upload (tus creation); OPTIONS: tus capabilities",
+           operation_id="uploads_create")
+    async def create(self, request: Request) -> Response[None]:
+        s = request.app.state
+        if request.method == HttpMethod.OPTIONS:
+            return Response(content=b"", status_code=204, headers={
+                **TUS, "Tus-Version": "1.0.0", "Tus-Extension": "creation,termination",
+                "Tus-Max-Size": str(s.settings.max_upload_bytes)})
+        p = await to_thread.run_sync(principal, request)
+        upload = await to_thread.run_sync(
+            service.create_upload, s.store, s.blobs, s.settings, p,
+            request.headers.get("upload-length"), request.headers.get("upload-metadata"))
+        return Response(content=b"", status_code=201, headers=_tus_headers(
+            upload, Location=f"/api/v1/uploads/{upload.id}"))
+
+    @head("/{upload_id:str}", summary="Offset of an upload", operation_id="uploads_head")
+    async def offset(self, request: Request, upload_id: str) -> Response[None]:
+        s = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        upload = await to_thread.run_sync(service.get_upload, s.store, p, upload_id)
+        return Response(content=b"", status_code=200, headers=_tus_headers(upload))
+
+    @patch("/{upload_id:str}", summary="Append bytes at Upload-Offset",
+           operation_id="uploads_patch", request_max_body_size=None)
+    async def append(self, request: Request, upload_id: str) -> Response[None]:
+        s = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        upload = await service.append(
+            s.store, s.blobs, s.settings, p, upload_id, request.headers.get("upload-offset"),
+            request.headers.get("content-type"), request.stream())
+        return Response(content=b"", status_code=204, headers=_tus_headers(upload))
+
+    @delete("/{upload_id:str}", summary="Abandon an upload (tus termination)",
+            operation_id="uploads_delete")
+    async def terminate(self, request: Request, upload_id: str) -> None:
+        s = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        await to_thread.run_sync(service.terminate, s.store, s.blobs, p, upload_id)
+
+
+class BlobController(Controller):
+    path = "/api/v1/blobs"
+    tags = ["photos"]
+
+    @get("/{sha256:str}", summary="Photo bytes by sha256", operation_id="blob_get")
+    async def get_blob(self, request: Request, sha256: str) -> File:
+        s = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)
+        return File(path=path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=31536000, immutable",
+                             "ETag": f'"{sha256}"'})
+
+    @head("/{sha256:str}", summary="Does the server hold this photo?", operation_id="blob_head")
+    async def head_blob(self, request: Request, sha256: str) -> Response[None]:
+        s = request.app.state
+        p = await to_thread.run_sync(principal, request)
+        path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)
+        return Response(content=b"", status_code=200,
+                        headers={"Content-Length": str(path.stat().st_size)})

@@ -1,0 +1,50 @@
+"""Server settings: loaded once at the entry point and passed to ``create_app``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from shared_schema.hlc import system_now_ms
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("data/server.db")
+    blobs_dir: Path | None = None  # default: <db dir>/blobs
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_push_bytes: int = 8 * MiB
+    max_mutations: int = 5_000
+    max_clock_skew_ms: int = 5 * 60 * 1000
+    pull_default_limit: int = 1_000
+    pull_max_limit: int = 10_000
+    max_upload_bytes: int = 20 * MiB  # one photo
+    token_ttl_ms: int = 30 * 24 * 3600 * 1000
+    now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
+
+    @property
+    def blob_path(self) -> Path:
+        return self.blobs_dir or Path(self.db_path).parent / "blobs"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Settings from ``WAGE_PATROL_*`` environment variables, then overrides."""
+        env = os.environ
+        s = cls()
+        mapping = {
+            "db_path": ("WAGE_PATROL_DB", Path),
+            "blobs_dir": ("WAGE_PATROL_BLOBS", Path),
+            "max_push_bytes": ("WAGE_PATROL_MAX_PUSH_BYTES", int),
+            "max_mutations": ("WAGE_PATROL_MAX_MUTATIONS", int),
+            "max_clock_skew_ms": ("WAGE_PATROL_MAX_CLOCK_SKEW_MS", int),
+            "max_upload_bytes": ("WAGE_PATROL_MAX_UPLOAD_BYTES", int),
+            "token_ttl_ms": ("WAGE_PATROL_TOKEN_TTL_MS", int),
+        }
+        values = {k: conv(env[name]) for k, (name, conv) in mapping.items() if name in env}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(s, **values)

@@ -1,0 +1,208 @@
+"""The server store contract: every backend implements ``SyncStore``.
+
+SQLite (``sqlite.py``) is the embedded default; a PostgreSQL backend must
+pass the same conformance suite (tests/store/conformance.py) before it is
+used. Services talk only to this interface: reads on the store, writes on
+the ``StoreTx`` of ``store.transaction()``, which commits atomically or not
+at all.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+
+@dataclass(slots=True)
+class FieldMeta:
+    """Per-field bookkeeping: the revision, HLC and author of the last write."""
+
+    rev: int
+    hlc: str
+    user_id: str | None
+    device_id: str | None
+
+
+@dataclass(slots=True)
+class StoredRecord:
+    entity: str
+    id: str
+    rev: int
+    data: dict[str, Any]
+    meta: dict[str, FieldMeta] = field(default_factory=dict)
+    deleted: bool = False
+    # Scope keys, derived from the record or its parent site/case.
+    village_id: str | None = None
+    department_id: str | None = None
+    site_id: str | None = None
+    parent_id: str | None = None
+    created_by_user: str | None = None
+    created_by_device: str | None = None
+
+    def field_revs(self) -> dict[str, int]:
+        return {name: m.rev for name, m in self.meta.items()}
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """One mutation id the server has seen: the exactly-once ledger."""
+
+    id: str
+    device_id: str
+    user_id: str
+    seq: int
+    fingerprint: str
+    status: str
+    result: dict[str, Any]
+    entity: str = ""
+    entity_id: str = ""
+    received_at: int = 0
+
+
+@dataclass(slots=True)
+class ConflictRecord:
+    id: str
+    entity: str
+    entity_id: str
+    field: str
+    base_rev: int
+    base_value: Any
+    winner_value: Any
+    winner_hlc: str
+    winner_user: str | None
+    winner_device: str | None
+    loser_value: Any
+    loser_hlc: str
+    loser_user: str | None
+    loser_device: str | None
+    mutation_id: str
+    created_at: int
+    status: str = "open"
+    resolved_by: str | None = None
+    resolved_at: int | None = None
+    resolution: Any = None
+
+
+@dataclass(slots=True)
+class UserRow:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    village_ids: list[str] = field(default_factory=list)
+    department_ids: list[str] = field(default_factory=list)
+    scope_version: int = 1
+    active: bool = True
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class TokenRow:
+    token_hash: str
+    user_id: str
+    device_id: str
+    expires_at: int
+    created_at: int
+    revoked_at: int | None = None
+
+
+@dataclass(slots=True)
+class DeviceRow:
+    device_id: str
+    user_id: str
+    name: str = ""
+    created_at: int = 0
+    last_push_ms: int | None = None
+    last_pull_ms: int | None = None
+    clock_offset_ms: int | None = None
+    skewed: bool = False
+    last_hlc: str = ""
+    scope_version_seen: int = 0
+
+
+@dataclass(slots=True)
+class UploadRow:
+    id: str
+    sha256: str
+    length: int
+    offset: int
+    filename: str
+    device_id: str
+    user_id: str
+    created_at: int
+
+
+@dataclass(slots=True)
+class Visibility:
+    """Which records a caller may see: everything, or by village/department."""
+
+    all: bool
+    village_ids: tuple[str, ...] = ()
+    department_ids: tuple[str, ...] = ()
+    user_id: str | None = None
+
+
+@dataclass(slots=True)
+class DeviceStats:
+    mutations_received: int
+    last_seq: int
+    mutations_applied: int
+    mutations_rejected: int
+
+
+class StoreTx(Protocol):
+    """Writes inside one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+
+    def next_rev(self) -> int: ...
+    def max_rev(self) -> int: ...
+    def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
+    def put_record(self, record: StoredRecord) -> None: ...
+    def children_of_site(self, site_id: str) -> list[StoredRecord]: ...
+    def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]: ...
+    def add_history(
+        self, entity: str, id: str, field: str, meta: FieldMeta, value: Any
+    ) -> None: ...
+    def history_value(self, entity: str, id: str, field: str, rev: int) -> tuple[bool, Any]: ...
+    def add_tombstone(self, entity: str, id: str, rev: int, at_ms: int, user_id: str) -> None: ...
+    def add_conflict(self, conflict: ConflictRecord) -> None: ...
+    def get_mutation(self, id: str) -> LedgerEntry | None: ...
+    def put_mutation(self, entry: LedgerEntry) -> None: ...
+    def savepoint(self) -> AbstractContextManager[None]: ...
+    def put_user(self, user: UserRow) -> None: ...
+    def put_token(self, token: TokenRow) -> None: ...
+    def revoke_tokens(self, *, device_id: str | None = None, token_hash: str | None = None,
+                      at_ms: int) -> int: ...
+    def put_device(self, device: DeviceRow) -> None: ...
+    def get_device(self, device_id: str) -> DeviceRow | None: ...
+    def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None: ...
+    def put_upload(self, upload: UploadRow) -> None: ...
+    def delete_upload(self, id: str) -> None: ...
+
+
+class SyncStore(Protocol):
+    def migrate(self) -> None: ...
+    def close(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[StoreTx]: ...
+    # reads
+    def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
+    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]: ...
+    def max_rev(self) -> int: ...
+    def get_user(self, user_id: str) -> UserRow | None: ...
+    def get_user_by_username(self, username: str) -> UserRow | None: ...
+    def list_users(self) -> list[UserRow]: ...
+    def get_token(self, token_hash: str) -> TokenRow | None: ...
+    def get_device(self, device_id: str) -> DeviceRow | None: ...
+    def list_devices(self, user_id: str | None = None) -> list[DeviceRow]: ...
+    def get_mutation(self, id: str) -> LedgerEntry | None: ...
+    def device_stats(self, device_id: str) -> DeviceStats: ...
+    def photo_hashes_named_by(self, device_id: str) -> list[str]: ...
+    def list_conflicts(self, status: str | None = None) -> list[ConflictRecord]: ...
+    def count_records(self, entity: str, include_deleted: bool = False) -> int: ...
+    def records(self, entity: str) -> Iterable[StoredRecord]: ...
+    def has_blob(self, sha256: str) -> bool: ...
+    def blobs_in(self, hashes: list[str]) -> set[str]: ...
+    def blob_visible(self, sha256: str, visibility: Visibility, device_id: str) -> bool: ...
+    def get_upload(self, id: str) -> UploadRow | None: ...
+    def integrity_check(self) -> str: ...

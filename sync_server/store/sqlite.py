@@ -1,0 +1,524 @@
+"""SQLite backend of ``SyncStore`` (sqlite-utils, WAL, one writer).
+
+Writes go through one connection behind a lock with ``BEGIN IMMEDIATE``;
+reads use one connection per thread, which WAL lets run beside the writer.
+``synchronous=FULL`` on the writer: a push is acknowledged only after its
+commit is on disk (see docs/architecture.md, "Durability").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import msgspec
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from shared_schema.entities import REFERENCE_ENTITIES
+from sync_server.store.base import (
+    ConflictRecord,
+    DeviceRow,
+    DeviceStats,
+    FieldMeta,
+    LedgerEntry,
+    StoredRecord,
+    TokenRow,
+    UploadRow,
+    UserRow,
+    Visibility,
+)
+
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder()
+
+
+def _dumps(value: Any) -> str:
+    return _enc.encode(value).decode()
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else _dec.decode(text)
+
+
+migrations = Migrations("sync_server")
+
+
+@migrations(name="m001_core")
+def m001_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO counters VALUES ('rev', 0);
+        CREATE TABLE records (
+            entity TEXT NOT NULL, id TEXT NOT NULL, rev INTEGER NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER NOT NULL DEFAULT 0,
+            data TEXT NOT NULL, meta TEXT NOT NULL,
+            village_id TEXT, department_id TEXT, site_id TEXT, parent_id TEXT,
+            created_by_user TEXT, created_by_device TEXT,
+            PRIMARY KEY (entity, id)
+        );
+        CREATE UNIQUE INDEX records_rev ON records(rev);
+        CREATE INDEX records_site ON records(site_id);
+        CREATE INDEX records_parent ON records(parent_id, entity);
+        CREATE TABLE field_history (
+            entity TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, rev INTEGER NOT NULL,
+            value TEXT, hlc TEXT, user_id TEXT, device_id TEXT,
+            PRIMARY KEY (entity, id, field, rev)
+        );
+        CREATE TABLE tombstones (
+            entity TEXT NOT NULL, id TEXT NOT NULL, rev INTEGER NOT NULL,
+            deleted_at INTEGER NOT NULL, deleted_by TEXT,
+            PRIMARY KEY (entity, id)
+        );
+        CREATE TABLE conflicts (
+            id TEXT PRIMARY KEY, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+            field TEXT NOT NULL, base_rev INTEGER, base_value TEXT,
+            winner_value TEXT, winner_hlc TEXT, winner_user TEXT, winner_device TEXT,
+            loser_value TEXT, loser_hlc TEXT, loser_user TEXT, loser_device TEXT,
+            mutation_id TEXT, created_at INTEGER, status TEXT NOT NULL DEFAULT 'open',
+            resolved_by TEXT, resolved_at INTEGER, resolution TEXT
+        );
+        CREATE INDEX conflicts_status ON conflicts(status);
+        CREATE TABLE mutations (
+            id TEXT PRIMARY KEY, device_id TEXT NOT NULL, user_id TEXT NOT NULL,
+            seq INTEGER NOT NULL, fingerprint TEXT NOT NULL, status TEXT NOT NULL,
+            result TEXT NOT NULL, entity TEXT, entity_id TEXT, received_at INTEGER
+        );
+        CREATE INDEX mutations_device ON mutations(device_id, seq);
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+            role TEXT NOT NULL, password_hash TEXT NOT NULL,
+            village_ids TEXT NOT NULL DEFAULT '[]', department_ids TEXT NOT NULL DEFAULT '[]',
+            scope_version INTEGER NOT NULL DEFAULT 1, active INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER
+        );
+        CREATE TABLE devices (
+            device_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT, created_at INTEGER,
+            last_push_ms INTEGER, last_pull_ms INTEGER, clock_offset_ms INTEGER,
+            skewed INTEGER NOT NULL DEFAULT 0, last_hlc TEXT NOT NULL DEFAULT '',
+            scope_version_seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE tokens (
+            token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER
+        );
+        CREATE INDEX tokens_device ON tokens(device_id);
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, created_at INTEGER, device_id TEXT
+        );
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, length INTEGER NOT NULL,
+            "offset" INTEGER NOT NULL, filename TEXT, device_id TEXT, user_id TEXT,
+            created_at INTEGER
+        );
+        """
+    )
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+_RECORD_COLS = (
+    "entity, id, rev, deleted, data, meta, village_id, department_id, site_id, parent_id, "
+    "created_by_user, created_by_device"
+)
+
+
+def _record(row: tuple) -> StoredRecord:
+    meta = {k: FieldMeta(*v) for k, v in _loads(row[5]).items()}
+    return StoredRecord(
+        entity=row[0], id=row[1], rev=row[2], deleted=bool(row[3]), data=_loads(row[4]),
+        meta=meta, village_id=row[6], department_id=row[7], site_id=row[8], parent_id=row[9],
+        created_by_user=row[10], created_by_device=row[11],
+    )
+
+
+def _user(row: sqlite3.Row | tuple) -> UserRow:
+    return UserRow(
+        id=row[0], username=row[1], display_name=row[2], role=row[3], password_hash=row[4],
+        village_ids=_loads(row[5]), department_ids=_loads(row[6]), scope_version=row[7],
+        active=bool(row[8]), created_at=row[9] or 0,
+    )
+
+
+_USER_COLS = (
+    "id, username, display_name, role, password_hash, village_ids, department_ids, "
+    "scope_version, active, created_at"
+)
+_DEVICE_COLS = (
+    "device_id, user_id, name, created_at, last_push_ms, last_pull_ms, clock_offset_ms, "
+    "skewed, last_hlc, scope_version_seen"
+)
+_CONFLICT_COLS = (
+    "id, entity, entity_id, field, base_rev, base_value, winner_value, winner_hlc, "
+    "winner_user, winner_device, loser_value, loser_hlc, loser_user, loser_device, "
+    "mutation_id, created_at, status, resolved_by, resolved_at, resolution"
+)
+_JSON_CONFLICT = {"base_value", "winner_value", "loser_value", "resolution"}
+
+
+def _device(row: tuple) -> DeviceRow:
+    d = DeviceRow(*row)
+    d.skewed = bool(d.skewed)
+    return d
+
+
+def _conflict(row: tuple) -> ConflictRecord:
+    names = [c.strip() for c in _CONFLICT_COLS.split(",")]
+    values = {n: (_loads(v) if n in _JSON_CONFLICT else v) for n, v in zip(names, row)}
+    return ConflictRecord(**values)
+
+
+class _Reads:
+    """Read queries shared by the store (any thread) and the write transaction."""
+
+    conn: sqlite3.Connection
+
+    def max_rev(self) -> int:
+        return self.conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone()[0]
+
+    def get_record(self, entity: str, id: str) -> StoredRecord | None:
+        row = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE entity=? AND id=?", (entity, id)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def get_device(self, device_id: str) -> DeviceRow | None:
+        row = self.conn.execute(
+            f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id=?", (device_id,)
+        ).fetchone()
+        return _device(row) if row else None
+
+    def get_mutation(self, id: str) -> LedgerEntry | None:
+        row = self.conn.execute(
+            "SELECT id, device_id, user_id, seq, fingerprint, status, result, entity, "
+            "entity_id, received_at FROM mutations WHERE id=?",
+            (id,),
+        ).fetchone()
+        if not row:
+            return None
+        return LedgerEntry(*row[:6], _loads(row[6]), *row[7:])
+
+
+class _SqliteTx(_Reads):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._sp = 0
+
+    def next_rev(self) -> int:
+        return self.conn.execute(
+            "UPDATE counters SET value = value + 1 WHERE name='rev' RETURNING value"
+        ).fetchone()[0]
+
+    def put_record(self, r: StoredRecord) -> None:
+        meta = {k: [m.rev, m.hlc, m.user_id, m.device_id] for k, m in r.meta.items()}
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO records ({_RECORD_COLS}, ref) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                r.entity, r.id, r.rev, int(r.deleted), _dumps(r.data), _dumps(meta),
+                r.village_id, r.department_id, r.site_id, r.parent_id,
+                r.created_by_user, r.created_by_device, int(r.entity in REFERENCE_ENTITIES),
+            ),
+        )
+
+    def children_of_site(self, site_id: str) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE site_id=? AND entity != 'site'",
+            (site_id,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE parent_id=? AND entity=?",
+            (parent_id, entity),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def add_history(self, entity: str, id: str, field: str, meta: FieldMeta, value: Any) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO field_history VALUES (?,?,?,?,?,?,?,?)",
+            (entity, id, field, meta.rev, _dumps(value), meta.hlc, meta.user_id, meta.device_id),
+        )
+
+    def history_value(self, entity: str, id: str, field: str, rev: int) -> tuple[bool, Any]:
+        row = self.conn.execute(
+            "SELECT value FROM field_history WHERE entity=? AND id=? AND field=? AND rev=?",
+            (entity, id, field, rev),
+        ).fetchone()
+        return (True, _loads(row[0])) if row else (False, None)
+
+    def add_tombstone(self, entity: str, id: str, rev: int, at_ms: int, user_id: str) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO tombstones VALUES (?,?,?,?,?)", (entity, id, rev, at_ms, user_id)
+        )
+
+    def add_conflict(self, c: ConflictRecord) -> None:
+        names = [n.strip() for n in _CONFLICT_COLS.split(",")]
+        values = [
+            _dumps(getattr(c, n)) if n in _JSON_CONFLICT else getattr(c, n) for n in names
+        ]
+        self.conn.execute(
+            f"INSERT INTO conflicts ({_CONFLICT_COLS}) VALUES ({','.join('?' * len(names))})",
+            values,
+        )
+
+    def put_mutation(self, e: LedgerEntry) -> None:
+        self.conn.execute(
+            "INSERT INTO mutations VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.id, e.device_id, e.user_id, e.seq, e.fingerprint, e.status, _dumps(e.result),
+             e.entity, e.entity_id, e.received_at),
+        )
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._sp += 1
+        name = f"sp{self._sp}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+
+    def put_user(self, u: UserRow) -> None:
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO users ({_USER_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (u.id, u.username, u.display_name, u.role, u.password_hash, _dumps(u.village_ids),
+             _dumps(u.department_ids), u.scope_version, int(u.active), u.created_at),
+        )
+
+    def put_token(self, t: TokenRow) -> None:
+        self.conn.execute(
+            "INSERT INTO tokens VALUES (?,?,?,?,?,?)",
+            (t.token_hash, t.user_id, t.device_id, t.expires_at, t.created_at, t.revoked_at),
+        )
+
+    def revoke_tokens(self, *, device_id: str | None = None, token_hash: str | None = None,
+                      at_ms: int) -> int:
+        if device_id is None and token_hash is None:
+            raise ValueError("name a device or a token to revoke")
+        cur = self.conn.execute(
+            "UPDATE tokens SET revoked_at=? WHERE revoked_at IS NULL AND "
+            "(device_id=? OR token_hash=?)",
+            (at_ms, device_id, token_hash),
+        )
+        return cur.rowcount
+
+    def put_device(self, d: DeviceRow) -> None:
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO devices ({_DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (d.device_id, d.user_id, d.name, d.created_at, d.last_push_ms, d.last_pull_ms,
+             d.clock_offset_ms, int(d.skewed), d.last_hlc, d.scope_version_seen),
+        )
+
+    def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs VALUES (?,?,?,?)", (sha256, size, at_ms, device_id)
+        )
+
+    def put_upload(self, u: UploadRow) -> None:
+        self.conn.execute(
+            'INSERT OR REPLACE INTO uploads (id, sha256, length, "offset", filename, device_id, '
+            "user_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
+            (u.id, u.sha256, u.length, u.offset, u.filename, u.device_id, u.user_id, u.created_at),
+        )
+
+    def delete_upload(self, id: str) -> None:
+        self.conn.execute("DELETE FROM uploads WHERE id=?", (id,))
+
+
+class SqliteStore(_Reads):
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _connect(self.path)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    # connections --------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:  # a reader for this thread
+        if self.path == ":memory:":
+            return self._writer
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = _connect(self.path)
+            self._local.conn = c
+            with self._readers_lock:
+                self._readers.append(c)
+        return c
+
+    def migrate(self) -> None:
+        with self._write_lock:
+            migrations.apply(sqlite_utils.Database(self._writer))
+
+    def applied_migrations(self) -> list[str]:
+        return [m.name for m in migrations.applied(sqlite_utils.Database(self._writer))]
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for c in self._readers:
+                c.close()
+            self._readers.clear()
+        self._writer.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTx]:
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            else:
+                self._writer.execute("COMMIT")
+
+    # reads --------------------------------------------------------------------
+    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
+        if visibility.all:
+            rows = self.conn.execute(
+                f"SELECT {_RECORD_COLS} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
+                (since, limit),
+            ).fetchall()
+        else:
+            v = list(visibility.village_ids)
+            d = list(visibility.department_ids)
+            rows = self.conn.execute(
+                f"SELECT {_RECORD_COLS} FROM records WHERE rev > ? AND (ref = 1 "
+                f"OR village_id IN ({','.join('?' * len(v))}) "
+                f"OR department_id IN ({','.join('?' * len(d))}) "
+                "OR created_by_user = ?) ORDER BY rev LIMIT ?",
+                (since, *v, *d, visibility.user_id, limit),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def get_user(self, user_id: str) -> UserRow | None:
+        row = self.conn.execute(f"SELECT {_USER_COLS} FROM users WHERE id=?", (user_id,)).fetchone()
+        return _user(row) if row else None
+
+    def get_user_by_username(self, username: str) -> UserRow | None:
+        row = self.conn.execute(
+            f"SELECT {_USER_COLS} FROM users WHERE username=?", (username,)
+        ).fetchone()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[UserRow]:
+        return [_user(r) for r in self.conn.execute(
+            f"SELECT {_USER_COLS} FROM users ORDER BY username")]
+
+    def get_token(self, token_hash: str) -> TokenRow | None:
+        row = self.conn.execute(
+            "SELECT token_hash, user_id, device_id, expires_at, created_at, revoked_at "
+            "FROM tokens WHERE token_hash=?",
+            (token_hash,),
+        ).fetchone()
+        return TokenRow(*row) if row else None
+
+    def list_devices(self, user_id: str | None = None) -> list[DeviceRow]:
+        sql = f"SELECT {_DEVICE_COLS} FROM devices"
+        rows = (self.conn.execute(sql + " WHERE user_id=? ORDER BY device_id", (user_id,))
+                if user_id else self.conn.execute(sql + " ORDER BY device_id"))
+        return [_device(r) for r in rows]
+
+    def device_stats(self, device_id: str) -> DeviceStats:
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(max(seq), 0), "
+            "coalesce(sum(status IN ('applied','merged')), 0), "
+            "coalesce(sum(status = 'rejected'), 0) FROM mutations WHERE device_id=?",
+            (device_id,),
+        ).fetchone()
+        return DeviceStats(*row)
+
+    def photo_hashes_named_by(self, device_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT json_extract(data, '$.sha256') FROM records "
+            "WHERE entity='photo' AND created_by_device=? AND deleted=0",
+            (device_id,),
+        ).fetchall()
+        return sorted(r[0] for r in rows if r[0])
+
+    def list_conflicts(self, status: str | None = None) -> list[ConflictRecord]:
+        sql = f"SELECT {_CONFLICT_COLS} FROM conflicts"
+        rows = (self.conn.execute(sql + " WHERE status=? ORDER BY created_at, id", (status,))
+                if status else self.conn.execute(sql + " ORDER BY created_at, id"))
+        return [_conflict(r) for r in rows]
+
+    def count_records(self, entity: str, include_deleted: bool = False) -> int:
+        sql = "SELECT count(*) FROM records WHERE entity=?"
+        if not include_deleted:
+            sql += " AND deleted=0"
+        return self.conn.execute(sql, (entity,)).fetchone()[0]
+
+    def records(self, entity: str) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE entity=? ORDER BY rev", (entity,)
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def has_blob(self, sha256: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM blobs WHERE sha256=?", (sha256,)).fetchone() is not None
+
+    def blobs_in(self, hashes: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT sha256 FROM blobs WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def blob_visible(self, sha256: str, visibility: Visibility, device_id: str) -> bool:
+        """Does a photo record this caller may see name the blob, or did their device send it?"""
+        if visibility.all:
+            return True
+        if self.conn.execute("SELECT 1 FROM blobs WHERE sha256=? AND device_id=?",
+                             (sha256, device_id)).fetchone():
+            return True
+        v = list(visibility.village_ids)
+        d = list(visibility.department_ids)
+        row = self.conn.execute(
+            "SELECT 1 FROM records WHERE entity='photo' AND deleted=0 "
+            "AND json_extract(data, '$.sha256') = ? AND ("
+            f"village_id IN ({','.join('?' * len(v))}) "
+            f"OR department_id IN ({','.join('?' * len(d))}) OR created_by_user = ?) LIMIT 1",
+            (sha256, *v, *d, visibility.user_id),
+        ).fetchone()
+        return row is not None
+
+    def get_upload(self, id: str) -> UploadRow | None:
+        row = self.conn.execute(
+            'SELECT id, sha256, length, "offset", filename, device_id, user_id, created_at '
+            "FROM uploads WHERE id=?",
+            (id,),
+        ).fetchone()
+        return UploadRow(*row) if row else None
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def backup(self, target: str | Path) -> None:
+        """Online backup (SQLite backup API) to ``target``."""
+        dest = sqlite3.connect(str(target))
+        try:
+            with self._write_lock:
+                self._writer.backup(dest)
+        finally:
+            dest.close()
