@@ -185,5 +185,8 @@ def check_fields(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
         text = str(exc)
         path = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
         raise FieldTypeError(text, path.replace("$", "$.fields", 1)) from None
-    built = msgspec.to_builtins(record)
+    # Through JSON, not ``to_builtins``: that keeps tuples as tuples, and a
+    # tuple never equals the list the store gives back, so an unchanged value
+    # would look changed (and get a new revision) on every write.
+    built = msgspec.json.decode(msgspec.json.encode(record))
     return {k: built.get(k) for k in known}

@@ -139,6 +139,7 @@ class Change(WireStruct, kw_only=True):
     deleted: bool
     data: dict[str, Any]
     field_revs: dict[str, int]
+    hlc: str | None = None  # the newest HLC among the record's fields
 
 
 class PullResponse(WireStruct, kw_only=True):

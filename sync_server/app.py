@@ -9,6 +9,7 @@ from litestar import Litestar, get
 
 from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.sync.controller import SyncController
+from sync_server.domain.registry.service import publish_templates
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads.service import BlobStore
 from sync_server.errors import EXCEPTION_HANDLERS
@@ -27,6 +28,8 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = SqliteStore(settings.db_path)
         store.migrate()
+        with store.transaction() as tx:
+            publish_templates(tx, settings.now_ms())
         app.state.store = store
         app.state.blobs = BlobStore(settings.blob_path)
         try:
@@ -45,3 +48,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory sync_server.app:app_from_env`` (WAGE_PATROL_* env)."""
+    return create_app(Settings.from_env())

@@ -78,8 +78,10 @@ def handle_api_error(_: Request, exc: ApiError) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-def handle_http_exception(_: Request, exc: HTTPException) -> Response:
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status >= 500:  # a server fault, even when Litestar raised it: no internals out
+        return handle_unexpected(request, exc)
     code = _HTTP_CODES.get(status, "http_error")
     details = {}
     if isinstance(exc.extra, dict):

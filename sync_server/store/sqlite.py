@@ -167,6 +167,23 @@ _CONFLICT_COLS = (
 _JSON_CONFLICT = {"base_value", "winner_value", "loser_value", "resolution"}
 
 
+def _upsert(table: str, cols: str, key: str) -> str:
+    """INSERT … ON CONFLICT (key) DO UPDATE. Not ``OR REPLACE``: that would also
+    delete whichever other row holds a UNIQUE value (a record's revision, a
+    username) instead of failing."""
+    names = [c.strip() for c in cols.split(",")]
+    keys = {k.strip() for k in key.split(",")}
+    return (
+        f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * len(names))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET "
+        + ", ".join(f"{n}=excluded.{n}" for n in names if n not in keys)
+    )
+
+
+_UPSERT_RECORD = _upsert("records", _RECORD_COLS + ", ref", "entity, id")
+_UPSERT_USER = _upsert("users", _USER_COLS, "id")
+
+
 def _device(row: tuple) -> DeviceRow:
     d = DeviceRow(*row)
     d.skewed = bool(d.skewed)
@@ -223,8 +240,7 @@ class _SqliteTx(_Reads):
     def put_record(self, r: StoredRecord) -> None:
         meta = {k: [m.rev, m.hlc, m.user_id, m.device_id] for k, m in r.meta.items()}
         self.conn.execute(
-            f"INSERT OR REPLACE INTO records ({_RECORD_COLS}, ref) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _UPSERT_RECORD,
             (
                 r.entity, r.id, r.rev, int(r.deleted), _dumps(r.data), _dumps(meta),
                 r.village_id, r.department_id, r.site_id, r.parent_id,
@@ -297,7 +313,7 @@ class _SqliteTx(_Reads):
 
     def put_user(self, u: UserRow) -> None:
         self.conn.execute(
-            f"INSERT OR REPLACE INTO users ({_USER_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            _UPSERT_USER,
             (u.id, u.username, u.display_name, u.role, u.password_hash, _dumps(u.village_ids),
              _dumps(u.department_ids), u.scope_version, int(u.active), u.created_at),
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from shared_schema.ids import uuid7
 from shared_schema.wire import LoginRequest, LoginResponse, Scope, UserInfo
 from sync_server.domain.auth.passwords import hash_password, verify_password
+from sync_server.domain.registry.reference import publish_user
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
 from sync_server.store.base import DeviceRow, SyncStore, TokenRow, UserRow, Visibility
@@ -83,6 +84,7 @@ def create_user(store: SyncStore, username: str, password: str, role: str, *,
     )
     with store.transaction() as tx:
         tx.put_user(user)
+        publish_user(tx, user, now_ms)  # the public reference record, same transaction
     return user
 
 

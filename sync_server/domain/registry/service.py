@@ -45,3 +45,25 @@ class ServerWriter:
         if moved and entity == "site":
             rescope_children(self.tx, id)
         return record
+
+
+def publish_templates(tx: StoreTx, now_ms: int) -> int:
+    """Make every checklist template a ``checklist_template`` reference record.
+
+    Idempotent: an unchanged template writes nothing. Returns how many
+    templates changed."""
+    import msgspec
+
+    from shared_schema.checklists import load_templates
+
+    writer = ServerWriter(tx, now_ms)
+    changed = 0
+    for template in load_templates().values():
+        before = tx.get_record("checklist_template", template.id)
+        rev = before.rev if before else None
+        record = writer.upsert("checklist_template", template.id, {
+            "kind": template.kind, "version": template.version,
+            "body": msgspec.to_builtins(template),
+        })
+        changed += record.rev != rev
+    return changed

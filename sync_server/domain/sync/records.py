@@ -161,7 +161,8 @@ def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:
         return (site.village_id, site.department_id, site.id, site.id) if site else (None,) * 4
     if entity == "case":
         site = tx.get_record("site", d.get("site_id") or "") if d.get("site_id") else None
-        village = d.get("village_id") or (site.village_id if site else None)
+        # A case on a site belongs where the site is, and follows it if it moves.
+        village = site.village_id if site else d.get("village_id")
         return village, site.department_id if site else None, site.id if site else None, None
     if entity == "case_event":
         case = tx.get_record("case", d.get("case_id") or "")

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from shared_schema.checklists import load_templates, template_for_site_kind
+from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
 from shared_schema.entities import (
     ENTITY_TYPES,
     INSERT_ONLY_ENTITIES,
@@ -206,7 +206,12 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
     if m.entity == "case":
         rules.check_case_fields(fields)
         if stored is None:
-            fields = {**fields, **rules.case_initial(merged)}
+            # A case on a site is in the site's village: it routes with that
+            # village when it names none itself (small cases stay in the village).
+            site = tx.get_record("site", merged["site_id"]) if merged.get("site_id") else None
+            routed = {**merged, "village_id": merged.get("village_id")
+                      or (site.village_id if site is not None else None)}
+            fields = {**fields, **rules.case_initial(routed)}
             fields.setdefault("opened_at", b.now)
     if m.entity == "inspection":
         site_id = merged.get("site_id")
@@ -243,7 +248,7 @@ def _template(stored: StoredRecord | None, site: StoredRecord):
         return templates[stored.data["template_id"]]
     try:
         return template_for_site_kind(site.data.get("kind") or "other")
-    except (KeyError, ValueError):
+    except ChecklistError:
         raise Rejection("unknown_template", "no checklist template for this site kind") from None
 
 
@@ -361,7 +366,8 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
     rows = rows[:limit]
     changes = [
         Change(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted,
-               data=visible_data(p, r), field_revs=r.field_revs())
+               data=visible_data(p, r), field_revs=r.field_revs(),
+               hlc=max((m.hlc for m in r.meta.values()), default=None))
         for r in rows
     ]
     cursor = rows[-1].rev if has_more else max(top, since)

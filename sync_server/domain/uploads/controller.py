@@ -5,6 +5,7 @@ from __future__ import annotations
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, head, patch, route
 from litestar.enums import HttpMethod
+from litestar.params import FromPath
 from litestar.response import File
 
 from sync_server.domain.uploads import service
@@ -26,7 +27,8 @@ class UploadController(Controller):
     # with its own handler, without the tus headers.
     @route("/", http_method=[HttpMethod.POST, HttpMethod.OPTIONS],
            summary="Create an upload (tus creation); OPTIONS: tus capabilities",
-           operation_id="uploads_create")
+           operation_id=lambda _handler, method, _path: (
+               "uploads_options" if method == HttpMethod.OPTIONS else "uploads_create"))
     async def create(self, request: Request) -> Response[None]:
         s = request.app.state
         if request.method == HttpMethod.OPTIONS:
@@ -41,7 +43,7 @@ class UploadController(Controller):
             upload, Location=f"/api/v1/uploads/{upload.id}"))
 
     @head("/{upload_id:str}", summary="Offset of an upload", operation_id="uploads_head")
-    async def offset(self, request: Request, upload_id: str) -> Response[None]:
+    async def offset(self, request: Request, upload_id: FromPath[str]) -> Response[None]:
         s = request.app.state
         p = await to_thread.run_sync(principal, request)
         upload = await to_thread.run_sync(service.get_upload, s.store, p, upload_id)
@@ -49,7 +51,7 @@ class UploadController(Controller):
 
     @patch("/{upload_id:str}", summary="Append bytes at Upload-Offset",
            operation_id="uploads_patch", request_max_body_size=None)
-    async def append(self, request: Request, upload_id: str) -> Response[None]:
+    async def append(self, request: Request, upload_id: FromPath[str]) -> Response[None]:
         s = request.app.state
         p = await to_thread.run_sync(principal, request)
         upload = await service.append(
@@ -59,7 +61,7 @@ class UploadController(Controller):
 
     @delete("/{upload_id:str}", summary="Abandon an upload (tus termination)",
             operation_id="uploads_delete")
-    async def terminate(self, request: Request, upload_id: str) -> None:
+    async def terminate(self, request: Request, upload_id: FromPath[str]) -> None:
         s = request.app.state
         p = await to_thread.run_sync(principal, request)
         await to_thread.run_sync(service.terminate, s.store, s.blobs, p, upload_id)
@@ -70,7 +72,7 @@ class BlobController(Controller):
     tags = ["photos"]
 
     @get("/{sha256:str}", summary="Photo bytes by sha256", operation_id="blob_get")
-    async def get_blob(self, request: Request, sha256: str) -> File:
+    async def get_blob(self, request: Request, sha256: FromPath[str]) -> File:
         s = request.app.state
         p = await to_thread.run_sync(principal, request)
         path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)
@@ -79,7 +81,7 @@ class BlobController(Controller):
                              "ETag": f'"{sha256}"'})
 
     @head("/{sha256:str}", summary="Does the server hold this photo?", operation_id="blob_head")
-    async def head_blob(self, request: Request, sha256: str) -> Response[None]:
+    async def head_blob(self, request: Request, sha256: FromPath[str]) -> Response[None]:
         s = request.app.state
         p = await to_thread.run_sync(principal, request)
         path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)

@@ -1,0 +1,102 @@
+"""The device's HTTP client: one httpx.Client, error mapping and back-off.
+
+Every call is classified once, here:
+
+* 2xx/3xx and item-level 4xx → returned to the caller, which decides;
+* 401 → ``LoginRequired`` with the server's code (token_expired, …);
+* network errors, timeouts, 408, 429 and 5xx → retryable: ``with_retries``
+  waits ``settings.backoff_s(n)`` (exponential, full jitter) and tries again,
+  up to ``settings.max_attempts``, then raises ``NetworkError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import httpx
+import msgspec
+
+from field_app.core.errors import LoginRequired, NetworkError, ServerError
+from field_app.core.settings import DeviceSettings
+from shared_schema.wire import error_decoder
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+class Retryable(Exception):
+    """A failure worth trying again after a pause."""
+
+
+def error_of(response: httpx.Response) -> tuple[str, str, dict[str, Any]]:
+    """(code, message, details) of an error response, whatever its body."""
+    try:
+        info = error_decoder.decode(response.content).error
+        return info.code, info.message, dict(info.details)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        text = response.text[:200] if response.content else ""
+        return f"http_{response.status_code}", text or f"HTTP {response.status_code}", {}
+
+
+class ApiClient:
+    def __init__(self, base_url: str, settings: DeviceSettings, token: str | None = None) -> None:
+        self.settings = settings
+        self.token = token
+        timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
+        kwargs: dict[str, Any] = {"base_url": base_url.rstrip("/"), "timeout": timeout}
+        if settings.transport is not None:
+            kwargs["transport"] = settings.transport
+        self.http = httpx.Client(**kwargs)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "ApiClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, method: str, url: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
+        """One request. Raises ``Retryable`` or ``LoginRequired``; returns any
+        other response (the caller reads 4xx bodies with ``error_of``)."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.TransportError as exc:  # connect, read, write, timeouts, protocol
+            raise Retryable(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+        if response.status_code == 401 and auth:
+            code, message, _ = error_of(response)
+            raise LoginRequired(code, message)
+        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
+            code, message, _ = error_of(response)
+            raise Retryable(f"HTTP {response.status_code} {code}: {message}")
+        return response
+
+    def with_retries(self, step: Callable[[], T], what: str) -> T:
+        """Run ``step`` until it stops raising ``Retryable``, backing off in between."""
+        attempts = max(1, self.settings.max_attempts)
+        for attempt in range(attempts):
+            try:
+                return step()
+            except Retryable as exc:
+                last = str(exc)
+                if attempt + 1 >= attempts:
+                    break
+                self.settings.sleep(self.settings.backoff_s(attempt))
+        raise NetworkError("network", f"{what} failed after {attempts} attempts: {last}",
+                           attempts=attempts)
+
+    def call(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        """``send`` with retries, for requests whose body can be sent again."""
+        return self.with_retries(lambda: self.send(method, url, **kwargs), what)
+
+
+def expect_ok(response: httpx.Response, what: str) -> httpx.Response:
+    """Raise ``ServerError`` for a 4xx answer about the request as a whole."""
+    if response.status_code >= 400:
+        code, message, details = error_of(response)
+        raise ServerError(code, f"{what}: {message}", response.status_code, **details)
+    return response

@@ -1,0 +1,94 @@
+"""The local view of a record: the server's values with the device's own
+unacknowledged edits on top — a pure function of values.
+
+A record row keeps two things: ``server`` (the values and per-field
+revisions the server last sent, or None for a record only this device knows)
+and the mutations not yet acknowledged (pending in the outbox or held in the
+quarantine). The user sees ``view(server, mutations)``. Pulling replaces
+``server`` and recomputes the view, so a field with a pending edit keeps the
+local value on top, while its revision in ``field_revs`` moves forward for
+NEW edits; the pending mutation keeps the base it was made with. See
+docs/device-api.md, "Rebase".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shared_schema.wire import Delete, Insert, Mutation, Upsert
+
+#: Fields merged per item, as on the server: ``answers`` of an inspection.
+MAP_FIELDS: dict[str, tuple[str, ...]] = {"inspection": ("answers",)}
+
+
+def flat_keys(entity: str, fields: dict[str, Any]) -> list[str]:
+    """The merge keys of a field map: ``answers`` → ``answers.<code>``."""
+    keys: list[str] = []
+    maps = MAP_FIELDS.get(entity, ())
+    for name, value in fields.items():
+        if name in maps and isinstance(value, dict):
+            keys += [f"{name}.{code}" for code in value]
+        else:
+            keys.append(name)
+    return keys
+
+
+def get_flat(data: dict[str, Any], key: str) -> Any:
+    if "." in key:
+        top, item = key.split(".", 1)
+        return (data.get(top) or {}).get(item)
+    return data.get(key)
+
+
+def apply_fields(entity: str, data: dict[str, Any], fields: dict[str, Any],
+                 skip: Iterable[str] = ()) -> dict[str, Any]:
+    """``data`` with ``fields`` written over it (map fields per item), except
+    the flat keys in ``skip``."""
+    skip = set(skip)
+    out = dict(data)
+    maps = MAP_FIELDS.get(entity, ())
+    for name, value in fields.items():
+        if name in maps and isinstance(value, dict):
+            merged = dict(out.get(name) or {})
+            for code, item in value.items():
+                if f"{name}.{code}" not in skip:
+                    merged[code] = item
+            out[name] = merged
+        elif name not in skip:
+            out[name] = value
+    return out
+
+
+def view(entity: str, id: str, server: dict[str, Any] | None,
+         mutations: Iterable[Mutation]) -> dict[str, Any]:
+    """What the user sees: ``server`` with ``mutations`` (in seq order) on top."""
+    data: dict[str, Any] = dict(server) if server is not None else {"id": id}
+    for m in mutations:
+        match m:
+            case Delete():
+                data["deleted"] = True
+            case Upsert() | Insert():
+                data = apply_fields(entity, data, m.fields)
+                if entity == "case_event":
+                    data.setdefault("hlc", m.hlc)  # events fold in HLC order
+    data.setdefault("deleted", False)
+    return data
+
+
+def acknowledge(entity: str, server: dict[str, Any] | None, m: Mutation,
+                conflicted: Iterable[str] = ()) -> dict[str, Any]:
+    """The server values after the server acknowledged ``m``, as far as the
+    device can tell before its next pull: the mutation's fields are written,
+    except fields the server reported in conflict (the next pull says which
+    value won). Field revisions are left alone; the device's own later edit
+    of these fields is clean on the server (same device, higher HLC)."""
+    data = dict(server) if server is not None else {"id": m.entity_id}
+    match m:
+        case Delete():
+            data["deleted"] = True
+        case Upsert() | Insert():
+            data = apply_fields(entity, data, m.fields, skip=conflicted)
+            if entity == "case_event":
+                data.setdefault("hlc", m.hlc)
+    data.setdefault("deleted", False)
+    return data

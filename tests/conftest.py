@@ -1,0 +1,55 @@
+"""Shared fixtures: a real server on a tmp_path SQLite file and a seeded world.
+
+The helpers they build (``World``, ``Device``, ``ManualClock``, assertions)
+are in ``tests/server/support.py``. Every error response a test client
+receives is checked against the one error shape as it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from server.support import AppClient, ManualClock, World, watch_error_shape
+from sync_server.app import create_app
+from sync_server.settings import Settings
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def make_app_client(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[..., AppClient]]:
+    """Start an app on ``tmp_path/s.db`` with settings overrides; closed at teardown."""
+    opened: list[AppClient] = []
+
+    def make(raise_server_exceptions: bool = True, **overrides: Any) -> AppClient:
+        settings = Settings(db_path=tmp_path / "s.db", now_ms=clock, **overrides)
+        app = create_app(settings)
+        client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+        client.__enter__()
+        watch_error_shape(client)
+        opened.append(AppClient(app, client, settings))
+        return opened[-1]
+
+    yield make
+    for started in reversed(opened):
+        started.close()
+
+
+@pytest.fixture
+def app_client(make_app_client: Callable[..., AppClient]) -> AppClient:
+    return make_app_client()
+
+
+@pytest.fixture
+def world(app_client: AppClient, clock: ManualClock) -> World:
+    return World(app_client.client, app_client.store, clock).seed()

@@ -1,0 +1,338 @@
+"""Helpers for the server tests: a manual clock, the seeded ``World``, a small
+test ``Device``, and assertions on push results and the error shape.
+
+The fixtures that build these live in ``tests/conftest.py``.
+
+``World`` is the township every server test starts from::
+
+    village 1 ── construction site (supervised by department 1)   grid1, sector1
+    village 2 ── factory site (supervised by department 2)         grid2
+    office1, leader1, admin: whole township
+
+Time is a ``ManualClock`` given to the server as ``Settings.now_ms`` and to
+every test device's HLC, so a test moves time on purpose and never waits.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import msgspec
+import uvicorn
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from shared_schema.hlc import HybridClock
+from shared_schema.ids import uuid7
+from shared_schema.wire import error_decoder
+from sync_server.app import create_app
+from sync_server.domain.auth.service import create_user
+from sync_server.domain.registry.service import ServerWriter
+from sync_server.settings import Settings
+from sync_server.store.sqlite import SqliteStore
+
+#: 2025-11-26 08:53:20 UTC, the start of every test's clock.
+T0 = 1_764_140_000_000
+DAY_MS = 24 * 3600 * 1000
+PASSWORD = "pw-治欠"
+
+
+class ManualClock:
+    """Unix ms that move only when a test says so."""
+
+    def __init__(self, now: int = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> int:
+        self.now += ms
+        return self.now
+
+
+# --- error shape --------------------------------------------------------------
+
+
+def assert_error_shape(response: httpx.Response) -> dict[str, Any]:
+    """The body of an error response, checked against the one error shape."""
+    body = response.read()
+    try:
+        error_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise AssertionError(
+            f"{response.request.method} {response.request.url.path} -> "
+            f"{response.status_code}: body is not the error shape ({exc}): {body[:300]!r}"
+        ) from None
+    decoded = msgspec.json.decode(body)
+    assert set(decoded) == {"error"}, decoded
+    assert set(decoded["error"]) <= {"code", "message", "details"}, decoded
+    return decoded["error"]
+
+
+def _check_error_shape(response: httpx.Response) -> None:
+    if response.status_code >= 400 and response.request.method != "HEAD":
+        assert_error_shape(response)
+
+
+def watch_error_shape(client: httpx.Client) -> None:
+    client.event_hooks = {"response": [_check_error_shape]}
+
+
+def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    return assert_error_shape(response)
+
+
+# --- app ----------------------------------------------------------------------
+
+
+@dataclass
+class AppClient:
+    """An app started through its lifespan, with a TestClient on it."""
+
+    app: Litestar
+    client: TestClient
+    settings: Settings
+    closed: bool = False
+
+    @property
+    def store(self) -> SqliteStore:
+        return self.app.state.store
+
+    def close(self) -> None:
+        """Stop the app (its lifespan closes the store); safe to call twice."""
+        if not self.closed:
+            self.closed = True
+            self.client.__exit__(None, None, None)
+
+
+@dataclass
+class World:
+    """Seeded reference data, sites and users on a running server."""
+
+    http: httpx.Client
+    store: SqliteStore
+    clock: ManualClock
+    v1: str = field(default_factory=uuid7)
+    v2: str = field(default_factory=uuid7)
+    d1: str = field(default_factory=uuid7)
+    d2: str = field(default_factory=uuid7)
+    site1: str = field(default_factory=uuid7)  # construction, village 1, department 1
+    site2: str = field(default_factory=uuid7)  # factory, village 2, department 2
+    users: dict[str, Any] = field(default_factory=dict)
+
+    def seed(self) -> "World":
+        with self.store.transaction() as tx:
+            w = ServerWriter(tx, self.clock())
+            w.upsert("village", self.v1, {"name": "一村", "kind": "village"})
+            w.upsert("village", self.v2, {"name": "二社区", "kind": "community"})
+            w.upsert("department", self.d1, {"name": "住建办", "sectors": ["construction"]})
+            w.upsert("department", self.d2, {"name": "经发办", "sectors": ["manufacturing"]})
+            w.upsert("site", self.site1, {
+                "name": "一村安置房工地", "kind": "construction", "village_id": self.v1,
+                "department_id": self.d1, "contractor": "原总包", "status": "active"})
+            w.upsert("site", self.site2, {
+                "name": "二社区服装厂", "kind": "factory", "village_id": self.v2,
+                "department_id": self.d2, "status": "active"})
+        for username, role, scope in (
+            ("grid1", "grid_officer", {"village_ids": [self.v1]}),
+            ("grid2", "grid_officer", {"village_ids": [self.v2]}),
+            ("sector1", "sector_inspector", {"department_ids": [self.d1]}),
+            ("office1", "office", {}),
+            ("leader1", "leader", {}),
+            ("admin", "admin", {}),
+        ):
+            self.users[username] = create_user(self.store, username, PASSWORD, role,
+                                               now_ms=self.clock(), **scope)
+        return self
+
+    def user_id(self, username: str) -> str:
+        return self.users[username].id
+
+    def login(self, username: str, device_id: str) -> dict[str, str]:
+        r = self.http.post("/api/v1/auth/login", json={
+            "username": username, "password": PASSWORD, "device_id": device_id,
+            "device_name": f"{username}'s phone"})
+        assert r.status_code == 200, r.text
+        return {"Authorization": "Bearer " + r.json()["token"]}
+
+    def device(self, username: str, device_id: str, skew_ms: int = 0,
+               pull: bool = True) -> "Device":
+        """Log a device in and, as the app does, pull everything visible."""
+        dev = Device(self, username, device_id, self.login(username, device_id), skew_ms)
+        if pull:
+            dev.pull(0)
+        return dev
+
+
+class Device:
+    """A field device reduced to what the protocol needs: an HLC, a seq
+    counter, the field revisions it has pulled, and a login."""
+
+    def __init__(self, world: World, username: str, device_id: str,
+                 headers: dict[str, str], skew_ms: int = 0) -> None:
+        self.world = world
+        self.username = username
+        self.device_id = device_id
+        self.headers = headers
+        self.skew_ms = skew_ms
+        self.clock = HybridClock(device_id, now_ms=lambda: world.clock() + self.skew_ms)
+        self.seq = 0
+        self.cursor = 0
+        self.field_revs: dict[tuple[str, str], dict[str, int]] = {}
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @property
+    def user_id(self) -> str:
+        return self.world.user_id(self.username)
+
+    # building mutations
+    def _mutation(self, op: str, entity: str, entity_id: str,
+                  fields: dict[str, Any]) -> dict[str, Any]:
+        self.seq += 1
+        return {"op": op, "id": uuid7(), "seq": self.seq, "hlc": str(self.clock.tick()),
+                "entity": entity, "entity_id": entity_id, "fields": fields}
+
+    def base_for(self, entity: str, entity_id: str, fields: dict[str, Any]) -> dict[str, int]:
+        """The revision of each edited field this device last pulled (0: none)."""
+        revs = self.field_revs.get((entity, entity_id), {})
+        keys = []
+        for name, value in fields.items():
+            if name == "answers" and isinstance(value, dict):
+                keys += [f"answers.{code}" for code in value]
+            else:
+                keys.append(name)
+        return {k: revs.get(k, 0) for k in keys}
+
+    def upsert(self, entity: str, entity_id: str, fields: dict[str, Any],
+               base: dict[str, int] | None = None) -> dict[str, Any]:
+        m = self._mutation("upsert", entity, entity_id, fields)
+        m["base"] = self.base_for(entity, entity_id, fields) if base is None else base
+        return m
+
+    def insert(self, entity: str, entity_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._mutation("insert", entity, entity_id, fields)
+
+    def delete(self, entity: str, entity_id: str) -> dict[str, Any]:
+        m = self._mutation("delete", entity, entity_id, {})
+        m["base"] = {}
+        return m
+
+    # talking to the server
+    def push_response(self, *mutations: dict[str, Any], device_id: str | None = None,
+                      **extra: Any) -> httpx.Response:
+        body = {"protocol": 1, "device_id": device_id or self.device_id,
+                "client_time_ms": self.world.clock() + self.skew_ms,
+                "mutations": list(mutations), **extra}
+        return self.world.http.post("/api/v1/sync/push", json=body, headers=self.headers)
+
+    def push(self, *mutations: dict[str, Any]) -> dict[str, Any]:
+        r = self.push_response(*mutations)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [res["id"] for res in body["results"]] == [m["id"] for m in mutations]
+        return body
+
+    def sync(self, *mutations: dict[str, Any]) -> list[dict[str, Any]]:
+        """Push and return the results, one per mutation."""
+        return self.push(*mutations)["results"]
+
+    def pull_response(self, since: int | None = None, limit: int | None = None
+                      ) -> httpx.Response:
+        params = {"since": self.cursor if since is None else since}
+        if limit is not None:
+            params["limit"] = limit
+        return self.world.http.get("/api/v1/sync/pull", params=params, headers=self.headers)
+
+    def pull(self, since: int | None = None) -> list[dict[str, Any]]:
+        """Pull every page from ``since`` (default: this device's cursor)."""
+        since = self.cursor if since is None else since
+        changes: list[dict[str, Any]] = []
+        while True:
+            r = self.pull_response(since)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            for c in page["changes"]:
+                self.field_revs[(c["entity"], c["id"])] = c["field_revs"]
+                self.records[(c["entity"], c["id"])] = c["data"]
+                if c.get("hlc"):
+                    self.clock.receive(c["hlc"])  # never stamp behind what we have seen
+            changes += page["changes"]
+            since = self.cursor = page["cursor"]
+            if not page["has_more"]:
+                return changes
+
+    def record(self, entity: str, entity_id: str) -> dict[str, Any]:
+        return self.records[(entity, entity_id)]
+
+    def receipt(self) -> dict[str, Any]:
+        r = self.world.http.get("/api/v1/sync/receipt", params={"device_id": self.device_id},
+                                headers=self.headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def ok(result: dict[str, Any], status: str = "applied") -> dict[str, Any]:
+    """Assert a push result's status, showing the error if it differs."""
+    assert result["status"] == status, result
+    return result
+
+
+def rejected(result: dict[str, Any], code: str) -> dict[str, Any]:
+    assert result["status"] == "rejected", result
+    assert result["error"]["code"] == code, result
+    return result["error"]
+
+
+# --- a live server ----------------------------------------------------------------
+
+
+class Live:
+    """uvicorn serving the app on a free 127.0.0.1 port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    def __enter__(self) -> "Live":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+        self.sock.close()
+
+
+@contextmanager
+def serve_world(directory: Path, **overrides: Any) -> Iterator[tuple[Live, World]]:
+    """A seeded world on a real uvicorn, with an httpx client on it; stopped after."""
+    clock = ManualClock()
+    settings = Settings(db_path=directory / "s.db", now_ms=clock, **overrides)
+    with Live(settings) as server:
+        http = httpx.Client(base_url=server.url, timeout=30)
+        watch_error_shape(http)
+        try:
+            yield server, World(http, server.app.state.store, clock).seed()
+        finally:
+            http.close()

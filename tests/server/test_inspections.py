@@ -1,0 +1,200 @@
+"""Inspections through the server: answers, submission, review."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from shared_schema.checklists import load_templates
+from shared_schema.ids import uuid7
+
+from .support import Device, World, ok, rejected
+
+CONSTRUCTION = "tpl-construction-v1"
+
+
+def complete_answers() -> dict[str, dict[str, Any]]:
+    """An answer for every item of the construction checklist."""
+    answers: dict[str, dict[str, Any]] = {}
+    for item in load_templates()[CONSTRUCTION].items:
+        if item.answer == "number":
+            answers[item.code] = {"answer": 12}
+        elif item.answer == "numbers":
+            answers[item.code] = {"answer": {p.key: 0 for p in item.parts}}
+        elif item.answer == "text":
+            answers[item.code] = {"answer": "无"}
+        else:
+            answers[item.code] = {"answer": "yes"}
+    answers["C04"] = {"answer": "na"}  # not applicable: no photo needed
+    return answers
+
+
+def photos_for_required_items(dev: Device, inspection: str) -> list[dict[str, Any]]:
+    required = [i.code for i in load_templates()[CONSTRUCTION].items if i.photo == "required"]
+    return [dev.insert("photo", uuid7(), {
+        "sha256": hashlib.sha256(code.encode()).hexdigest(), "owner_entity": "inspection",
+        "owner_id": inspection, "item_code": code}) for code in required if code != "C04"]
+
+
+@pytest.fixture
+def grid1(world: World) -> Device:
+    return world.device("grid1", "devA")
+
+
+@pytest.fixture
+def draft(world: World, grid1: Device) -> str:
+    insp = uuid7()
+    ok(grid1.sync(grid1.upsert("inspection", insp, {
+        "site_id": world.site1, "lat": 29.56, "lon": 106.55,
+        "answers": {"C01": {"answer": "yes"}, "C08": {"answer": 40, "note": "含管理人员"}}}))[0])
+    return insp
+
+
+def test_a_new_inspection_gets_its_defaults(world: World, grid1: Device, draft: str) -> None:
+    data = world.store.get_record("inspection", draft).data
+    assert data["template_id"] == CONSTRUCTION
+    assert data["inspector_id"] == grid1.user_id
+    assert (data["state"], data["review_state"]) == ("draft", "pending")
+    assert data["started_at"] == world.clock()
+    assert data["answers"]["C08"] == {"answer": 40, "note": "含管理人员"}
+    grid1.pull()
+    assert grid1.record("inspection", draft)["answers"]["C01"]["answer"] == "yes"
+    assert grid1.field_revs[("inspection", draft)]["answers.C08"] > 0
+
+
+def test_answers_are_validated_per_item(world: World, grid1: Device, draft: str) -> None:
+    results = grid1.sync(
+        grid1.upsert("inspection", draft, {"answers": {"C99": {"answer": "yes"}}}),
+        grid1.upsert("inspection", draft, {"answers": {"C08": {"answer": -3}}}),
+        grid1.upsert("inspection", draft, {"answers": {"C02": {"answer": "maybe"}}}),
+        grid1.upsert("inspection", draft, {"answers": {"C24": {
+            "answer": {"interviewed": 2, "reporting_arrears": 5}}}}),
+        grid1.upsert("inspection", draft, {"answers": {"C17": {"answer": "yes",
+                                                              "value": "2025-13"}}}),
+        grid1.upsert("inspection", draft, {"answers": {"C09": {"answer": 30}}}),
+    )
+    err = rejected(results[0], "unknown_template_item")
+    assert err["details"]["path"] == "$.fields.answers.C99"
+    assert rejected(results[1], "negative_value")["details"]["item_code"] == "C08"
+    rejected(results[2], "invalid_answer")
+    rejected(results[3], "out_of_range")
+    rejected(results[4], "invalid_value")
+    ok(results[5])
+    answers = world.store.get_record("inspection", draft).data["answers"]
+    assert answers["C08"]["answer"] == 40 and "C99" not in answers
+    assert answers["C09"]["answer"] == 30
+
+
+def test_inspection_on_an_unknown_site_is_rejected(grid1: Device) -> None:
+    rejected(grid1.sync(grid1.upsert("inspection", uuid7(), {"site_id": uuid7()}))[0],
+             "unknown_site")
+
+
+def test_inspector_id_cannot_be_someone_else(world: World, grid1: Device) -> None:
+    r = grid1.sync(grid1.upsert("inspection", uuid7(), {
+        "site_id": world.site1, "inspector_id": world.user_id("sector1")}))[0]
+    rejected(r, "invalid_value")
+
+
+def test_office_cannot_start_an_inspection(world: World) -> None:
+    office = world.device("office1", "devO")
+    rejected(office.sync(office.upsert("inspection", uuid7(), {"site_id": world.site1}))[0],
+             "role_not_allowed")
+
+
+def test_submit_with_missing_items_is_rejected(world: World, grid1: Device,
+                                               draft: str) -> None:
+    r = rejected(grid1.sync(grid1.upsert("inspection", draft, {"state": "submitted"}))[0],
+                 "incomplete_inspection")
+    missing = r["details"]["missing"]
+    assert {"item_code": "C02", "reason": "unanswered"} in missing
+    assert {"item_code": "C08", "reason": "photo_required"} in missing
+    assert {"item_code": "C01", "reason": "unanswered"} not in missing
+    assert world.store.get_record("inspection", draft).data["state"] == "draft"
+
+
+def test_submit_needs_the_required_photos(world: World, grid1: Device, draft: str) -> None:
+    r = rejected(grid1.sync(grid1.upsert("inspection", draft, {
+        "answers": complete_answers(), "state": "submitted"}))[0], "incomplete_inspection")
+    assert {m["reason"] for m in r["details"]["missing"]} == {"photo_required"}
+
+
+def test_a_complete_inspection_submits_and_is_then_read_only(
+        world: World, grid1: Device, draft: str) -> None:
+    world.clock.advance(60_000)
+    results = grid1.sync(
+        *photos_for_required_items(grid1, draft),
+        grid1.upsert("inspection", draft, {"answers": complete_answers()}),
+        grid1.upsert("inspection", draft, {"state": "submitted", "notes": "整体良好"}),
+    )
+    assert {r["status"] for r in results} == {"applied"}, results
+    data = world.store.get_record("inspection", draft).data
+    assert (data["state"], data["submitted_at"]) == ("submitted", world.clock())
+
+    results = grid1.sync(
+        grid1.upsert("inspection", draft, {"notes": "改一下"}),
+        grid1.upsert("inspection", draft, {"answers": {"C02": {"answer": "no"}}}),
+        grid1.upsert("inspection", draft, {"state": "draft"}),
+    )
+    for r in results:
+        rejected(r, "inspection_submitted")
+    rejected(grid1.sync(grid1.delete("inspection", draft))[0], "inspection_submitted")
+    assert world.store.get_record("inspection", draft).data["notes"] == "整体良好"
+
+
+@pytest.fixture
+def submitted(world: World, grid1: Device, draft: str) -> str:
+    results = grid1.sync(
+        *photos_for_required_items(grid1, draft),
+        grid1.upsert("inspection", draft, {"answers": complete_answers(),
+                                           "state": "submitted"}))
+    assert {r["status"] for r in results} == {"applied"}, results
+    return draft
+
+
+def test_the_office_reviews_a_submitted_inspection(world: World, submitted: str) -> None:
+    office = world.device("office1", "devO")
+    ok(office.sync(office.upsert("inspection", submitted, {
+        "review_state": "has_issues", "review_comment": "工资专户未备案"}))[0])
+    data = world.store.get_record("inspection", submitted).data
+    assert (data["review_state"], data["review_comment"]) == ("has_issues", "工资专户未备案")
+    # the office may not touch the inspector's own fields
+    rejected(office.sync(office.upsert("inspection", submitted, {"notes": "x"}))[0],
+             "not_author")
+
+
+@pytest.mark.parametrize("username", ["grid1", "sector1"])
+def test_field_roles_cannot_review(world: World, submitted: str, username: str) -> None:
+    dev = world.device(username, f"dev-{username}-2")
+    rejected(dev.sync(dev.upsert("inspection", submitted, {"review_state": "approved"}))[0],
+             "role_not_allowed")
+    assert world.store.get_record("inspection", submitted).data["review_state"] == "pending"
+
+
+def test_a_draft_cannot_be_reviewed(world: World, draft: str) -> None:
+    office = world.device("office1", "devO")
+    rejected(office.sync(office.upsert("inspection", draft, {"review_state": "approved"}))[0],
+             "not_submitted")
+
+
+def test_only_the_inspector_edits_a_draft(world: World, draft: str) -> None:
+    sector = world.device("sector1", "devS")  # same site, in scope, not the author
+    rejected(sector.sync(sector.upsert("inspection", draft, {"notes": "我来改"}))[0],
+             "not_author")
+    rejected(sector.sync(sector.delete("inspection", draft))[0], "not_author")
+
+
+def test_the_inspector_deletes_a_draft(world: World, grid1: Device, draft: str) -> None:
+    ok(grid1.sync(grid1.delete("inspection", draft))[0])
+    assert world.store.get_record("inspection", draft).deleted is True
+
+
+def test_a_factory_uses_the_enterprise_template(world: World) -> None:
+    grid2 = world.device("grid2", "devB")
+    insp = uuid7()
+    ok(grid2.sync(grid2.upsert("inspection", insp, {"site_id": world.site2}))[0])
+    assert world.store.get_record("inspection", insp).data["template_id"] == "tpl-enterprise-v1"
+    rejected(grid2.sync(grid2.upsert("inspection", insp, {
+        "answers": {"C01": {"answer": "yes"}}}))[0], "unknown_template_item")

@@ -1,0 +1,559 @@
+"""The ``SyncStore`` conformance suite: every backend must pass it.
+
+A backend's test module subclasses ``SyncStoreConformance`` and provides two
+fixtures::
+
+    store           a migrated, empty store, closed after the test
+    open_another    a callable opening a second store on the same database
+                    (another connection, as another server process would)
+
+Only the interface in ``sync_server/store/base.py`` is used here, so the same
+tests run against SQLite now and PostgreSQL later.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import pytest
+
+from sync_server.store.base import (
+    ConflictRecord,
+    DeviceRow,
+    DeviceStats,
+    FieldMeta,
+    LedgerEntry,
+    StoredRecord,
+    SyncStore,
+    TokenRow,
+    UploadRow,
+    UserRow,
+    Visibility,
+)
+
+V1, V2, D1, D2 = "village-1", "village-2", "dept-1", "dept-2"
+SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
+
+
+class Boom(Exception):
+    pass
+
+
+def put(tx: Any, entity: str, id: str, data: dict[str, Any] | None = None, *,
+        deleted: bool = False, **keys: Any) -> StoredRecord:
+    """Store a record at a fresh revision, with one meta entry per data field."""
+    rev = tx.next_rev()
+    data = {"id": id, **(data or {})}
+    meta = {k: FieldMeta(rev, f"1764140000000.{rev:04d}.devA", "u1", "devA")
+            for k in data if k != "id"}
+    record = StoredRecord(entity=entity, id=id, rev=rev, data=data, meta=meta,
+                          deleted=deleted, **keys)
+    tx.put_record(record)
+    return record
+
+
+def visible_ids(store: SyncStore, visibility: Visibility, since: int = 0,
+                limit: int = 1000) -> list[str]:
+    return [r.id for r in store.changes_since(since, limit, visibility)]
+
+
+def user(id: str = "u1", username: str = "grid1", **kw: Any) -> UserRow:
+    return UserRow(id=id, username=username, display_name=kw.pop("display_name", "网格员一"),
+                   role=kw.pop("role", "grid_officer"), password_hash="scrypt$x", **kw)
+
+
+def ledger(id: str, seq: int, status: str, device_id: str = "devA") -> LedgerEntry:
+    return LedgerEntry(id=id, device_id=device_id, user_id="u1", seq=seq, fingerprint=f"fp-{id}",
+                       status=status, result={"id": id, "status": status}, entity="site",
+                       entity_id="s1", received_at=1000 + seq)
+
+
+def conflict(id: str, status: str = "open", created_at: int = 1) -> ConflictRecord:
+    return ConflictRecord(
+        id=id, entity="site", entity_id="s1", field="contractor", base_rev=3,
+        base_value="原总包", winner_value={"name": "乙公司"}, winner_hlc="h2",
+        winner_user="u2", winner_device="devB", loser_value=["甲", 1.5, None],
+        loser_hlc="h1", loser_user="u1", loser_device="devA", mutation_id="m1",
+        created_at=created_at, status=status,
+    )
+
+
+class SyncStoreConformance:
+    """Subclass in a backend's test module and provide ``store`` and ``open_another``."""
+
+    # --- schema ----------------------------------------------------------------
+
+    def test_migrate_is_idempotent(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "工地"})
+        store.migrate()
+        store.migrate()
+        assert store.get_record("site", "s1").data["name"] == "工地"
+        assert store.max_rev() == 1
+
+    def test_fresh_store_is_empty(self, store: SyncStore) -> None:
+        assert store.max_rev() == 0
+        assert store.changes_since(0, 100, Visibility(all=True)) == []
+        assert store.list_users() == []
+        assert store.list_conflicts() == []
+        assert store.integrity_check() == "ok"
+
+    # --- transactions ------------------------------------------------------------
+
+    def test_transaction_commits(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "a"})
+            put(tx, "site", "s2", {"name": "b"})
+        assert store.count_records("site") == 2
+        assert store.max_rev() == 2
+
+    def test_exception_inside_a_transaction_rolls_everything_back(
+            self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "before", {"name": "kept"})
+        with pytest.raises(Boom):
+            with store.transaction() as tx:
+                put(tx, "site", "s1", {"name": "lost"})
+                tx.put_mutation(ledger("m1", 1, "applied"))
+                tx.put_user(user())
+                tx.put_blob(SHA_A, 10, 1, "devA")
+                raise Boom()
+        assert store.get_record("site", "s1") is None
+        assert store.get_mutation("m1") is None
+        assert store.get_user("u1") is None
+        assert not store.has_blob(SHA_A)
+        assert store.max_rev() == 1
+        assert [r.id for r in store.records("site")] == ["before"]
+
+    def test_store_is_usable_after_a_rollback(self, store: SyncStore) -> None:
+        with pytest.raises(Boom):
+            with store.transaction() as tx:
+                put(tx, "site", "s1")
+                raise Boom()
+        with store.transaction() as tx:
+            put(tx, "site", "s2")
+        assert [r.id for r in store.records("site")] == ["s2"]
+
+    def test_savepoint_rollback_keeps_the_outer_transaction(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "outer1")
+            with pytest.raises(Boom):
+                with tx.savepoint():
+                    put(tx, "site", "inner-lost")
+                    tx.put_mutation(ledger("m-lost", 1, "applied"))
+                    raise Boom()
+            assert tx.get_record("site", "inner-lost") is None
+            with tx.savepoint():
+                put(tx, "site", "inner-kept")
+            put(tx, "site", "outer2")
+        assert sorted(r.id for r in store.records("site")) == ["inner-kept", "outer1", "outer2"]
+        assert store.get_mutation("m-lost") is None
+
+    def test_nested_savepoints(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            with tx.savepoint():
+                put(tx, "site", "a")
+                with pytest.raises(Boom):
+                    with tx.savepoint():
+                        put(tx, "site", "b")
+                        raise Boom()
+                put(tx, "site", "c")
+        assert sorted(r.id for r in store.records("site")) == ["a", "c"]
+
+    def test_transaction_reads_its_own_writes(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "a"})
+            assert tx.get_record("site", "s1").data["name"] == "a"
+            tx.put_mutation(ledger("m1", 1, "applied"))
+            assert tx.get_mutation("m1").status == "applied"
+            tx.put_device(DeviceRow(device_id="devA", user_id="u1"))
+            assert tx.get_device("devA").user_id == "u1"
+            assert tx.max_rev() == 1
+
+    # --- revisions ---------------------------------------------------------------
+
+    def test_next_rev_strictly_increases_across_transactions(self, store: SyncStore) -> None:
+        revs = []
+        for _ in range(3):
+            with store.transaction() as tx:
+                revs += [tx.next_rev(), tx.next_rev()]
+                assert tx.max_rev() == revs[-1]
+        assert revs == list(range(1, 7))
+        assert store.max_rev() == 6
+
+    def test_next_rev_unique_under_concurrent_writers(self, store: SyncStore) -> None:
+        revs: list[int] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def writer(n: int) -> None:
+            try:
+                for i in range(25):
+                    with store.transaction() as tx:
+                        rev = tx.next_rev()
+                        put(tx, "site", f"t{n}-{i}")
+                    with lock:
+                        revs.append(rev)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(revs) == len(set(revs)) == 100
+        assert store.max_rev() == 200
+        assert store.count_records("site") == 100
+        stored = [r.rev for r in store.records("site")]
+        assert len(set(stored)) == 100
+
+    # --- records -----------------------------------------------------------------
+
+    def test_record_round_trip_with_meta_and_keys(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            rev = tx.next_rev()
+            record = StoredRecord(
+                entity="inspection", id="i1", rev=rev,
+                data={"id": "i1", "notes": "脚手架旁 “引号” \u2028 line", "lat": 29.56,
+                      "answers": {"C08": {"answer": 42, "value": None, "note": "现场"}},
+                      "flags": [True, False, None], "big": 2**53},
+                meta={"notes": FieldMeta(rev, "1764140000000.0000.devA", "u1", "devA"),
+                      "answers.C08": FieldMeta(rev, "1764140000000.0001.devA", "u1", "devA"),
+                      "lat": FieldMeta(rev, "h", None, None)},
+                village_id=V1, department_id=D1, site_id="s1", parent_id="s1",
+                created_by_user="u1", created_by_device="devA",
+            )
+            tx.put_record(record)
+        got = store.get_record("inspection", "i1")
+        assert got == record
+        assert got.field_revs() == {"notes": rev, "answers.C08": rev, "lat": rev}
+        assert store.get_record("inspection", "nope") is None
+        assert store.get_record("site", "i1") is None  # (entity, id) is the key
+
+    def test_put_record_replaces_and_moves_revision(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "old"})
+            put(tx, "site", "s2")
+        with store.transaction() as tx:
+            record = tx.get_record("site", "s1")
+            record.rev = tx.next_rev()
+            record.data["name"] = "new"
+            record.deleted = True
+            tx.put_record(record)
+        got = store.get_record("site", "s1")
+        assert (got.rev, got.data["name"], got.deleted) == (3, "new", True)
+        assert [r.id for r in store.records("site")] == ["s2", "s1"]
+        assert store.count_records("site") == 1
+        assert store.count_records("site", include_deleted=True) == 2
+
+    def test_children(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", site_id="s1")
+            put(tx, "inspection", "i1", site_id="s1", parent_id="s1")
+            put(tx, "case", "c1", site_id="s1")
+            put(tx, "case_event", "e1", site_id="s1", parent_id="c1")
+            put(tx, "photo", "p1", site_id="s1", parent_id="i1")
+            put(tx, "photo", "p2", site_id="s1", parent_id="c1")
+            put(tx, "inspection", "other", site_id="s2", parent_id="s2")
+            assert sorted(r.id for r in tx.children_of_site("s1")) == [
+                "c1", "e1", "i1", "p1", "p2"]
+            assert [r.id for r in tx.children_of("c1", "case_event")] == ["e1"]
+            assert [r.id for r in tx.children_of("c1", "photo")] == ["p2"]
+            assert tx.children_of("i1", "case_event") == []
+
+    def test_field_history(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.add_history("site", "s1", "name", FieldMeta(3, "h3", "u1", "devA"), "旧名")
+            tx.add_history("site", "s1", "name", FieldMeta(7, "h7", "u2", "devB"), None)
+            tx.add_tombstone("site", "s1", 9, 1000, "u1")
+        with store.transaction() as tx:
+            assert tx.history_value("site", "s1", "name", 3) == (True, "旧名")
+            assert tx.history_value("site", "s1", "name", 7) == (True, None)
+            assert tx.history_value("site", "s1", "name", 5) == (False, None)
+            assert tx.history_value("site", "s1", "contractor", 3) == (False, None)
+
+    # --- changes_since -----------------------------------------------------------
+
+    @pytest.fixture
+    def scoped(self, store: SyncStore) -> SyncStore:
+        with store.transaction() as tx:
+            put(tx, "village", V1)                                            # 1
+            put(tx, "department", D1)                                         # 2
+            put(tx, "user", "u9")                                             # 3
+            put(tx, "checklist_template", "tpl")                              # 4
+            put(tx, "site", "s-v1", village_id=V1, department_id=D2)          # 5
+            put(tx, "site", "s-v2-d1", village_id=V2, department_id=D1)       # 6
+            put(tx, "site", "s-v2", village_id=V2, department_id=D2)          # 7
+            put(tx, "case", "c-mine", created_by_user="u1")                   # 8
+            put(tx, "case", "c-theirs", created_by_user="u2")                 # 9
+            put(tx, "inspection", "i-v1", village_id=V1, deleted=True)        # 10
+        return store
+
+    REFERENCE = ["village-1", "dept-1", "u9", "tpl"]
+
+    @pytest.mark.parametrize(("visibility", "extra"), [
+        (Visibility(all=True),
+         ["s-v1", "s-v2-d1", "s-v2", "c-mine", "c-theirs", "i-v1"]),
+        (Visibility(all=False, village_ids=(V1,), user_id="u7"), ["s-v1", "i-v1"]),
+        (Visibility(all=False, department_ids=(D1,), user_id="u7"), ["s-v2-d1"]),
+        (Visibility(all=False, village_ids=(V1,), department_ids=(D1,), user_id="u7"),
+         ["s-v1", "s-v2-d1", "i-v1"]),
+        (Visibility(all=False, user_id="u1"), ["c-mine"]),
+        (Visibility(all=False, village_ids=(V2,), user_id="u2"), ["s-v2-d1", "s-v2", "c-theirs"]),
+        (Visibility(all=False), []),
+    ], ids=["all", "village", "department", "village+department", "creator", "village2",
+            "nothing"])
+    def test_changes_since_visibility(self, scoped: SyncStore, visibility: Visibility,
+                                      extra: list[str]) -> None:
+        got = scoped.changes_since(0, 100, visibility)
+        assert [r.id for r in got] == self.REFERENCE + extra
+        assert [r.rev for r in got] == sorted(r.rev for r in got)
+
+    def test_changes_since_cursor_and_limit(self, scoped: SyncStore) -> None:
+        everyone = Visibility(all=True)
+        assert visible_ids(scoped, everyone, since=0, limit=3) == ["village-1", "dept-1", "u9"]
+        assert visible_ids(scoped, everyone, since=3, limit=2) == ["tpl", "s-v1"]
+        assert visible_ids(scoped, everyone, since=9) == ["i-v1"]
+        assert visible_ids(scoped, everyone, since=10) == []
+        v1 = Visibility(all=False, village_ids=(V1,))
+        # the limit counts visible rows, not scanned ones
+        assert visible_ids(scoped, v1, since=4, limit=1) == ["s-v1"]
+        assert visible_ids(scoped, v1, since=5, limit=1) == ["i-v1"]
+
+    def test_changes_since_returns_tombstones(self, scoped: SyncStore) -> None:
+        (i,) = [r for r in scoped.changes_since(9, 10, Visibility(all=True))]
+        assert (i.id, i.deleted) == ("i-v1", True)
+
+    def test_a_changed_record_moves_to_the_end(self, scoped: SyncStore) -> None:
+        with scoped.transaction() as tx:
+            r = tx.get_record("site", "s-v1")
+            r.rev = tx.next_rev()
+            tx.put_record(r)
+        ids = visible_ids(scoped, Visibility(all=True))
+        assert ids[-1] == "s-v1" and ids.count("s-v1") == 1
+        assert visible_ids(scoped, Visibility(all=True), since=10) == ["s-v1"]
+
+    def test_records_and_counts(self, scoped: SyncStore) -> None:
+        assert [r.id for r in scoped.records("site")] == ["s-v1", "s-v2-d1", "s-v2"]
+        assert scoped.count_records("inspection") == 0
+        assert scoped.count_records("inspection", include_deleted=True) == 1
+        assert scoped.count_records("photo") == 0
+
+    # --- exactly-once ledger -------------------------------------------------------
+
+    def test_ledger_round_trip(self, store: SyncStore) -> None:
+        entry = ledger("m1", 7, "merged")
+        entry.result = {"id": "m1", "status": "merged",
+                        "conflicts": [{"field": "name", "conflict_id": "k1"}]}
+        with store.transaction() as tx:
+            tx.put_mutation(entry)
+        assert store.get_mutation("m1") == entry
+        assert store.get_mutation("m2") is None
+
+    def test_ledger_ids_are_unique(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.put_mutation(ledger("m1", 1, "applied"))
+        with pytest.raises(Exception):
+            with store.transaction() as tx:
+                tx.put_mutation(ledger("m1", 2, "applied"))
+        assert store.get_mutation("m1").seq == 1
+
+    def test_device_stats(self, store: SyncStore) -> None:
+        assert store.device_stats("devA") == DeviceStats(0, 0, 0, 0)
+        with store.transaction() as tx:
+            for id, seq, status in (("m1", 1, "applied"), ("m2", 2, "merged"),
+                                    ("m3", 3, "rejected"), ("m4", 5, "applied")):
+                tx.put_mutation(ledger(id, seq, status))
+            tx.put_mutation(ledger("x1", 40, "applied", device_id="devB"))
+        assert store.device_stats("devA") == DeviceStats(
+            mutations_received=4, last_seq=5, mutations_applied=3, mutations_rejected=1)
+        assert store.device_stats("devB") == DeviceStats(1, 40, 1, 0)
+
+    # --- conflicts ---------------------------------------------------------------
+
+    def test_conflicts_round_trip_and_filter_by_status(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.add_conflict(conflict("k2", created_at=2))
+            tx.add_conflict(conflict("k1", created_at=1))
+            resolved = conflict("k3", status="resolved", created_at=3)
+            resolved.resolved_by, resolved.resolved_at, resolved.resolution = "u5", 9, "乙公司"
+            tx.add_conflict(resolved)
+        open_ = store.list_conflicts("open")
+        assert [c.id for c in open_] == ["k1", "k2"]
+        assert open_[0] == conflict("k1", created_at=1)
+        assert store.list_conflicts("resolved") == [resolved]
+        assert [c.id for c in store.list_conflicts()] == ["k1", "k2", "k3"]
+        assert store.list_conflicts("dismissed") == []
+
+    # --- users, tokens, devices -----------------------------------------------------
+
+    def test_users(self, store: SyncStore) -> None:
+        u = user(village_ids=[V1, V2], created_at=5)
+        with store.transaction() as tx:
+            tx.put_user(u)
+            tx.put_user(user("u2", "admin", role="admin", display_name="管理员"))
+        assert store.get_user("u1") == u
+        assert store.get_user_by_username("grid1") == u
+        assert store.get_user_by_username("nobody") is None
+        assert [x.username for x in store.list_users()] == ["admin", "grid1"]
+        u.department_ids, u.scope_version, u.active = [D1], 2, False
+        with store.transaction() as tx:
+            tx.put_user(u)
+        assert store.get_user("u1") == u
+
+    def test_usernames_are_unique(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.put_user(user("u1", "grid1"))
+        with pytest.raises(Exception):
+            with store.transaction() as tx:
+                tx.put_user(user("u2", "grid1"))
+        assert [x.id for x in store.list_users()] == ["u1"]
+
+    def test_tokens_and_revocation(self, store: SyncStore) -> None:
+        tokens = [TokenRow("h1", "u1", "devA", 100, 1), TokenRow("h2", "u1", "devA", 100, 2),
+                  TokenRow("h3", "u1", "devB", 100, 3)]
+        with store.transaction() as tx:
+            for t in tokens:
+                tx.put_token(t)
+        assert store.get_token("h1") == tokens[0]
+        assert store.get_token("nope") is None
+        with store.transaction() as tx:
+            assert tx.revoke_tokens(device_id="devA", at_ms=50) == 2
+            assert tx.revoke_tokens(device_id="devA", at_ms=60) == 0  # already revoked
+        assert store.get_token("h1").revoked_at == 50
+        assert store.get_token("h2").revoked_at == 50
+        assert store.get_token("h3").revoked_at is None
+        with store.transaction() as tx:
+            assert tx.revoke_tokens(token_hash="h3", at_ms=70) == 1
+        assert store.get_token("h3").revoked_at == 70
+        with pytest.raises(ValueError):
+            with store.transaction() as tx:
+                tx.revoke_tokens(at_ms=80)
+
+    def test_devices(self, store: SyncStore) -> None:
+        a = DeviceRow(device_id="devA", user_id="u1", name="红米", created_at=1,
+                      last_push_ms=10, last_pull_ms=11, clock_offset_ms=-300, skewed=True,
+                      last_hlc="1764140000000.0003.devA", scope_version_seen=2)
+        with store.transaction() as tx:
+            tx.put_device(a)
+            tx.put_device(DeviceRow(device_id="devB", user_id="u2"))
+        assert store.get_device("devA") == a
+        assert store.get_device("devC") is None
+        assert [d.device_id for d in store.list_devices()] == ["devA", "devB"]
+        assert [d.device_id for d in store.list_devices("u2")] == ["devB"]
+        a.skewed, a.clock_offset_ms = False, None
+        with store.transaction() as tx:
+            tx.put_device(a)
+        assert store.get_device("devA") == a
+
+    # --- blobs and uploads -----------------------------------------------------------
+
+    def test_blobs(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.put_blob(SHA_A, 100, 1, "devA")
+            tx.put_blob(SHA_A, 999, 2, "devB")  # stored once: the first write stays
+            tx.put_blob(SHA_B, 200, 3, None)
+        assert store.has_blob(SHA_A) and store.has_blob(SHA_B)
+        assert not store.has_blob(SHA_C)
+        assert store.blobs_in([SHA_A, SHA_C, SHA_B]) == {SHA_A, SHA_B}
+        assert store.blobs_in([]) == set()
+        many = [f"{i:064x}" for i in range(1200)] + [SHA_B]
+        assert store.blobs_in(many) == {SHA_B}
+        # the first write stays: devB is not the uploader
+        assert not store.blob_visible(SHA_A, Visibility(all=False, user_id="u2"), "devB")
+
+    def test_blob_visibility(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.put_blob(SHA_A, 1, 1, "devA")
+            tx.put_blob(SHA_B, 1, 1, "devB")
+            tx.put_blob(SHA_C, 1, 1, "devB")
+            put(tx, "photo", "p1", {"sha256": SHA_B}, village_id=V1, department_id=D1,
+                created_by_user="u2")
+            put(tx, "photo", "p2", {"sha256": SHA_C}, village_id=V2, created_by_user="u3",
+                deleted=True)
+        nobody = Visibility(all=False, user_id="u9")
+        table = [
+            (SHA_A, Visibility(all=True), "devZ", True),
+            (SHA_A, nobody, "devA", True),  # the uploading device
+            (SHA_A, nobody, "devZ", False),
+            (SHA_B, Visibility(all=False, village_ids=(V1,)), "devZ", True),
+            (SHA_B, Visibility(all=False, department_ids=(D1,)), "devZ", True),
+            (SHA_B, Visibility(all=False, village_ids=(V2,), department_ids=(D2,)), "devZ",
+             False),
+            (SHA_B, Visibility(all=False, user_id="u2"), "devZ", True),  # photo's creator
+            (SHA_C, Visibility(all=False, village_ids=(V2,), user_id="u3"), "devZ", False),
+        ]
+        for sha, visibility, device, expected in table:
+            assert store.blob_visible(sha, visibility, device) is expected, (sha, visibility)
+
+    def test_photo_hashes_named_by_device(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "photo", "p1", {"sha256": SHA_B}, created_by_device="devA")
+            put(tx, "photo", "p2", {"sha256": SHA_A}, created_by_device="devA")
+            put(tx, "photo", "p3", {"sha256": SHA_A}, created_by_device="devA")
+            put(tx, "photo", "p4", {"sha256": SHA_C}, created_by_device="devA", deleted=True)
+            put(tx, "photo", "p5", {"sha256": SHA_C}, created_by_device="devB")
+            put(tx, "case", "c1", {"sha256": SHA_C}, created_by_device="devA")
+        assert store.photo_hashes_named_by("devA") == [SHA_A, SHA_B]
+        assert store.photo_hashes_named_by("devB") == [SHA_C]
+        assert store.photo_hashes_named_by("devC") == []
+
+    def test_uploads(self, store: SyncStore) -> None:
+        u = UploadRow(id="up1", sha256=SHA_A, length=3_000_000, offset=0, filename="现场.jpg",
+                      device_id="devA", user_id="u1", created_at=5)
+        with store.transaction() as tx:
+            tx.put_upload(u)
+        assert store.get_upload("up1") == u
+        u.offset = 262_144
+        with store.transaction() as tx:
+            tx.put_upload(u)
+        assert store.get_upload("up1").offset == 262_144
+        with store.transaction() as tx:
+            tx.delete_upload("up1")
+            tx.delete_upload("never-existed")
+        assert store.get_upload("up1") is None
+
+    # --- health and connections -----------------------------------------------------
+
+    def test_integrity_check(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1")
+        assert store.integrity_check() == "ok"
+
+    def test_another_connection_sees_committed_writes_only(
+            self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        other = open_another()
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "committed"})
+        assert other.get_record("site", "s1").data["name"] == "committed"
+        with store.transaction() as tx:
+            put(tx, "site", "s2", {"name": "pending"})
+            # a reader on another connection neither blocks nor sees the open write
+            assert other.get_record("site", "s2") is None
+            assert other.max_rev() == 1
+        assert other.get_record("site", "s2").data["name"] == "pending"
+        assert other.max_rev() == 2
+
+    def test_writes_through_another_connection_are_seen(
+            self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        other = open_another()
+        with other.transaction() as tx:
+            put(tx, "site", "s1")
+        with store.transaction() as tx:
+            assert tx.next_rev() == 2  # the counter is shared, not per connection
+        assert store.get_record("site", "s1") is not None
+
+    def test_data_survives_reopening(self, store: SyncStore,
+                                     open_another: Callable[[], SyncStore]) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "持久"})
+            tx.put_mutation(ledger("m1", 1, "applied"))
+        store.close()
+        again = open_another()
+        again.migrate()
+        assert again.get_record("site", "s1").data["name"] == "持久"
+        assert again.get_mutation("m1") is not None
+        assert again.max_rev() == 1
