@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= data/demo/server.db
 PORT ?= 8000
+APP_PORT ?= 8550
+DEMO_DEVICE ?= data/demo/phone
 
-.PHONY: demo test venv clean
+.PHONY: demo test soak venv clean bench
 
 venv: $(STAMP)
 
@@ -16,13 +18,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The server in the foreground and the field app (web mode, no CDN) beside it;
+# Ctrl-C stops both.
 demo: $(STAMP)
 	test -f $(DEMO_DB) || $(BIN)/sync-server seed-demo --db $(DEMO_DB)
 	$(BIN)/sync-server demo-info --db $(DEMO_DB) --port $(PORT)
+	@echo "Field app (web, works offline): http://127.0.0.1:$(APP_PORT)/"
+	@echo "  log in with server URL http://127.0.0.1:$(PORT) and a demo login above (grid1 / demo1234)"
+	@echo "  its data folder (one phone): $(DEMO_DEVICE)"
+	@trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
+	FLET_FORCE_WEB_SERVER=1 $(BIN)/field-app --data-dir $(DEMO_DEVICE) ui --host 127.0.0.1 \
+		--port $(APP_PORT) & app=$$!; \
 	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Benchmarks next to pouchdb-server (installed from npm into $(PEER_WORK), outside
+# the repo). BENCH_ARGS=--quick for small sizes. Writes bench/results/latest.json.
+PEER_WORK ?= /tmp/wp-peerbench
+BENCH_ARGS ?=
+bench: $(STAMP)
+	PEER_WORK=$(PEER_WORK) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The reliability proofs (tests/reliability, docs/reliability.md) at soak size:
+# 30+ server kills, thousands of fuzzed requests, longer hypothesis runs.
+soak: $(STAMP)
+	WAGE_PATROL_SOAK=1 $(BIN)/python -m pytest tests/reliability -q
 
 clean:
 	rm -rf $(VENV) data/demo

@@ -7,6 +7,7 @@
     field-app --data-dir DIR quarantine [list] [--json]
     field-app --data-dir DIR quarantine retry ID [--set FIELD=VALUE ...]
     field-app --data-dir DIR quarantine discard ID --yes
+    field-app --data-dir DIR ui [--port 8550] [--host 127.0.0.1]
 
 Exit codes: 0 ok, 1 error, 3 login required. Errors are one line on stderr.
 """
@@ -64,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     discard = qsub.add_parser("discard", help="drop an item for good")
     discard.add_argument("id")
     discard.add_argument("--yes", action="store_true", help="confirm: the change is lost")
+    ui = sub.add_parser("ui", help="run the app's screens in web mode (offline, no CDN)")
+    ui.add_argument("--port", type=int, default=8550, help="port (default 8550)")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     return p
 
 
@@ -117,6 +121,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO,
         settings: DeviceSettings | None = None) -> int:
     data_dir = args.data_dir or next(
         (os.environ[n] for n in DATA_DIR_ENV if os.environ.get(n)), "field-app-data")
+    if args.command == "ui":
+        from field_app.ui.app import run as run_ui  # Flet is only imported for the UI
+
+        out.write(f"field app on http://{args.host}:{args.port}/ (data: {data_dir}); "
+                  "Ctrl-C stops it\n")
+        out.flush()
+        run_ui(data_dir, host=args.host, port=args.port, settings=settings)
+        return EXIT_OK
     with Device.open(data_dir, settings) as dev:
         if args.command == "login":
             user = dev.login(args.url, args.username, args.password)

@@ -46,7 +46,9 @@ class LoginRequest(WireStruct, kw_only=True):
     protocol: int = PROTOCOL_VERSION
 
 
-class Scope(WireStruct, kw_only=True):
+class Scope(WireStruct, kw_only=True, omit_defaults=False):
+    """Always sent whole: ``all: false`` and empty lists are meaningful."""
+
     all: bool = False
     village_ids: list[str] = []
     department_ids: list[str] = []

@@ -9,7 +9,9 @@ from litestar import Litestar, get
 
 from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.sync.controller import SyncController
+from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
 from sync_server.domain.registry.service import publish_templates
+from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads.service import BlobStore
 from sync_server.errors import EXCEPTION_HANDLERS
@@ -39,7 +41,7 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        healthz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -17,6 +17,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 
 from shared_schema import wire
+from sync_server.domain.calendar.service import CalendarData
+from sync_server.domain.office import schema as office
+from sync_server.domain.reports.schema import MonthlySummary
 
 # (path, method) → (request body type, success response type)
 BODIES: dict[tuple[str, str], tuple[type | None, type | None]] = {
@@ -24,10 +27,57 @@ BODIES: dict[tuple[str, str], tuple[type | None, type | None]] = {
     ("/api/v1/sync/push", "post"): (wire.PushRequest, wire.PushResponse),
     ("/api/v1/sync/pull", "get"): (None, wire.PullResponse),
     ("/api/v1/sync/receipt", "get"): (None, wire.Receipt),
+    # office API (docs/office-api.md)
+    ("/api/v1/office/inspections", "get"): (None, office.InspectionList),
+    ("/api/v1/office/inspections/{inspection_id}", "get"): (None, office.InspectionDetail),
+    ("/api/v1/office/inspections/{inspection_id}/review", "post"):
+        (office.ReviewRequest, office.ReviewResponse),
+    ("/api/v1/office/conflicts", "get"): (None, office.ConflictList),
+    ("/api/v1/office/conflicts/{conflict_id}", "get"): (None, office.ConflictView),
+    ("/api/v1/office/conflicts/{conflict_id}/resolve", "post"):
+        (office.ResolveRequest, office.ConflictView),
+    ("/api/v1/cases", "get"): (None, office.CaseList),
+    ("/api/v1/cases", "post"): (office.CaseIntake, office.CaseDetail),
+    ("/api/v1/cases/{case_id}", "get"): (None, office.CaseDetail),
+    ("/api/v1/cases/{case_id}/events", "post"): (office.CaseEventRequest, office.CaseDetail),
+    ("/api/v1/office/sites/{site_id}/history", "get"): (None, office.SiteHistory),
+    ("/api/v1/office/audit", "get"): (None, office.AuditList),
+    ("/api/v1/office/calendar", "get"): (None, CalendarData),
+    ("/api/v1/admin/calendar", "put"): (CalendarData, CalendarData),
+    ("/api/v1/admin/users", "post"): (office.CreateUserRequest, office.AdminUser),
+    ("/api/v1/admin/devices/{device_id}/revoke", "post"): (None, office.RevokeResponse),
+    ("/api/v1/reports/summary", "get"): (None, MonthlySummary),
 }
 QUERY = {
     ("/api/v1/sync/pull", "get"): [("since", "integer", False), ("limit", "integer", False)],
     ("/api/v1/sync/receipt", "get"): [("device_id", "string", False)],
+    ("/api/v1/office/inspections", "get"): [
+        ("state", "string", False), ("review_state", "string", False),
+        ("village", "string", False), ("department", "string", False),
+        ("kind", "string", False), ("from", "string", False), ("to", "string", False),
+        ("limit", "integer", False), ("offset", "integer", False)],
+    ("/api/v1/office/conflicts", "get"): [
+        ("status", "string", False), ("entity", "string", False),
+        ("limit", "integer", False), ("offset", "integer", False)],
+    ("/api/v1/cases", "get"): [
+        ("status", "string", False), ("level", "string", False), ("village", "string", False),
+        ("overdue", "boolean", False), ("due_soon", "boolean", False),
+        ("source", "string", False), ("limit", "integer", False), ("offset", "integer", False)],
+    ("/api/v1/office/sites/{site_id}/history", "get"): [
+        ("field", "string", False), ("registry_only", "boolean", False)],
+    ("/api/v1/office/audit", "get"): [
+        ("action", "string", False), ("entity_id", "string", False), ("from", "string", False),
+        ("to", "string", False), ("limit", "integer", False), ("offset", "integer", False)],
+    ("/api/v1/reports/summary", "get"): [("month", "string", False)],
+    ("/api/v1/reports/monthly.xlsx", "get"): [("month", "string", False)],
+    ("/api/v1/reports/monthly.csv", "get"): [("month", "string", False),
+                                             ("sheet", "string", False)],
+}
+#: Non-JSON answers: (path, method) → media type.
+FILES = {
+    ("/api/v1/reports/monthly.xlsx", "get"):
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ("/api/v1/reports/monthly.csv", "get"): "text/csv",
 }
 PUBLIC = {("/api/v1/auth/login", "post")}
 ERROR_STATUSES = {"400": "bad input", "401": "no, expired or revoked token",
@@ -55,6 +105,9 @@ def enrich(schema: dict[str, Any]) -> dict[str, Any]:
             if res:
                 op.setdefault("responses", {})["200"] = {
                     "description": "OK", "content": {"application/json": {"schema": ref(res)}}}
+            if (path, method) in FILES:
+                op.setdefault("responses", {})["200"] = {"description": "OK", "content": {
+                    FILES[(path, method)]: {"schema": {"type": "string", "format": "binary"}}}}
             if (path, method) in QUERY:
                 op["parameters"] = [
                     {"name": n, "in": "query", "required": r, "schema": {"type": t}}

@@ -42,6 +42,9 @@ class ApiClient:
     def __init__(self, base_url: str, settings: DeviceSettings, token: str | None = None) -> None:
         self.settings = settings
         self.token = token
+        #: The server said (``Accept-Encoding: gzip`` on a response, RFC 7694)
+        #: that it takes gzip request bodies; a sync learns it from its first pull.
+        self.gzip_requests = False
         timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
         kwargs: dict[str, Any] = {"base_url": base_url.rstrip("/"), "timeout": timeout}
         if settings.transport is not None:
@@ -67,6 +70,8 @@ class ApiClient:
             response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:  # connect, read, write, timeouts, protocol
             raise Retryable(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+        if "gzip" in response.headers.get("accept-encoding", "").lower():
+            self.gzip_requests = True
         if response.status_code == 401 and auth:
             code, message, _ = error_of(response)
             raise LoginRequired(code, message)

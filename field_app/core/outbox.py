@@ -103,6 +103,14 @@ class Outbox:
         conflicted = {c.field for c in result.conflicts}
         row = tx.row(m.entity, m.entity_id) or RecordRow(entity=m.entity, id=m.entity_id,
                                                          data={})
+        if result.status == "duplicate" and isinstance(m, Upsert):
+            # Applied at an earlier attempt whose answer was lost. A pull since
+            # then may have brought newer values of these fields, and the cursor
+            # is past them: where the device saw a revision newer than the
+            # mutation's base, the pulled value is the server's — keep it.
+            revs = row.field_revs or {}
+            conflicted |= {k for k in rebase.flat_keys(m.entity, m.fields)
+                           if revs.get(k, 0) != m.base.get(k, 0)}
         row.server = rebase.acknowledge(m.entity, row.server, m, conflicted)
         row.seen_gen = int(tx.get("gen", 0))  # the server holds it for us: visible
         tx.remove_outbox(m.id)

@@ -109,6 +109,9 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
+    # 32 MiB page cache (SQLite's default is 2 MiB): a first sync writes
+    # 100k+ records with random ids into four B-trees (see docs/performance.md).
+    conn.execute("PRAGMA cache_size=-32768")
     return conn
 
 
@@ -231,6 +234,16 @@ class Tx:
              self.now_ms()),
         )
 
+    def put_rows(self, rows: list[RecordRow]) -> None:
+        """``put_row`` for many rows, in one statement."""
+        self.conn.executemany(
+            f"INSERT OR REPLACE INTO records({_ROW_COLS}, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(r.entity, r.id, dumps(r.data), None if r.server is None else dumps(r.server),
+              dumps(r.field_revs or {}), r.server_rev, r.server_hlc, int(r.deleted), r.seen_gen,
+              self.now_ms()) for r in rows],
+        )
+
     def delete_row(self, entity: str, id: str) -> None:
         self.q("DELETE FROM records WHERE entity=? AND id=?", (entity, id))
 
@@ -274,6 +287,22 @@ class Tx:
             "WHERE kind='mutation' AND state='open' AND entity=? AND entity_id=? ORDER BY 1",
             (entity, id, entity, id)).fetchall()
         return [mutation_decoder.decode(body) for _, body in rows]
+
+    def overlay_keys(self) -> set[tuple[str, str]]:
+        """(entity, id) of every record with unacknowledged mutations (see ``overlays``)."""
+        return set(self.q(
+            "SELECT entity, entity_id FROM outbox UNION SELECT entity, entity_id FROM quarantine "
+            "WHERE kind='mutation' AND state='open'").fetchall())
+
+    def case_ids_of_events(self, event_ids: list[str]) -> set[str]:
+        """The ``case_id`` of these case events (those the device holds)."""
+        out: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i:i + 500]
+            out.update(r[0] for r in self.q(
+                "SELECT json_extract(data, '$.case_id') FROM records WHERE entity='case_event' "
+                f"AND id IN ({','.join('?' * len(chunk))})", chunk) if r[0])
+        return out
 
     def has_overlays(self, entity: str, id: str) -> bool:
         return self.q(

@@ -25,12 +25,16 @@ marks the device "login required"; nothing queued is touched.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import threading
 from pathlib import Path
 from typing import Callable
 
+import httpx
 import msgspec
 
+from field_app.core import rebase
 from field_app.core.api import ApiClient, Retryable, error_of, expect_ok
 from field_app.core.errors import DeviceError, LoginRequired, NetworkError, ServerError
 from field_app.core.outbox import DeviceClock, Outbox
@@ -50,10 +54,42 @@ Progress = Callable[[SyncProgress], None]
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
 SPLIT_CODES = frozenset({"too_large", "too_many_mutations", "invalid_body", "malformed_json"})
+#: Push bodies of at least this size are gzipped when the server takes gzip.
+GZIP_MIN_BYTES = 1024
+#: Level 6: mobile upload is the scarce resource; ~8x smaller JSON for ~0.05 ms a mutation.
+GZIP_PUSH_LEVEL = 6
 
 
 def _noop(_: SyncProgress) -> None:
     pass
+
+
+class _Prefetch:
+    """One request run in a background thread; ``result`` waits for it and
+    returns its response or raises its exception, as if it were made then."""
+
+    def __init__(self, fn: Callable[[int], httpx.Response], arg: int) -> None:
+        self._out: httpx.Response | None = None
+        self._exc: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, arg), daemon=True,
+                                        name="pull-prefetch")
+        self._thread.start()
+
+    def _run(self, fn: Callable[[int], httpx.Response], arg: int) -> None:
+        try:
+            self._out = fn(arg)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+            self._exc = exc
+
+    def result(self) -> httpx.Response:
+        self._thread.join()
+        if self._exc is not None:
+            raise self._exc
+        assert self._out is not None
+        return self._out
+
+    def discard(self) -> None:
+        self._thread.join()
 
 
 class SyncClient:
@@ -117,9 +153,15 @@ class SyncClient:
         with self.store.read() as tx:
             cursor = int(tx.get("cursor", 0))
         restarts = 0
+
+        def fetch(since: int) -> httpx.Response:
+            return api.call("GET", PULL, "pull",
+                            params={"since": since, "limit": self.settings.pull_limit})
+
+        ahead: _Prefetch | None = None
         while True:
-            r = api.call("GET", PULL, "pull",
-                         params={"since": cursor, "limit": self.settings.pull_limit})
+            r = ahead.result() if ahead is not None else fetch(cursor)
+            ahead = None
             if r.status_code == 410:
                 restarts += 1
                 if restarts > 3:
@@ -134,21 +176,60 @@ class SyncClient:
                 continue
             expect_ok(r, "pull")
             page = pull_response_decoder.decode(r.content)
-            with self.store.write() as tx:
-                gen = int(tx.get("gen", 0))
-                for change in page.changes:
-                    self._apply_change(tx, change, gen)
-                tx.set("cursor", page.cursor)
-                self._offset(tx, page.server_time_ms)
-                if not page.has_more and tx.get("resync", False):
-                    self._drop_unseen(tx, gen)
-                    tx.set("resync", False)
+            if page.has_more:
+                # Ask for the next page now: the server reads and encodes it
+                # while this page is written locally (two cores, not one).
+                ahead = _Prefetch(fetch, page.cursor)
+            try:
+                with self.store.write() as tx:
+                    gen = int(tx.get("gen", 0))
+                    self._apply_page(tx, page.changes, gen)
+                    tx.set("cursor", page.cursor)
+                    self._offset(tx, page.server_time_ms)
+                    if not page.has_more and tx.get("resync", False):
+                        self._drop_unseen(tx, gen)
+                        tx.set("resync", False)
+            except BaseException:
+                if ahead is not None:
+                    ahead.discard()
+                raise
             cursor = page.cursor
             report.pulled += len(page.changes)
             progress(SyncProgress(phase="pull", records_done=report.pulled,
                                   bytes_done=len(r.content)))
             if not page.has_more:
                 return
+
+    def _apply_page(self, tx: Tx, changes: list[Change], gen: int) -> None:
+        """``_apply_change`` for every change of a page, in order. A record with
+        no local edits waiting (the common case) gets its view straight from
+        the server values (``rebase.view`` with no overlays), written in one
+        batched statement instead of read-write-read-write per record; the
+        others go through ``_apply_change``. A case (or case event) also needs
+        that path when the case or any of its events has edits waiting: then
+        ``Tx.derive_case`` shows the locally folded status."""
+        pending = tx.overlay_keys()
+        busy_cases = {i for e, i in pending if e == "case"} | tx.case_ids_of_events(
+            [i for e, i in pending if e == "case_event"])
+        batch: list[RecordRow] = []
+        for c in changes:
+            if ((c.entity, c.id) in pending
+                    or (c.entity == "case" and c.id in busy_cases)
+                    or (c.entity == "case_event" and c.data.get("case_id") in busy_cases)):
+                if batch:
+                    tx.put_rows(batch)
+                    batch = []
+                self._apply_change(tx, c, gen)
+                continue
+            server = {**c.data, "deleted": c.deleted}
+            data = rebase.view(c.entity, c.id, server, ())
+            batch.append(RecordRow(entity=c.entity, id=c.id, data=data, server=server,
+                                   field_revs=dict(c.field_revs), server_rev=c.rev,
+                                   server_hlc=c.hlc, deleted=bool(data.get("deleted")),
+                                   seen_gen=gen))
+            self.clock.receive(tx, c.hlc)
+        if batch:
+            tx.put_rows(batch)
 
     def _apply_change(self, tx: Tx, c: Change, gen: int) -> None:
         row = tx.row(c.entity, c.id) or RecordRow(entity=c.entity, id=c.id, data={})
@@ -193,9 +274,12 @@ class SyncClient:
         req = PushRequest(device_id=self.device_id, mutations=[e.mutation for e in batch],
                           client_time_ms=self.settings.now_ms())
         body = encoder.encode(req)
+        headers = {"Content-Type": "application/json"}
+        if api.gzip_requests and len(body) >= GZIP_MIN_BYTES:
+            body = gzip.compress(body, GZIP_PUSH_LEVEL, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         try:
-            r = api.call("POST", PUSH, "push", content=body,
-                         headers={"Content-Type": "application/json"})
+            r = api.call("POST", PUSH, "push", content=body, headers=headers)
         except NetworkError as exc:
             with self.store.write() as tx:
                 tx.note_attempt([e.mutation.id for e in batch], exc.message)

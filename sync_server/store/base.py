@@ -152,6 +152,36 @@ class DeviceStats:
     mutations_rejected: int
 
 
+@dataclass(slots=True)
+class HistoryEntry:
+    """One write of one field (``field_history``): a site's registry history."""
+
+    entity: str
+    id: str
+    field: str
+    rev: int
+    value: Any
+    hlc: str | None
+    user_id: str | None
+    device_id: str | None
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """An office or admin action: who, what, when (``audit_log``)."""
+
+    id: str
+    at: int
+    user_id: str
+    username: str
+    role: str
+    device_id: str
+    action: str
+    entity: str = ""
+    entity_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 class StoreTx(Protocol):
     """Writes inside one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
 
@@ -170,6 +200,7 @@ class StoreTx(Protocol):
     def get_mutation(self, id: str) -> LedgerEntry | None: ...
     def put_mutation(self, entry: LedgerEntry) -> None: ...
     def savepoint(self) -> AbstractContextManager[None]: ...
+    def get_user_by_username(self, username: str) -> UserRow | None: ...
     def put_user(self, user: UserRow) -> None: ...
     def put_token(self, token: TokenRow) -> None: ...
     def revoke_tokens(self, *, device_id: str | None = None, token_hash: str | None = None,
@@ -179,6 +210,12 @@ class StoreTx(Protocol):
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None: ...
     def put_upload(self, upload: UploadRow) -> None: ...
     def delete_upload(self, id: str) -> None: ...
+    # office (migration m002_office)
+    def get_conflict(self, id: str) -> ConflictRecord | None: ...
+    def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
+                         resolution: Any) -> None: ...
+    def add_audit(self, entry: AuditEntry) -> None: ...
+    def put_calendar(self, data: dict[str, Any], at_ms: int, user_id: str) -> None: ...
 
 
 class SyncStore(Protocol):
@@ -206,3 +243,10 @@ class SyncStore(Protocol):
     def blob_visible(self, sha256: str, visibility: Visibility, device_id: str) -> bool: ...
     def get_upload(self, id: str) -> UploadRow | None: ...
     def integrity_check(self) -> str: ...
+    # office (migration m002_office)
+    def get_conflict(self, id: str) -> ConflictRecord | None: ...
+    def field_history(self, entity: str, id: str) -> list[HistoryEntry]: ...
+    def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
+                   since: int | None = None, until: int | None = None,
+                   limit: int = 100, offset: int = 0) -> list[AuditEntry]: ...
+    def get_calendar(self) -> dict[str, Any] | None: ...

@@ -8,6 +8,7 @@ commit is on disk (see docs/architecture.md, "Durability").
 
 from __future__ import annotations
 
+import collections
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -20,10 +21,12 @@ from sqlite_utils.migrations import Migrations
 
 from shared_schema.entities import REFERENCE_ENTITIES
 from sync_server.store.base import (
+    AuditEntry,
     ConflictRecord,
     DeviceRow,
     DeviceStats,
     FieldMeta,
+    HistoryEntry,
     LedgerEntry,
     StoredRecord,
     TokenRow,
@@ -119,6 +122,28 @@ def m001_core(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m002_office")
+def m002_office(db: sqlite_utils.Database) -> None:
+    """Office console: the audit log and the admin-edited working-day calendar."""
+    db.executescript(
+        """
+        CREATE TABLE audit_log (
+            id TEXT PRIMARY KEY, at INTEGER NOT NULL, user_id TEXT NOT NULL,
+            username TEXT NOT NULL, role TEXT NOT NULL, device_id TEXT NOT NULL,
+            action TEXT NOT NULL, entity TEXT NOT NULL DEFAULT '',
+            entity_id TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_log_at ON audit_log(at, id);
+        CREATE INDEX audit_log_entity ON audit_log(entity_id);
+        CREATE TABLE calendar (
+            name TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE INDEX field_history_record ON field_history(entity, id);
+        """
+    )
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -132,6 +157,12 @@ _RECORD_COLS = (
     "entity, id, rev, deleted, data, meta, village_id, department_id, site_id, parent_id, "
     "created_by_user, created_by_device"
 )
+
+
+#: A pull page's columns (see ``SqliteStore.change_rows_since``).
+_CHANGE_COLS = "entity, id, rev, deleted, data, meta, created_by_device"
+#: ``meta`` as stored: field -> [rev, hlc, user_id, device_id].
+_meta_dec = msgspec.json.Decoder(dict[str, tuple[int, str | None, Any, Any]])
 
 
 def _record(row: tuple) -> StoredRecord:
@@ -201,6 +232,12 @@ class _Reads:
 
     conn: sqlite3.Connection
 
+    def get_user_by_username(self, username: str) -> UserRow | None:
+        row = self.conn.execute(
+            f"SELECT {_USER_COLS} FROM users WHERE username=?", (username,)
+        ).fetchone()
+        return _user(row) if row else None
+
     def max_rev(self) -> int:
         return self.conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone()[0]
 
@@ -227,10 +264,31 @@ class _Reads:
         return LedgerEntry(*row[:6], _loads(row[6]), *row[7:])
 
 
+    def get_conflict(self, id: str) -> ConflictRecord | None:
+        row = self.conn.execute(
+            f"SELECT {_CONFLICT_COLS} FROM conflicts WHERE id=?", (id,)).fetchone()
+        return _conflict(row) if row else None
+
+
+_AUDIT_COLS = "id, at, user_id, username, role, device_id, action, entity, entity_id, details"
+
+
 class _SqliteTx(_Reads):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._sp = 0
+        self._peeked: dict[tuple[str, str], StoredRecord | None] = {}
+
+    def peek_record(self, entity: str, id: str) -> StoredRecord | None:
+        """``get_record`` for looking only (a site's scope keys, kind, existence):
+        within this transaction the same object may be returned again, so the
+        caller must not change it. Forgotten when the record is written or a
+        savepoint rolls back."""
+        key = (entity, id)
+        if key in self._peeked:
+            return self._peeked[key]
+        rec = self._peeked[key] = self.get_record(entity, id)
+        return rec
 
     def next_rev(self) -> int:
         return self.conn.execute(
@@ -238,6 +296,7 @@ class _SqliteTx(_Reads):
         ).fetchone()[0]
 
     def put_record(self, r: StoredRecord) -> None:
+        self._peeked.pop((r.entity, r.id), None)
         meta = {k: [m.rev, m.hlc, m.user_id, m.device_id] for k, m in r.meta.items()}
         self.conn.execute(
             _UPSERT_RECORD,
@@ -266,6 +325,15 @@ class _SqliteTx(_Reads):
         self.conn.execute(
             "INSERT OR REPLACE INTO field_history VALUES (?,?,?,?,?,?,?,?)",
             (entity, id, field, meta.rev, _dumps(value), meta.hlc, meta.user_id, meta.device_id),
+        )
+
+    def add_histories(self, entity: str, id: str,
+                      writes: list[tuple[str, FieldMeta, Any]]) -> None:
+        """``add_history`` for several fields of one record, in one statement."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO field_history VALUES (?,?,?,?,?,?,?,?)",
+            [(entity, id, field, m.rev, _dumps(value), m.hlc, m.user_id, m.device_id)
+             for field, m, value in writes],
         )
 
     def history_value(self, entity: str, id: str, field: str, rev: int) -> tuple[bool, Any]:
@@ -305,6 +373,7 @@ class _SqliteTx(_Reads):
         try:
             yield
         except BaseException:
+            self._peeked.clear()
             self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             self.conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
@@ -357,6 +426,68 @@ class _SqliteTx(_Reads):
     def delete_upload(self, id: str) -> None:
         self.conn.execute("DELETE FROM uploads WHERE id=?", (id,))
 
+    def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
+                         resolution: Any) -> None:
+        self.conn.execute(
+            "UPDATE conflicts SET status=?, resolved_by=?, resolved_at=?, resolution=? "
+            "WHERE id=?", (status, resolved_by, resolved_at, _dumps(resolution), id))
+
+    def add_audit(self, e: AuditEntry) -> None:
+        self.conn.execute(
+            f"INSERT INTO audit_log ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.id, e.at, e.user_id, e.username, e.role, e.device_id, e.action, e.entity,
+             e.entity_id, _dumps(e.details)))
+
+    def put_calendar(self, data: dict[str, Any], at_ms: int, user_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO calendar VALUES ('workdays', ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+            "SET data=excluded.data, updated_at=excluded.updated_at, "
+            "updated_by=excluded.updated_by", (_dumps(data), at_ms, user_id))
+
+
+class _FairLock:
+    """A mutex granted in arrival order. ``threading.Lock`` is not fair: with
+    many handler threads queueing for the one writer, a waiter can lose the
+    race again and again and wait seconds (the p99 of concurrent pushes). Here
+    ``release`` hands the lock straight to the longest waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._locked = False
+
+    def acquire(self) -> bool:
+        with self._mutex:
+            if not self._locked:
+                self._locked = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        try:
+            waiter.acquire()  # released by ``release``: the lock is ours
+        except BaseException:
+            with self._mutex:
+                if waiter in self._waiters:  # not handed over yet: just leave the queue
+                    self._waiters.remove(waiter)
+                    raise
+            self.release()  # handed over meanwhile: pass it on
+            raise
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # ownership passes, still locked
+            else:
+                self._locked = False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
 
 class SqliteStore(_Reads):
     def __init__(self, path: str | Path) -> None:
@@ -364,7 +495,11 @@ class SqliteStore(_Reads):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = _connect(self.path)
-        self._write_lock = threading.Lock()
+        # The writer's page cache: 64 MiB instead of SQLite's 2 MiB default keeps the
+        # record and field-history indexes of a busy district in memory
+        # (about 10% less CPU per pushed mutation at 10k inspections).
+        self._writer.execute("PRAGMA cache_size=-65536")
+        self._write_lock = _FairLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -409,32 +544,42 @@ class SqliteStore(_Reads):
                 self._writer.execute("COMMIT")
 
     # reads --------------------------------------------------------------------
-    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
+    def _changes(self, cols: str, since: int, limit: int, visibility: Visibility) -> list[tuple]:
         if visibility.all:
-            rows = self.conn.execute(
-                f"SELECT {_RECORD_COLS} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
+            return self.conn.execute(
+                f"SELECT {cols} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
                 (since, limit),
             ).fetchall()
-        else:
-            v = list(visibility.village_ids)
-            d = list(visibility.department_ids)
-            rows = self.conn.execute(
-                f"SELECT {_RECORD_COLS} FROM records WHERE rev > ? AND (ref = 1 "
-                f"OR village_id IN ({','.join('?' * len(v))}) "
-                f"OR department_id IN ({','.join('?' * len(d))}) "
-                "OR created_by_user = ?) ORDER BY rev LIMIT ?",
-                (since, *v, *d, visibility.user_id, limit),
-            ).fetchall()
-        return [_record(r) for r in rows]
+        v = list(visibility.village_ids)
+        d = list(visibility.department_ids)
+        return self.conn.execute(
+            f"SELECT {cols} FROM records WHERE rev > ? AND (ref = 1 "
+            f"OR village_id IN ({','.join('?' * len(v))}) "
+            f"OR department_id IN ({','.join('?' * len(d))}) "
+            "OR created_by_user = ?) ORDER BY rev LIMIT ?",
+            (since, *v, *d, visibility.user_id, limit),
+        ).fetchall()
+
+    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
+        return [_record(r) for r in self._changes(_RECORD_COLS, since, limit, visibility)]
+
+    def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
+        """``changes_since`` for the pull page, without building records in Python:
+        ``(entity, id, rev, deleted, data JSON, field_revs JSON, newest HLC,
+        created_by_device)``. The field revisions and the newest HLC come from
+        ``meta`` through one typed msgspec decode (field order kept); ``data``
+        is the stored JSON text, passed through to the response as it is."""
+        out = []
+        for entity, id, rev, deleted, data, meta, device in self._changes(
+                _CHANGE_COLS, since, limit, visibility):
+            m = _meta_dec.decode(meta)
+            field_revs = _enc.encode({k: v[0] for k, v in m.items()})
+            hlc = max((v[1] for v in m.values() if v[1] is not None), default=None)
+            out.append((entity, id, rev, deleted, data, field_revs, hlc, device))
+        return out
 
     def get_user(self, user_id: str) -> UserRow | None:
         row = self.conn.execute(f"SELECT {_USER_COLS} FROM users WHERE id=?", (user_id,)).fetchone()
-        return _user(row) if row else None
-
-    def get_user_by_username(self, username: str) -> UserRow | None:
-        row = self.conn.execute(
-            f"SELECT {_USER_COLS} FROM users WHERE username=?", (username,)
-        ).fetchone()
         return _user(row) if row else None
 
     def list_users(self) -> list[UserRow]:
@@ -529,6 +674,32 @@ class SqliteStore(_Reads):
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def field_history(self, entity: str, id: str) -> list[HistoryEntry]:
+        rows = self.conn.execute(
+            "SELECT entity, id, field, rev, value, hlc, user_id, device_id FROM field_history "
+            "WHERE entity=? AND id=? ORDER BY rev, field", (entity, id)).fetchall()
+        return [HistoryEntry(r[0], r[1], r[2], r[3], _loads(r[4]), *r[5:]) for r in rows]
+
+    def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
+                   since: int | None = None, until: int | None = None,
+                   limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        where, args = [], []
+        for clause, value in (("action = ?", action), ("entity_id = ?", entity_id),
+                              ("at >= ?", since), ("at < ?", until)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        sql = f"SELECT {_AUDIT_COLS} FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self.conn.execute(sql + " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                                 (*args, limit, offset)).fetchall()
+        return [AuditEntry(*r[:9], details=_loads(r[9])) for r in rows]
+
+    def get_calendar(self) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT data FROM calendar WHERE name='workdays'").fetchone()
+        return _loads(row[0]) if row else None
 
     def backup(self, target: str | Path) -> None:
         """Online backup (SQLite backup API) to ``target``."""

@@ -55,6 +55,9 @@ def record_and_kill(data_dir: str, insp: str, site: str, start: int, after: int)
                 break
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=20)
+        # The child kept working until the signal landed: what it reported
+        # after we stopped reading counts as reported too.
+        done += [int(line) for line in proc.stdout.read().split()]
     finally:
         if proc.poll() is None:
             proc.kill()

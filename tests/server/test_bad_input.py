@@ -248,7 +248,7 @@ def test_login_answers_the_user_and_scope(world: World) -> None:
         "device_name": "华为"})
     body = r.json()
     assert body["user"]["role"] == "sector_inspector"
-    assert body["user"]["scope"] == {"department_ids": [world.d1]}  # defaults omitted
+    assert body["user"]["scope"] == {"all": False, "village_ids": [], "department_ids": [world.d1]}
     assert body["expires_at"] == world.clock() + 30 * DAY_MS
     assert world.store.get_device("devS").name == "华为"
 

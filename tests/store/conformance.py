@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pytest
 
 from sync_server.store.base import (
+    AuditEntry,
     ConflictRecord,
     DeviceRow,
     DeviceStats,
@@ -557,3 +558,64 @@ class SyncStoreConformance:
         assert again.get_record("site", "s1").data["name"] == "持久"
         assert again.get_mutation("m1") is not None
         assert again.max_rev() == 1
+
+    # --- office: conflicts, history, audit, calendar (m002_office) -------------------
+
+    def test_get_and_resolve_conflict(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.add_conflict(conflict("c1"))
+            assert tx.get_conflict("c1").status == "open"
+            assert tx.get_conflict("nope") is None
+            tx.resolve_conflict("c1", status="resolved", resolved_by="office-1",
+                                resolved_at=2000, resolution={"choice": "custom", "value": [1]})
+        got = store.get_conflict("c1")
+        assert (got.status, got.resolved_by, got.resolved_at) == ("resolved", "office-1", 2000)
+        assert got.resolution == {"choice": "custom", "value": [1]}
+        assert got.loser_value == ["甲", 1.5, None]
+        assert [c.id for c in store.list_conflicts("open")] == []
+        assert [c.id for c in store.list_conflicts("resolved")] == ["c1"]
+
+    def test_field_history_of_a_record(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            for rev, value in ((3, 10), (5, 12)):
+                tx.add_history("site", "s1", "headcount_on_site",
+                               FieldMeta(rev, f"h{rev}", "u1", "devA"), value)
+            tx.add_history("site", "s1", "six_systems", FieldMeta(5, "h5", "u1", "devA"),
+                           {"deposit": True, "account": None})
+            tx.add_history("site", "s2", "name", FieldMeta(4, "h4", "u1", "devA"), "别处")
+        rows = store.field_history("site", "s1")
+        assert [(h.rev, h.field, h.value) for h in rows] == [
+            (3, "headcount_on_site", 10), (5, "headcount_on_site", 12),
+            (5, "six_systems", {"deposit": True, "account": None})]
+        assert (rows[0].hlc, rows[0].user_id, rows[0].device_id) == ("h3", "u1", "devA")
+        assert store.field_history("site", "nope") == []
+
+    def test_audit_log_newest_first_with_filters(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            for i, action in enumerate(("review", "resolve_conflict", "review")):
+                tx.add_audit(AuditEntry(
+                    id=f"a{i}", at=1000 + i, user_id="u9", username="office1", role="office",
+                    device_id="pc", action=action, entity="inspection", entity_id=f"e{i}",
+                    details={"n": i, "中文": "是"}))
+        assert [a.id for a in store.list_audit()] == ["a2", "a1", "a0"]
+        assert [a.id for a in store.list_audit(action="review")] == ["a2", "a0"]
+        assert [a.id for a in store.list_audit(entity_id="e1")] == ["a1"]
+        assert [a.id for a in store.list_audit(since=1001, until=1002)] == ["a1"]
+        assert [a.id for a in store.list_audit(limit=1, offset=1)] == ["a1"]
+        assert store.list_audit()[0].details == {"n": 2, "中文": "是"}
+
+    def test_audit_rolls_back_with_its_transaction(self, store: SyncStore) -> None:
+        with pytest.raises(Boom):
+            with store.transaction() as tx:
+                tx.add_audit(AuditEntry(id="a1", at=1, user_id="u", username="u", role="office",
+                                        device_id="d", action="review"))
+                raise Boom
+        assert store.list_audit() == []
+
+    def test_calendar_is_stored_and_replaced(self, store: SyncStore) -> None:
+        assert store.get_calendar() is None
+        with store.transaction() as tx:
+            tx.put_calendar({"holidays": ["2025-10-01"], "workdays": []}, 1, "admin")
+        with store.transaction() as tx:
+            tx.put_calendar({"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}, 2, "admin")
+        assert store.get_calendar() == {"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}

@@ -12,7 +12,7 @@ import sqlite_utils
 from .conformance import SyncStoreConformance, put
 from sync_server.store.sqlite import SqliteStore, migrations
 
-MIGRATIONS = ["m001_core"]
+MIGRATIONS = ["m001_core", "m002_office"]
 
 
 @pytest.fixture
@@ -79,6 +79,17 @@ def test_m001_core_creates_the_schema(store: SqliteStore, db_path: Path) -> None
         assert conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone() == (0,)
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"records_rev", "conflicts_status", "mutations_device", "tokens_device"} <= indexes
+    finally:
+        conn.close()
+
+
+def test_m002_office_adds_audit_and_calendar(store: SqliteStore, db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"audit_log", "calendar"} <= tables
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"audit_log_at", "audit_log_entity", "field_history_record"} <= indexes
     finally:
         conn.close()
 

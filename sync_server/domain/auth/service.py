@@ -75,14 +75,15 @@ def create_user(store: SyncStore, username: str, password: str, role: str, *,
         raise ApiError("invalid_role", f"role must be one of {', '.join(ROLES)}", role=role)
     if not username or not password:
         raise ApiError("invalid_user", "username and password are required")
-    if store.get_user_by_username(username):
-        raise ApiError("user_exists", f"user {username!r} already exists", 409)
     user = UserRow(
         id=user_id or uuid7(), username=username, display_name=display_name or username,
         role=role, password_hash=hash_password(password), village_ids=village_ids or [],
         department_ids=department_ids or [], created_at=now_ms,
     )
     with store.transaction() as tx:
+        # Checked inside the write transaction: two concurrent adds cannot both pass.
+        if tx.get_user_by_username(username):
+            raise ApiError("user_exists", f"user {username!r} already exists", 409)
         tx.put_user(user)
         publish_user(tx, user, now_ms)  # the public reference record, same transaction
     return user

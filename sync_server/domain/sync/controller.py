@@ -7,7 +7,15 @@ from litestar import Controller, Request, Response, get, post
 
 from shared_schema.wire import push_request_decoder
 from sync_server.domain.sync import service
-from sync_server.http import decode, int_param, json_response, principal, read_body
+from sync_server.http import (
+    ACCEPTS,
+    accepts_gzip,
+    decode,
+    int_param,
+    json_response,
+    principal,
+    read_body,
+)
 
 
 class SyncController(Controller):
@@ -21,7 +29,7 @@ class SyncController(Controller):
         p = await to_thread.run_sync(principal, request)
         req = decode(await read_body(request, state.settings.max_push_bytes), push_request_decoder)
         res = await to_thread.run_sync(service.push, state.store, state.settings, p, req)
-        return json_response(res)
+        return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
 
     @get("/pull", summary="Pull changes since a cursor", operation_id="pull")
     async def pull(self, request: Request) -> Response:
@@ -31,7 +39,7 @@ class SyncController(Controller):
         limit = int_param(request, "limit", None)
         res = await to_thread.run_sync(
             partial(service.pull, state.store, state.settings, p, since, limit))
-        return json_response(res)
+        return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
 
     @get("/receipt", summary="What the server holds from a device", operation_id="receipt")
     async def receipt(self, request: Request) -> Response:

@@ -89,6 +89,9 @@ def write_fields(
     writes: list[tuple[str, Any]] = []
     for key, value in flatten(record.entity, fields).items():
         meta = record.meta.get(key)
+        if meta is None:  # never written: merge_field says "clean, write", no conflict
+            writes.append((key, value))
+            continue
         stored = (
             FieldState(get_flat(record.data, key), meta.rev, meta.hlc,
                        Author(meta.user_id or "", meta.device_id or ""))
@@ -117,11 +120,28 @@ def write_fields(
             writes.append((key, value))
     if writes or record.rev == 0:
         rev = tx.next_rev()
+        copied: set[str] = set()
+        history: list[tuple[str, FieldMeta, Any]] = []
         for key, value in writes:
             meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
             record.meta[key] = meta
-            set_flat(record.data, key, value)
-            tx.add_history(record.entity, record.id, key, meta, value)
+            if "." in key:
+                # set_flat, copying each map once per write rather than once per item
+                top, item = key.split(".", 1)
+                if top not in copied:
+                    record.data[top] = dict(record.data.get(top) or {})
+                    copied.add(top)
+                record.data[top][item] = value
+            else:
+                record.data[key] = value
+                copied.discard(key)
+            history.append((key, meta, value))
+        add_histories = getattr(tx, "add_histories", None)
+        if add_histories is not None:  # one batched statement (SQLite store)
+            add_histories(record.entity, record.id, history)
+        else:
+            for key, meta, value in history:
+                tx.add_history(record.entity, record.id, key, meta, value)
         record.rev = rev
         record.data["updated_at"] = now_ms
         tx.put_record(record)
@@ -150,6 +170,14 @@ def set_derived(tx: StoreTx, record: StoredRecord, values: dict[str, Any], hlc: 
 Keys = tuple[str | None, str | None, str | None, str | None]
 
 
+def peek(tx: StoreTx, entity: str, id: str) -> StoredRecord | None:
+    """A record read only to look at it (scope keys, kind, existence): the
+    store's ``peek_record`` (may hand out the same object again within the
+    transaction) where it has one, else ``get_record``. Never change it."""
+    fn = getattr(tx, "peek_record", None)
+    return fn(entity, id) if fn is not None else tx.get_record(entity, id)
+
+
 def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:
     """(village_id, department_id, site_id, parent_id) a record is visible by."""
     if entity in REFERENCE_ENTITIES:
@@ -157,10 +185,10 @@ def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:
     if entity == "site":
         return d.get("village_id"), d.get("department_id"), id, None
     if entity == "inspection":
-        site = tx.get_record("site", d.get("site_id") or "")
+        site = peek(tx, "site", d.get("site_id") or "")
         return (site.village_id, site.department_id, site.id, site.id) if site else (None,) * 4
     if entity == "case":
-        site = tx.get_record("site", d.get("site_id") or "") if d.get("site_id") else None
+        site = peek(tx, "site", d.get("site_id") or "") if d.get("site_id") else None
         # A case on a site belongs where the site is, and follows it if it moves.
         village = site.village_id if site else d.get("village_id")
         return village, site.department_id if site else None, site.id if site else None, None

@@ -44,6 +44,7 @@ from sync_server.domain.sync import rules
 from sync_server.domain.sync.records import (
     keys_of,
     new_record,
+    peek,
     rescope_children,
     scope_keys,
     set_derived,
@@ -208,14 +209,14 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
         if stored is None:
             # A case on a site is in the site's village: it routes with that
             # village when it names none itself (small cases stay in the village).
-            site = tx.get_record("site", merged["site_id"]) if merged.get("site_id") else None
+            site = peek(tx, "site", merged["site_id"]) if merged.get("site_id") else None
             routed = {**merged, "village_id": merged.get("village_id")
                       or (site.village_id if site is not None else None)}
             fields = {**fields, **rules.case_initial(routed)}
             fields.setdefault("opened_at", b.now)
     if m.entity == "inspection":
         site_id = merged.get("site_id")
-        site = tx.get_record("site", site_id or "")
+        site = peek(tx, "site", site_id or "")
         if site is None or site.deleted:
             raise Rejection("unknown_site", "the inspection's site is not in the registry",
                             site_id=site_id)
@@ -259,7 +260,7 @@ def _check_reference(b: _Batch, entity: str, merged: dict[str, Any]) -> None:
         if value and field in ENTITY_TYPES[entity].__struct_fields__:
             if entity == "inspection" and field != "site_id":
                 continue
-            rec = b.tx.get_record(ref, value)
+            rec = peek(b.tx, ref, value)
             if rec is None or rec.deleted:
                 raise Rejection(f"unknown_{ref}", f"no {ref} with id {value}", **{field: value})
 
@@ -361,16 +362,32 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
         raise ApiError("resync_required",
                        "your villages or departments changed: pull again from 0", 410)
     top = store.max_rev()
-    rows = [r for r in store.changes_since(since, limit + 1, p.visibility()) if r.rev <= top]
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    changes = [
-        Change(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted,
-               data=visible_data(p, r), field_revs=r.field_revs(),
-               hlc=max((m.hlc for m in r.meta.values()), default=None))
-        for r in rows
-    ]
-    cursor = rows[-1].rev if has_more else max(top, since)
+    if since > top:
+        # The device has seen revisions this database never made: the server
+        # was restored from a backup. Pulling on from ``since`` would skip the
+        # revisions made after the restore up to it; start over from 0.
+        raise ApiError("resync_required",
+                       "the server's data was restored from a backup: pull again from 0", 410,
+                       since=since, server_rev=top)
+    fast = getattr(store, "change_rows_since", None)
+    if fast is not None:
+        raw = [r for r in fast(since, limit + 1, p.visibility()) if r[2] <= top]
+        has_more = len(raw) > limit
+        raw = raw[:limit]
+        changes: list[Any] = [_raw_change(p, r) for r in raw]
+        last_rev = raw[-1][2] if raw else 0
+    else:
+        rows = [r for r in store.changes_since(since, limit + 1, p.visibility()) if r.rev <= top]
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        changes = [
+            Change(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted,
+                   data=visible_data(p, r), field_revs=r.field_revs(),
+                   hlc=max((m.hlc for m in r.meta.values()), default=None))
+            for r in rows
+        ]
+        last_rev = rows[-1].rev if rows else 0
+    cursor = last_rev if has_more else max(top, since)
     with store.transaction() as tx:
         d = tx.get_device(p.device_id)
         if d is not None:
@@ -378,7 +395,43 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
             if since == 0:
                 d.scope_version_seen = p.scope_version
             tx.put_device(d)
+    if fast is not None:
+        return _RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
+                                server_time_ms=now)
     return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time_ms=now)
+
+
+class _RawChange(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+    """``Change`` with ``data`` and ``field_revs`` as JSON text straight from the
+    store: the same bytes on the wire, without decoding and re-encoding them."""
+
+    entity: str
+    id: str
+    rev: int
+    deleted: bool
+    data: msgspec.Raw
+    field_revs: msgspec.Raw
+    hlc: str | None = None
+
+
+class _RawPullResponse(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+    """``PullResponse`` of ``_RawChange`` (encodes to the same JSON)."""
+
+    changes: list[_RawChange]
+    cursor: int
+    has_more: bool
+    server_time_ms: int = 0
+
+
+def _raw_change(p: Principal, r: tuple) -> _RawChange:
+    entity, id, rev, deleted, data, field_revs, hlc, created_by_device = r
+    if entity == "case" and p.role not in OFFICE_ROLES and created_by_device != p.device_id:
+        masked = {k: (mask(v) if k in PERSONAL_FIELDS else v)
+                  for k, v in msgspec.json.decode(data).items()}
+        data = msgspec.json.encode(masked)
+    return _RawChange(entity=entity, id=id, rev=rev, deleted=bool(deleted),
+                      data=msgspec.Raw(data),
+                      field_revs=msgspec.Raw(field_revs), hlc=hlc)
 
 
 # --- receipt ------------------------------------------------------------------

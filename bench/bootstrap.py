@@ -1,0 +1,146 @@
+"""A district-size registry written straight into a server database with batch
+SQL (the same row shapes ``write_fields`` stores: data, per-field meta, scope
+keys), for the bootstrap benchmark: a new office device pulls all of it.
+
+    build(db, sites=20000, cases=50000, inspections=100000)
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import msgspec  # noqa: E402
+
+from common import PASSWORD, checklist_codes  # noqa: E402
+
+_enc = msgspec.json.Encoder()
+VILLAGES = 40
+DEPARTMENTS = 12
+SERVER_USER = "server"
+
+
+def _uid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) -> dict[str, Any]:
+    from sync_server.domain.auth.service import create_user
+    from sync_server.domain.registry.service import ServerWriter, publish_templates
+    from sync_server.store.sqlite import SqliteStore
+
+    rng = random.Random(seed)
+    now = int(time.time() * 1000)
+    store = SqliteStore(db)
+    try:
+        store.migrate()
+        villages = [_uid(rng) for _ in range(VILLAGES)]
+        departments = [_uid(rng) for _ in range(DEPARTMENTS)]
+        with store.transaction() as tx:
+            publish_templates(tx, now)
+            w = ServerWriter(tx, now)
+            for i, v in enumerate(villages):
+                w.upsert("village", v, {"name": f"第{i + 1}村", "kind": "village"})
+            for i, d in enumerate(departments):
+                w.upsert("department", d, {"name": f"部门{i + 1}", "sectors": ["construction"]})
+        inspector = create_user(store, "grid1", PASSWORD, "grid_officer",
+                                village_ids=villages[:1], now_ms=now).id
+        create_user(store, "office1", PASSWORD, "office", now_ms=now)
+        con = store._writer
+        rev0 = store.max_rev()
+        rev = rev0
+        hlc_n = 0
+
+        def stamp() -> tuple[int, str]:
+            nonlocal rev, hlc_n
+            rev += 1
+            hlc_n += 1
+            return rev, f"{now - 86_400_000 + hlc_n // 10:013d}.{hlc_n % 10:04d}.server"
+
+        def meta_of(data: dict[str, Any], r: int, h: str) -> dict[str, list]:
+            m: dict[str, list] = {}
+            for k, v in data.items():
+                if k in ("id", "created_at", "updated_at"):
+                    continue
+                if k == "answers":
+                    for code in v:
+                        m[f"answers.{code}"] = [r, h, SERVER_USER, SERVER_USER]
+                else:
+                    m[k] = [r, h, SERVER_USER, SERVER_USER]
+            return m
+
+        site_rows: list[tuple[str, str, str]] = []
+
+        def site_gen() -> Iterator[tuple]:
+            kinds = ["construction", "construction", "factory", "logistics"]
+            for i in range(sites):
+                sid, v, d = _uid(rng), rng.choice(villages), rng.choice(departments)
+                site_rows.append((sid, v, d))
+                r, h = stamp()
+                data = {"id": sid, "created_at": now, "name": f"工地{i:05d}号",
+                        "kind": rng.choice(kinds), "village_id": v, "department_id": d,
+                        "address": f"回龙坝镇{rng.randrange(1, 99)}号路{rng.randrange(1, 500)}号",
+                        "lat": round(29.5 + rng.uniform(-0.2, 0.2), 6),
+                        "lon": round(106.4 + rng.uniform(-0.2, 0.2), 6),
+                        "builder": f"建设单位{rng.randrange(1, 900)}",
+                        "contractor": f"总包单位{rng.randrange(1, 900)}",
+                        "contract_amount": float(rng.randrange(1, 900)) * 10000,
+                        "status": "active", "updated_at": now}
+                yield ("site", sid, r, 0, 0, _enc.encode(data).decode(),
+                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, None, None, None)
+
+        codes = [c for c, _ in checklist_codes()]
+
+        def case_gen() -> Iterator[tuple]:
+            for i in range(cases):
+                cid = _uid(rng)
+                sid, v, d = rng.choice(site_rows)
+                r, h = stamp()
+                data = {"id": cid, "created_at": now, "site_id": sid, "village_id": v,
+                        "title": f"拖欠工资案件{i:05d}", "employer": f"劳务公司{rng.randrange(1, 3000)}",
+                        "sector": "construction", "workers_owed": rng.randrange(1, 40),
+                        "amount_owed": float(rng.randrange(1, 400)) * 1000,
+                        "status": rng.choice(["registered", "accepted", "resolved", "closed"]),
+                        "level": "township", "initial_level": "township", "extended": False,
+                        "amount_recovered": 0.0, "workers_paid": 0, "opened_at": now,
+                        "source": "hotline", "updated_at": now}
+                yield ("case", cid, r, 0, 0, _enc.encode(data).decode(),
+                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, None, None, None)
+
+        def insp_gen() -> Iterator[tuple]:
+            for _ in range(inspections):
+                iid = _uid(rng)
+                sid, v, d = rng.choice(site_rows)
+                r, h = stamp()
+                answers = {c: {"answer": rng.choices(("yes", "no", "na"), (70, 20, 10))[0]
+                               if c in ("C01", "C04") else rng.choice(("yes", "yes", "no")),
+                               "value": None, "note": None} for c in codes}
+                data = {"id": iid, "created_at": now, "site_id": sid,
+                        "template_id": "tpl-construction-v1", "inspector_id": inspector,
+                        "started_at": now, "state": "submitted", "submitted_at": now,
+                        "review_state": "pending", "answers": answers,
+                        "lat": round(29.5 + rng.uniform(-0.2, 0.2), 6),
+                        "lon": round(106.4 + rng.uniform(-0.2, 0.2), 6), "updated_at": now}
+                yield ("inspection", iid, r, 0, 0, _enc.encode(data).decode(),
+                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, sid, inspector,
+                       "bench-device")
+
+        sql = ("INSERT INTO records (entity, id, rev, deleted, ref, data, meta, village_id, "
+               "department_id, site_id, parent_id, created_by_user, created_by_device) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        with store._write_lock:
+            con.execute("BEGIN IMMEDIATE")
+            for gen in (site_gen(), case_gen(), insp_gen()):
+                con.executemany(sql, gen)
+            con.execute("UPDATE counters SET value=? WHERE name='rev'", (rev,))
+            con.execute("COMMIT")
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return {"records": rev - rev0, "db_mb": round(db.stat().st_size / 1e6, 1)}

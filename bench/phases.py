@@ -1,0 +1,406 @@
+"""Device-side phases of the benchmark. Each runs in its own process (so its
+peak RSS is its own) and prints one JSON line. The orchestrator (run.py)
+starts and stops the server around them.
+
+    python bench/phases.py push  --url U --docs DATA/inspections_N.json --dir D
+    python bench/phases.py pull  --url U --dir D --user office1 --expect N
+    python bench/phases.py concurrent --url U --devices 200 --mutations 5 --sites a,b
+    python bench/phases.py photo --dir D
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402,F401  (puts the product tree under test on sys.path)
+
+import httpx  # noqa: E402
+import msgspec  # noqa: E402
+
+from common import PASSWORD, Meter, checklist_codes, doc_fields, self_peak_mb  # noqa: E402
+from field_app.core import Device, DeviceSettings  # noqa: E402
+from field_app.core.api import ApiClient  # noqa: E402
+from field_app.core.reports import SyncReport  # noqa: E402
+
+
+def _noop(_: Any) -> None:
+    pass
+
+
+def _device(path: Path, url: str, user: str, meter: Meter | None = None) -> Device:
+    settings = DeviceSettings(transport=meter) if meter else DeviceSettings()
+    dev = Device.open(path, settings)
+    dev.login(url, user, PASSWORD)
+    return dev
+
+
+def encodings(bodies: list[bytes]) -> dict[str, int]:
+    """Sizes of the same messages as JSON / msgpack, raw / gzip / zstd (if available)."""
+    out = {"json": 0, "json_gzip6": 0, "json_gzip1": 0, "msgpack": 0, "msgpack_gzip6": 0}
+    try:
+        import zstandard  # type: ignore
+
+        zc = zstandard.ZstdCompressor(level=3)
+    except ImportError:
+        zc = None
+    if zc:
+        out["json_zstd3"] = 0
+        out["msgpack_zstd3"] = 0
+    for b in bodies:
+        obj = msgspec.json.decode(b)
+        mp = msgspec.msgpack.encode(obj)
+        out["json"] += len(b)
+        out["json_gzip6"] += len(gzip.compress(b, 6))
+        out["json_gzip1"] += len(gzip.compress(b, 1))
+        out["msgpack"] += len(mp)
+        out["msgpack_gzip6"] += len(gzip.compress(mp, 6))
+        if zc:
+            out["json_zstd3"] += len(zc.compress(b))
+            out["msgpack_zstd3"] += len(zc.compress(mp))
+    return out
+
+
+# --- push --------------------------------------------------------------------
+
+
+def phase_push(a: argparse.Namespace) -> dict[str, Any]:
+    docs = msgspec.json.decode(Path(a.docs).read_bytes())
+    n = len(docs)
+    meter = Meter()
+    dev = _device(Path(a.dir) / "pusher", a.url, "grid1", meter)
+    try:
+        dev.pull()  # the registry mirror: the peer's 500 sites (not timed)
+        codes = checklist_codes()
+        t = time.perf_counter()
+        with dev.store.write() as tx:  # recording: one upsert per document (not timed)
+            for d in docs:
+                dev.outbox.upsert(tx, "inspection", d["_id"], doc_fields(d, codes),
+                                  {"site_id": 0})
+        record_s = time.perf_counter() - t
+        client = dev._client()
+        with dev.store.read() as tx:
+            token = tx.get("token")
+        api = ApiClient(a.url, dev.settings, token)
+        report = SyncReport()
+        try:
+            client.pull(api, report, _noop)  # as every sync starts (nothing new here)
+            meter.up = meter.down = meter.requests = 0
+            meter.keep_bodies = True
+            t = time.perf_counter()
+            client.push(api, report, _noop)
+            dt = time.perf_counter() - t
+        finally:
+            api.close()
+        with dev.store.read() as tx:
+            left = tx.count("outbox")
+            quarantined = tx.count("quarantine")
+        bodies = [b for b, h in meter.bodies_up]
+        raw_bodies = [gzip.decompress(b) if h.get("content-encoding") == "gzip" else b
+                      for b, h in meter.bodies_up]
+        return {
+            "docs": n, "seconds": round(dt, 4), "docs_per_s": round(n / dt, 1),
+            "acknowledged": report.pushed, "rejected": report.rejected, "outbox_left": left,
+            "quarantined": quarantined, "requests": meter.requests,
+            "wire_bytes_up": meter.up, "wire_bytes_down": meter.down,
+            "body_bytes_up_sent": sum(len(b) for b in bodies),
+            "encodings_up": encodings(raw_bodies),
+            "device_record_s": round(record_s, 3),
+            "device_peak_rss_mb": round(self_peak_mb(), 1),
+        }
+    finally:
+        dev.close()
+
+
+# --- pull --------------------------------------------------------------------
+
+
+def phase_pull(a: argparse.Namespace) -> dict[str, Any]:
+    meter = Meter()
+    dev = _device(Path(a.dir) / f"puller-{a.user}", a.url, a.user, meter)
+    try:
+        meter.up = meter.down = meter.requests = 0
+        t = time.perf_counter()
+        report = dev.pull()
+        dt = time.perf_counter() - t
+        assert report.ok, report.errors
+        with dev.store.read() as tx:
+            count = tx.count("records", "entity='inspection'")
+            total = tx.count("records")
+        out = {
+            "docs": a.expect, "seconds": round(dt, 4), "docs_per_s": round(a.expect / dt, 1),
+            "changes_pulled": report.pulled, "inspections_on_device": count,
+            "records_on_device": total, "requests": meter.requests,
+            "wire_bytes_up": meter.up, "wire_bytes_down": meter.down,
+            "device_peak_rss_mb": round(self_peak_mb(), 1),
+        }
+        if a.encodings:
+            # What the same pages weigh in other encodings (one extra, untimed read).
+            with dev.store.read() as tx:
+                token = tx.get("token")
+            bodies = []
+            since = 0
+            with httpx.Client(base_url=a.url, timeout=120,
+                              headers={"Authorization": f"Bearer {token}",
+                                       "Accept-Encoding": "identity"}) as h:
+                for _ in range(100000):
+                    r = h.get("/api/v1/sync/pull", params={"since": since, "limit": 1000})
+                    bodies.append(r.content)
+                    page = msgspec.json.decode(r.content)
+                    since = page["cursor"]
+                    if not page["has_more"]:
+                        break
+            out["encodings_down"] = encodings(bodies)
+        return out
+    finally:
+        dev.close()
+
+
+# --- 200 concurrent devices ------------------------------------------------------
+
+
+def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
+    """Each simulated device: log in (not timed), then ``rounds`` times push
+    ``mutations`` new inspections and pull since its cursor. One thread per
+    device, all released together; bounded by rounds."""
+    plan = json.loads(Path(a.sites).read_text())  # device i -> its village's sites
+    codes = checklist_codes()
+    rng = random.Random(7)
+    n = a.devices
+    from shared_schema.hlc import HybridClock
+    from shared_schema.ids import uuid7
+
+    logins: list[dict[str, str]] = [{} for _ in range(n)]
+    dev_ids = [uuid7() for _ in range(n)]
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+    def login(i: int) -> None:
+        with httpx.Client(base_url=a.url, timeout=120) as h:
+            r = h.post("/api/v1/auth/login", json={
+                "username": f"dev{i:03d}", "password": PASSWORD, "device_id": dev_ids[i]})
+            r.raise_for_status()
+            logins[i] = {"Authorization": "Bearer " + r.json()["token"]}
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(login, range(n)))
+
+    push_lat: list[float] = []
+    pull_lat: list[float] = []
+    errors: list[str] = []
+    sent: dict[str, str] = {}  # mutation id -> entity id
+    statuses: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(n)
+
+    retries: list[str] = []
+
+    def send(request: Any) -> httpx.Response:
+        """As the device's ApiClient: a transport error (e.g. a keep-alive
+        connection the server closed) is retried, with the same body."""
+        for attempt in range(5):
+            try:
+                return request()
+            except httpx.TransportError as exc:
+                if attempt == 4:
+                    raise
+                with lock:
+                    retries.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def run(i: int) -> None:
+        clock = HybridClock(dev_ids[i])
+        h = httpx.Client(base_url=a.url, timeout=120, headers=logins[i], limits=limits)
+        seq = 0
+        cursor = 0
+        try:
+            # The device already holds the registry (its first sync, not timed).
+            for _ in range(100):
+                r = h.get("/api/v1/sync/pull", params={"since": cursor, "limit": 10000})
+                r.raise_for_status()
+                page = msgspec.json.decode(r.content, type=_Page)
+                cursor = page.cursor
+                if not page.has_more:
+                    break
+            start.wait(timeout=300)
+            for _ in range(a.rounds):
+                muts = []
+                for _ in range(a.mutations):
+                    seq += 1
+                    eid = uuid7()
+                    doc = {"site_id": rng.choice(plan[i]), "lat": 29.5, "lon": 106.4, "notes": "",
+                           "checklist": [{"answer": "yes", "note": ""}] * 20}
+                    muts.append({"op": "upsert", "id": uuid7(), "seq": seq,
+                                 "hlc": str(clock.tick()), "entity": "inspection",
+                                 "entity_id": eid, "fields": doc_fields(doc, codes),
+                                 "base": {}})
+                body = msgspec.json.encode({"protocol": 1, "device_id": dev_ids[i],
+                                            "client_time_ms": int(time.time() * 1000),
+                                            "mutations": muts})
+                t = time.perf_counter()
+                r = send(lambda: h.post("/api/v1/sync/push", content=body,
+                                        headers={"Content-Type": "application/json"}))
+                dt = time.perf_counter() - t
+                with lock:
+                    push_lat.append(dt)
+                    if r.status_code != 200:
+                        errors.append(f"push {r.status_code}: {r.text[:200]}")
+                    else:
+                        for res in r.json()["results"]:
+                            statuses.append(res["status"])
+                        for m in muts:
+                            sent[m["id"]] = m["entity_id"]
+                t = time.perf_counter()
+                r = send(lambda: h.get("/api/v1/sync/pull",
+                                       params={"since": cursor, "limit": 1000}))
+                dt = time.perf_counter() - t
+                with lock:
+                    pull_lat.append(dt)
+                    if r.status_code != 200:
+                        errors.append(f"pull {r.status_code}: {r.text[:200]}")
+                    else:
+                        cursor = msgspec.json.decode(r.content, type=_Page).cursor
+        except Exception as exc:  # noqa: BLE001 - counted as an error
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            h.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(600)
+    wall = time.perf_counter() - t0
+
+    def pct(xs: list[float], p: float) -> float:
+        if not xs:
+            return float("nan")
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+    return {
+        "devices": n, "rounds": a.rounds, "mutations_per_push": a.mutations,
+        "pushes": len(push_lat), "pulls": len(pull_lat), "wall_s": round(wall, 3),
+        "push_p50_s": round(pct(push_lat, 50), 4), "push_p99_s": round(pct(push_lat, 99), 4),
+        "push_max_s": round(max(push_lat), 4) if push_lat else None,
+        "pull_p50_s": round(pct(pull_lat, 50), 4), "pull_p99_s": round(pct(pull_lat, 99), 4),
+        "errors": len(errors), "error_samples": errors[:5],
+        "transport_retries": len(retries), "retry_samples": retries[:3],
+        "mutations_sent": len(sent), "entity_ids": sorted(set(sent.values()))[:0],
+        "status_counts": {s: statuses.count(s) for s in set(statuses)},
+        "sent_ids_file": _dump_ids(a.dir, sent),
+        "device_peak_rss_mb": round(self_peak_mb(), 1),
+        "latency_mean_push_s": round(statistics.mean(push_lat), 4) if push_lat else None,
+    }
+
+
+class _Page(msgspec.Struct):
+    cursor: int
+    has_more: bool
+
+
+def _dump_ids(directory: str, sent: dict[str, str]) -> str:
+    path = Path(directory) / "concurrent_sent.json"
+    path.write_bytes(msgspec.json.encode(sent))
+    return str(path)
+
+
+# --- photo -------------------------------------------------------------------------
+
+
+def make_12mp_jpeg(path: Path) -> bytes:
+    """A deterministic 4000x3000 camera-like JPEG (gradients, texture, edges, EXIF)."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    if path.exists():
+        return path.read_bytes()
+    w, h = 4000, 3000
+    rnd = random.Random(12)
+    small = Image.effect_noise((w // 8, h // 8), 60).convert("L")
+    base = Image.merge("RGB", (
+        Image.linear_gradient("L").resize((w // 8, h // 8)),
+        small,
+        Image.linear_gradient("L").rotate(90).resize((w // 8, h // 8)),
+    )).resize((w, h), Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(base)
+    for _ in range(400):  # scaffolding, signs, people: hard edges
+        x, y = rnd.randrange(w), rnd.randrange(h)
+        draw.rectangle([x, y, x + rnd.randrange(20, 400), y + rnd.randrange(20, 300)],
+                       outline=tuple(rnd.randrange(256) for _ in range(3)),
+                       width=rnd.randrange(2, 12))
+    noise = Image.effect_noise((w, h), 18).convert("RGB")
+    img = Image.blend(base, noise, 0.12).filter(ImageFilter.SMOOTH)
+    exif = Image.Exif()
+    exif[0x0110] = "bench-camera"
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    path.write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+def phase_photo(a: argparse.Namespace) -> dict[str, Any]:
+    from field_app.core.photos import process_photo
+
+    raw = make_12mp_jpeg(Path(a.dir) / "camera_12mp.jpg")
+    s = DeviceSettings()
+    times = []
+    out = None
+    for _ in range(a.reps):
+        t = time.perf_counter()
+        out = process_photo(raw, s.photo_max_px, s.jpeg_quality, s.photo_max_bytes)
+        times.append(time.perf_counter() - t)
+    assert out is not None
+    return {"input_bytes": len(raw), "input_px": "4000x3000", "reps": a.reps,
+            "seconds_median": round(statistics.median(times), 4),
+            "seconds_max": round(max(times), 4),
+            "output_bytes": len(out.data), "output_px": f"{out.width}x{out.height}",
+            "quality": out.quality, "device_peak_rss_mb": round(self_peak_mb(), 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("phase", choices=["push", "pull", "concurrent", "photo"])
+    ap.add_argument("--url")
+    ap.add_argument("--docs")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--user", default="office1")
+    ap.add_argument("--expect", type=int, default=0)
+    ap.add_argument("--encodings", action="store_true")
+    ap.add_argument("--devices", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--mutations", type=int, default=5)
+    ap.add_argument("--sites", default="")
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    fn = {"push": phase_push, "pull": phase_pull, "concurrent": phase_concurrent,
+          "photo": phase_photo}[a.phase]
+    prof = os.environ.get("BENCH_PROFILE")  # a folder: device-side pyinstrument HTML
+    if prof:
+        from pyinstrument import Profiler
+
+        with Profiler() as p:
+            result = fn(a)
+        Path(prof).mkdir(parents=True, exist_ok=True)
+        Path(prof, f"device-{a.phase}.txt").write_text(p.output_text(show_all=False))
+    else:
+        result = fn(a)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Wage Patrol benchmark, side by side with the CouchDB-replication peer.
+
+    .venv/bin/python bench/run.py            # the issue's sizes (make bench)
+    .venv/bin/python bench/run.py --quick    # 1k docs, 50 devices, 1/10 bootstrap
+    .venv/bin/python bench/run.py --only push,pull --sizes 10000
+
+Prints a table and writes bench/results/latest.json. The peer (pouchdb-server
+4.2 <-> PouchDB 9, ../shared/peers/pouchdb) runs in the same invocation on the
+same documents, installed from the npm registry into --peer-work (outside the
+repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from common import SRC, Server, cpu_s, load_docs, peer_sites, seed  # noqa: E402
+
+PEER_SRC = Path(os.environ.get("PEER_SRC", ROOT.parent / "shared" / "peers" / "pouchdb"))
+PY = sys.executable
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def phase(name: str, *args: str, timeout: int = 1800) -> dict[str, Any]:
+    r = subprocess.run([PY, str(HERE / "phases.py"), name, *args], capture_output=True,
+                       text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(SRC)})
+    if r.returncode != 0:
+        raise RuntimeError(f"phase {name} failed:\n{r.stderr[-4000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# --- the peer -------------------------------------------------------------------
+
+
+def peer_setup(work: Path, sizes: list[int], install: bool = True) -> Path:
+    """Copy the peer harness to ``work``, install it from npm once, generate the documents."""
+    work.mkdir(parents=True, exist_ok=True)
+    for f in list(PEER_SRC.glob("*.py")) + list(PEER_SRC.glob("*.js")):
+        shutil.copy(f, work / f.name)
+        os.chmod(work / f.name, 0o755)
+    if not (work / "package.json").exists():
+        subprocess.run(["npm", "init", "-y"], cwd=work, check=True, capture_output=True)
+    if install and not ((work / "node_modules" / "pouchdb-server").is_dir()
+            and (work / "node_modules" / "pouchdb").is_dir()):
+        log("installing pouchdb-server 4.2.0 + pouchdb 9.0.0 from npm (once)")
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "pouchdb-server@4.2.0",
+                        "pouchdb@9.0.0"], cwd=work, check=True, capture_output=True)
+    need = [n for n in sorted(set(sizes) | {1000}) if not (work / "data" / f"inspections_{n}.json").exists()]
+    if need:
+        subprocess.run(["python3", "gen_docs.py", "--sizes", ",".join(map(str, need)),
+                        "--seed", "42", "--out", "data"], cwd=work, check=True,
+                       capture_output=True)
+    return work / "data"
+
+
+def peer_run(work: Path, sizes: list[int], conflict: int) -> dict[str, Any]:
+    from common import free_port
+
+    r = subprocess.run(["node", "bench_pouch.js", "--run", "1", "--sizes",
+                        ",".join(map(str, sizes)), "--conflict", str(conflict),
+                        "--port", str(free_port())], cwd=work, capture_output=True, text=True,
+                       timeout=3600)
+    if r.returncode != 0:
+        raise RuntimeError(f"peer failed: {r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# --- our side -------------------------------------------------------------------
+
+
+def bench_push_pull(data: Path, n: int, work: Path, encodings: bool) -> dict[str, Any]:
+    docs = load_docs(data, n)
+    d = work / f"pp{n}"
+    d.mkdir(parents=True)
+    seed(d / "server.db", peer_sites(docs))
+    out: dict[str, Any] = {}
+    with Server(d / "server.db") as srv:
+        srv.reset_peak()
+        c0 = cpu_s(srv.pid)
+        out["push"] = phase("push", "--url", srv.url, "--docs", str(data / f"inspections_{n}.json"),
+                            "--dir", str(d))
+        out["push"]["server_peak_rss_mb"] = round(srv.hwm_mb(), 1)
+        out["push"]["server_cpu_s"] = round(cpu_s(srv.pid) - c0, 2)
+        srv.reset_peak()
+        c0 = cpu_s(srv.pid)
+        args = ["--url", srv.url, "--dir", str(d), "--user", "office1", "--expect", str(n)]
+        out["pull"] = phase("pull", *args, *(["--encodings"] if encodings else []))
+        out["pull"]["server_peak_rss_mb"] = round(srv.hwm_mb(), 1)
+        out["pull"]["server_cpu_s"] = round(cpu_s(srv.pid) - c0, 2)
+    con = sqlite3.connect(d / "server.db")
+    try:
+        out["server_inspections"] = con.execute(
+            "SELECT count(*) FROM records WHERE entity='inspection'").fetchone()[0]
+    finally:
+        con.close()
+    assert out["server_inspections"] == n, out
+    assert out["push"]["acknowledged"] == n and out["push"]["rejected"] == 0, out["push"]
+    assert out["pull"]["inspections_on_device"] == n, out["pull"]
+    return out
+
+
+def bench_concurrent(data: Path, work: Path, devices: int, rounds: int,
+                     mutations: int, villages: int = 20) -> dict[str, Any]:
+    """``devices`` grid officers spread over ``villages`` villages (the peer's 500
+    sites dealt out over them), all syncing at once: each pushes new
+    inspections of its village's sites and pulls what its village changed."""
+    from shared_schema.ids import uuid7
+    from sync_server.domain.auth.service import create_user
+    from sync_server.domain.registry.service import ServerWriter, publish_templates
+    from sync_server.store.sqlite import SqliteStore
+
+    from common import PASSWORD
+
+    sites = peer_sites(load_docs(data, 1000))
+    d = work / "concurrent"
+    d.mkdir(parents=True)
+    now = int(time.time() * 1000)
+    vids = [uuid7() for _ in range(villages)]
+    store = SqliteStore(d / "server.db")
+    try:
+        store.migrate()
+        by_village: dict[str, list[str]] = {v: [] for v in vids}
+        with store.transaction() as tx:
+            publish_templates(tx, now)
+            w = ServerWriter(tx, now)
+            for i, v in enumerate(vids):
+                w.upsert("village", v, {"name": f"村{i:02d}", "kind": "village"})
+            for i, sid in enumerate(sites):
+                v = vids[i % villages]
+                by_village[v].append(sid)
+                w.upsert("site", sid, {"name": f"工地{i:04d}", "kind": "construction",
+                                       "village_id": v, "status": "active"})
+        plan = []
+        for i in range(devices):
+            v = vids[i % villages]
+            create_user(store, f"dev{i:03d}", PASSWORD, "grid_officer", village_ids=[v],
+                        now_ms=now)
+            plan.append(by_village[v])
+    finally:
+        store.close()
+    (d / "plan.json").write_text(json.dumps(plan))
+    with Server(d / "server.db") as srv:
+        srv.reset_peak()
+        c0 = cpu_s(srv.pid)
+        out = phase("concurrent", "--url", srv.url, "--dir", str(d), "--devices", str(devices),
+                    "--rounds", str(rounds), "--mutations", str(mutations),
+                    "--sites", str(d / "plan.json"))
+        out["server_peak_rss_mb"] = round(srv.hwm_mb(), 1)
+        out["server_cpu_s"] = round(cpu_s(srv.pid) - c0, 2)
+    sent = json.loads(Path(out.pop("sent_ids_file")).read_text())
+    con = sqlite3.connect(d / "server.db")
+    try:
+        ledger = dict(con.execute(
+            "SELECT id, status FROM mutations WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(sent)),)).fetchall())
+        stored = {r[0]: r[1] for r in con.execute(
+            "SELECT id, count(*) FROM records WHERE entity='inspection' GROUP BY id")}
+    finally:
+        con.close()
+    out["lost_mutations"] = sum(1 for m in sent if m not in ledger)
+    out["lost_records"] = sum(1 for e in sent.values() if e not in stored)
+    out["duplicated_records"] = sum(1 for c in stored.values() if c > 1) + (
+        len(stored) - len(set(sent.values())) if len(stored) > len(set(sent.values())) else 0)
+    out["not_applied"] = sum(1 for s in ledger.values() if s != "applied")
+    out["villages"] = villages
+    return out
+
+
+def bench_bootstrap(work: Path, sites: int, cases: int, inspections: int) -> dict[str, Any]:
+    from bootstrap import build
+
+    d = work / "bootstrap"
+    d.mkdir(parents=True)
+    t = time.perf_counter()
+    info = build(d / "server.db", sites, cases, inspections)
+    build_s = time.perf_counter() - t
+    total = sites + cases + inspections
+    with Server(d / "server.db") as srv:
+        srv.reset_peak()
+        c0 = cpu_s(srv.pid)
+        out = phase("pull", "--url", srv.url, "--dir", str(d), "--user", "office1",
+                    "--expect", str(total), timeout=3600)
+        out["server_peak_rss_mb"] = round(srv.hwm_mb(), 1)
+        out["server_cpu_s"] = round(cpu_s(srv.pid) - c0, 2)
+    out.update({"sites": sites, "cases": cases, "inspections": inspections,
+                "build_s": round(build_s, 2), "server_db_mb": info["db_mb"],
+                "bytes_per_record_down": round(out["wire_bytes_down"] / total, 1)})
+    return out
+
+
+# --- report ---------------------------------------------------------------------
+
+
+def fmt(x: Any, nd: int = 1) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:,.{nd}f}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def table(res: dict[str, Any]) -> str:
+    rows: list[tuple[str, str, str, str, str]] = []
+    peer = res.get("peer", {}).get("results", {})
+    for n in res["sizes"]:
+        ours = res.get("ours", {}).get(f"n{n}")
+        if not ours:
+            continue
+        p_push, p_pull = peer.get(f"push_{n}", {}), peer.get(f"pull_{n}", {})
+        for kind, o, p in (("push", ours["push"], p_push), ("pull", ours["pull"], p_pull)):
+            ratio = o["docs_per_s"] / p["docs_per_s"] if p.get("docs_per_s") else None
+            rows.append((f"{kind} {n:,} docs (docs/s)", fmt(o["docs_per_s"], 0),
+                         fmt(p.get("docs_per_s"), 0), fmt(ratio, 2) + "×" if ratio else "—",
+                         "≥5×" if n == max(res["sizes"]) else ""))
+        up = (ours["push"]["wire_bytes_up"] + ours["push"]["wire_bytes_down"]) / n
+        dn = (ours["pull"]["wire_bytes_up"] + ours["pull"]["wire_bytes_down"]) / n
+        pup = (p_push.get("wire_bytes_up", 0) + p_push.get("wire_bytes_down", 0)) / n
+        pdn = (p_pull.get("wire_bytes_up", 0) + p_pull.get("wire_bytes_down", 0)) / n
+        for kind, o, p in (("push", up, pup), ("pull", dn, pdn)):
+            rows.append((f"{kind} {n:,}: wire bytes/doc", fmt(o, 0), fmt(p, 0),
+                         fmt(o / p, 2) + "×" if p else "—", "≤0.5×"))
+        rows.append((f"push {n:,}: peak RSS server/device MB",
+                     f"{fmt(ours['push']['server_peak_rss_mb'])}/{fmt(ours['push']['device_peak_rss_mb'])}",
+                     f"{fmt(p_push.get('server_peak_rss_mb'))}/{fmt(res.get('peer', {}).get('client_peak_rss_mb'))}",
+                     "", ""))
+        rows.append((f"pull {n:,}: peak RSS server/device MB",
+                     f"{fmt(ours['pull']['server_peak_rss_mb'])}/{fmt(ours['pull']['device_peak_rss_mb'])}",
+                     f"{fmt(p_pull.get('server_peak_rss_mb'))}/—", "", ""))
+    c = res.get("ours", {}).get("concurrent")
+    if c:
+        rows.append((f"{c['devices']} devices: push p50 / p99 s", f"{c['push_p50_s']:.3f} / {c['push_p99_s']:.3f}",
+                     "", "", "p99 <1 s"))
+        rows.append((f"{c['devices']} devices: pull p50 / p99 s", f"{c['pull_p50_s']:.3f} / {c['pull_p99_s']:.3f}",
+                     "", "", ""))
+        rows.append((f"{c['devices']} devices: errors / lost / dup", f"{c['errors']} / {c['lost_mutations'] + c['lost_records']} / {c['duplicated_records']}",
+                     "", "", "0 / 0 / 0"))
+        rows.append((f"{c['devices']} devices: peak RSS server/clients MB",
+                     f"{fmt(c['server_peak_rss_mb'])}/{fmt(c['device_peak_rss_mb'])}", "", "", ""))
+    b = res.get("ours", {}).get("bootstrap")
+    if b:
+        rows.append((f"bootstrap {b['sites']:,}+{b['cases']:,}+{b['inspections']:,}: s",
+                     fmt(b["seconds"], 2), "", "", "<5 s"))
+        rows.append(("bootstrap: MB down (bytes/record)",
+                     f"{b['wire_bytes_down'] / 1e6:,.1f} ({b['bytes_per_record_down']:,.0f})", "", "", ""))
+        rows.append(("bootstrap: peak RSS server/device MB",
+                     f"{fmt(b['server_peak_rss_mb'])}/{fmt(b['device_peak_rss_mb'])}", "", "", ""))
+    ph = res.get("ours", {}).get("photo")
+    if ph:
+        rows.append(("photo 12 MP → s / KB", f"{ph['seconds_median']:.3f} / {ph['output_bytes'] / 1000:.0f}",
+                     "", "", "<1 s, ≤400 KB"))
+        rows.append(("photo: peak RSS device MB", fmt(ph["device_peak_rss_mb"]), "", "", ""))
+    head = ("metric", "Wage Patrol", "pouchdb-server", "ratio", "target")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
+    line = lambda r: " | ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(head), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes for a fast check")
+    ap.add_argument("--sizes", help="documents for push/pull (default 1000,10000)")
+    ap.add_argument("--devices", type=int)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--bootstrap", help="sites,cases,inspections (default 20000,50000,100000)")
+    ap.add_argument("--only", default="peer,push,pull,concurrent,bootstrap,photo")
+    ap.add_argument("--peer-work", default=os.environ.get("PEER_WORK", "/tmp/wp-peerbench"))
+    ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    a = ap.parse_args()
+    sizes = [int(x) for x in (a.sizes or ("1000" if a.quick else "1000,10000")).split(",")]
+    devices = a.devices or (50 if a.quick else 200)
+    boot = [int(x) for x in (a.bootstrap or ("2000,5000,10000" if a.quick
+                                            else "20000,50000,100000")).split(",")]
+    only = set(a.only.split(","))
+    res: dict[str, Any] = {
+        "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": a.quick,
+        "sizes": sizes,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "sqlite": sqlite3.sqlite_version, "platform": platform.platform(),
+                    "cpu": _cpu_model()},
+        "ours": {}, "product_tree": str(SRC), "loadavg_start": os.getloadavg(),
+    }
+    work = Path(tempfile.mkdtemp(prefix="wp-bench-"))
+    try:
+        data = peer_setup(Path(a.peer_work), sizes, install="peer" in only)
+        if "peer" in only:
+            log(f"peer: pouchdb-server on {sizes}")
+            res["peer"] = peer_run(Path(a.peer_work), sizes, min(1000, min(sizes)))
+        if only & {"push", "pull"}:
+            for n in sizes:
+                log(f"ours: push + pull {n}")
+                res["ours"][f"n{n}"] = bench_push_pull(data, n, work, encodings=True)
+        if "concurrent" in only:
+            log(f"ours: {devices} concurrent devices")
+            res["ours"]["concurrent"] = bench_concurrent(data, work, devices, a.rounds, 5)
+        if "bootstrap" in only:
+            log(f"ours: bootstrap {boot}")
+            res["ours"]["bootstrap"] = bench_bootstrap(work, *boot)
+        if "photo" in only:
+            log("ours: photo pipeline")
+            res["ours"]["photo"] = phase("photo", "--dir", str(work))
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"work folder kept: {work}")
+    res["loadavg_end"] = os.getloadavg()
+    res["table"] = table(res)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+    print(res["table"])
+    print(f"load average (1/5/15 min) at start {res['loadavg_start']}, at end {res['loadavg_end']}"
+          f" on {res['machine']['cpus']} CPUs")
+    log(f"wrote {out}")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,731 @@
+"""View-models: the UI's logic as plain Python over ``field_app.core.Device``.
+
+Nothing here imports Flet. Views read these objects and call their methods;
+tests drive them directly (conventions §11). Pure helpers (due this month,
+filtering, deadlines, allowed transitions, intake validation) take plain
+values so they can be table-tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
+from shared_schema.checklists import (
+    ChecklistItem,
+    ChecklistTemplate,
+    headcounts,
+    missing_for_submit,
+    six_systems,
+)
+
+from field_app.core import Device, DeviceError, SyncProgress, SyncReport
+
+
+class UiError(DeviceError):
+    """A refusal by the UI itself (not the device engine); shown as a snackbar."""
+
+CHINA = dt.timezone(dt.timedelta(hours=8))  # no DST: a fixed offset is exact
+SITE_KINDS = ("construction", "factory", "logistics", "other")
+ACTIVE_SITE_STATUSES = (None, "active")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def month_of(ms: int | None, tz: dt.tzinfo = CHINA) -> tuple[int, int] | None:
+    if ms is None:
+        return None
+    d = dt.datetime.fromtimestamp(ms / 1000, tz)
+    return d.year, d.month
+
+
+# ---------------------------------------------------------------------------------------
+# Pure rules
+
+
+def is_due(site: dict[str, Any], inspections: Iterable[dict[str, Any]], at_ms: int,
+           tz: dt.tzinfo = CHINA) -> bool:
+    """"Due" (本月待巡查): an active construction project not inspected this month.
+
+    Inspected means the registry's ``last_inspected_at`` (set by the office on
+    approval) or a *submitted* inspection of the site, in the current calendar
+    month (China time). Drafts do not count.
+    """
+    if site.get("kind") != "construction" or site.get("status") not in ACTIVE_SITE_STATUSES:
+        return False
+    this_month = month_of(at_ms, tz)
+    if month_of(site.get("last_inspected_at"), tz) == this_month:
+        return False
+    for insp in inspections:
+        if insp.get("state") == "submitted" and month_of(
+                insp.get("submitted_at") or insp.get("started_at"), tz) == this_month:
+            return False
+    return True
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """``days`` working days (Monday–Friday) after ``start``. Public holidays are
+    not modelled on the phone; the office console uses the full calendar."""
+    d = start
+    while days > 0:
+        d += dt.timedelta(days=1)
+        if d.weekday() < 5:
+            days -= 1
+    return d
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # "accept" (5 working days) or "conclude" (60, +30 once extended)
+    due: dt.date
+    overdue: bool
+    days_left: int
+
+
+def case_deadline(case: dict[str, Any], extended: bool, today: dt.date,
+                  tz: dt.tzinfo = CHINA) -> Deadline | None:
+    """The case's next deadline: accept within 5 working days of registration,
+    conclude within 60 working days (extendable once by 30). None when final."""
+    status = case.get("status") or "registered"
+    if status in FINAL_STATUSES or status == "resolved":
+        return None
+    opened = case.get("opened_at") or case.get("created_at")
+    if not opened:
+        return None
+    start = dt.datetime.fromtimestamp(opened / 1000, tz).date()
+    if status == "registered":
+        kind, due = "accept", add_working_days(start, 5)
+    else:
+        kind, due = "conclude", add_working_days(start, 60 + (30 if extended else 0))
+    return Deadline(kind, due, today > due, (due - today).days)
+
+
+def case_state(case: dict[str, Any], events: Iterable[dict[str, Any]]) -> CaseState:
+    return CaseState(status=case.get("status") or "registered",
+                     level=case.get("level") or "village",
+                     extended=any(e.get("kind") == "extend" for e in events))
+
+
+def allowed_transitions(case: dict[str, Any], events: Iterable[dict[str, Any]],
+                        role: str | None) -> list[str]:
+    """The event kinds this role may add now (shared_schema.cases.allowed_kinds)."""
+    return allowed_kinds(case_state(case, list(events)), role or "")
+
+
+def required_fields(kind: str) -> list[str]:
+    """Field names an event kind needs; "a|b" means either."""
+    return list(TRANSITIONS[kind].requires) if kind in TRANSITIONS else []
+
+
+INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
+
+
+def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Case intake form → (fields for ``Device.open_case``, errors by field as
+    i18n keys). Title or employer is required, as is the sector; counts are
+    non-negative; months are YYYY-MM."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in raw.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, ""):
+            continue
+        if name in INTAKE_NUMBERS:
+            try:
+                number = INTAKE_NUMBERS[name](str(value).replace(",", ""))
+            except ValueError:
+                errors[name] = "err.not_a_number"
+                continue
+            if number < 0:
+                errors[name] = "err.negative"
+                continue
+            fields[name] = number
+        elif name in ("period_from", "period_to"):
+            try:
+                dt.datetime.strptime(str(value), "%Y-%m")
+            except ValueError:
+                errors[name] = "err.month_format"
+                continue
+            fields[name] = value
+        else:
+            fields[name] = value
+    if not fields.get("title") and not fields.get("employer"):
+        errors["title"] = "err.title_or_employer"
+    if fields.get("sector") not in ("construction", "non_construction"):
+        errors["sector"] = "err.required"
+    return fields, errors
+
+
+def parse_number(text: str, integer: bool) -> int | float | None:
+    """A number typed by a person, or None if it is not one."""
+    text = (text or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if integer:
+        return int(number) if number.is_integer() else None
+    return int(number) if number.is_integer() else number
+
+
+# ---------------------------------------------------------------------------------------
+# Site list
+
+
+@dataclass
+class SiteRow:
+    id: str
+    name: str
+    kind: str
+    village_id: str | None
+    village: str
+    address: str
+    gov_invested: bool
+    due: bool
+    open_cases: int
+    unsynced: int
+    haystack: str  # lower-cased text the search matches
+
+
+@dataclass
+class SiteFilter:
+    query: str = ""
+    village_id: str | None = None
+    kind: str | None = None
+    gov_invested: bool | None = None
+    due_only: bool = False
+
+
+def filter_sites(rows: list[SiteRow], f: SiteFilter) -> list[SiteRow]:
+    """The rows matching every filter; the query matches name, address,
+    builder, contractor and village (case-insensitive, every word)."""
+    words = f.query.lower().split()
+    out = []
+    for r in rows:
+        if f.village_id and r.village_id != f.village_id:
+            continue
+        if f.kind and r.kind != f.kind:
+            continue
+        if f.gov_invested is not None and r.gov_invested != f.gov_invested:
+            continue
+        if f.due_only and not r.due:
+            continue
+        if words and not all(w in r.haystack for w in words):
+            continue
+        out.append(r)
+    return out
+
+
+def pending_by_record(device: Device) -> dict[tuple[str, str], int]:
+    """Waiting changes (outbox + open quarantine) per (entity, id), read from
+    the device's store."""
+    counts: dict[tuple[str, str], int] = {}
+    with device.store.read() as tx:
+        for sql in ("SELECT entity, entity_id, COUNT(*) FROM outbox GROUP BY 1, 2",
+                    "SELECT entity, entity_id, COUNT(*) FROM quarantine "
+                    "WHERE state='open' AND entity IS NOT NULL GROUP BY 1, 2"):
+            for entity, entity_id, n in tx.q(sql).fetchall():
+                counts[(entity, entity_id)] = counts.get((entity, entity_id), 0) + n
+    return counts
+
+
+def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[dict],
+                    cases: list[dict], photos: list[dict], events: list[dict],
+                    pending: dict[tuple[str, str], int], at_ms: int) -> list[SiteRow]:
+    """Pure: one row per site with its badges."""
+    village_names = {v["id"]: v.get("name") or "" for v in villages}
+    insp_by_site: dict[str, list[dict]] = {}
+    insp_site: dict[str, str] = {}
+    for i in inspections:
+        insp_by_site.setdefault(i.get("site_id"), []).append(i)
+        insp_site[i["id"]] = i.get("site_id")
+    case_site = {c["id"]: c.get("site_id") for c in cases}
+    open_cases: dict[str, int] = {}
+    for c in cases:
+        if c.get("status") not in FINAL_STATUSES and c.get("site_id"):
+            open_cases[c["site_id"]] = open_cases.get(c["site_id"], 0) + 1
+    unsynced: dict[str, int] = {}
+
+    def bump(site_id: str | None, n: int) -> None:
+        if site_id:
+            unsynced[site_id] = unsynced.get(site_id, 0) + n
+
+    owner_site = {**insp_site, **case_site}
+    event_case = {e["id"]: e.get("case_id") for e in events}
+    photo_owner = {p["id"]: p.get("owner_id") for p in photos}
+    for (entity, rid), n in pending.items():
+        if entity == "site":
+            bump(rid, n)
+        elif entity in ("inspection", "case"):
+            bump(owner_site.get(rid), n)
+        elif entity == "case_event":
+            bump(case_site.get(event_case.get(rid)), n)
+        elif entity == "photo":
+            owner = photo_owner.get(rid)
+            bump(owner if owner not in owner_site else owner_site.get(owner), n)
+    rows = []
+    for s in sites:
+        village = village_names.get(s.get("village_id"), "")
+        hay = " ".join(str(s.get(k) or "") for k in ("name", "address", "builder", "contractor"))
+        rows.append(SiteRow(
+            id=s["id"], name=s.get("name") or "", kind=s.get("kind") or "other",
+            village_id=s.get("village_id"), village=village, address=s.get("address") or "",
+            gov_invested=bool(s.get("gov_invested")),
+            due=is_due(s, insp_by_site.get(s["id"], ()), at_ms),
+            open_cases=open_cases.get(s["id"], 0), unsynced=unsynced.get(s["id"], 0),
+            haystack=f"{hay} {village}".lower()))
+    return rows
+
+
+class SiteListVM:
+    """Home: my sites, filtered in memory (fast enough per keystroke: see bench/)."""
+
+    def __init__(self, device: Device | None = None, clock: Callable[[], int] = now_ms) -> None:
+        self.device = device
+        self.clock = clock
+        self.rows: list[SiteRow] = []
+        self.filter = SiteFilter()
+        self.villages: list[dict] = []
+
+    def load(self) -> None:
+        d = self.device
+        assert d is not None
+        self.villages = sorted(d.villages(), key=lambda v: v.get("name") or "")
+        self.rows = build_site_rows(d.sites(), self.villages, d.inspections(), d.cases(),
+                                    d.records("photo"), d.records("case_event"),
+                                    pending_by_record(d), self.clock())
+
+    def set_rows(self, rows: list[SiteRow]) -> None:
+        self.rows = rows
+
+    def visible(self) -> list[SiteRow]:
+        return filter_sites(self.rows, self.filter)
+
+    def search(self, query: str) -> list[SiteRow]:
+        self.filter.query = query
+        return self.visible()
+
+    def due_count(self) -> int:
+        return sum(1 for r in self.rows if r.due)
+
+
+# ---------------------------------------------------------------------------------------
+# Site detail
+
+
+@dataclass
+class SiteDetail:
+    site: dict[str, Any]
+    village: str
+    six_systems: dict[str, bool | None]
+    six_source: str | None  # id of the inspection the 六项制度 come from
+    headcounts: list[dict[str, Any]]  # newest first: when, on_site, real_name, contracts
+    inspections: list[dict[str, Any]]  # newest first
+    open_cases: list[dict[str, Any]]
+    all_cases: list[dict[str, Any]]
+
+
+def site_detail(device: Device, site_id: str) -> SiteDetail:
+    site = device.get("site", site_id)
+    if site is None:
+        raise UiError("unknown_site", f"no site {site_id} on this device")
+    village = device.get("village", site.get("village_id") or "") or {}
+    inspections = sorted(device.inspections(site_id),
+                         key=lambda i: i.get("submitted_at") or i.get("started_at") or 0,
+                         reverse=True)
+    heads, systems, source = [], dict(site.get("six_systems") or {}), None
+    for insp in inspections:
+        try:
+            tpl = device.template(insp.get("template_id") or "")
+        except DeviceError:
+            continue
+        answers = insp.get("answers") or {}
+        counts = headcounts(tpl, answers)
+        if any(v is not None for v in counts.values()):
+            heads.append({"at": insp.get("submitted_at") or insp.get("started_at"),
+                          "on_site": counts["on_site"], "real_name": counts["real_name"],
+                          "contracts": counts["contracts"], "state": insp.get("state")})
+        if source is None and insp.get("review_state") == "approved":
+            systems, source = six_systems(tpl, answers), insp["id"]
+    cases = device.cases(site_id)
+    return SiteDetail(site=site, village=village.get("name") or "", six_systems=systems,
+                      six_source=source, headcounts=heads, inspections=inspections,
+                      open_cases=[c for c in cases if c.get("status") not in FINAL_STATUSES],
+                      all_cases=cases)
+
+
+# ---------------------------------------------------------------------------------------
+# Inspection wizard
+
+
+@dataclass
+class WizardStep:
+    code: str
+    label: dict[str, str]  # {"zh": …, "en": …}
+    items: list[ChecklistItem]
+
+
+class InspectionVM:
+    """The inspection wizard: one step per template group, autosave on every answer."""
+
+    def __init__(self, device: Device, insp_id: str) -> None:
+        self.device = device
+        self.id = insp_id
+        self.step = 0
+        self.reload()
+
+    def reload(self) -> None:
+        self.record = self.device.get("inspection", self.id) or {}
+        self.template: ChecklistTemplate = self.device.template(self.record["template_id"])
+        self.site = self.device.get("site", self.record.get("site_id") or "") or {}
+        self.photo_counts = self.device.photo_counts(self.id)
+        self.steps = [WizardStep(g.code, {"zh": g.label.zh, "en": g.label.en},
+                                 [i for c in g.items if (i := self.template.item(c))])
+                      for g in self.template.groups]
+        grouped = {c for g in self.template.groups for c in g.items}
+        rest = [i for i in self.template.items if i.code not in grouped]
+        if rest:
+            self.steps.append(WizardStep("other", {"zh": "其他", "en": "Other"}, rest))
+
+    @property
+    def answers(self) -> dict[str, dict]:
+        return self.record.get("answers") or {}
+
+    @property
+    def read_only(self) -> bool:
+        return self.record.get("state") == "submitted"
+
+    def entry(self, code: str) -> dict[str, Any]:
+        return dict(self.answers.get(code) or {})
+
+    def answer(self, code: str, answer: Any = None, value: Any = None, note: Any = None,
+               keep: bool = True) -> None:
+        """Autosave one answer. With ``keep`` the parts not given (value, note)
+        stay as they were."""
+        old = self.entry(code)
+        if keep:
+            answer = old.get("answer") if answer is None else answer
+            value = old.get("value") if value is None else value
+            note = old.get("note") if note is None else note
+        if answer is None:
+            raise UiError("invalid_answer", "answer the item first", item_code=code)
+        self.device.answer(self.id, code, answer, value=value or None, note=note or None)
+        self.record = self.device.get("inspection", self.id) or self.record
+
+    def answer_number(self, code: str, text: str) -> None:
+        item = self.template.item(code)
+        assert item is not None
+        number = parse_number(text, item.integer)
+        if number is None:
+            raise UiError("invalid_answer", "not a number", item_code=code)
+        self.answer(code, number)
+
+    def answer_parts(self, code: str, texts: dict[str, str]) -> None:
+        item = self.template.item(code)
+        assert item is not None
+        parts = {}
+        for part in item.parts:
+            number = parse_number(texts.get(part.key, ""), part.integer)
+            if number is None:
+                raise UiError("invalid_answer", "not a number", item_code=code)
+            parts[part.key] = number
+        self.answer(code, parts)
+
+    def set_value(self, code: str, text: str) -> None:
+        """The item's extra value (bank, amount, month …): saved with the answer."""
+        item = self.template.item(code)
+        if item is None or item.value is None:
+            return
+        entry = self.entry(code)
+        if entry.get("answer") is None:
+            raise UiError("invalid_answer", "answer the item first", item_code=code)
+        value: Any = text.strip() or None
+        if value is not None and item.value.type == "number":
+            value = parse_number(text, item.value.integer)
+            if value is None:
+                raise UiError("invalid_value", "not a number", item_code=code)
+        self.device.answer(self.id, code, entry["answer"], value=value,
+                           note=entry.get("note"))
+        self.record = self.device.get("inspection", self.id) or self.record
+
+    def set_note(self, code: str, text: str) -> None:
+        entry = self.entry(code)
+        if entry.get("answer") is None:
+            raise UiError("invalid_answer", "answer the item first", item_code=code)
+        self.device.answer(self.id, code, entry["answer"], value=entry.get("value"),
+                           note=text.strip() or None)
+        self.record = self.device.get("inspection", self.id) or self.record
+
+    location: tuple[float, float, float | None] | None = None  # lat, lon, accuracy (m)
+
+    def set_location(self, lat: float, lon: float, accuracy: float | None) -> None:
+        """The GPS fix used for photos (the inspection's own lat/lon are set
+        when it starts: ``start_inspection(site_id, lat=…, lon=…)``)."""
+        self.location = (lat, lon, accuracy)
+
+    def add_photo(self, data: bytes | str, code: str | None, caption: str | None = None) -> str:
+        lat = lon = None
+        if self.location:
+            lat, lon = self.location[0], self.location[1]
+        pid = self.device.attach_photo(self.id, data, item_code=code, caption=caption,
+                                       lat=lat, lon=lon)
+        self.photo_counts = self.device.photo_counts(self.id)
+        return pid
+
+    def photos(self, code: str | None) -> list[dict[str, Any]]:
+        return [p for p in self.device.photos(self.id) if (p.get("item_code") or None) == code]
+
+    def missing(self) -> list[dict[str, str]]:
+        return missing_for_submit(self.template, self.answers, self.photo_counts)
+
+    def step_missing(self, index: int) -> int:
+        codes = {i.code for i in self.steps[index].items}
+        return sum(1 for m in self.missing() if m["item_code"] in codes)
+
+    def headcounts(self) -> dict[str, int | None]:
+        return headcounts(self.template, self.answers)
+
+    def answered(self) -> int:
+        return sum(1 for i in self.template.items if self.entry(i.code).get("answer") is not None)
+
+    def submit(self) -> list[dict[str, str]]:
+        """Submit; returns what is missing (empty: submitted)."""
+        missing = self.missing()
+        if missing:
+            return missing
+        self.device.submit_inspection(self.id)
+        self.record = self.device.get("inspection", self.id) or self.record
+        return []
+
+
+# ---------------------------------------------------------------------------------------
+# Cases
+
+
+INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owed",
+                 "amount_owed", "period_from", "period_to", "work_done", "collective_risk",
+                 "source", "complainant_name", "complainant_phone")
+CASE_SOURCES = ("patrol", "12333", "12345", "platform", "walk_in", "notice_board", "hotline",
+                "union", "bank_warning", "monitoring")
+
+
+class CaseVM:
+    def __init__(self, device: Device, case_id: str, today: Callable[[], dt.date] | None = None):
+        self.device = device
+        self.id = case_id
+        self.today = today or (lambda: dt.datetime.now(CHINA).date())
+        self.reload()
+
+    def reload(self) -> None:
+        self.case = self.device.get("case", self.id) or {}
+        self.events = sorted(self.device.records("case_event", case_id=self.id),
+                             key=lambda e: e.get("created_at") or 0)
+        self.role = self.device.status().role
+
+    def allowed(self) -> list[str]:
+        return allowed_transitions(self.case, self.events, self.role)
+
+    def deadline(self) -> Deadline | None:
+        return case_deadline(self.case, case_state(self.case, self.events).extended,
+                             self.today())
+
+    def add_event(self, kind: str, raw: dict[str, Any]) -> str:
+        if kind not in self.allowed():
+            raise UiError("illegal_transition", f"'{kind}' is not allowed now", kind=kind)
+        fields: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str):
+                value = value.strip()
+            if value in (None, ""):
+                continue
+            if name == "amount_recovered":
+                value = parse_number(str(value), False)
+            elif name == "workers_paid":
+                value = parse_number(str(value), True)
+            if value is None:
+                raise UiError("invalid_field", f"{name} is not a number", field=name)
+            fields[name] = value
+        event_id = self.device.add_case_event(self.id, kind, **fields)
+        self.reload()
+        return event_id
+
+
+def open_case(device: Device, site_id: str | None, raw: dict[str, Any]
+              ) -> tuple[str | None, dict[str, str]]:
+    """Validate the intake form and open the case; (case id, {}) or (None, errors)."""
+    fields, errors = parse_intake(raw)
+    if errors:
+        return None, errors
+    if site_id:
+        fields["site_id"] = site_id
+    fields.setdefault("opened_at", now_ms())
+    return device.open_case(**fields), {}
+
+
+# ---------------------------------------------------------------------------------------
+# Sync
+
+
+@dataclass
+class SyncState:
+    running: bool = False
+    phase: str | None = None
+    records_done: int = 0
+    records_total: int | None = None
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    report: SyncReport | None = None
+    last_error: str | None = None
+
+    @property
+    def records_fraction(self) -> float | None:
+        if self.phase == "done":
+            return 1.0
+        if not self.records_total:
+            return None
+        return min(1.0, self.records_done / self.records_total)
+
+    @property
+    def bytes_fraction(self) -> float | None:
+        if self.phase == "done":
+            return 1.0
+        if not self.bytes_total:
+            return None
+        return min(1.0, self.bytes_done / self.bytes_total)
+
+
+class SyncVM:
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.state = SyncState()
+        self.listeners: list[Callable[[SyncState], None]] = []
+
+    def _progress(self, p: SyncProgress) -> None:
+        s = self.state
+        s.phase = p.phase
+        if p.phase in ("push", "pull"):
+            s.records_done, s.records_total = p.records_done, p.records_total
+        if p.phase == "upload" or p.bytes_total:
+            s.bytes_done, s.bytes_total = p.bytes_done, p.bytes_total
+        for fn in list(self.listeners):
+            fn(s)
+
+    def run(self) -> SyncReport:
+        """Blocking: call from a worker thread. Never raises for network trouble."""
+        if self.state.running:
+            raise UiError("sync_in_progress", "a sync is already running")
+        self.state = SyncState(running=True, phase="pull")
+        try:
+            report = self.device.sync(progress=self._progress)
+            self.state.report = report
+            return report
+        except DeviceError as exc:
+            self.state.last_error = exc.message
+            raise
+        finally:
+            self.state.running = False
+            if self.state.phase != "done":
+                self.state.phase = "done" if self.state.report and self.state.report.ok else (
+                    self.state.phase)
+
+    def pending(self) -> tuple[int, int, int]:
+        st = self.device.status()
+        return st.pending_mutations, st.pending_photos, st.quarantined
+
+
+def quarantine_changes(fields: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:
+    """Fix-and-retry form → the changed fields, typed like the refused values
+    (numbers stay numbers, yes/no stays a bool); untouched fields are left out."""
+    changes: dict[str, Any] = {}
+    for name, text in typed.items():
+        old = fields.get(name)
+        text = (text or "").strip()
+        new: Any = text
+        if isinstance(old, bool):
+            new = text.lower() in ("1", "true", "yes", "是")
+        elif isinstance(old, (int, float)):
+            if not text:
+                new = None
+            else:
+                number = parse_number(text, isinstance(old, int))
+                if number is None:
+                    raise UiError("invalid_field", f"{name} is not a number", field=name)
+                new = number
+        elif old is None and text == "":
+            continue
+        if new != old:
+            changes[name] = new
+    return changes
+
+
+def current_user(device: Device) -> dict[str, Any]:
+    """The logged-in (or last) user of this device: id, username, role."""
+    with device.store.read() as tx:
+        return dict(tx.get("user") or {})
+
+
+def sync_summary_parts(report: SyncReport) -> dict[str, int]:
+    return {"pushed": report.pushed, "pulled": report.pulled, "photos": report.photos_uploaded,
+            "rejected": report.rejected, "conflicts": report.conflicts}
+
+
+# ---------------------------------------------------------------------------------------
+# Session (settings, logout)
+
+
+@dataclass
+class LogoutCheck:
+    allowed: bool
+    pending: int
+    needs_confirmation: bool
+
+
+def check_logout(pending_mutations: int, pending_photos: int, quarantined: int,
+                 confirmed: bool) -> LogoutCheck:
+    """Logging out with unsynced data is refused unless the person confirmed."""
+    pending = pending_mutations + pending_photos + quarantined
+    if pending and not confirmed:
+        return LogoutCheck(False, pending, True)
+    return LogoutCheck(True, pending, bool(pending))
+
+
+def sign_out(device: Device, confirmed: bool = False) -> LogoutCheck:
+    """Forget the login token (the data and the user stay on the device, so
+    another user cannot log in while changes wait: ``pending_other_user``)."""
+    st = device.status()
+    check = check_logout(st.pending_mutations, st.pending_photos, st.quarantined, confirmed)
+    if check.allowed:
+        with device.store.write() as tx:
+            tx.set("token", None)
+            tx.set("login_required", False)
+            tx.set("login_reason", None)
+    return check
+
+
+@dataclass
+class LoginForm:
+    server_url: str = ""
+    username: str = ""
+    password: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> bool:
+        self.errors = {}
+        url = self.server_url.strip()
+        if not url:
+            self.errors["server_url"] = "err.required"
+        elif not url.startswith(("http://", "https://")):
+            self.errors["server_url"] = "err.url"
+        if not self.username.strip():
+            self.errors["username"] = "err.required"
+        if not self.password:
+            self.errors["password"] = "err.required"
+        return not self.errors

@@ -1,0 +1,35 @@
+"""Who may use the office API: role checks and the audit log.
+
+Field roles (grid officers, sector inspectors) never reach office data: every
+office endpoint answers them 403 ``forbidden``. Complainants' personal data
+is therefore returned in clear by the office API, which only office and
+leader roles can call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared_schema.ids import uuid7
+from sync_server.domain.auth.service import Principal
+from sync_server.errors import ApiError
+from sync_server.store.base import AuditEntry, StoreTx
+
+OFFICE = frozenset({"office"})
+OFFICE_LEADER = frozenset({"office", "leader"})
+AUDIT_READERS = frozenset({"office", "leader", "admin"})
+ADMIN = frozenset({"admin"})
+
+
+def require(p: Principal, roles: frozenset[str], action: str = "use the office console") -> None:
+    if p.role not in roles:
+        raise ApiError("forbidden", f"a {p.role} may not {action}", 403, role=p.role,
+                       allowed_roles=sorted(roles))
+
+
+def audit(tx: StoreTx, p: Principal, now_ms: int, action: str, entity: str = "",
+          entity_id: str = "", **details: Any) -> None:
+    tx.add_audit(AuditEntry(
+        id=uuid7(), at=now_ms, user_id=p.user_id, username=p.username, role=p.role,
+        device_id=p.device_id, action=action, entity=entity, entity_id=entity_id,
+        details=details))

@@ -1,0 +1,31 @@
+"""The audit log: reviews, conflict resolutions, case intake and transitions,
+calendar edits, user and device admin — who, what, when."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sync_server.domain.auth.service import Principal
+from sync_server.domain.office import access
+from sync_server.domain.office.params import day_start_ms
+from sync_server.domain.office.schema import AuditList, AuditRow, Page
+from sync_server.store.base import SyncStore
+
+ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",
+           "user_create", "device_revoke")
+
+
+def list_audit(store: SyncStore, p: Principal, *, action: str | None, entity_id: str | None,
+               date_from: dt.date | None, date_to: dt.date | None, limit: int,
+               offset: int) -> AuditList:
+    access.require(p, access.AUDIT_READERS, "read the audit log")
+    since = day_start_ms(date_from) if date_from else None
+    until = day_start_ms(date_to + dt.timedelta(days=1)) if date_to else None
+    rows = store.list_audit(action=action, entity_id=entity_id, since=since, until=until,
+                            limit=limit + 1, offset=offset)
+    items = [AuditRow(id=a.id, at=a.at, user_id=a.user_id, username=a.username, role=a.role,
+                      device_id=a.device_id, action=a.action, entity=a.entity,
+                      entity_id=a.entity_id, details=a.details) for a in rows[:limit]]
+    # total: this page's end, plus one when there is more (the log can be long)
+    return AuditList(items=items, page=Page(total=offset + len(rows), limit=limit,
+                                            offset=offset))

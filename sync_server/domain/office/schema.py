@@ -1,0 +1,277 @@
+"""Request and response bodies of the office API (docs/office-api.md).
+
+Requests are decoded with these Structs (a wrong type is 400 ``invalid_body``
+with its path); responses are encoded from them, and the OpenAPI document
+names them (``sync_server/openapi.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from shared_schema.base import WireStruct
+from shared_schema.entities import Sector
+from sync_server.domain.calendar.service import Deadlines
+
+ReviewDecision = Literal["approved", "has_issues", "rejected"]
+#: Where an office intake came from (受理渠道).
+IntakeSource = Literal[
+    "12333", "12345", "national_platform", "walk_in", "letter", "hotline_65650178",
+    "hotline_65650431", "notice_board", "trade_union", "bank_warning", "monitoring_platform",
+    "patrol",
+]
+SOURCE_LABELS = {
+    "12333": "12333劳动保障热线", "12345": "12345政务服务热线",
+    "national_platform": "全国根治欠薪线索反映平台", "walk_in": "来访", "letter": "来信",
+    "hotline_65650178": "镇投诉电话65650178", "hotline_65650431": "镇投诉电话65650431",
+    "notice_board": "维权告示牌电话", "trade_union": "工会", "bank_warning": "专户预警",
+    "monitoring_platform": "监测预警平台", "patrol": "巡查发现",
+}
+
+
+class Page(WireStruct, kw_only=True):
+    total: int
+    limit: int
+    offset: int
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+class ReviewRequest(WireStruct, kw_only=True):
+    state: ReviewDecision
+    comment: str = ""
+
+
+class InspectionSummary(WireStruct, kw_only=True):
+    id: str
+    site_id: str | None = None
+    site_name: str | None = None
+    site_kind: str | None = None
+    village_id: str | None = None
+    department_id: str | None = None
+    inspector_id: str | None = None
+    inspector_name: str | None = None
+    device_id: str | None = None
+    state: str | None = None
+    review_state: str | None = None
+    review_comment: str | None = None
+    started_at: int | None = None
+    submitted_at: int | None = None
+
+
+class InspectionList(WireStruct, kw_only=True):
+    items: list[InspectionSummary]
+    page: Page
+
+
+class PhotoInfo(WireStruct, kw_only=True):
+    id: str
+    sha256: str | None = None
+    item_code: str | None = None
+    taken_at: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    caption: str | None = None
+    url: str | None = None
+    received: bool = False
+
+
+class Author(WireStruct, kw_only=True):
+    user_id: str | None = None
+    username: str | None = None
+    display_name: str | None = None
+    device_id: str | None = None
+    device_name: str | None = None
+
+
+class InspectionDetail(WireStruct, kw_only=True):
+    inspection: dict[str, Any]
+    site: dict[str, Any] | None = None
+    author: Author
+    photos: list[PhotoInfo] = []
+    headcounts: dict[str, int | None] = {}
+    six_systems: dict[str, bool | None] = {}
+    previous: dict[str, Any] | None = None  # the site's previous submitted inspection
+
+
+class RegistryUpdate(WireStruct, kw_only=True):
+    updated: bool
+    reason: str = ""  # "newer_facts" when an older inspection was approved
+    fields: dict[str, Any] = {}
+
+
+class ReviewResponse(WireStruct, kw_only=True):
+    inspection: dict[str, Any]
+    registry: RegistryUpdate | None = None
+
+
+# --- conflicts ---------------------------------------------------------------------------
+
+
+class ResolveRequest(WireStruct, kw_only=True):
+    choice: Literal["winner", "loser", "custom"]
+    value: Any = msgspec.UNSET
+
+
+class ConflictView(WireStruct, kw_only=True):
+    id: str
+    entity: str
+    entity_id: str
+    field: str
+    status: str
+    base_rev: int | None = None
+    base_value: Any = None
+    winner_value: Any = None
+    winner_hlc: str | None = None
+    winner: Author
+    loser_value: Any = None
+    loser_hlc: str | None = None
+    loser: Author
+    current_value: Any = None
+    created_at: int | None = None
+    resolved_by: str | None = None
+    resolved_at: int | None = None
+    resolution: Any = None
+    record_name: str | None = None
+
+
+class ConflictList(WireStruct, kw_only=True):
+    items: list[ConflictView]
+    page: Page
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+class CaseIntake(WireStruct, kw_only=True):
+    """An office intake (受理登记) with the fields of the domain reference."""
+
+    source: IntakeSource
+    sector: Sector
+    title: str | None = None
+    employer: str | None = None
+    employer_address: str | None = None
+    site_id: str | None = None
+    village_id: str | None = None
+    workers_owed: int | None = None
+    amount_owed: float | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    work_done: str | None = None
+    collective_risk: bool | None = None
+    complainant_name: str | None = None
+    complainant_phone: str | None = None
+    complainant_id_number: str | None = None
+    received_at: int | None = None  # unix ms the complaint arrived; default now
+
+
+class CaseEventRequest(WireStruct, kw_only=True):
+    kind: str
+    note: str | None = None
+    amount_recovered: float | None = None
+    workers_paid: int | None = None
+    evidence: list[str] = []
+    callback_note: str | None = None
+    referral_target: str | None = None
+
+
+class CaseView(WireStruct, kw_only=True):
+    case: dict[str, Any]
+    deadlines: Deadlines
+    allowed_events: list[str] = []
+    village_name: str | None = None
+    site_name: str | None = None
+
+
+class CaseList(WireStruct, kw_only=True):
+    items: list[CaseView]
+    page: Page
+
+
+class TimelineEvent(WireStruct, kw_only=True):
+    id: str
+    kind: str | None = None
+    label_zh: str = ""
+    hlc: str | None = None
+    created_at: int | None = None
+    author_id: str | None = None
+    author_name: str | None = None
+    author_role: str | None = None
+    device_id: str | None = None
+    fields: dict[str, Any] = {}
+
+
+class CaseDetail(WireStruct, kw_only=True):
+    case: dict[str, Any]
+    deadlines: Deadlines
+    allowed_events: list[str] = []
+    events: list[TimelineEvent] = []
+    photos: list[PhotoInfo] = []
+    village_name: str | None = None
+    site_name: str | None = None
+
+
+# --- registry history and audit ------------------------------------------------------------
+
+
+class HistoryRow(WireStruct, kw_only=True):
+    field: str
+    rev: int
+    value: Any = None
+    hlc: str | None = None
+    user_id: str | None = None
+    username: str | None = None
+    device_id: str | None = None
+
+
+class SiteHistory(WireStruct, kw_only=True):
+    site: dict[str, Any]
+    history: list[HistoryRow]
+
+
+class AuditRow(WireStruct, kw_only=True):
+    id: str
+    at: int
+    user_id: str
+    username: str
+    role: str
+    device_id: str
+    action: str
+    entity: str = ""
+    entity_id: str = ""
+    details: dict[str, Any] = {}
+
+
+class AuditList(WireStruct, kw_only=True):
+    items: list[AuditRow]
+    page: Page
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+
+class CreateUserRequest(WireStruct, kw_only=True):
+    username: str
+    password: str
+    role: str
+    display_name: str | None = None
+    village_ids: list[str] = []
+    department_ids: list[str] = []
+
+
+class AdminUser(WireStruct, kw_only=True):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    village_ids: list[str] = []
+    department_ids: list[str] = []
+    active: bool = True
+
+
+class RevokeResponse(WireStruct, kw_only=True):
+    device_id: str
+    tokens_revoked: int

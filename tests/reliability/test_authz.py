@@ -1,0 +1,325 @@
+"""Authorisation matrix: every endpoint × every role × in/out of scope gets
+the expected answer. ``MATRIX`` is the table; ``render_matrix()`` prints it
+into docs/reliability.md (a test keeps the two equal).
+
+Scopes: grid1 is a grid officer of village 1, sector1 a sector inspector of
+department 1; site1 (village 1, department 1) is *in* their scope, site2
+(village 2, department 2) *out*. office1, leader1 and admin cover the whole
+township, so for them "out" is site2 all the same.
+
+Cells: an HTTP status, and for a push the mutation's result
+(``applied`` or ``rejected:<code>``); for a pull whether the record is in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import hashlib
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from server.support import World, assert_error_shape
+from shared_schema.ids import uuid7
+from sync_server.domain.auth.service import revoke_device
+
+ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
+USER = {"grid_officer": "grid1", "sector_inspector": "sector1", "office": "office1",
+        "leader": "leader1", "admin": "admin"}
+FIELD_ROLES = ("grid_officer", "sector_inspector")
+IN, OUT = "in", "out"
+
+# (endpoint, what it does) -> role -> (in scope, out of scope)
+_EDIT = {"grid_officer": ("applied", "rejected:out_of_scope"),
+         "sector_inspector": ("applied", "rejected:out_of_scope"),
+         "office": ("applied", "applied"),
+         "leader": ("rejected:role_not_allowed", "rejected:role_not_allowed"),
+         "admin": ("rejected:role_not_allowed", "rejected:role_not_allowed")}
+_NOTE = {**_EDIT, "leader": ("applied", "applied")}
+_READ = {"grid_officer": ("visible", "hidden"), "sector_inspector": ("visible", "hidden"),
+         "office": ("visible", "visible"), "leader": ("visible", "visible"),
+         "admin": ("visible", "visible")}
+_BLOB = {"grid_officer": ("200", "404"), "sector_inspector": ("200", "404"),
+         "office": ("200", "200"), "leader": ("200", "200"), "admin": ("200", "200")}
+_OWN_ONLY = {r: ("204", "404") for r in ROLES}
+MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
+    ("POST /auth/login", "log in (scope n/a)"): {r: ("200", "200") for r in ROLES},
+    ("POST /sync/push", "edit a site"): _EDIT,
+    ("POST /sync/push", "open a case on a site"): _EDIT,
+    ("POST /sync/push", "add a note event to a case"): _NOTE,
+    ("POST /sync/push", "add a photo record to a site"): _EDIT,
+    ("POST /sync/push", "create a site in a village"): _EDIT,
+    ("POST /sync/push", "push as another device (token of A, device_id B)"):
+        {r: ("401", "401") for r in ROLES},
+    ("GET /sync/pull", "site in the pull"): _READ,
+    ("GET /sync/pull", "case in the pull"): _READ,
+    ("GET /sync/pull", "complainant data (in: a case this device recorded, "
+                       "out: the office's case in scope)"):
+        {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
+         "office": ("clear", "clear"), "leader": ("clear", "clear"),
+         "admin": ("masked", "masked")},
+    ("GET /sync/receipt", "own device (in) / another user's device (out)"):
+        {"grid_officer": ("200", "403"), "sector_inspector": ("200", "403"),
+         "office": ("200", "200"), "leader": ("200", "403"), "admin": ("200", "200")},
+    ("POST /uploads", "create an upload"): {r: ("201", "201") for r in ROLES},
+    ("HEAD /uploads/{id}", "own upload (in) / another device's (out)"):
+        {r: ("200", "404") for r in ROLES},
+    ("PATCH /uploads/{id}", "own upload (in) / another device's (out)"): _OWN_ONLY,
+    ("DELETE /uploads/{id}", "own upload (in) / another device's (out)"): _OWN_ONLY,
+    ("GET /blobs/{sha256}", "photo of a site"): _BLOB,
+    ("HEAD /blobs/{sha256}", "photo of a site"): _BLOB,
+}
+#: Every authenticated endpoint without a token, with an unknown, a revoked
+#: or an expired token: 401 with the one error shape, whatever the role.
+AUTHED = ("POST /sync/push", "GET /sync/pull", "GET /sync/receipt", "POST /uploads",
+          "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}",
+          "GET /blobs/{sha256}", "HEAD /blobs/{sha256}")
+TOKEN_CASES = {"no token": "auth_required", "unknown token": "token_invalid",
+               "revoked token": "token_revoked"}
+
+
+def render_matrix() -> str:
+    head = "| endpoint | action | " + " | ".join(ROLES) + " |"
+    lines = [head, "|" + "---|" * (2 + len(ROLES))]
+    for (endpoint, action), row in MATRIX.items():
+        cells = [f"{row[r][0]} / {row[r][1]}" for r in ROLES]
+        lines.append(f"| `{endpoint}` | {action} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("| endpoint | " + " | ".join(TOKEN_CASES) + " |")
+    lines.append("|" + "---|" * (1 + len(TOKEN_CASES)))
+    for endpoint in AUTHED:
+        lines.append(f"| `{endpoint}` | " + " | ".join(f"401 `{c}`" for c in TOKEN_CASES.values())
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --- running the matrix --------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
+
+
+class Township:
+    """The server World plus, per role, a logged-in device; office records
+    in both sites (cases with complainant data, photos with their bytes)."""
+
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.http = world.http
+        self.dev = {r: world.device(USER[r], f"dev-{r}", pull=False) for r in ROLES}
+        self.other = world.device("office1", "dev-office-2", pull=False)
+        self.site = {IN: world.site1, OUT: world.site2}
+        self.case: dict[str, str] = {}
+        self.photo_sha: dict[str, str] = {}
+        office = self.other
+        for where, site in self.site.items():
+            case = uuid7()
+            self.case[where] = case
+            sha_bytes = JPEG + where.encode()
+            sha = hashlib.sha256(sha_bytes).hexdigest()
+            self.photo_sha[where] = sha
+            self.upload(office, sha_bytes)
+            for res in office.sync(
+                office.upsert("case", case, {"site_id": site, "sector": "construction",
+                                             "title": "欠薪", "complainant_name": "张三丰",
+                                             "complainant_phone": "13800001234",
+                                             "complainant_id_number": "500101199001011234"}),
+                office.insert("photo", uuid7(), {"sha256": sha, "owner_entity": "site",
+                                                  "owner_id": site, "bytes": len(sha_bytes)})):
+                assert res["status"] == "applied", res
+        # each field role's own case, with complainant data, in its scope
+        self.own_case: dict[str, str] = {}
+        for role in ROLES:
+            d = self.dev[role]
+            cid = uuid7()
+            self.own_case[role] = cid
+            if role in ("grid_officer", "sector_inspector", "office"):
+                res = d.sync(d.upsert("case", cid, {
+                    "site_id": world.site1, "sector": "construction", "title": "本人登记",
+                    "complainant_name": "李四", "complainant_phone": "13900005678"}))[0]
+                assert res["status"] == "applied", res
+
+    def upload(self, dev: Any, data: bytes, finish: bool = True) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        meta = "sha256 " + base64.b64encode(sha.encode()).decode()
+        r = self.http.post("/api/v1/uploads", headers={
+            **dev.headers, "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+            "Upload-Metadata": meta})
+        assert r.status_code == 201, r.text
+        location = r.headers["location"]
+        if finish:
+            r = self.patch(dev, location, data, 0)
+            assert r.status_code == 204, r.text
+        return location
+
+    def patch(self, dev: Any, location: str, data: bytes, offset: int):
+        return self.http.patch(location, content=data, headers={
+            **dev.headers, "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream"})
+
+
+def push_one(dev: Any, mutation: dict[str, Any]) -> str:
+    res = dev.sync(mutation)[0]
+    if res["status"] == "rejected":
+        return "rejected:" + res["error"]["code"]
+    return res["status"]
+
+
+def pulled(dev: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(c["entity"], c["id"]): c["data"] for c in dev.pull(0)}
+
+
+def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> str:
+    dev = t.dev[role]
+    site, case, sha = t.site[where], t.case[where], t.photo_sha[where]
+    key = (endpoint, action)
+    if key == ("POST /auth/login", "log in (scope n/a)"):
+        r = t.http.post("/api/v1/auth/login", json={
+            "username": USER[role], "password": "pw-治欠", "device_id": f"login-{role}-{where}"})
+        return str(r.status_code)
+    if action == "edit a site":
+        dev.pull()  # base on what the server holds: a clean edit
+        return push_one(dev, dev.upsert("site", site, {"contact_phone": f"1{uuid7()[-10:]}"}))
+    if action == "open a case on a site":
+        return push_one(dev, dev.upsert("case", uuid7(), {"site_id": site, "sector": "construction",
+                                                          "title": "矩阵"}))
+    if action == "add a note event to a case":
+        return push_one(dev, dev.insert("case_event", uuid7(), {"case_id": case, "kind": "note",
+                                                                "note": "矩阵"}))
+    if action == "add a photo record to a site":
+        return push_one(dev, dev.insert("photo", uuid7(), {"sha256": sha, "owner_entity": "site",
+                                                           "owner_id": site}))
+    if action == "create a site in a village":
+        village, dept = (t.w.v1, t.w.d1) if where == IN else (t.w.v2, t.w.d2)
+        return push_one(dev, dev.upsert("site", uuid7(), {"name": "新工地", "kind": "other",
+                                                          "village_id": village,
+                                                          "department_id": dept}))
+    if action.startswith("push as another device"):
+        r = dev.push_response(dev.upsert("site", site, {"address": "x"}),
+                              device_id=t.other.device_id)
+        assert_error_shape(r)
+        return str(r.status_code)
+    if action == "site in the pull":
+        return "visible" if ("site", site) in pulled(dev) else "hidden"
+    if action == "case in the pull":
+        return "visible" if ("case", case) in pulled(dev) else "hidden"
+    if action.startswith("complainant data"):
+        target = t.own_case[role] if where == IN else t.case[IN]
+        if where == IN and role in ("leader", "admin"):
+            target = t.case[IN]  # they record no cases: the office's case in village 1
+        data = pulled(dev).get(("case", target))
+        assert data is not None
+        clear = data["complainant_name"] in ("张三丰", "李四")
+        assert clear == (data["complainant_phone"] in ("13800001234", "13900005678"))
+        return "clear" if clear else "masked"
+    if endpoint == "GET /sync/receipt":
+        device_id = dev.device_id if where == IN else t.other.device_id
+        r = t.http.get("/api/v1/sync/receipt", params={"device_id": device_id},
+                       headers=dev.headers)
+        return str(r.status_code)
+    if endpoint == "POST /uploads":
+        data = JPEG + f"{role}{where}".encode()
+        t.upload(dev, data, finish=False)
+        return "201"
+    if endpoint.endswith("/uploads/{id}"):
+        owner = dev if where == IN else (t.dev["office"] if role != "office" else t.other)
+        data = JPEG + f"{role}{where}{endpoint}".encode()
+        location = t.upload(owner, data, finish=False)
+        h = {**dev.headers, "Tus-Resumable": "1.0.0"}
+        if endpoint.startswith("HEAD"):
+            r = t.http.head(location, headers=h)
+        elif endpoint.startswith("PATCH"):
+            r = t.patch(dev, location, data, 0)
+        else:
+            r = t.http.delete(location, headers=h)
+        return str(r.status_code)
+    if endpoint.endswith("/blobs/{sha256}"):
+        method = endpoint.split()[0]
+        r = t.http.request(method, f"/api/v1/blobs/{sha}", headers=dev.headers)
+        if method == "GET" and r.status_code == 200:
+            assert hashlib.sha256(r.content).hexdigest() == sha
+        return str(r.status_code)
+    raise AssertionError(f"no runner for {key}")
+
+
+def test_authorisation_matrix(world: World, figures) -> None:
+    t = Township(world)
+    got: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    cells = 0
+    for key, row in MATRIX.items():
+        got[key] = {}
+        for role in ROLES:
+            got[key][role] = (run_cell(t, *key, role, IN), run_cell(t, *key, role, OUT))
+            cells += 2
+    diffs = [f"{k} {r}: expected {MATRIX[k][r]}, got {got[k][r]}"
+             for k in MATRIX for r in ROLES if got[k][r] != MATRIX[k][r]]
+    assert not diffs, "\n".join(diffs)
+    figures.record("authorisation matrix", cells=cells)
+
+
+def _request(t: Township, endpoint: str, headers: dict[str, str]):
+    method, path = endpoint.split(" ", 1)
+    path = path.replace("{id}", uuid7()).replace("{sha256}", t.photo_sha[IN])
+    kwargs: dict[str, Any] = {"headers": {**headers, "Tus-Resumable": "1.0.0"}}
+    if endpoint == "POST /sync/push":
+        kwargs["json"] = {"protocol": 1, "device_id": "x", "client_time_ms": 0, "mutations": []}
+    if endpoint == "POST /uploads":
+        kwargs["headers"].update({"Upload-Length": "10", "Upload-Metadata": "sha256 " +
+                                  base64.b64encode(b"a" * 64).decode()})
+    if endpoint.startswith("PATCH"):
+        kwargs["headers"].update({"Upload-Offset": "0",
+                                  "Content-Type": "application/offset+octet-stream"})
+        kwargs["content"] = b"x"
+    return t.http.request(method, "/api/v1" + path, **kwargs)
+
+
+def test_bad_tokens_are_401_on_every_endpoint(world: World, figures) -> None:
+    t = Township(world)
+    revoked = world.device("grid1", "dev-revoked", pull=False)
+    assert revoke_device(world.store, revoked.device_id, world.clock()) >= 1
+    tokens = {"no token": {}, "unknown token": {"Authorization": "Bearer nope-" + uuid7()},
+              "revoked token": revoked.headers}
+    checked = 0
+    for endpoint in AUTHED:
+        for name, headers in tokens.items():
+            r = _request(t, endpoint, headers)
+            assert r.status_code == 401, (endpoint, name, r.status_code, r.text)
+            if not endpoint.startswith("HEAD"):
+                assert assert_error_shape(r)["code"] == TOKEN_CASES[name], (endpoint, name)
+            checked += 1
+    figures.record("authorisation matrix", bad_token_requests=checked)
+
+
+def test_complainant_data_never_reaches_a_role_that_must_not_see_it(world: World) -> None:
+    """Beyond the pull: no answer a field role can get carries the office's
+    complainant data in clear (push answers, receipts, pulls of every page)."""
+    t = Township(world)
+    secrets = ("张三丰", "13800001234", "500101199001011234")
+    for role in ("grid_officer", "sector_inspector", "admin"):
+        dev = t.dev[role]
+        bodies = [dev.pull_response(0, limit=1).text]
+        bodies += [c for c in [str(dev.pull(0))]]
+        bodies.append(t.http.get("/api/v1/sync/receipt", headers=dev.headers).text)
+        bodies.append(dev.push_response(dev.upsert("case", t.case[IN], {"title": "改"})).text)
+        # and every GET of the API (office console and reports included), with
+        # path parameters filled with the case, its site and its village
+        paths = t.http.get("/schema/openapi.json").json()["paths"]
+        for path, ops in paths.items():
+            if "get" not in ops or not path.startswith("/api/"):
+                continue
+            url = re.sub(r"\{[^}]*\}", t.case[IN], path)
+            bodies.append(t.http.get(url, headers=dev.headers).text)
+            for param in ("site", "village"):
+                alt = {"site": world.site1, "village": world.v1}[param]
+                bodies.append(t.http.get(re.sub(r"\{[^}]*\}", alt, path),
+                                         headers=dev.headers).text)
+        for body in bodies:
+            for s in secrets:
+                assert s not in body, (role, s)
+
+
+def test_the_docs_print_the_matrix() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
+    assert render_matrix() in docs, "run: python -c 'from reliability.test_authz import " \
+        "render_matrix; print(render_matrix())' and paste it into docs/reliability.md"

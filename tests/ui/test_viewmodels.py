@@ -1,0 +1,323 @@
+"""View-models without a Flet client: the pure rules table-tested, then the
+view-models over a real device logged in to a real (demo-seeded) server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from field_app.core import Device, DeviceError
+from field_app.ui.adapters import UiPrefs
+from field_app.ui.i18n import STRINGS, FAMILIES, Translator, missing_translations
+from field_app.ui.viewmodels import (
+    CHINA,
+    CaseVM,
+    InspectionVM,
+    LoginForm,
+    SiteFilter,
+    SiteListVM,
+    SiteRow,
+    SyncVM,
+    add_working_days,
+    allowed_transitions,
+    case_deadline,
+    check_logout,
+    filter_sites,
+    is_due,
+    open_case,
+    parse_intake,
+    parse_number,
+    quarantine_changes,
+    sign_out,
+    site_detail,
+)
+from shared_schema.cases import EVENT_KINDS
+
+UI = Path(__file__).resolve().parents[2] / "field_app" / "ui"
+
+
+def ms(y: int, m: int, d: int, h: int = 12) -> int:
+    return int(dt.datetime(y, m, d, h, tzinfo=CHINA).timestamp() * 1000)
+
+
+NOW = ms(2025, 10, 15)
+SITE = {"id": "s1", "kind": "construction", "status": "active"}
+
+
+# --- due this month -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("site", "inspections", "due"), [
+    (SITE, [], True),
+    ({**SITE, "status": None}, [], True),
+    ({**SITE, "kind": "factory"}, [], False),  # only construction projects are due
+    ({**SITE, "status": "completed"}, [], False),
+    ({**SITE, "last_inspected_at": ms(2025, 10, 2)}, [], False),
+    ({**SITE, "last_inspected_at": ms(2025, 9, 30)}, [], True),  # last month
+    (SITE, [{"state": "submitted", "submitted_at": ms(2025, 10, 1, 9)}], False),
+    (SITE, [{"state": "draft", "started_at": ms(2025, 10, 3)}], True),  # a draft is not done
+    (SITE, [{"state": "submitted", "submitted_at": ms(2024, 10, 20)}], True),  # a year ago
+    # 2025-09-30 23:30 in China is still September even though it is 15:30 UTC
+    (SITE, [{"state": "submitted", "submitted_at": ms(2025, 9, 30, 23)}], True),
+])
+def test_due_this_month(site: dict, inspections: list, due: bool) -> None:
+    assert is_due(site, inspections, NOW) is due
+
+
+def test_due_uses_china_time_at_the_month_boundary() -> None:
+    first_of_month_china = ms(2025, 11, 1, 1)  # still 31 October in UTC
+    inspected = [{"state": "submitted", "submitted_at": ms(2025, 10, 31, 20)}]
+    assert is_due(SITE, inspected, first_of_month_china)
+
+
+# --- site list filtering ----------------------------------------------------------------------
+
+def row(i: int, **kw: object) -> SiteRow:
+    base = dict(id=f"s{i}", name=f"场所{i}", kind="construction", village_id="v1", village="梁滩村",
+                address="", gov_invested=False, due=False, open_cases=0, unsynced=0,
+                haystack=f"场所{i} 梁滩村")
+    base.update(kw)
+    return SiteRow(**base)  # type: ignore[arg-type]
+
+
+def test_filter_sites_by_every_filter() -> None:
+    rows = [row(1, due=True, gov_invested=True, haystack="安置房 渝通市政 梁滩村"),
+            row(2, kind="factory", haystack="服装厂 梁滩村"),
+            row(3, village_id="v2", haystack="安置房二期 新桥村")]
+    assert [r.id for r in filter_sites(rows, SiteFilter(query="安置房"))] == ["s1", "s3"]
+    assert [r.id for r in filter_sites(rows, SiteFilter(query="安置房 渝通"))] == ["s1"]
+    assert [r.id for r in filter_sites(rows, SiteFilter(kind="factory"))] == ["s2"]
+    assert [r.id for r in filter_sites(rows, SiteFilter(village_id="v2"))] == ["s3"]
+    assert [r.id for r in filter_sites(rows, SiteFilter(gov_invested=True))] == ["s1"]
+    assert [r.id for r in filter_sites(rows, SiteFilter(due_only=True))] == ["s1"]
+    assert filter_sites(rows, SiteFilter(query="没有")) == []
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def test_case_intake_validation() -> None:
+    fields, errors = parse_intake({"title": " 拖欠工资 ", "sector": "construction",
+                                   "workers_owed": "4", "amount_owed": "36,000",
+                                   "period_from": "2025-01", "complainant_name": ""})
+    assert errors == {}
+    assert fields == {"title": "拖欠工资", "sector": "construction", "workers_owed": 4,
+                      "amount_owed": 36000.0, "period_from": "2025-01"}
+    _, errors = parse_intake({"workers_owed": "-1", "amount_owed": "很多",
+                              "period_to": "2025/3", "sector": None})
+    assert errors == {"workers_owed": "err.negative", "amount_owed": "err.not_a_number",
+                      "period_to": "err.month_format", "title": "err.title_or_employer",
+                      "sector": "err.required"}
+    for key in errors.values():
+        assert key in STRINGS
+
+
+@pytest.mark.parametrize(("text", "integer", "expected"), [
+    ("42", True, 42), (" 1,200 ", True, 1200), ("4.5", True, None), ("4.5", False, 4.5),
+    ("", True, None), ("abc", False, None), ("7.0", True, 7),
+])
+def test_parse_number(text: str, integer: bool, expected: object) -> None:
+    assert parse_number(text, integer) == expected
+
+
+def test_quarantine_fix_keeps_the_refused_types() -> None:
+    refused = {"name": "旧名", "workers_owed": 12, "amount_owed": 1.5, "gov_invested": False,
+               "address": None}
+    typed = {"name": "新名", "workers_owed": "9", "amount_owed": "1.5", "gov_invested": "是",
+             "address": ""}
+    assert quarantine_changes(refused, typed) == {"name": "新名", "workers_owed": 9,
+                                                  "gov_invested": True}
+    with pytest.raises(DeviceError):
+        quarantine_changes(refused, {"workers_owed": "九"})
+
+
+def test_login_form_validation() -> None:
+    form = LoginForm(server_url="sync.example", username="", password="")
+    assert not form.validate()
+    assert form.errors == {"server_url": "err.url", "username": "err.required",
+                           "password": "err.required"}
+    assert LoginForm("http://127.0.0.1:8000", "grid1", "x").validate()
+
+
+def test_logout_refused_without_confirmation_when_unsynced() -> None:
+    assert check_logout(0, 0, 0, confirmed=False).allowed
+    refused = check_logout(3, 1, 0, confirmed=False)
+    assert not refused.allowed and refused.needs_confirmation and refused.pending == 4
+    assert check_logout(3, 1, 0, confirmed=True).allowed
+
+
+# --- cases: allowed transitions and deadlines -----------------------------------------------------
+
+@pytest.mark.parametrize(("case", "events", "role", "allowed"), [
+    ({"status": "registered", "level": "village"}, [], "grid_officer",
+     ["accept", "escalate", "note"]),
+    ({"status": "registered", "level": "village"}, [], "office",
+     ["accept", "dismiss", "escalate", "note"]),
+    ({"status": "accepted", "level": "township"}, [], "grid_officer",
+     ["payment", "resolve", "note"]),
+    ({"status": "accepted", "level": "township"}, [], "office",
+     ["request_leading_group", "refer", "payment", "extend", "resolve", "note"]),
+    ({"status": "accepted", "level": "township"}, [{"kind": "extend"}], "office",
+     ["request_leading_group", "refer", "payment", "resolve", "note"]),  # extended once
+    ({"status": "accepted", "level": "leading_group"}, [], "leader",
+     ["approve_escalation", "return_escalation", "refer", "extend", "note"]),
+    ({"status": "closed", "level": "village"}, [], "grid_officer", ["note"]),
+    ({"status": "registered", "level": "village"}, [], "admin", []),
+])
+def test_allowed_transitions(case: dict, events: list, role: str, allowed: list) -> None:
+    assert allowed_transitions(case, events, role) == allowed
+
+
+def test_working_days_skip_weekends() -> None:
+    friday = dt.date(2025, 10, 17)
+    assert add_working_days(friday, 1) == dt.date(2025, 10, 20)
+    assert add_working_days(friday, 5) == dt.date(2025, 10, 24)
+
+
+def test_case_deadlines_and_overdue() -> None:
+    opened = ms(2025, 10, 17)  # a Friday
+    case = {"status": "registered", "opened_at": opened}
+    d = case_deadline(case, False, dt.date(2025, 10, 20))
+    assert d is not None and (d.kind, d.due, d.overdue, d.days_left) == (
+        "accept", dt.date(2025, 10, 24), False, 4)
+    late = case_deadline(case, False, dt.date(2025, 10, 27))
+    assert late is not None and late.overdue and late.days_left == -3
+    accepted = case_deadline({**case, "status": "accepted"}, False, dt.date(2025, 10, 20))
+    extended = case_deadline({**case, "status": "accepted"}, True, dt.date(2025, 10, 20))
+    assert accepted is not None and extended is not None
+    assert accepted.kind == "conclude" and (extended.due - accepted.due).days == 42  # 30 wd
+    assert case_deadline({**case, "status": "closed"}, False, dt.date(2025, 10, 20)) is None
+
+
+# --- i18n --------------------------------------------------------------------------------------
+
+def test_every_key_has_both_languages() -> None:
+    assert missing_translations() == []
+    for key, (zh, en) in STRINGS.items():
+        assert re.findall(r"{(\w+)}", zh) == re.findall(r"{(\w+)}", en) or sorted(
+            re.findall(r"{(\w+)}", zh)) == sorted(re.findall(r"{(\w+)}", en)), key
+
+
+def test_every_literal_key_used_by_the_views_exists() -> None:
+    used: set[str] = set()
+    prefixes: set[str] = set()
+    for path in UI.glob("*.py"):
+        text = path.read_text("utf-8")
+        used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_0-9.]+|[a-z_]+)"', text))
+        used |= set(re.findall(r'"(err\.[a-z_]+)"', text))
+        prefixes |= set(re.findall(r'\bt\(f"([a-z_]+\.[a-z_]*)\{', text))
+        prefixes |= set(re.findall(r"\bt\('([a-z_]+\.)' \+", text))
+    assert used and prefixes, "the scan found nothing"
+    assert sorted(k for k in used if k not in STRINGS) == []
+    assert sorted(p for p in prefixes if not any(k.startswith(p) for k in STRINGS)) == []
+
+
+def test_domain_families_are_complete() -> None:
+    for kind in EVENT_KINDS:
+        assert f"event.{kind}" in STRINGS
+    assert set(FAMILIES) == {"status", "level", "event"}
+    for family in ("kind", "six", "review", "role", "sector", "source", "ans", "phase"):
+        assert any(k.startswith(family + ".") for k in STRINGS)
+
+
+def test_translator_formats_and_falls_back() -> None:
+    zh, en = Translator("zh"), Translator("en")
+    assert zh("badge.cases", n=2) == "案件 2" and en("badge.cases", n=2) == "2 case(s)"
+    assert Translator("fr").lang == "zh"
+    assert en.error("invalid_credentials", "x") == "Wrong username or password"
+    assert en.error("some_new_code", "server words") == "server words"
+
+
+def test_prefs_round_trip(tmp_path: Path) -> None:
+    prefs = UiPrefs.load(tmp_path)
+    assert prefs.language == "zh" and prefs.photo_max_px == 1600
+    prefs.language, prefs.server_url = "en", "http://127.0.0.1:8000"
+    prefs.save(tmp_path)
+    assert UiPrefs.load(tmp_path) == prefs
+    (tmp_path / "ui-prefs.json").write_text("{broken", "utf-8")
+    assert UiPrefs.load(tmp_path) == UiPrefs()
+
+
+# --- view-models over a real device ----------------------------------------------------------------
+
+def construction_site(dev: Device) -> dict:
+    return next(s for s in dev.sites() if s["kind"] == "construction")
+
+
+def test_site_list_badges_and_search(grid1_device: Device) -> None:
+    vm = SiteListVM(grid1_device)
+    vm.load()
+    assert vm.rows and all(r.village for r in vm.rows)
+    assert {r.id for r in vm.rows if r.due} == {
+        s["id"] for s in grid1_device.sites() if s["kind"] == "construction"}
+    assert sum(r.open_cases for r in vm.rows) == len(
+        [c for c in grid1_device.cases() if c.get("site_id")])
+    site = construction_site(grid1_device)
+    assert [r.id for r in vm.search(site["name"][:4])][:1] == [site["id"]]
+    insp = grid1_device.start_inspection(site["id"])
+    grid1_device.answer(insp, "C01", "yes")
+    vm.load()
+    assert next(r for r in vm.rows if r.id == site["id"]).unsynced == 2
+
+
+def test_inspection_wizard_autosaves_and_lists_missing(grid1_device: Device,
+                                                       tmp_path: Path) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    assert [s.code for s in vm.steps] == ["funding", "account_deposit", "workforce", "payment",
+                                          "notice_board", "risk"]
+    vm.answer("C01", "yes")
+    assert grid1_device.get("inspection", vm.id)["answers"]["C01"] == {"answer": "yes"}
+    vm.answer_number("C08", "42")
+    vm.set_note("C08", "含临时工")
+    assert vm.entry("C08") == {"answer": 42, "note": "含临时工"}
+    with pytest.raises(DeviceError):
+        vm.answer_number("C09", "四十")
+    with pytest.raises(DeviceError):
+        vm.set_value("C04", "银行")  # the value waits for its answer
+    missing = vm.submit()
+    assert {"item_code": "C08", "reason": "photo_required"} in missing
+    assert {"item_code": "C02", "reason": "unanswered"} in missing
+    assert vm.headcounts()["on_site"] == 42
+    # a fresh view-model sees the autosaved draft
+    again = InspectionVM(grid1_device, vm.id)
+    assert again.entry("C08")["answer"] == 42 and not again.read_only
+
+
+def test_case_vm_transitions_follow_the_state_machine(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    case_id, errors = open_case(grid1_device, site["id"], {"title": "", "employer": ""})
+    assert case_id is None and "title" in errors
+    case_id, errors = open_case(grid1_device, site["id"], {
+        "title": "拖欠工资", "sector": "construction", "workers_owed": "3",
+        "amount_owed": "20000", "village_id": site["village_id"]})
+    assert errors == {} and case_id
+    vm = CaseVM(grid1_device, case_id, today=lambda: dt.date.today())
+    assert vm.allowed() == ["accept", "escalate", "note"]
+    deadline = vm.deadline()
+    assert deadline is not None and deadline.kind == "accept" and not deadline.overdue
+    with pytest.raises(DeviceError):
+        vm.add_event("resolve", {"note": "x"})  # not allowed while registered
+    vm.add_event("accept", {})
+    assert vm.case["status"] == "accepted"
+    assert vm.allowed() == ["escalate", "payment", "resolve", "note"]
+    vm.add_event("payment", {"amount_recovered": "5000"})
+    assert [e["kind"] for e in vm.events] == ["accept", "payment"]
+    detail = site_detail(grid1_device, site["id"])
+    assert case_id in [c["id"] for c in detail.open_cases]
+
+
+def test_sync_vm_reports_progress_and_logout_guard(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    grid1_device.start_inspection(site["id"])
+    assert not sign_out(grid1_device).allowed  # something waits: refused
+    vm = SyncVM(grid1_device)
+    phases: list[str] = []
+    vm.listeners.append(lambda s: phases.append(s.phase or ""))
+    report = vm.run()
+    assert report.ok and report.pushed == 1
+    assert "push" in phases and vm.state.records_fraction == 1.0
+    assert vm.pending() == (0, 0, 0)
+    assert sign_out(grid1_device).allowed
+    assert grid1_device.status().login_state == "logged_out"
