@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+import msgspec
 import pytest
 
 from sync_server.store.base import (
@@ -312,6 +313,25 @@ class SyncStoreConformance:
         got = scoped.changes_since(0, 100, visibility)
         assert [r.id for r in got] == self.REFERENCE + extra
         assert [r.rev for r in got] == sorted(r.rev for r in got)
+
+    @pytest.mark.parametrize("visibility", [
+        Visibility(all=True), Visibility(all=False, village_ids=(V1,), user_id="u7"),
+        Visibility(all=False, department_ids=(D1,), user_id="u7"), Visibility(all=False),
+    ], ids=["all", "village", "department", "nothing"])
+    @pytest.mark.parametrize(("since", "limit"), [(0, 100), (0, 2), (4, 3)])
+    def test_change_rows_agree_with_changes(self, scoped: SyncStore, visibility: Visibility,
+                                            since: int, limit: int) -> None:
+        """The pull page in raw form says exactly what the records say."""
+        records = scoped.changes_since(since, limit, visibility)
+        rows = scoped.change_rows_since(since, limit, visibility)
+        assert len(rows) == len(records)
+        for row, rec in zip(rows, records):
+            entity, id, rev, deleted, data, field_revs, hlc, device = row
+            assert (entity, id, rev, bool(deleted), device) == (
+                rec.entity, rec.id, rec.rev, rec.deleted, rec.created_by_device)
+            assert msgspec.json.decode(data) == rec.data
+            assert msgspec.json.decode(field_revs) == rec.field_revs()
+            assert hlc == max((m.hlc for m in rec.meta.values() if m.hlc), default=None)
 
     def test_changes_since_cursor_and_limit(self, scoped: SyncStore) -> None:
         everyone = Visibility(all=True)

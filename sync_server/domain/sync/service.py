@@ -27,12 +27,10 @@ from shared_schema.ids import is_uuid
 from shared_schema.merge import Author
 from shared_schema.wire import (
     SUPPORTED_PROTOCOLS,
-    Change,
     Delete,
     Insert,
     Mutation,
     MutationResult,
-    PullResponse,
     PushRequest,
     PushResponse,
     Receipt,
@@ -340,16 +338,15 @@ def mask(value: Any) -> Any:
     return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
-def visible_data(p: Principal, rec: StoredRecord) -> dict[str, Any]:
-    """A record as this caller may read it: complainant data masked for field
-    roles, except on the device that recorded it."""
-    if rec.entity != "case" or p.role in OFFICE_ROLES or rec.created_by_device == p.device_id:
-        return rec.data
-    return {k: (mask(v) if k in PERSONAL_FIELDS else v) for k, v in rec.data.items()}
+def must_mask(p: Principal, entity: str, created_by_device: str | None) -> bool:
+    """Complainant data is masked for field roles, except on the device that
+    recorded the case."""
+    return (entity == "case" and p.role not in OFFICE_ROLES
+            and created_by_device != p.device_id)
 
 
 def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
-         limit: int | None) -> PullResponse:
+         limit: int | None) -> "_RawPullResponse":
     limit = settings.pull_default_limit if limit is None else limit
     if limit < 1 or limit > settings.pull_max_limit:
         raise ApiError("invalid_parameter", f"limit must be 1..{settings.pull_max_limit}", 400,
@@ -369,24 +366,11 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
         raise ApiError("resync_required",
                        "the server's data was restored from a backup: pull again from 0", 410,
                        since=since, server_rev=top)
-    fast = getattr(store, "change_rows_since", None)
-    if fast is not None:
-        raw = [r for r in fast(since, limit + 1, p.visibility()) if r[2] <= top]
-        has_more = len(raw) > limit
-        raw = raw[:limit]
-        changes: list[Any] = [_raw_change(p, r) for r in raw]
-        last_rev = raw[-1][2] if raw else 0
-    else:
-        rows = [r for r in store.changes_since(since, limit + 1, p.visibility()) if r.rev <= top]
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        changes = [
-            Change(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted,
-                   data=visible_data(p, r), field_revs=r.field_revs(),
-                   hlc=max((m.hlc for m in r.meta.values()), default=None))
-            for r in rows
-        ]
-        last_rev = rows[-1].rev if rows else 0
+    raw = [r for r in store.change_rows_since(since, limit + 1, p.visibility()) if r[2] <= top]
+    has_more = len(raw) > limit
+    raw = raw[:limit]
+    changes = [_raw_change(p, r) for r in raw]
+    last_rev = raw[-1][2] if raw else 0
     cursor = last_rev if has_more else max(top, since)
     with store.transaction() as tx:
         d = tx.get_device(p.device_id)
@@ -395,10 +379,8 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
             if since == 0:
                 d.scope_version_seen = p.scope_version
             tx.put_device(d)
-    if fast is not None:
-        return _RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
-                                server_time_ms=now)
-    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time_ms=now)
+    return _RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
+                            server_time_ms=now)
 
 
 class _RawChange(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
@@ -415,7 +397,8 @@ class _RawChange(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
 
 
 class _RawPullResponse(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
-    """``PullResponse`` of ``_RawChange`` (encodes to the same JSON)."""
+    """``PullResponse`` of ``_RawChange``: encodes to the same JSON, so clients
+    decode it with ``pull_response_decoder``."""
 
     changes: list[_RawChange]
     cursor: int
@@ -425,7 +408,7 @@ class _RawPullResponse(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=
 
 def _raw_change(p: Principal, r: tuple) -> _RawChange:
     entity, id, rev, deleted, data, field_revs, hlc, created_by_device = r
-    if entity == "case" and p.role not in OFFICE_ROLES and created_by_device != p.device_id:
+    if must_mask(p, entity, created_by_device):
         masked = {k: (mask(v) if k in PERSONAL_FIELDS else v)
                   for k, v in msgspec.json.decode(data).items()}
         data = msgspec.json.encode(masked)
