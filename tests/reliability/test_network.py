@@ -85,4 +85,4 @@ def test_sync_and_uploads_complete_through_a_faulty_line(server: LiveServer, mak
                    connections=stats.connections, faults=sum(stats.faults.values()),
                    **{f"faults_{k}": v for k, v in stats.faults.items()},
                    mutations_checked=n_edits + 1 + photo_n, photos=photo_n,
-                   photo_bytes=total_bytes, resumes_mid_chunk=len(resumed))
+                   photo_bytes=total_bytes, resumes_from_server_offset=len(resumed))
