@@ -144,6 +144,14 @@ def m002_office(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m003_drop_field_history_record")
+def m003_drop_field_history_record(db: sqlite_utils.Database) -> None:
+    """``field_history_record`` repeats the start of the table's primary key
+    (entity, id, field, rev), which already serves lookups by record; every
+    history insert (27 per inspection push) paid for the extra index."""
+    db.execute("DROP INDEX IF EXISTS field_history_record")
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")

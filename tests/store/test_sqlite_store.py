@@ -12,7 +12,7 @@ import sqlite_utils
 from .conformance import SyncStoreConformance, put
 from sync_server.store.sqlite import SqliteStore, migrations
 
-MIGRATIONS = ["m001_core", "m002_office"]
+MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record"]
 
 
 @pytest.fixture
@@ -89,7 +89,19 @@ def test_m002_office_adds_audit_and_calendar(store: SqliteStore, db_path: Path) 
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"audit_log", "calendar"} <= tables
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"audit_log_at", "audit_log_entity", "field_history_record"} <= indexes
+        assert {"audit_log_at", "audit_log_entity"} <= indexes
+    finally:
+        conn.close()
+
+
+def test_m003_history_lookups_use_the_primary_key(store: SqliteStore, db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    try:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "field_history_record" not in indexes
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM field_history WHERE entity=? AND id=?", ("s", "x")))
+        assert "sqlite_autoindex_field_history_1" in plan, plan
     finally:
         conn.close()
 
