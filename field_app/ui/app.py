@@ -18,7 +18,7 @@ import flet as ft
 
 from field_app.core import Device, DeviceError, DeviceSettings
 
-from . import views
+from . import office_views, views
 from .adapters import (
     FilePickerSource,
     GeolocatorLocator,
@@ -28,6 +28,7 @@ from .adapters import (
     server_reachable,
 )
 from .i18n import Translator
+from .office_viewmodels import is_office
 from .viewmodels import CHINA, SiteListVM, SyncVM, UiError
 
 log = logging.getLogger("field_app.ui")
@@ -111,9 +112,15 @@ class FieldApp:
         if not self.logged_in() and route != "/login":
             await self.go("/login")
             return
+        office = self.logged_in() and is_office(self.device.status().role)
+        home = "/office/review" if office else "/sites"
         if route in ("/", "") or (route == "/login" and self.logged_in()
                                   and self.device.status().login_state == "logged_in"):
-            await self.go("/sites")
+            await self.go(home)
+            return
+        # office and leader accounts get the office console only; field roles never see it
+        if route != "/login" and office != route.startswith("/office"):
+            await self.go(home)
             return
         parts = route.strip("/").split("/")
         builder, args = self.resolve(parts)
@@ -142,6 +149,8 @@ class FieldApp:
                 return views.sync_view, []
             case ["settings"]:
                 return views.settings_view, []
+            case ["office", *_]:
+                return office_views.resolve(parts)
         return views.sites_view, []
 
     async def rerender(self) -> None:
