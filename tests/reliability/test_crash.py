@@ -19,11 +19,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from device.support import ROOT, PASSWORD, LiveServer, ServerProcess, fast_settings
-from device.test_crash import RECORDER, notes_in_outbox
+from device.support import ROOT, LiveServer, ServerProcess, fast_settings
+from device.test_crash import notes_in_outbox, record_and_kill
 from field_app.core import Device
 
-from .conftest import SOAK, size
+from .conftest import size
 
 
 def ro(db: Path) -> sqlite3.Connection:
@@ -223,31 +223,6 @@ def test_device_killed_mid_sync(server: LiveServer, make_device, tmp_path: Path,
     assert kills >= min(2, kills_wanted)
     figures.record("crash: device kill -9 mid-sync", runs=1, kills=kills,
                    mutations_checked=total, lost=0, duplicated=0)
-
-
-def record_and_kill(data_dir: str, insp: str, site: str, start: int, after: int) -> list[int]:
-    """Run the recorder, SIGKILL it once it reported ``after`` actions, and
-    return EVERY action it reported done — including lines still in the pipe
-    when the kill landed (tests/device/test_crash.py stops reading at
-    ``after``, which races with the recorder going on)."""
-    proc = subprocess.Popen([sys.executable, "-c", RECORDER, data_dir, insp, site, str(start)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done: list[int] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            done.append(int(line))
-            if len(done) >= after:
-                break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=20)
-        done += [int(line) for line in proc.stdout.read().split()]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=20)
-    assert proc.returncode == -signal.SIGKILL
-    return done
 
 
 def test_device_killed_mid_write_at_random_points(server: LiveServer, make_device,
