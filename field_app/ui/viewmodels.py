@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from shared_schema.calendar import WorkCalendar, case_deadlines
+from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.checklists import (
     ChecklistItem,
@@ -68,41 +70,32 @@ def is_due(site: dict[str, Any], inspections: Iterable[dict[str, Any]], at_ms: i
     return True
 
 
-def add_working_days(start: dt.date, days: int) -> dt.date:
-    """``days`` working days (Monday–Friday) after ``start``. Public holidays are
-    not modelled on the phone; the office console uses the full calendar."""
-    d = start
-    while days > 0:
-        d += dt.timedelta(days=1)
-        if d.weekday() < 5:
-            days -= 1
-    return d
-
-
 @dataclass(frozen=True)
 class Deadline:
     kind: str  # "accept" (5 working days) or "conclude" (60, +30 once extended)
     due: dt.date
     overdue: bool
-    days_left: int
+    days_left: int  # working days; negative once overdue
 
 
 def case_deadline(case: dict[str, Any], extended: bool, today: dt.date,
-                  tz: dt.tzinfo = CHINA) -> Deadline | None:
-    """The case's next deadline: accept within 5 working days of registration,
-    conclude within 60 working days (extendable once by 30). None when final."""
+                  cal: WorkCalendar | None = None) -> Deadline | None:
+    """The case's next deadline over the working-day calendar (weekends, public
+    holidays and make-up days; the same rules as the office ledger,
+    ``shared_schema.calendar``): accept within 5 working days of registration,
+    conclude within 60 working days of acceptance (90 once extended). None when
+    the case has no open deadline (final, resolved, or not yet synced)."""
+    cal = cal or packaged_calendar()
     status = case.get("status") or "registered"
-    if status in FINAL_STATUSES or status == "resolved":
+    if status not in ("registered", "accepted"):
         return None
-    opened = case.get("opened_at") or case.get("created_at")
-    if not opened:
+    noon = dt.datetime.combine(today, dt.time(12), CHINA)
+    d = case_deadlines(cal, {**case, "extended": extended}, int(noon.timestamp() * 1000))
+    due = d.accept_due if status == "registered" else d.conclude_due
+    if due is None or d.working_days_left is None:
         return None
-    start = dt.datetime.fromtimestamp(opened / 1000, tz).date()
-    if status == "registered":
-        kind, due = "accept", add_working_days(start, 5)
-    else:
-        kind, due = "conclude", add_working_days(start, 60 + (30 if extended else 0))
-    return Deadline(kind, due, today > due, (due - today).days)
+    return Deadline("accept" if status == "registered" else "conclude",
+                    dt.date.fromisoformat(due), d.overdue, d.working_days_left)
 
 
 def case_state(case: dict[str, Any], events: Iterable[dict[str, Any]]) -> CaseState:

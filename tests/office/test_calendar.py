@@ -11,7 +11,7 @@ from server.support import World, error_of
 from sync_server.domain.calendar import service as cal_service
 from sync_server.domain.calendar.service import LOCAL, WorkCalendar, case_deadlines
 
-CAL = WorkCalendar.from_data(cal_service.packaged())
+CAL = WorkCalendar.from_data(cal_service.packaged_data())
 D = dt.date.fromisoformat
 
 

@@ -14,16 +14,20 @@ Cells: an HTTP status, and for a push the mutation's result
 from __future__ import annotations
 
 import base64
-import re
 import hashlib
+import json
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from office.conftest import complete_answers, submit_inspection
 from server.support import World, assert_error_shape
+from shared_schema.calendar import CALENDAR_FILE
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import revoke_device
+from sync_server.domain.registry.service import ServerWriter
 
 ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
 USER = {"grid_officer": "grid1", "sector_inspector": "sector1", "office": "office1",
@@ -44,6 +48,19 @@ _READ = {"grid_officer": ("visible", "hidden"), "sector_inspector": ("visible", 
 _BLOB = {"grid_officer": ("200", "404"), "sector_inspector": ("200", "404"),
          "office": ("200", "200"), "leader": ("200", "200"), "admin": ("200", "200")}
 _OWN_ONLY = {r: ("204", "404") for r in ROLES}
+_FORBIDDEN = ("403", "403")
+
+
+def _only(allowed: dict[str, str]) -> dict[str, tuple[str, str]]:
+    return {r: (allowed[r], allowed[r]) if r in allowed else _FORBIDDEN for r in ROLES}
+
+
+_OFFICE_READ = _only({"office": "200", "leader": "200"})
+_OFFICE_ONLY = _only({"office": "200"})
+_OFFICE_ONLY_CREATE = _only({"office": "201"})
+_AUDIT_READ = _only({"office": "200", "leader": "200", "admin": "200"})
+_ADMIN_ONLY = _only({"admin": "200"})
+_ADMIN_CREATE = _only({"admin": "201"})
 MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("POST /auth/login", "log in (scope n/a)"): {r: ("200", "200") for r in ROLES},
     ("POST /sync/push", "edit a site"): _EDIT,
@@ -70,12 +87,35 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("DELETE /uploads/{id}", "own upload (in) / another device's (out)"): _OWN_ONLY,
     ("GET /blobs/{sha256}", "photo of a site"): _BLOB,
     ("HEAD /blobs/{sha256}", "photo of a site"): _BLOB,
+    # the office console and reports (township-wide: "out" is a site no field
+    # role of the matrix covers; field roles are refused before any body is read)
+    ("GET /office/inspections", "inspections of the site's village"): _OFFICE_READ,
+    ("GET /office/inspections/{id}", "a submitted inspection of the site"): _OFFICE_READ,
+    ("POST /office/inspections/{id}/review", "approve it"): _OFFICE_ONLY,
+    ("GET /office/conflicts", "open conflicts"): _OFFICE_READ,
+    ("GET /office/conflicts/{id}", "a conflict on the site"): _OFFICE_READ,
+    ("POST /office/conflicts/{id}/resolve", "keep the winner"): _OFFICE_ONLY,
+    ("GET /cases", "the ledger of the site's village"): _OFFICE_READ,
+    ("POST /cases", "hotline intake (12333) on the site"): _OFFICE_ONLY_CREATE,
+    ("GET /cases/{id}", "a case on the site"): _OFFICE_READ,
+    ("POST /cases/{id}/events", "a note on that case"): _OFFICE_READ,
+    ("GET /office/sites/{id}/history", "the site's registry history"): _OFFICE_READ,
+    ("GET /office/audit", "the audit log (scope n/a)"): _AUDIT_READ,
+    ("GET /office/calendar", "the working-day calendar (scope n/a)"): _AUDIT_READ,
+    ("PUT /admin/calendar", "replace the calendar (scope n/a)"): _ADMIN_ONLY,
+    ("POST /admin/users", "create a grid officer of the site's village"): _ADMIN_CREATE,
+    ("POST /admin/devices/{id}/revoke", "revoke a grid officer's device"): _ADMIN_ONLY,
+    ("GET /reports/summary", "this month's figures (scope n/a)"): _OFFICE_READ,
+    ("GET /reports/monthly.xlsx", "this month's workbook (scope n/a)"): _OFFICE_READ,
+    ("GET /reports/monthly.csv", "one sheet as CSV (scope n/a)"): _OFFICE_READ,
 }
 #: Every authenticated endpoint without a token, with an unknown, a revoked
 #: or an expired token: 401 with the one error shape, whatever the role.
 AUTHED = ("POST /sync/push", "GET /sync/pull", "GET /sync/receipt", "POST /uploads",
           "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}",
-          "GET /blobs/{sha256}", "HEAD /blobs/{sha256}")
+          "GET /blobs/{sha256}", "HEAD /blobs/{sha256}",
+          *sorted({endpoint for endpoint, _ in MATRIX if endpoint.split()[1].startswith(
+              ("/office", "/cases", "/admin", "/reports"))}))
 TOKEN_CASES = {"no token": "auth_required", "unknown token": "token_invalid",
                "revoked token": "token_revoked"}
 
@@ -139,6 +179,40 @@ class Township:
                     "site_id": world.site1, "sector": "construction", "title": "本人登记",
                     "complainant_name": "李四", "complainant_phone": "13900005678"}))[0]
                 assert res["status"] == "applied", res
+
+        # the office console's objects: a construction site out of every field
+        # scope of the matrix (village 2, department 2), a submitted inspection
+        # and an open conflict on each side
+        self.office_site = {IN: world.site1, OUT: uuid7()}
+        with world.store.transaction() as tx:
+            ServerWriter(tx, world.clock()).upsert("site", self.office_site[OUT], {
+                "name": "二社区厂房扩建工地", "kind": "construction", "village_id": world.v2,
+                "department_id": world.d2, "status": "active"})
+        self.village = {IN: world.v1, OUT: world.v2}
+        self.inspector = {IN: world.device("grid1", "dev-insp-in"),
+                          OUT: world.device("grid2", "dev-insp-out")}
+        self.editors = {IN: (self.inspector[IN], world.device("sector1", "dev-edit-in")),
+                        OUT: (self.inspector[OUT], world.device("office1", "dev-edit-out"))}
+        self.inspection = {w: self.submitted(w) for w in (IN, OUT)}
+        self.conflict = {w: self.make_conflict(w) for w in (IN, OUT)}
+
+    def submitted(self, where: str) -> str:
+        return submit_inspection(self.inspector[where], self.office_site[where],
+                                 complete_answers())
+
+    def make_conflict(self, where: str) -> str:
+        """Two devices change the site's contractor from the same base."""
+        a, b = self.editors[where]
+        a.pull()
+        b.pull()
+        site = self.office_site[where]
+        ma = a.upsert("site", site, {"contractor": "甲" + uuid7()[-6:]})
+        self.w.clock.advance(10)
+        mb = b.upsert("site", site, {"contractor": "乙" + uuid7()[-6:]})
+        assert a.sync(ma)[0]["status"] == "applied"
+        res = b.sync(mb)[0]
+        assert res["status"] == "merged", res
+        return res["conflicts"][0]["conflict_id"]
 
     def upload(self, dev: Any, data: bytes, finish: bool = True) -> str:
         sha = hashlib.sha256(data).hexdigest()
@@ -240,7 +314,59 @@ def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> 
         if method == "GET" and r.status_code == 200:
             assert hashlib.sha256(r.content).hexdigest() == sha
         return str(r.status_code)
+    if endpoint.split()[1].startswith(("/office", "/cases", "/admin", "/reports")):
+        return office_cell(t, endpoint, role, where)
     raise AssertionError(f"no runner for {key}")
+
+
+def office_cell(t: Township, endpoint: str, role: str, where: str) -> str:
+    """One request to the office console or reports; the status it answered.
+    Each write acts on an object of its own, so every cell is independent."""
+    dev, http = t.dev[role], t.http
+    site, village = t.office_site[where], t.village[where]
+    method, path = endpoint.split(" ", 1)
+    body: Any = None
+    query: dict[str, str] = {}
+    match path:
+        case "/office/inspections" | "/cases" if method == "GET":
+            query = {"village": village}
+        case "/office/inspections/{id}":
+            path = path.replace("{id}", t.inspection[where])
+        case "/office/inspections/{id}/review":
+            path = path.replace("{id}", t.submitted(where))
+            body = {"state": "approved", "comment": "矩阵"}
+        case "/office/conflicts":
+            query = {"status": "open"}
+        case "/office/conflicts/{id}":
+            path = path.replace("{id}", t.conflict[where])
+        case "/office/conflicts/{id}/resolve":
+            path = path.replace("{id}", t.make_conflict(where))
+            body = {"choice": "winner"}
+        case "/cases" if method == "POST":
+            body = {"source": "12333", "sector": "construction", "title": "矩阵热线",
+                    "site_id": site, "workers_owed": 2, "amount_owed": 8000}
+        case "/cases/{id}" | "/cases/{id}/events":
+            path = path.replace("{id}", t.case[IN if where == IN else OUT])
+            if method == "POST":
+                body = {"kind": "note", "note": "矩阵"}
+        case "/office/sites/{id}/history":
+            path = path.replace("{id}", site)
+        case "/admin/calendar":
+            body = json.loads(CALENDAR_FILE.read_text(encoding="utf-8"))
+        case "/admin/users":
+            body = {"username": "m" + uuid7()[-10:], "password": "pw-治欠-matrix",
+                    "role": "grid_officer", "village_ids": [village]}
+        case "/admin/devices/{id}/revoke":
+            victim = t.w.device("grid1" if where == IN else "grid2", "rv-" + uuid7(), pull=False)
+            path = path.replace("{id}", victim.device_id)
+        case "/reports/monthly.csv":
+            query = {"sheet": "cases"}
+    r = http.request(method, "/api/v1" + path, params=query, json=body, headers=dev.headers)
+    if r.status_code >= 400:
+        assert_error_shape(r)
+    elif method == "GET" and path.endswith(".xlsx"):
+        assert r.content[:2] == b"PK"  # a real workbook (a zip)
+    return str(r.status_code)
 
 
 def test_authorisation_matrix(world: World, figures) -> None:

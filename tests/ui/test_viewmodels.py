@@ -21,7 +21,6 @@ from field_app.ui.viewmodels import (
     SiteListVM,
     SiteRow,
     SyncVM,
-    add_working_days,
     allowed_transitions,
     case_deadline,
     check_logout,
@@ -34,6 +33,7 @@ from field_app.ui.viewmodels import (
     sign_out,
     site_detail,
 )
+from shared_schema.calendar import WorkCalendar
 from shared_schema.cases import EVENT_KINDS
 
 UI = Path(__file__).resolve().parents[2] / "field_app" / "ui"
@@ -169,25 +169,40 @@ def test_allowed_transitions(case: dict, events: list, role: str, allowed: list)
     assert allowed_transitions(case, events, role) == allowed
 
 
-def test_working_days_skip_weekends() -> None:
-    friday = dt.date(2025, 10, 17)
-    assert add_working_days(friday, 1) == dt.date(2025, 10, 20)
-    assert add_working_days(friday, 5) == dt.date(2025, 10, 24)
-
-
 def test_case_deadlines_and_overdue() -> None:
     opened = ms(2025, 10, 17)  # a Friday
     case = {"status": "registered", "opened_at": opened}
     d = case_deadline(case, False, dt.date(2025, 10, 20))
     assert d is not None and (d.kind, d.due, d.overdue, d.days_left) == (
         "accept", dt.date(2025, 10, 24), False, 4)
-    late = case_deadline(case, False, dt.date(2025, 10, 27))
-    assert late is not None and late.overdue and late.days_left == -3
-    accepted = case_deadline({**case, "status": "accepted"}, False, dt.date(2025, 10, 20))
-    extended = case_deadline({**case, "status": "accepted"}, True, dt.date(2025, 10, 20))
-    assert accepted is not None and extended is not None
-    assert accepted.kind == "conclude" and (extended.due - accepted.due).days == 42  # 30 wd
+    late = case_deadline(case, False, dt.date(2025, 10, 27))  # Monday after the due Friday
+    assert late is not None and late.overdue and late.days_left == -1  # working days
+    accepted = {**case, "status": "accepted", "accepted_at": ms(2025, 10, 20)}
+    conclude = case_deadline(accepted, False, dt.date(2025, 10, 21))
+    extended = case_deadline(accepted, True, dt.date(2025, 10, 21))
+    assert conclude is not None and extended is not None and conclude.kind == "conclude"
+    # 60 working days after Mon 2025-10-20: 9 in October, 20 in November, 23 in
+    # December, then 2026-01-01/02 off and Sunday 01-04 a make-up day → Tue 01-13.
+    # 90 once extended runs past the Spring Festival (02-15…02-23 off, Saturday
+    # 02-14 and 02-28 make-up days) → Mon 03-02.
+    assert conclude.due == dt.date(2026, 1, 13) and extended.due == dt.date(2026, 3, 2)
     assert case_deadline({**case, "status": "closed"}, False, dt.date(2025, 10, 20)) is None
+    assert case_deadline({**case, "status": "resolved"}, False, dt.date(2025, 10, 20)) is None
+
+
+def test_case_deadline_counts_the_holiday_calendar() -> None:
+    """The phone counts public holidays and make-up days like the office ledger:
+    registered Mon 2025-09-29, the National Day week (10-01…10-08) is not counted
+    and Saturday 10-11 is a make-up working day, so 'accept within 5 working days'
+    is Monday 10-13 (Monday–Friday counting alone would say 10-06)."""
+    case = {"status": "registered", "opened_at": ms(2025, 9, 29)}
+    d = case_deadline(case, False, dt.date(2025, 9, 30))
+    assert d is not None and d.due == dt.date(2025, 10, 13) and d.days_left == 4
+    on_holiday = case_deadline(case, False, dt.date(2025, 10, 6))
+    assert on_holiday is not None and not on_holiday.overdue and on_holiday.days_left == 4
+    weekends_only = WorkCalendar(frozenset(), frozenset(), frozenset())
+    plain = case_deadline(case, False, dt.date(2025, 9, 30), cal=weekends_only)
+    assert plain is not None and plain.due == dt.date(2025, 10, 6)
 
 
 # --- i18n --------------------------------------------------------------------------------------

@@ -1,94 +1,34 @@
-"""Working days (工作日) for case deadlines: weekends, public holidays and make-up days.
-
-The data is a calendar file (``cn_workdays.json``, packaged) that an admin
-may replace through ``PUT /api/v1/admin/calendar``; the replacement is kept
-in the store (table ``calendar``) and wins over the packaged file. The rules
-below are pure functions over dates, so they are table-tested directly.
-
-Counting follows the deadline rules of docs/office-api.md: "within N working
-days of D" means the N-th working day after D (D itself is not counted); a
-case is overdue on the day after that due date. Dates are local (UTC+8).
+"""The township's working-day calendar on the server: the admin's replacement
+(``PUT /api/v1/admin/calendar``, kept in the store's ``calendar`` table) wins over
+the file packaged with shared_schema. The counting rules and case deadlines are
+pure and shared with the field app: ``shared_schema.calendar``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from shared_schema.base import WireStruct
+from shared_schema.calendar import (  # noqa: F401  (the server's calendar API)
+    ACCEPT_DAYS,
+    CALENDAR_FILE,
+    CONCLUDE_DAYS,
+    DUE_SOON_DAYS,
+    EXTENSION_DAYS,
+    LOCAL,
+    CalendarData,
+    CalendarYear,
+    Deadlines,
+    WorkCalendar,
+    calendar_decoder,
+    case_deadlines,
+    local_date,
+    packaged_data,
+    safe_local_date,
+)
 from sync_server.errors import ApiError
-
-CALENDAR_FILE = Path(__file__).with_name("cn_workdays.json")
-LOCAL = dt.timezone(dt.timedelta(hours=8))
-
-#: Deadlines of 劳动保障监察条例 and its 若干规定 §18, in working days.
-ACCEPT_DAYS = 5
-CONCLUDE_DAYS = 60
-EXTENSION_DAYS = 30
-#: A deadline within this many working days (and not passed) is "due soon".
-DUE_SOON_DAYS = 3
-
-
-class CalendarYear(WireStruct, kw_only=True):
-    holidays: list[dt.date] = []
-    workdays: list[dt.date] = []  # make-up working days on a weekend (调休上班)
-    source: str = ""
-
-
-class CalendarData(WireStruct, kw_only=True):
-    """The calendar file's shape; also the body of ``PUT /api/v1/admin/calendar``."""
-
-    years: dict[str, CalendarYear]
-    timezone_offset_hours: int = 8
-    note: str = msgspec.field(default="", name="_note")
-
-
-_decoder = msgspec.json.Decoder(CalendarData)
-
-
-@dataclass(frozen=True)
-class WorkCalendar:
-    holidays: frozenset[dt.date]
-    workdays: frozenset[dt.date]
-    years: frozenset[int]
-
-    @classmethod
-    def from_data(cls, data: CalendarData) -> "WorkCalendar":
-        holidays: set[dt.date] = set()
-        workdays: set[dt.date] = set()
-        for year in data.years.values():
-            holidays.update(year.holidays)
-            workdays.update(year.workdays)
-        return cls(frozenset(holidays), frozenset(workdays),
-                   frozenset(int(y) for y in data.years if y.isdigit()))
-
-    def is_workday(self, day: dt.date) -> bool:
-        if day in self.workdays:
-            return True
-        if day in self.holidays:
-            return False
-        return day.weekday() < 5
-
-    def add_workdays(self, start: dt.date, n: int) -> dt.date:
-        """The n-th working day after ``start`` (``start`` itself not counted)."""
-        day = start
-        while n > 0:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                n -= 1
-        return day
-
-    def workdays_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in (start, end]; negative when end is before start."""
-        if end < start:
-            return -self.workdays_between(end, start)
-        return sum(self.is_workday(start + dt.timedelta(days=i))
-                   for i in range(1, (end - start).days + 1))
 
 
 def validate(data: CalendarData) -> None:
@@ -115,18 +55,14 @@ def validate(data: CalendarData) -> None:
 def decode(body: bytes) -> CalendarData:
     from sync_server.http import decode as decode_body
 
-    data = decode_body(body, _decoder)
+    data = decode_body(body, calendar_decoder)
     validate(data)
     return data
 
 
-def packaged() -> CalendarData:
-    return _decoder.decode(CALENDAR_FILE.read_bytes())
-
-
 def current_data(store: Any) -> CalendarData:
     stored = store.get_calendar()
-    return msgspec.convert(stored, CalendarData) if stored is not None else packaged()
+    return msgspec.convert(stored, CalendarData) if stored is not None else packaged_data()
 
 
 def load(store: Any) -> WorkCalendar:
@@ -135,67 +71,3 @@ def load(store: Any) -> WorkCalendar:
 
 def to_builtins(data: CalendarData) -> dict[str, Any]:
     return json.loads(msgspec.json.encode(data))
-
-
-#: Timestamps outside these years are not dates a deadline can use (a device
-#: may send any integer): they count as unknown rather than fail the request.
-_YEARS = (1970, 9000)
-
-
-def local_date(ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ms / 1000, LOCAL).date()
-
-
-def safe_local_date(ms: int | None) -> dt.date | None:
-    try:
-        day = local_date(ms) if isinstance(ms, (int, float)) else None
-    except (OverflowError, OSError, ValueError):
-        return None
-    return day if day is not None and _YEARS[0] <= day.year <= _YEARS[1] else None
-
-
-# --- case deadlines -------------------------------------------------------------------
-
-
-class Deadlines(WireStruct, kw_only=True):
-    """A case's deadlines over the working-day calendar (computed, never stored)."""
-
-    accept_due: str | None = None  # YYYY-MM-DD
-    conclude_due: str | None = None
-    overdue: bool = False
-    due_soon: bool = False
-    on_time: bool | None = None  # concluded (resolved/closed) by its due date; None: open
-    working_days_left: int | None = None
-
-
-def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int) -> Deadlines:
-    """Accept within 5 working days of opening; conclude within 60 working days of
-    acceptance (立案), 90 once extended. Concluded = resolved (处置完毕)."""
-    status = case.get("status") or "registered"
-    today = local_date(now_ms)
-    opened = safe_local_date(case.get("opened_at") or case.get("created_at"))
-    accept_due = cal.add_workdays(opened, ACCEPT_DAYS) if opened else None
-    accepted = safe_local_date(case.get("accepted_at"))
-    conclude_due = None
-    if accepted:
-        days = CONCLUDE_DAYS + (EXTENSION_DAYS if case.get("extended") else 0)
-        conclude_due = cal.add_workdays(accepted, days)
-    due: dt.date | None = None
-    done_at: int | None = None
-    if status == "registered":
-        due = accept_due
-    elif status == "accepted":
-        due = conclude_due
-    elif status in ("resolved", "closed"):
-        done_at = case.get("resolved_at") or case.get("closed_at")
-    out = Deadlines(accept_due=accept_due.isoformat() if accept_due else None,
-                    conclude_due=conclude_due.isoformat() if conclude_due else None)
-    if due is not None:
-        left = cal.workdays_between(today, due)
-        overdue = today > due
-        return msgspec.structs.replace(out, overdue=overdue, working_days_left=left,
-                                       due_soon=not overdue and left <= DUE_SOON_DAYS)
-    done = safe_local_date(done_at)
-    if done is not None and conclude_due is not None:
-        return msgspec.structs.replace(out, on_time=done <= conclude_due)
-    return out

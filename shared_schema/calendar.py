@@ -1,0 +1,163 @@
+"""Working days (工作日) for case deadlines: weekends, public holidays and make-up days.
+
+Pure rules over dates, shared by the server (office ledger, reports) and the
+field app (a case's deadline on the phone), so both count the same way. The
+data is a calendar file (``cn_workdays.json``, packaged here); an admin may
+replace it on the server (``PUT /api/v1/admin/calendar``, sync_server's
+calendar service), which then wins over the packaged file there.
+
+Counting follows the deadline rules of docs/office-api.md: "within N working
+days of D" means the N-th working day after D (D itself is not counted); a
+case is overdue on the day after that due date. Dates are local (UTC+8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from shared_schema.base import WireStruct
+
+CALENDAR_FILE = Path(__file__).with_name("cn_workdays.json")
+#: China has no daylight saving time: a fixed offset is exact.
+LOCAL = dt.timezone(dt.timedelta(hours=8))
+
+#: Deadlines of 劳动保障监察条例 and its 若干规定 §18, in working days.
+ACCEPT_DAYS = 5
+CONCLUDE_DAYS = 60
+EXTENSION_DAYS = 30
+#: A deadline within this many working days (and not passed) is "due soon".
+DUE_SOON_DAYS = 3
+
+
+class CalendarYear(WireStruct, kw_only=True):
+    holidays: list[dt.date] = []
+    workdays: list[dt.date] = []  # make-up working days on a weekend (调休上班)
+    source: str = ""
+
+
+class CalendarData(WireStruct, kw_only=True):
+    """The calendar file's shape; also the body of ``PUT /api/v1/admin/calendar``."""
+
+    years: dict[str, CalendarYear]
+    timezone_offset_hours: int = 8
+    note: str = msgspec.field(default="", name="_note")
+
+
+calendar_decoder = msgspec.json.Decoder(CalendarData)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    holidays: frozenset[dt.date]
+    workdays: frozenset[dt.date]
+    years: frozenset[int]
+
+    @classmethod
+    def from_data(cls, data: CalendarData) -> "WorkCalendar":
+        holidays: set[dt.date] = set()
+        workdays: set[dt.date] = set()
+        for year in data.years.values():
+            holidays.update(year.holidays)
+            workdays.update(year.workdays)
+        return cls(frozenset(holidays), frozenset(workdays),
+                   frozenset(int(y) for y in data.years if y.isdigit()))
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+    def add_workdays(self, start: dt.date, n: int) -> dt.date:
+        """The n-th working day after ``start`` (``start`` itself not counted)."""
+        day = start
+        while n > 0:
+            day += dt.timedelta(days=1)
+            if self.is_workday(day):
+                n -= 1
+        return day
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in (start, end]; negative when end is before start."""
+        if end < start:
+            return -self.workdays_between(end, start)
+        return sum(self.is_workday(start + dt.timedelta(days=i))
+                   for i in range(1, (end - start).days + 1))
+
+
+def packaged_data() -> CalendarData:
+    return calendar_decoder.decode(CALENDAR_FILE.read_bytes())
+
+
+@lru_cache(maxsize=1)
+def packaged() -> WorkCalendar:
+    """The calendar shipped with this build (the field app's calendar)."""
+    return WorkCalendar.from_data(packaged_data())
+
+
+#: Timestamps outside these years are not dates a deadline can use (a device
+#: may send any integer): they count as unknown rather than fail the request.
+_YEARS = (1970, 9000)
+
+
+def local_date(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, LOCAL).date()
+
+
+def safe_local_date(ms: int | None) -> dt.date | None:
+    try:
+        day = local_date(ms) if isinstance(ms, (int, float)) else None
+    except (OverflowError, OSError, ValueError):
+        return None
+    return day if day is not None and _YEARS[0] <= day.year <= _YEARS[1] else None
+
+
+class Deadlines(WireStruct, kw_only=True):
+    """A case's deadlines over the working-day calendar (computed, never stored)."""
+
+    accept_due: str | None = None  # YYYY-MM-DD
+    conclude_due: str | None = None
+    overdue: bool = False
+    due_soon: bool = False
+    on_time: bool | None = None  # concluded (resolved/closed) by its due date; None: open
+    working_days_left: int | None = None
+
+
+def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int) -> Deadlines:
+    """Accept within 5 working days of opening; conclude within 60 working days of
+    acceptance (立案), 90 once extended. Concluded = resolved (处置完毕)."""
+    status = case.get("status") or "registered"
+    today = local_date(now_ms)
+    opened = safe_local_date(case.get("opened_at") or case.get("created_at"))
+    accept_due = cal.add_workdays(opened, ACCEPT_DAYS) if opened else None
+    accepted = safe_local_date(case.get("accepted_at"))
+    conclude_due = None
+    if accepted:
+        days = CONCLUDE_DAYS + (EXTENSION_DAYS if case.get("extended") else 0)
+        conclude_due = cal.add_workdays(accepted, days)
+    due: dt.date | None = None
+    done_at: int | None = None
+    if status == "registered":
+        due = accept_due
+    elif status == "accepted":
+        due = conclude_due
+    elif status in ("resolved", "closed"):
+        done_at = case.get("resolved_at") or case.get("closed_at")
+    out = Deadlines(accept_due=accept_due.isoformat() if accept_due else None,
+                    conclude_due=conclude_due.isoformat() if conclude_due else None)
+    if due is not None:
+        left = cal.workdays_between(today, due)
+        overdue = today > due
+        return msgspec.structs.replace(out, overdue=overdue, working_days_left=left,
+                                       due_soon=not overdue and left <= DUE_SOON_DAYS)
+    done = safe_local_date(done_at)
+    if done is not None and conclude_due is not None:
+        return msgspec.structs.replace(out, on_time=done <= conclude_due)
+    return out
