@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import logging
 import random
 import socket
 import threading
@@ -19,6 +20,7 @@ from tusclient.exceptions import TusUploadFailed
 
 import sync_server.domain.uploads.service as upload_service
 from shared_schema.ids import uuid7
+from sync_server.errors import ApiError
 
 from .support import Device, Live, World, error_of, ok, serve_world
 
@@ -182,15 +184,24 @@ def test_a_cut_upload_resumes_from_the_servers_offset(live, jpeg: bytes,
     assert r.content == data
 
 
+class AppendDone(threading.Event):
+    """Set when the server has finished handling a PATCH, however it ended;
+    ``raised`` is the exception it ended with, if any."""
+
+    raised: BaseException | None = None
+
+
 @pytest.fixture
-def append_done(monkeypatch) -> threading.Event:
-    """Set when the server has finished handling a PATCH, however it ended."""
-    done = threading.Event()
+def append_done(monkeypatch) -> AppendDone:
+    done = AppendDone()
     real = upload_service.append
 
     async def observed(*args: Any, **kwargs: Any):
         try:
             return await real(*args, **kwargs)
+        except BaseException as exc:
+            done.raised = exc
+            raise
         finally:
             done.set()
 
@@ -199,7 +210,8 @@ def append_done(monkeypatch) -> threading.Event:
 
 
 def test_a_connection_cut_mid_patch_keeps_what_arrived(live, device: Device,
-                                                       append_done: threading.Event) -> None:
+                                                       append_done: AppendDone,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
     server, world = live
     data = random.Random(11).randbytes(2 * MiB)
     digest = sha(data)
@@ -218,6 +230,10 @@ def test_a_connection_cut_mid_patch_keeps_what_arrived(live, device: Device,
             f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
             f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:sent])
     assert append_done.wait(30), "the server never finished the cut PATCH"
+    # a phone losing signal is not a server fault: a client error, nothing in the error log
+    assert isinstance(append_done.raised, ApiError), append_done.raised
+    assert append_done.raised.code == "client_disconnected"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
     head = world.http.head(location, headers=device.headers)
     offset = int(head.headers["Upload-Offset"])

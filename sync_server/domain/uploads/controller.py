@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import AsyncIterator
+
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, head, patch, route
 from litestar.enums import HttpMethod
+from litestar.exceptions import InternalServerException
 from litestar.params import FromPath
 from litestar.response import File
 
 from sync_server.domain.uploads import service
+from sync_server.errors import ApiError
 from sync_server.http import principal
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -17,6 +21,22 @@ TUS = {"Tus-Resumable": "1.0.0"}
 def _tus_headers(upload, **extra: str) -> dict[str, str]:
     return {**TUS, "Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
             "Cache-Control": "no-store", **extra}
+
+
+async def _patch_body(request: Request) -> AsyncIterator[bytes]:
+    """The PATCH body as it arrives. A client that goes away mid-body (a phone
+    losing signal: the normal case tus exists for) is not a server fault:
+    Litestar reports it as a 500-class exception, turned here into the
+    ``client_disconnected`` error; what reached the disk before still counts."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except InternalServerException as exc:
+        if "disconnected" not in str(exc.detail):
+            raise
+        raise ApiError("client_disconnected",
+                       "the connection closed before the body ended; the bytes received "
+                       "are kept, HEAD gives the offset to resume from", 400) from None
 
 
 class UploadController(Controller):
@@ -56,7 +76,7 @@ class UploadController(Controller):
         p = await to_thread.run_sync(principal, request)
         upload = await service.append(
             s.store, s.blobs, s.settings, p, upload_id, request.headers.get("upload-offset"),
-            request.headers.get("content-type"), request.stream())
+            request.headers.get("content-type"), _patch_body(request))
         return Response(content=b"", status_code=204, headers=_tus_headers(upload))
 
     @delete("/{upload_id:str}", summary="Abandon an upload (tus termination)",
