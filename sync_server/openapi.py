@@ -40,6 +40,7 @@ BODIES: dict[tuple[str, str], tuple[type | None, type | None]] = {
     ("/api/v1/cases", "post"): (office.CaseIntake, office.CaseDetail),
     ("/api/v1/cases/{case_id}", "get"): (None, office.CaseDetail),
     ("/api/v1/cases/{case_id}/events", "post"): (office.CaseEventRequest, office.CaseDetail),
+    ("/api/v1/office/sites", "get"): (None, office.SiteList),
     ("/api/v1/office/sites/{site_id}/history", "get"): (None, office.SiteHistory),
     ("/api/v1/office/audit", "get"): (None, office.AuditList),
     ("/api/v1/office/calendar", "get"): (None, CalendarData),
@@ -63,6 +64,9 @@ QUERY = {
         ("status", "string", False), ("level", "string", False), ("village", "string", False),
         ("overdue", "boolean", False), ("due_soon", "boolean", False),
         ("source", "string", False), ("limit", "integer", False), ("offset", "integer", False)],
+    ("/api/v1/office/sites", "get"): [
+        ("village", "string", False), ("kind", "string", False), ("q", "string", False),
+        ("limit", "integer", False), ("offset", "integer", False)],
     ("/api/v1/office/sites/{site_id}/history", "get"): [
         ("field", "string", False), ("registry_only", "boolean", False)],
     ("/api/v1/office/audit", "get"): [

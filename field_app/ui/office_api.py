@@ -1,7 +1,11 @@
 """``OfficeClient``: the office console's online calls to the server's office
 API (docs/office-api.md), with the token and server URL the device stored at
 login. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
-with the server's error code), so the UI boundary turns it into a snackbar."""
+with the server's error code and details), so the UI boundary turns it into a
+snackbar or, for a form, into errors beside its fields.
+
+Evidence for a case's closure (销号) goes up like a device's photo: tus
+(``field_app.core.tus``) to ``/api/v1/uploads``, content-addressed by sha256."""
 
 from __future__ import annotations
 
@@ -10,14 +14,19 @@ from typing import Any
 import httpx
 
 from field_app.core import Device
-from field_app.core.api import error_of
+from field_app.core.api import ApiClient, error_of
 from field_app.core.errors import LoginRequired, NetworkError, ServerError
+from field_app.core.settings import DeviceSettings
+from field_app.core.tus import PhotoRejected, TusUploader
 
 
 class OfficeClient:
     def __init__(self, base_url: str, token: str, timeout: float = 20.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 settings: DeviceSettings | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.settings = settings or DeviceSettings()
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                  headers={"Authorization": f"Bearer {token}"},
                                  transport=transport)
@@ -28,7 +37,7 @@ class OfficeClient:
             url, token = tx.get("server_url"), tx.get("token")
         if not url or not token:
             raise LoginRequired("not_logged_in", "log in online to use the office screens")
-        return cls(url, token)
+        return cls(url, token, settings=device.settings)
 
     def close(self) -> None:
         self.http.close()
@@ -83,6 +92,39 @@ class OfficeClient:
 
     def case_event(self, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"/api/v1/cases/{case_id}/events", json=body)
+
+    def intake(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/v1/cases``: an office intake (hotline, platform, walk-in)."""
+        return self._json("POST", "/api/v1/cases", json=body)
+
+    def upload(self, sha256: str, data: bytes) -> str:
+        """Send a file's bytes by tus (the device's client, with its retries);
+        the server keeps them as the blob ``sha256``. Returns the sha256."""
+        with ApiClient(self.base_url, self.settings, self.token) as api:
+            uploader = TusUploader(api, self.settings.upload_chunk_bytes)
+            url: list[str | None] = [None]
+
+            def persist(new: str | None) -> None:
+                url[0] = new
+
+            try:
+                api.with_retries(lambda: uploader.upload(sha256, data, url[0], persist),
+                                 "evidence upload")
+            except PhotoRejected as exc:
+                raise ServerError(exc.code, exc.message, status=exc.status) from None
+        return sha256
+
+    # --- registry and audit ----------------------------------------------------------------
+    def sites(self, **filters: Any) -> dict[str, Any]:
+        return self._json("GET", "/api/v1/office/sites", params=self._params(
+            {"limit": 500, **filters}))
+
+    def site_history(self, site_id: str, registry_only: bool = False) -> dict[str, Any]:
+        return self._json("GET", f"/api/v1/office/sites/{site_id}/history",
+                          params=self._params({"registry_only": registry_only or None}))
+
+    def audit(self, **filters: Any) -> dict[str, Any]:
+        return self._json("GET", "/api/v1/office/audit", params=self._params(filters))
 
     # --- reports ---------------------------------------------------------------------------
     def summary(self, month: str | None = None) -> dict[str, Any]:

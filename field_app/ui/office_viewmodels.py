@@ -1,19 +1,26 @@
 """Plain-Python state for the office console (no Flet here): filters and
 their query parameters, review and conflict-resolution request bodies, the
-case transitions a role may take, and the dashboard's series. The views
-only bind these; the tests drive them without a server."""
+case transitions a role may take, the case intake form (with the server's
+validation errors beside their fields), the site registry and its history,
+the audit log, the closure (销号) form with its evidence, and the dashboard's
+series. The views only bind these; the tests drive them directly, and
+against the real server through ``OfficeClient``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from field_app.core.errors import DeviceError, ServerError
+from field_app.core.photos import process_photo
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
+from shared_schema.hlc import Hlc, HlcError
 
-from .viewmodels import CHINA, UiError
+from .viewmodels import CHINA, UiError, parse_intake
 
 OFFICE_ROLES = ("office", "leader")
 REVIEW_DECISIONS = ("approved", "has_issues", "rejected")
@@ -294,3 +301,356 @@ def inspections_vs_plan(summaries: dict[str, dict[str, Any]]) -> dict[str, tuple
         totals = s.get("totals") or {}
         out[month] = (int(totals.get("projects_inspected") or 0), int(totals.get("projects") or 0))
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Case intake (hotline, national platform, walk-in)
+
+#: ``CaseIntake.source`` values (the server's ``IntakeSource``), hotlines first.
+INTAKE_SOURCES = ("12333", "12345", "hotline_65650178", "hotline_65650431",
+                  "national_platform", "walk_in", "letter", "notice_board", "trade_union",
+                  "bank_warning", "monitoring_platform", "patrol")
+SECTORS = ("construction", "non_construction")
+#: The typed fields of the intake form, in the order the form shows them.
+INTAKE_TEXT = ("title", "employer", "employer_address", "workers_owed", "amount_owed",
+               "period_from", "period_to", "work_done", "complainant_name",
+               "complainant_phone", "complainant_id_number", "received_at")
+INTAKE_CHOICES = ("source", "sector", "village_id", "site_id")
+
+
+def parse_local_time(text: str) -> int:
+    """``YYYY-MM-DD HH:MM`` (or a date alone) in 重庆 time → unix ms."""
+    text = (text or "").strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            when = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return int(when.replace(tzinfo=CHINA).timestamp() * 1000)
+    raise UiError("datetime_format", "expected YYYY-MM-DD HH:MM")
+
+
+def error_field(details: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """The form field a server error is about: ``path`` (``$.amount_owed``),
+    ``field``, the first of ``missing`` (``title|employer``), or a detail
+    named like a field (``village_id``)."""
+    path = details.get("path")
+    if isinstance(path, str) and path.startswith("$."):
+        name = path[2:].split(".")[0].split("[")[0]
+        if name in fields:
+            return name
+    if details.get("field") in fields:
+        return str(details["field"])
+    for missing in details.get("missing") or []:
+        for name in str(missing).split("|"):
+            if name in fields:
+                return name
+    return next((k for k in details if k in fields), None)
+
+
+@dataclass
+class FieldError:
+    code: str  # shown as ``err.<code>`` when the table has it
+    message: str = ""  # the server's own words, shown beside it
+
+
+def blank_intake() -> dict[str, Any]:
+    return {**{k: "" for k in INTAKE_TEXT}, "source": "12333", "sector": "construction",
+            "village_id": None, "site_id": None, "collective_risk": False}
+
+
+@dataclass
+class IntakeForm:
+    """The office intake form. ``values`` holds what was typed, and is never
+    cleared by an error: only a successful registration starts a new form."""
+
+    values: dict[str, Any] = field(default_factory=blank_intake)
+    errors: dict[str, FieldError] = field(default_factory=dict)
+    general: FieldError | None = None  # an error not about one field
+    created: dict[str, Any] | None = None  # the last registered case (CaseDetail)
+
+    FIELDS = INTAKE_TEXT + INTAKE_CHOICES + ("collective_risk",)
+
+    def set(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+    def body(self) -> dict[str, Any] | None:
+        """``CaseIntake`` from the values, or None with ``errors`` set."""
+        self.errors, self.general = {}, None
+        raw = {k: self.values.get(k) for k in INTAKE_TEXT if k != "received_at"}
+        raw.update(sector=self.values.get("sector"), village_id=self.values.get("village_id"),
+                   site_id=self.values.get("site_id"))
+        fields, errors = parse_intake(raw)
+        for name, key in errors.items():
+            self.errors[name] = FieldError(key.removeprefix("err."))
+        source = self.values.get("source")
+        if source not in INTAKE_SOURCES:
+            self.errors["source"] = FieldError("required")
+        received = (self.values.get("received_at") or "").strip()
+        if received:
+            try:
+                fields["received_at"] = parse_local_time(received)
+            except UiError as exc:
+                self.errors["received_at"] = FieldError(exc.code)
+        if self.errors:
+            return None
+        if self.values.get("collective_risk"):
+            fields["collective_risk"] = True
+        return {"source": source, **fields}
+
+    def submit(self, client: Any) -> dict[str, Any] | None:
+        """Register the case; on any refusal the errors are set and the values kept."""
+        self.created = None
+        body = self.body()
+        if body is None:
+            return None
+        try:
+            detail = client.intake(body)
+        except DeviceError as exc:
+            self.show_error(exc)
+            return None
+        self.created = detail
+        self.values, self.errors, self.general = blank_intake(), {}, None
+        return detail
+
+    def show_error(self, exc: DeviceError) -> None:
+        err = FieldError(exc.code, exc.message)
+        name = error_field(exc.details, self.FIELDS) if isinstance(exc, ServerError) else None
+        if name:
+            self.errors[name] = err
+        else:
+            self.general = err
+
+
+# --------------------------------------------------------------------------------------
+# Site registry
+
+
+@dataclass
+class RegistryFilters:
+    village: str | None = None
+    kind: str | None = None
+    q: str = ""
+
+    def params(self) -> dict[str, Any]:
+        """The query string of ``GET /api/v1/office/sites``."""
+        out = {"village": self.village, "kind": self.kind, "q": (self.q or "").strip()}
+        return {k: v for k, v in out.items() if v}
+
+
+def six_status(site: dict[str, Any]) -> dict[str, bool | None]:
+    """六项制度 as the registry holds them (None: not known yet)."""
+    six = site.get("six_systems") or {}
+    return {k: six.get(k) for k in SIX_SYSTEMS}
+
+
+def six_score(site: dict[str, Any]) -> tuple[int, int]:
+    """(systems in place, systems known)."""
+    known = [v for v in six_status(site).values() if v is not None]
+    return sum(1 for v in known if v), len(known)
+
+
+def headcounts(site: dict[str, Any]) -> dict[str, int | None]:
+    return {k: site.get(f"headcount_{k}") for k in ("on_site", "real_name", "contracts")}
+
+
+@dataclass
+class RegistryVM:
+    filters: RegistryFilters = field(default_factory=RegistryFilters)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+    def load(self, client: Any) -> None:
+        page = client.sites(**self.filters.params())
+        self.items, self.total = page["items"], page["page"]["total"]
+
+
+REGISTRY_FIELDS = ("six_systems", "headcount_on_site", "headcount_real_name",
+                   "headcount_contracts", "last_inspected_at")
+
+
+def hlc_ms(hlc: str | None) -> int | None:
+    try:
+        return Hlc.parse(hlc).wall_ms if hlc else None
+    except HlcError:
+        return None
+
+
+@dataclass
+class HistoryLine:
+    field: str
+    rev: int
+    value: Any
+    at_ms: int | None
+    who: str
+    registry: bool  # one of the fields an approval writes
+
+
+@dataclass
+class SiteDetailVM:
+    site_id: str
+    site: dict[str, Any] = field(default_factory=dict)
+    history: list[HistoryLine] = field(default_factory=list)
+    registry_only: bool = False
+
+    def load(self, client: Any) -> None:
+        data = client.site_history(self.site_id, registry_only=self.registry_only)
+        self.site = data["site"]
+        self.history = sorted(
+            (HistoryLine(field=h["field"], rev=h["rev"], value=h.get("value"),
+                         at_ms=hlc_ms(h.get("hlc")), who=h.get("username") or "—",
+                         registry=h["field"] in REGISTRY_FIELDS)
+             for h in data["history"]), key=lambda h: (h.rev, h.field), reverse=True)
+
+
+def history_value(line: HistoryLine) -> str:
+    """A history value as text: 六项制度 as ``real_name:✓ deposit:✗``, times as dates."""
+    if line.field == "six_systems" and isinstance(line.value, dict):
+        marks = {True: "✓", False: "✗", None: "—"}
+        return " ".join(f"{k}:{marks.get(line.value.get(k), '—')}" for k in SIX_SYSTEMS
+                        if k in line.value)
+    if line.field.endswith("_at") and isinstance(line.value, int):
+        return dt.datetime.fromtimestamp(line.value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+    return show_value(line.value)
+
+
+# --------------------------------------------------------------------------------------
+# Audit log
+
+#: ``GET /api/v1/office/audit`` ``action`` values (the server's ``audit.ACTIONS``).
+AUDIT_ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition",
+                 "calendar_update", "user_create", "device_revoke")
+
+
+def parse_day(text: str) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise UiError("date_format", "expected YYYY-MM-DD") from None
+
+
+@dataclass
+class AuditFilters:
+    action: str | None = None
+    date_from: str = ""
+    date_to: str = ""
+    entity_id: str = ""
+
+    def params(self) -> dict[str, Any]:
+        """The query string of ``GET /api/v1/office/audit`` (dates checked here)."""
+        out = {"action": self.action, "from": parse_day(self.date_from),
+               "to": parse_day(self.date_to), "entity_id": (self.entity_id or "").strip()}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass
+class AuditVM:
+    filters: AuditFilters = field(default_factory=AuditFilters)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    limit: int = 50
+    offset: int = 0
+    total: int = 0
+
+    def load(self, client: Any) -> None:
+        page = client.audit(**self.filters.params(), limit=self.limit, offset=self.offset)
+        self.items, self.total = page["items"], page["page"]["total"]
+
+    @property
+    def has_more(self) -> bool:
+        return self.total > self.offset + len(self.items)
+
+    def next_page(self) -> None:
+        if self.has_more:
+            self.offset += self.limit
+
+    def prev_page(self) -> None:
+        self.offset = max(0, self.offset - self.limit)
+
+
+AUDIT_DETAIL_KEYS = ("title", "source", "level", "kind", "from_state", "to_state",
+                     "from_status", "to_status", "from_level", "to_level", "field", "choice",
+                     "value", "comment", "note", "username", "role", "registry_updated",
+                     "registry_reason")
+AUDIT_HIDDEN = ("hlc",)  # machine detail: in the API, not on the screen
+
+
+def audit_details(row: dict[str, Any]) -> str:
+    """The audit row's details in one line, the telling keys first."""
+    d = row.get("details") or {}
+    keys = [k for k in AUDIT_DETAIL_KEYS if d.get(k) not in (None, "")]
+    keys += [k for k in sorted(d) if k not in AUDIT_DETAIL_KEYS and d.get(k) not in (None, "")
+             and not k.endswith("_id") and k not in AUDIT_HIDDEN]
+    return " · ".join(f"{k}: {show_value(d[k])}" for k in keys)
+
+
+# --------------------------------------------------------------------------------------
+# Closure (销号) with evidence
+
+
+@dataclass
+class Evidence:
+    name: str
+    sha256: str
+    size: int
+    kind: str  # "photo" | "pdf"
+    data: bytes | None = None  # kept until the server holds it
+    uploaded: bool = False
+
+
+def prepare_evidence(name: str, raw: bytes, max_px: int = 1600) -> Evidence:
+    """A picked file as evidence: a photo goes through the device's photo
+    pipeline (turned upright, downscaled, EXIF dropped); a PDF receipt is kept
+    as it is. Named by the sha256 of the bytes sent."""
+    if raw[:5] == b"%PDF-":
+        return Evidence(name=name, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw),
+                        kind="pdf", data=raw)
+    photo = process_photo(raw, max_px=max_px)
+    return Evidence(name=name, sha256=photo.sha256, size=len(photo.data), kind="photo",
+                    data=photo.data)
+
+
+@dataclass
+class ClosureForm:
+    """销号: evidence of payment (photos or receipts, uploaded by tus) and the
+    worker call-back note the state machine requires (``close``)."""
+
+    evidence: list[Evidence] = field(default_factory=list)
+    callback_note: str = ""
+    note: str = ""
+
+    def add(self, item: Evidence) -> Evidence:
+        for have in self.evidence:
+            if have.sha256 == item.sha256:
+                return have
+        self.evidence.append(item)
+        return item
+
+    def remove(self, sha256: str) -> None:
+        self.evidence = [e for e in self.evidence if e.sha256 != sha256]
+
+    def upload(self, client: Any) -> None:
+        """Send every file the server does not hold yet (resumable: tus)."""
+        for item in self.evidence:
+            if not item.uploaded and item.data is not None:
+                client.upload(item.sha256, item.data)
+                item.uploaded, item.data = True, None
+
+    def body(self) -> dict[str, Any]:
+        if not self.evidence:
+            raise UiError("evidence_required", "add a payment proof photo or receipt")
+        if not (self.callback_note or "").strip():
+            raise UiError("callback_required", "record the call-back to the workers")
+        body: dict[str, Any] = {"kind": "close", "evidence": [e.sha256 for e in self.evidence],
+                                "callback_note": self.callback_note.strip()}
+        if (self.note or "").strip():
+            body["note"] = self.note.strip()
+        return body
+
+    def send(self, client: Any, case_id: str) -> dict[str, Any]:
+        """Upload what is missing, then the ``close`` event; the case detail."""
+        body = self.body()
+        self.upload(client)
+        return client.case_event(case_id, body)

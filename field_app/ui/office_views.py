@@ -2,28 +2,44 @@
 API (docs/office-api.md "Office screens"). Views only bind: the logic is in
 ``office_viewmodels``; every call goes through ``OfficeClient`` in a worker
 thread, and every handler is wrapped by ``app.safe`` (errors → snackbar).
-Stable test hooks: office-review-list, office-approve, office-conflicts,
-office-resolve-winner, office-cases, office-dashboard, office-export."""
+
+An action never navigates by itself once its call returns: the user stays
+on the screen, its buttons are disabled while the call is in flight, and
+the screen is rebuilt in place with the result (``office-result``). Only the
+user's own taps (tabs, rows, back) change the route.
+
+Stable test hooks: office-review-list, office-approve, office-result,
+office-conflicts, office-resolve-winner, office-cases, office-intake-*,
+office-registry, office-site-*, office-audit, office-close-*,
+office-dashboard, office-export, office-logout."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import flet as ft
 
 from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
 
 from . import office_viewmodels as vm
+from .adapters import PickedPhoto
 from .office_api import OfficeClient
 from .views import PAD, badge, fmt_time, hook, kv, section
+from .viewmodels import sign_out
 
 if TYPE_CHECKING:
     from .app import FieldApp
 
-OFFICE_TABS = ("/office/review", "/office/conflicts", "/office/cases", "/office/dashboard",
-               "/office/export")
+T = TypeVar("T")
+log = logging.getLogger("field_app.ui.office")
+OFFICE_TABS = ("/office/review", "/office/conflicts", "/office/cases", "/office/registry",
+               "/office/audit", "/office/dashboard", "/office/export")
+#: Screens below a tab: the tab they belong to.
+SUB_TABS = {"inspection": "/office/review", "case": "/office/cases",
+            "intake": "/office/cases", "site": "/office/registry"}
 SITE_KINDS = ("construction", "factory", "logistics", "other")
 STATUS_COLORS = {"registered": ft.Colors.BLUE_600, "accepted": ft.Colors.INDIGO_600,
                  "resolved": ft.Colors.TEAL_600, "closed": ft.Colors.GREEN_700,
@@ -35,6 +51,7 @@ REVIEW_COLORS = {"pending": ft.Colors.ORANGE_700, "approved": ft.Colors.GREEN_70
                  "has_issues": ft.Colors.AMBER_800, "rejected": ft.Colors.RED_700}
 SERIES = (ft.Colors.BLUE_600, ft.Colors.INDIGO_600, ft.Colors.TEAL_600, ft.Colors.GREEN_700,
           ft.Colors.PURPLE_600, ft.Colors.GREY_600)
+FINAL_REVIEWS = ("approved", "rejected")
 
 
 def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
@@ -45,8 +62,16 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
             return conflicts_view, []
         case ["office", "cases"]:
             return cases_view, []
+        case ["office", "intake"]:
+            return intake_view, []
         case ["office", "case", case_id]:
             return case_view, [case_id]
+        case ["office", "registry"]:
+            return registry_view, []
+        case ["office", "site", site_id]:
+            return site_view, [site_id]
+        case ["office", "audit"]:
+            return audit_view, []
         case ["office", "dashboard"]:
             return dashboard_view, []
         case ["office", "export"]:
@@ -54,16 +79,49 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
     return review_view, []
 
 
-async def call(app: "FieldApp", method: str, *args: Any, **kw: Any) -> Any:
-    """One office API call in a worker thread (httpx is blocking)."""
-    def run() -> Any:
+async def with_client(app: "FieldApp", work: Callable[[OfficeClient], T]) -> T:
+    """``work(client)`` in a worker thread (httpx is blocking), with a client
+    made from the device's stored login."""
+    def run() -> T:
         client = OfficeClient.for_device(app.device)
         try:
-            return getattr(client, method)(*args, **kw)
+            return work(client)
         finally:
             client.close()
 
     return await asyncio.to_thread(run)
+
+
+async def call(app: "FieldApp", method: str, *args: Any, **kw: Any) -> Any:
+    """One office API call in a worker thread."""
+    return await with_client(app, lambda client: getattr(client, method)(*args, **kw))
+
+
+async def busy(app: "FieldApp", controls: list[ft.Control], work: Awaitable[T]) -> T:
+    """Run ``work`` with ``controls`` disabled, so nothing can be tapped twice
+    (or raced) while the call is in flight."""
+    for c in controls:
+        c.disabled = True
+    app.page.update()
+    try:
+        return await work
+    finally:
+        for c in controls:
+            c.disabled = False
+        app.page.update()
+
+
+def result_banner(text: str | None, error: bool = False) -> ft.Control:
+    """The outcome of the last action, where the user is (hook ``office-result``)."""
+    if not text:
+        return ft.Container(height=0)
+    return hook("office-result", ft.Container(ft.Row([
+        ft.Icon(ft.Icons.ERROR_OUTLINE if error else ft.Icons.CHECK_CIRCLE,
+                color=ft.Colors.RED_700 if error else ft.Colors.GREEN_700),
+        ft.Text(text, size=14, expand=True, weight=ft.FontWeight.BOLD,
+                color=ft.Colors.RED_800 if error else ft.Colors.GREEN_800)]),
+        padding=PAD, border_radius=8,
+        bgcolor=ft.Colors.RED_50 if error else ft.Colors.GREEN_50), container=True)
 
 
 def role(app: "FieldApp") -> str:
@@ -82,29 +140,47 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
     async def changed(e: Any) -> None:
         await app.go(OFFICE_TABS[e.control.selected_index])
 
+    async def logout(e: Any) -> None:
+        check = sign_out(app.device, confirmed=False)
+        if check.allowed:
+            await app.go("/login")
+            return
+
+        async def confirm(ev: Any) -> None:
+            sign_out(app.device, confirmed=True)
+            app.page.pop_dialog()
+            await app.go("/login")
+
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("logout.warning_title")),
+            content=ft.Text(t("logout.warning", n=check.pending)),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("logout-confirm", ft.FilledButton(
+                         t("logout.anyway"), on_click=app.safe(confirm),
+                         style=ft.ButtonStyle(bgcolor=ft.Colors.RED_700)))]))
+
+    who = f"{st.username} · {t('role.' + st.role) if st.role else '—'}"
     bar = ft.AppBar(
         title=ft.Text(f"{t('office.title')} · {title}", size=18),
         leading=ft.IconButton(ft.Icons.ARROW_BACK, on_click=app.nav(back),
                               tooltip=t("back")) if back else None,
         automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
-        actions=[ft.Text(f"{st.username} · {st.role}", size=13),
-                 ft.TextButton(t("lang.switch"), on_click=app.safe(lang),
-                               style=ft.ButtonStyle(color=ft.Colors.WHITE)),
+        actions=[ft.Text(who, size=13),
+                 hook("office-lang", ft.TextButton(
+                     t("lang.switch"), on_click=app.safe(lang),
+                     style=ft.ButtonStyle(color=ft.Colors.WHITE))),
+                 hook("office-logout", ft.TextButton(
+                     t("office.logout"), icon=ft.Icons.LOGOUT, on_click=app.safe(logout),
+                     style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  ft.Container(width=8)])
-    tab = route if route in OFFICE_TABS else {
-        "inspection": OFFICE_TABS[0], "case": OFFICE_TABS[2]}.get(route.split("/")[2],
-                                                                  OFFICE_TABS[0])
+    tab = route if route in OFFICE_TABS else SUB_TABS.get(route.split("/")[2], OFFICE_TABS[0])
+    icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
+             ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
+    labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
     nav = ft.NavigationBar(
         selected_index=OFFICE_TABS.index(tab), on_change=app.safe(changed),
-        destinations=[
-            ft.NavigationBarDestination(icon=ft.Icons.FACT_CHECK, label=t("office.nav.review")),
-            ft.NavigationBarDestination(icon=ft.Icons.CALL_SPLIT,
-                                        label=t("office.nav.conflicts")),
-            ft.NavigationBarDestination(icon=ft.Icons.GAVEL, label=t("office.nav.cases")),
-            ft.NavigationBarDestination(icon=ft.Icons.BAR_CHART,
-                                        label=t("office.nav.dashboard")),
-            ft.NavigationBarDestination(icon=ft.Icons.DOWNLOAD, label=t("office.nav.export")),
-        ])
+        destinations=[ft.NavigationBarDestination(icon=i, label=t(f"office.nav.{n}"))
+                      for i, n in zip(icons, labels)])
     content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
                         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     return ft.View(route=route, controls=[content], appbar=bar, navigation_bar=nav,
@@ -115,15 +191,50 @@ def loading(app: "FieldApp") -> ft.Control:
     return ft.Row([ft.ProgressRing(width=20, height=20), ft.Text(app.t("office.loading"))])
 
 
-def later(app: "FieldApp", box: ft.Column, build: Callable[[], Any]) -> None:
-    """Fill ``box`` once the office API answers (errors → snackbar)."""
+def later(app: "FieldApp", view: ft.View, box: ft.Column,
+          build: Callable[[], Awaitable[list[ft.Control]]]) -> ft.View:
+    """Fill ``box`` once the office API answers; a load that ends after the
+    user has left ``view`` changes nothing. A failed load says why in the box,
+    with a retry, instead of spinning forever (and in a snackbar)."""
 
     async def run() -> None:
-        controls = await build()
+        try:
+            controls = await build()
+        except Exception as exc:  # noqa: BLE001 - shown in the box, then to the boundary
+            log.warning("office load of %s failed: %s: %s", view.route,
+                        type(exc).__name__, exc)
+            if any(v is view for v in app.page.views):
+                box.controls = [load_failed(app, app.error_text(exc), retry)]
+                app.page.update()
+            raise
+        if not any(v is view for v in app.page.views):
+            return
         box.controls = controls
         app.page.update()
 
+    async def retry(e: Any) -> None:
+        box.controls = [loading(app)]
+        app.page.update()
+        await run()
+
     app.page.run_task(app.safe(run))
+    return view
+
+
+def load_failed(app: "FieldApp", reason: str, retry: Callable[[Any], Any]) -> ft.Control:
+    return hook("office-load-failed", ft.Row([
+        ft.Icon(ft.Icons.CLOUD_OFF, color=ft.Colors.RED_700),
+        ft.Text(app.t("office.load_failed", reason=reason), color=ft.Colors.RED_800,
+                expand=True),
+        ft.OutlinedButton(app.t("office.retry"), icon=ft.Icons.REFRESH,
+                          on_click=app.safe(retry))]), container=True)
+
+
+async def refill(app: "FieldApp", box: ft.Column,
+                 build: Callable[[], Awaitable[list[ft.Control]]]) -> None:
+    """Rebuild ``box`` in place, inside the handler (no route change)."""
+    box.controls = await build()
+    app.page.update()
 
 
 def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app: "FieldApp",
@@ -175,7 +286,7 @@ def review_view(app: "FieldApp") -> ft.View:
     def refilter(name: str) -> Callable[[str | None], Any]:
         async def pick(value: str | None) -> None:
             setattr(state.filters, name, value)
-            await app.rerender()
+            await refill(app, box, build)
         return pick
 
     filters = ft.Row([
@@ -186,11 +297,11 @@ def review_view(app: "FieldApp") -> ft.View:
         dropdown(t("office.review.kind"), state.filters.kind,
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         ft.IconButton(ft.Icons.REFRESH, tooltip=t("office.refresh"),
-                      on_click=app.safe(lambda e: app.rerender())),
+                      on_click=app.safe(lambda e: refill(app, box, build))),
     ], wrap=True)
-    later(app, box, build)
-    return office_page(app, "/office/review", t("office.review.title"),
-                       [filters, hook("office-review-list", box, container=True)])
+    return later(app, office_page(app, "/office/review", t("office.review.title"),
+                                  [filters, hook("office-review-list", box, container=True)]),
+                 box, build)
 
 
 def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
@@ -198,6 +309,9 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     comment = ft.TextField(label=t("office.insp.comment"), multiline=True, min_lines=2)
     can_review = role(app) == "office"
+    blobs: dict[str, bytes] = {}  # photo bytes, fetched once per screen
+    done: dict[str, str] = {}  # the outcome of the review made here
+    buttons: list[ft.Control] = []
 
     def enlarge(data: bytes) -> Callable[[Any], None]:
         def handler(e: Any) -> None:
@@ -209,16 +323,22 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     def decide(decision: str) -> Callable[[Any], Any]:
         async def handler(e: Any) -> None:
             body = vm.review_body(decision, comment.value or "")
-            answer = await call(app, "review", insp_id, body)
+            answer = await busy(app, buttons, call(app, "review", insp_id, body))
             reg = answer.get("registry") or {}
             note = t("office.insp.reviewed", state=t(f"review.{decision}"))
             if reg.get("updated"):
                 note += " · " + t("office.insp.registry_updated")
             elif reg.get("reason") == "newer_facts":
                 note += " · " + t("office.insp.registry_kept")
-            app.toast(note)
-            await app.go("/office/review")
+            done["note"] = note
+            comment.value = ""
+            await refill(app, box, build)  # the new state, here: no navigation
         return handler
+
+    async def photo(sha256: str) -> bytes:
+        if sha256 not in blobs:
+            blobs[sha256] = await call(app, "blob", sha256)
+        return blobs[sha256]
 
     async def build() -> list[ft.Control]:
         d = await call(app, "inspection", insp_id)
@@ -242,7 +362,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             if not p.get("received"):
                 thumbs.append(ft.Text(t("office.insp.photo_missing"), size=12))
                 continue
-            data = await call(app, "blob", p["sha256"])
+            data = await photo(p["sha256"])
             thumbs.append(ft.Container(ft.Column([
                 ft.Image(src=data, width=140, height=100, fit=ft.BoxFit.COVER),
                 ft.Text(p.get("item_code") or "", size=11)], spacing=2),
@@ -262,22 +382,28 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         answers = section(t("office.insp.answers"),
                           *([] if d.get("previous") else [ft.Text(t("office.insp.no_previous"),
                                                                   size=12)]), table)
+        open_ = can_review and rs not in FINAL_REVIEWS
+        buttons[:] = [
+            ft.FilledButton(t("office.insp.approve"), icon=ft.Icons.CHECK, disabled=not open_,
+                            on_click=app.safe(decide("approved"))),
+            ft.OutlinedButton(t("office.insp.has_issues"), icon=ft.Icons.REPORT,
+                              disabled=not open_, on_click=app.safe(decide("has_issues"))),
+            ft.OutlinedButton(t("office.insp.reject"), icon=ft.Icons.UNDO, disabled=not open_,
+                              on_click=app.safe(decide("rejected")))]
+        comment.disabled = not open_
+        notes = [] if can_review else [ft.Text(t("office.insp.leader_readonly"))]
+        if can_review and rs in FINAL_REVIEWS:
+            notes.append(ft.Text(t("office.insp.final"), size=12, color=ft.Colors.GREY_700))
         actions = section(t("office.insp.comment"), comment, ft.Row([
-            hook("office-approve", ft.FilledButton(
-                t("office.insp.approve"), icon=ft.Icons.CHECK, disabled=not can_review,
-                on_click=app.safe(decide("approved")))),
-            hook("office-has-issues", ft.OutlinedButton(
-                t("office.insp.has_issues"), icon=ft.Icons.REPORT, disabled=not can_review,
-                on_click=app.safe(decide("has_issues")))),
-            hook("office-reject", ft.OutlinedButton(
-                t("office.insp.reject"), icon=ft.Icons.UNDO, disabled=not can_review,
-                on_click=app.safe(decide("rejected")))),
-        ], wrap=True), *([] if can_review else [ft.Text(t("office.insp.leader_readonly"))]))
-        return [head, actions, photos, answers]
+            hook("office-approve", buttons[0]), hook("office-has-issues", buttons[1]),
+            hook("office-reject", buttons[2]),
+            hook("office-back-to-queue", ft.TextButton(
+                t("office.insp.back_to_queue"), icon=ft.Icons.LIST,
+                on_click=app.nav("/office/review")))], wrap=True), *notes)
+        return [result_banner(done.get("note")), head, actions, photos, answers]
 
-    later(app, box, build)
-    return office_page(app, f"/office/inspection/{insp_id}", t("office.insp.title"), [box],
-                       back="/office/review")
+    return later(app, office_page(app, f"/office/inspection/{insp_id}", t("office.insp.title"),
+                                  [box], back="/office/review"), box, build)
 
 
 # --------------------------------------------------------------------------------------
@@ -288,22 +414,26 @@ def conflicts_view(app: "FieldApp") -> ft.View:
     t = app.t
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     can = role(app) == "office"
+    done: dict[str, str] = {}
 
     def who(a: dict[str, Any], hlc: str | None) -> str:
-        when = fmt_time(int(hlc.split(".")[0])) if hlc else "—"
         return t("office.conf.who", name=a.get("display_name") or a.get("username") or "—",
                  device=f"{a.get('device_name') or '—'} {(a.get('device_id') or '')[:8]}",
-                 when=when)
+                 when=fmt_time(vm.hlc_ms(hlc)))
 
     def card(n: int, c: dict[str, Any]) -> ft.Control:
-        custom = ft.TextField(label=t("office.conf.custom"), dense=True, expand=True)
+        custom = ft.TextField(label=t("office.conf.custom"), dense=True, expand=True,
+                              disabled=not can)
+        buttons: list[ft.Control] = []
 
         def pick(choice: str) -> Callable[[Any], Any]:
             async def handler(e: Any) -> None:
                 body = vm.resolve_body(c, choice, custom.value or "")
-                await call(app, "resolve", c["id"], body)
-                app.toast(t("office.conf.resolved"))
-                await app.rerender()
+                res = await busy(app, buttons + [custom], call(app, "resolve", c["id"], body))
+                done["note"] = t("office.conf.resolved_to", record=c.get("record_name") or "",
+                                 field=c.get("field") or "",
+                                 value=vm.show_value((res.get("resolution") or {}).get("value")))
+                await refill(app, box, build)
             return handler
 
         def column(title: str, value: Any, sub: str, color: str) -> ft.Container:
@@ -314,6 +444,13 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                 padding=PAD, bgcolor=color, border_radius=6, expand=True)
 
         suffix = "" if n == 0 else f"-{n}"
+        buttons[:] = [
+            ft.FilledButton(t("office.conf.pick_winner"), disabled=not can,
+                            on_click=app.safe(pick("winner"))),
+            ft.OutlinedButton(t("office.conf.pick_loser"), disabled=not can,
+                              on_click=app.safe(pick("loser"))),
+            ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
+                              on_click=app.safe(pick("custom")))]
         return section(
             f"{c.get('record_name') or c.get('entity_id')} · {c.get('entity')}.{c.get('field')}",
             ft.Row([
@@ -325,28 +462,22 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                        who(c.get("loser") or {}, c.get("loser_hlc")), ft.Colors.ORANGE_50),
             ], vertical_alignment=ft.CrossAxisAlignment.START),
             ft.Row([
-                hook(f"office-resolve-winner{suffix}", ft.FilledButton(
-                    t("office.conf.pick_winner"), disabled=not can,
-                    on_click=app.safe(pick("winner")))),
-                hook(f"office-resolve-loser{suffix}", ft.OutlinedButton(
-                    t("office.conf.pick_loser"), disabled=not can,
-                    on_click=app.safe(pick("loser")))),
-                custom,
-                ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
-                                  on_click=app.safe(pick("custom"))),
+                hook(f"office-resolve-winner{suffix}", buttons[0]),
+                hook(f"office-resolve-loser{suffix}", buttons[1]),
+                custom, buttons[2],
             ], wrap=False))
 
     async def build() -> list[ft.Control]:
         page = await call(app, "conflicts", "open")
         items = page["items"]
+        head: list[ft.Control] = [result_banner(done.get("note"))]
         if not items:
-            return [ft.Text(t("office.conf.none"))]
-        return [ft.Text(t("office.count", n=page["page"]["total"]), size=13)] + [
+            return head + [hook("office-conflicts-none", ft.Text(t("office.conf.none")))]
+        return head + [ft.Text(t("office.count", n=page["page"]["total"]), size=13)] + [
             card(n, c) for n, c in enumerate(items)]
 
-    later(app, box, build)
-    return office_page(app, "/office/conflicts", t("office.conf.title"),
-                       [hook("office-conflicts", box, container=True)])
+    return later(app, office_page(app, "/office/conflicts", t("office.conf.title"),
+                                  [hook("office-conflicts", box, container=True)]), box, build)
 
 
 # --------------------------------------------------------------------------------------
@@ -369,6 +500,10 @@ def due_text(t: Any, view: dict[str, Any]) -> str:
     return str(due)
 
 
+def source_text(t: Any, source: str | None) -> str:
+    return t(f"office.source.{source}") if source in vm.INTAKE_SOURCES else (source or "—")
+
+
 def cases_view(app: "FieldApp") -> ft.View:
     t = app.t
     filters: vm.CaseFilters = getattr(app, "office_cases", None) or vm.CaseFilters()
@@ -389,6 +524,7 @@ def cases_view(app: "FieldApp") -> ft.View:
                     color=ft.Colors.RED_800 if late else ft.Colors.BLUE_800)),
                     on_tap=app.nav(f"/office/case/{c['id']}")),
                        ft.DataCell(ft.Text(view.get("village_name") or "—")),
+                       ft.DataCell(ft.Text(source_text(t, c.get("source")), size=12)),
                        ft.DataCell(ft.Row(case_chips(t, c), spacing=4)),
                        ft.DataCell(ft.Text(f"{c.get('amount_owed') or 0:,.0f}")),
                        ft.DataCell(ft.Text(due_text(t, view),
@@ -396,6 +532,7 @@ def cases_view(app: "FieldApp") -> ft.View:
         table = ft.DataTable(columns=[
             ft.DataColumn(ft.Text(t("office.cases.case"))),
             ft.DataColumn(ft.Text(t("office.cases.village"))),
+            ft.DataColumn(ft.Text(t("office.cases.source"))),
             ft.DataColumn(ft.Text(f"{t('office.cases.status')} / {t('office.cases.level')}")),
             ft.DataColumn(ft.Text(t("office.cases.amount")), numeric=True),
             ft.DataColumn(ft.Text(t("office.cases.due")))], rows=rows, show_checkbox_column=False,
@@ -406,12 +543,13 @@ def cases_view(app: "FieldApp") -> ft.View:
     def refilter(name: str) -> Callable[[str | None], Any]:
         async def pick(value: str | None) -> None:
             setattr(filters, name, value)
-            await app.rerender()
+            await refill(app, box, build)
         return pick
 
     async def overdue(e: Any) -> None:
         filters.overdue = not filters.overdue
-        await app.rerender()
+        e.control.selected = filters.overdue
+        await refill(app, box, build)
 
     bar = ft.Row([
         dropdown(t("office.cases.status"), filters.status, [(s, t(f"status.{s}")) for s in STATUSES],
@@ -422,35 +560,318 @@ def cases_view(app: "FieldApp") -> ft.View:
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
         ft.Chip(label=ft.Text(t("office.cases.overdue_only")), selected=filters.overdue,
                 on_select=app.safe(overdue)),
+        hook("office-intake-new", ft.FilledButton(
+            t("office.intake.new"), icon=ft.Icons.ADD_CALL, disabled=role(app) != "office",
+            on_click=app.nav("/office/intake"))),
     ], wrap=True)
-    later(app, box, build)
-    return office_page(app, "/office/cases", t("office.cases.title"),
-                       [bar, hook("office-cases", box, container=True)])
+    return later(app, office_page(app, "/office/cases", t("office.cases.title"),
+                                  [bar, hook("office-cases", box, container=True)]), box, build)
+
+
+def intake_view(app: "FieldApp") -> ft.View:
+    """Office intake of a complaint that came by hotline (12333, 12345, the
+    township's numbers), the national clue platform, a visit or a letter.
+    The form lives on ``app`` (``IntakeForm``): a server refusal shows beside
+    its field and nothing typed is lost, not even across a language switch."""
+    t = app.t
+    form: vm.IntakeForm = getattr(app, "office_intake", None) or vm.IntakeForm()
+    app.office_intake = form
+    villages = sorted(((v["id"], v.get("name") or v["id"]) for v in app.device.villages()),
+                      key=lambda kv_: kv_[1])
+    can = role(app) == "office"
+    controls: dict[str, Any] = {}
+
+    def on_change(name: str) -> Callable[[Any], None]:
+        def handler(e: Any) -> None:
+            form.set(name, e.control.value)
+        return handler
+
+    def text(name: str, **kw: Any) -> ft.Control:
+        label = t(f"office.intake.{name}") if name in ("received_at", "complainant_id_number") \
+            else t("case.title_field" if name == "title" else f"case.{name}")
+        controls[name] = ft.TextField(label=label, value=form.values.get(name) or "", dense=True,
+                                      on_change=on_change(name), disabled=not can, **kw)
+        return hook(f"office-intake-{name.replace('_', '-')}", controls[name])
+
+    def choice(name: str, label: str, options: list[tuple[str, str]],
+               blank: bool = True, width: int = 420) -> ft.Control:
+        def picked(e: Any) -> None:
+            form.set(name, e.control.value or None)
+
+        controls[name] = ft.Dropdown(
+            label=label, value=form.values.get(name) or "", dense=True, disabled=not can,
+            options=([ft.DropdownOption(key="", text="—")] if blank else [])
+            + [ft.DropdownOption(key=k, text=v) for k, v in options],
+            on_select=app.safe(picked), width=width)
+        return hook(f"office-intake-{name.replace('_', '-')}", controls[name])
+
+    def sector_changed(e: Any) -> None:
+        form.set("sector", (e.control.selected or [None])[0])
+
+    controls["sector"] = ft.SegmentedButton(
+        selected=[form.values.get("sector") or "construction"], on_change=app.safe(sector_changed),
+        segments=[ft.Segment(value=s, label=ft.Text(t(f"sector.{s}"))) for s in vm.SECTORS])
+
+    def collective_changed(e: Any) -> None:
+        form.set("collective_risk", bool(e.control.value))
+
+    controls["collective_risk"] = ft.Switch(label=t("case.collective_risk"),
+                                            value=bool(form.values.get("collective_risk")),
+                                            on_change=app.safe(collective_changed))
+    banner = ft.Column([])
+    site_villages: dict[str, str | None] = {}
+
+    def site_picked(site_id: str | None) -> None:
+        form.set("site_id", site_id)
+        if site_id and not form.values.get("village_id") and site_villages.get(site_id):
+            form.set("village_id", site_villages[site_id])
+            controls["village_id"].value = site_villages[site_id]
+            app.page.update()
+
+    def site_choice(options: list[tuple[str, str]]) -> ft.Control:
+        control = choice("site_id", t("office.intake.site"), options, width=520)
+        controls["site_id"].on_select = app.safe(lambda e: site_picked(e.control.value or None))
+        return control
+
+    site_box = ft.Column([site_choice([])], width=520)
+    submit_btn = ft.FilledButton(t("office.intake.submit"), icon=ft.Icons.SAVE, disabled=not can)
+
+    def show() -> None:
+        """Errors beside their fields, the general error or the new case on top."""
+        for name, control in controls.items():
+            if isinstance(control, ft.TextField):
+                control.value = form.values.get(name) or ""
+                err = form.errors.get(name)
+                control.error = (t.error(err.code, err.message)
+                                 + (f" ({err.message})" if err.message
+                                    and t.has(f"err.{err.code}") else "")) if err else None
+        for name in ("source", "village_id", "site_id"):
+            controls[name].value = form.values.get(name) or ""
+            err = form.errors.get(name)
+            controls[name].error_text = t.error(err.code, err.message) if err else None
+        controls["sector"].selected = [form.values.get("sector") or "construction"]
+        controls["collective_risk"].value = bool(form.values.get("collective_risk"))
+        banner.controls = []
+        if form.general:
+            g = form.general
+            banner.controls.append(hook("office-intake-error", ft.Container(ft.Column([
+                ft.Text(t.error(g.code, g.message), weight=ft.FontWeight.BOLD,
+                        color=ft.Colors.RED_800),
+                ft.Text(g.message, size=12, color=ft.Colors.RED_800, selectable=True)],
+                spacing=2), padding=PAD, bgcolor=ft.Colors.RED_50, border_radius=8),
+                container=True))
+        elif form.errors:
+            banner.controls.append(hook("office-intake-error", ft.Text(
+                t("case.fix_errors"), color=ft.Colors.RED_800, weight=ft.FontWeight.BOLD)))
+        if form.created:
+            c = form.created["case"]
+            banner.controls.append(result_banner(t(
+                "office.intake.done", title=c.get("title") or c.get("employer") or "",
+                source=source_text(t, c.get("source")), level=t(f"level.{c.get('level')}"),
+                due=(form.created.get("deadlines") or {}).get("accept_due") or "—")))
+            banner.controls.append(hook("office-intake-open", ft.TextButton(
+                t("office.intake.open"), icon=ft.Icons.OPEN_IN_NEW,
+                on_click=app.nav(f"/office/case/{c['id']}"))))
+
+    async def submit(e: Any) -> None:
+        await busy(app, [submit_btn], with_client(app, form.submit))
+        show()
+        app.page.update()
+
+    submit_btn.on_click = app.safe(submit)
+
+    async def build() -> list[ft.Control]:
+        sites = (await call(app, "sites"))["items"]
+        site_villages.update({s["site"]["id"]: s["site"].get("village_id") for s in sites})
+        return [site_choice([(s["site"]["id"],
+                              f"{s['site'].get('name')} · {s.get('village_name') or '—'}")
+                             for s in sites])]
+
+    number = ft.KeyboardType.NUMBER
+    body = [
+        banner,
+        section(t("office.intake.channel"), ft.Text(t("office.intake.hint"), size=12,
+                                                   color=ft.Colors.GREY_700),
+                ft.Row([choice("source", t("case.source"),
+                               [(s, t(f"office.source.{s}")) for s in vm.INTAKE_SOURCES],
+                               blank=False, width=360),
+                        ft.Container(text("received_at", hint_text="2026-01-05 09:30"),
+                                     width=320)], wrap=True)),
+        section(t("office.intake.employer_section"), text("title"), text("employer"),
+                text("employer_address"), ft.Text(t("case.sector"), size=13), controls["sector"],
+                ft.Row([choice("village_id", t("office.cases.village"), villages, width=360),
+                        site_box], wrap=True, vertical_alignment=ft.CrossAxisAlignment.START),
+                ft.Row([ft.Container(text("workers_owed", keyboard_type=number), expand=True),
+                        ft.Container(text("amount_owed", keyboard_type=number), expand=True)]),
+                ft.Row([ft.Container(text("period_from", hint_text="2025-01"), expand=True),
+                        ft.Container(text("period_to", hint_text="2025-03"), expand=True)]),
+                text("work_done", multiline=True), controls["collective_risk"]),
+        section(t("office.intake.complainant_section"), text("complainant_name"),
+                text("complainant_phone", keyboard_type=ft.KeyboardType.PHONE),
+                text("complainant_id_number")),
+        ft.Row([hook("office-intake-submit", submit_btn)]),
+    ]
+    show()
+    return later(app, office_page(app, "/office/intake", t("office.intake.title"), body,
+                                  back="/office/cases"), site_box, build)
+
+
+class EvidencePicker:
+    """Payment proofs from the file picker: photos or PDF receipts (web: bytes;
+    desktop and phone: a path). Tests replace ``app.office_evidence``."""
+
+    EXTENSIONS = ["jpg", "jpeg", "png", "webp", "heic", "pdf"]
+
+    def __init__(self, picker: Any) -> None:
+        self.picker = picker
+
+    async def pick(self) -> list[PickedPhoto]:
+        files = await self.picker.pick_files(
+            with_data=True, allow_multiple=True, file_type=ft.FilePickerFileType.CUSTOM,
+            allowed_extensions=self.EXTENSIONS)
+        return [PickedPhoto(name=f.name, data=f.bytes, path=f.path) for f in files or []]
+
+
+def evidence_source(app: "FieldApp") -> Any:
+    source = getattr(app, "office_evidence", None)
+    if source is None:
+        picker = getattr(app.files, "picker", None)
+        if picker is None:
+            raise vm.UiError("no_file_picker", "no file picker on this device")
+        source = app.office_evidence = EvidencePicker(picker)
+    return source
+
+
+def read_picked(f: PickedPhoto) -> bytes:
+    content = f.content()
+    return content if isinstance(content, bytes) else Path(content).read_bytes()
 
 
 def case_view(app: "FieldApp", case_id: str) -> ft.View:
     t = app.t
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+    done: dict[str, str] = {}
+    blobs: dict[str, bytes] = {}
+    buttons: list[ft.Control] = []
+
+    async def after(kind: str) -> None:
+        app.page.pop_dialog()
+        done["note"] = t("office.cases.done", event=t(f"event.{kind}"))
+        await refill(app, box, build)  # the new status, here: no navigation
 
     def event_form(kind: str) -> Callable[[Any], None]:
         def open_form(e: Any) -> None:
             fields = {name: ft.TextField(label=t(f"office.field.{name}"), dense=True)
                       for name in vm.event_fields(kind)}
+            send_btn = ft.FilledButton(t("save"))
 
             async def send(ev: Any) -> None:
                 body = vm.event_body(kind, {k: f.value or "" for k, f in fields.items()})
-                await call(app, "case_event", case_id, body)
-                app.page.pop_dialog()
-                app.toast(t("office.cases.done", event=t(f"event.{kind}")))
-                await app.rerender()
+                await busy(app, [send_btn], call(app, "case_event", case_id, body))
+                await after(kind)
 
+            send_btn.on_click = app.safe(send)
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t(f"event.{kind}")),
                 content=ft.Column(list(fields.values()), tight=True, width=420),
                 actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
-                         hook("office-event-send", ft.FilledButton(t("save"),
-                                                                   on_click=app.safe(send)))]))
+                         hook("office-event-send", send_btn)]))
         return open_form
+
+    def close_form(e: Any) -> None:
+        """销号: pick payment proofs (uploaded at once, by tus), the workers'
+        call-back note, then the ``close`` event with the evidence hashes."""
+        form = vm.ClosureForm()
+        files = ft.Column([ft.Text(t("office.close.none"), size=12, color=ft.Colors.GREY_700)],
+                          spacing=4)
+        callback = ft.TextField(label=t("office.field.callback_note"), multiline=True,
+                                min_lines=2, on_change=lambda ev: setattr(
+                                    form, "callback_note", ev.control.value or ""))
+        note = ft.TextField(label=t("office.field.note"), dense=True,
+                            on_change=lambda ev: setattr(form, "note", ev.control.value or ""))
+        pick_btn = ft.OutlinedButton(t("office.close.pick"), icon=ft.Icons.ATTACH_FILE)
+        send_btn = ft.FilledButton(t("event.close"), icon=ft.Icons.TASK_ALT)
+
+        def list_files() -> None:
+            files.controls = [hook(f"office-close-file-{n}", ft.Row([
+                ft.Icon(ft.Icons.PICTURE_AS_PDF if ev.kind == "pdf" else ft.Icons.IMAGE, size=18),
+                ft.Text(f"{ev.name} · {ev.size / 1024:.0f} KB · {ev.sha256[:12]}…", size=12,
+                        expand=True),
+                ft.Text(t("office.close.uploaded") if ev.uploaded else t("office.close.waiting"),
+                        size=12, color=ft.Colors.GREEN_700 if ev.uploaded else ft.Colors.ORANGE_800),
+                ft.IconButton(ft.Icons.DELETE_OUTLINE, tooltip=t("office.close.remove"),
+                              on_click=lambda _e, sha=ev.sha256: (form.remove(sha), list_files(),
+                                                                  app.page.update()))]))
+                for n, ev in enumerate(form.evidence)] or [
+                ft.Text(t("office.close.none"), size=12, color=ft.Colors.GREY_700)]
+
+        async def pick(ev: Any) -> None:
+            picked = await evidence_source(app).pick()
+            if not picked:
+                return
+
+            async def add() -> None:
+                max_px = int(app.device.settings.photo_max_px)
+                for f in picked:
+                    item = await asyncio.to_thread(
+                        lambda f=f: vm.prepare_evidence(f.name, read_picked(f), max_px))
+                    form.add(item)
+                list_files()
+                app.page.update()
+                await with_client(app, form.upload)  # at once: the send only names them
+                list_files()
+
+            await busy(app, [pick_btn, send_btn], add())
+
+        async def send(ev: Any) -> None:
+            form.callback_note, form.note = callback.value or "", note.value or ""
+            await busy(app, [pick_btn, send_btn],
+                       with_client(app, lambda client: form.send(client, case_id)))
+            await after("close")
+
+        pick_btn.on_click = app.safe(pick)
+        send_btn.on_click = app.safe(send)
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("office.close.title")),
+            content=ft.Column([ft.Text(t("office.close.hint"), size=12, color=ft.Colors.GREY_700),
+                               hook("office-close-pick", pick_btn),
+                               hook("office-close-files", files, container=True),
+                               hook("office-close-callback", callback), note],
+                              tight=True, width=520, spacing=8),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("office-close-send", send_btn)]))
+
+    async def thumb(sha256: str) -> ft.Control:
+        if sha256 not in blobs:
+            try:
+                blobs[sha256] = await call(app, "blob", sha256)
+            except vm.DeviceError as exc:  # one missing proof must not hide the case
+                return ft.Text(f"{sha256[:8]}… {app.error_text(exc)}", size=11,
+                               color=ft.Colors.RED_700)
+        data = blobs[sha256]
+        if data[:5] == b"%PDF-":
+            return ft.Container(ft.Row([ft.Icon(ft.Icons.PICTURE_AS_PDF), ft.Text(
+                f"PDF {sha256[:8]}", size=11)], tight=True), padding=6,
+                bgcolor=ft.Colors.GREY_200, border_radius=6)
+        return ft.Image(src=data, width=96, height=72, fit=ft.BoxFit.COVER)
+
+    async def timeline_row(ev: dict[str, Any]) -> ft.Control:
+        f = ev.get("fields") or {}
+        lines: list[ft.Control] = [
+            ft.Text(f"{fmt_time(ev.get('created_at'))} · "
+                    f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
+                    weight=ft.FontWeight.BOLD, size=13),
+            ft.Text(f"{ev.get('author_name') or '—'} ({ev.get('author_role') or '—'})"
+                    + (f" · {f['note']}" if f.get("note") else ""),
+                    size=12, color=ft.Colors.GREY_700)]
+        if f.get("callback_note"):
+            lines.append(ft.Text(f"{t('office.field.callback_note')}: {f['callback_note']}",
+                                 size=12))
+        if f.get("evidence"):
+            lines.append(ft.Row([await thumb(h) for h in f["evidence"]], wrap=True, spacing=6))
+        return ft.Row([ft.Icon(ft.Icons.CIRCLE, size=10, color=ft.Colors.BLUE_700),
+                       ft.Column(lines, spacing=1, expand=True)],
+                      vertical_alignment=ft.CrossAxisAlignment.START)
 
     async def build() -> list[ft.Control]:
         d = await call(app, "case", case_id)
@@ -461,36 +882,249 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                                                   if dl.get("overdue") else [])),
                        kv(t("office.cases.village"), d.get("village_name")),
                        kv(t("office.cases.employer"), c.get("employer")),
-                       kv(t("office.cases.source"), c.get("source")),
+                       kv(t("office.cases.source"), source_text(t, c.get("source"))),
                        kv(t("office.cases.workers"), c.get("workers_owed")),
                        kv(t("office.cases.amount"), f"{c.get('amount_owed') or 0:,.2f}"),
                        kv(t("office.cases.recovered"), f"{c.get('amount_recovered') or 0:,.2f}"),
                        kv(t("office.cases.complainant"),
-                          " ".join(str(c.get(k) or "") for k in ("complainant_name",
-                                                                  "complainant_phone")).strip()),
+                          " ".join(str(c.get(k) or "") for k in (
+                              "complainant_name", "complainant_phone",
+                              "complainant_id_number")).strip()),
                        kv(t("office.cases.due"), due_text(t, d)))
         allowed = d.get("allowed_events") or []
-        buttons = [hook(f"office-event-{k}", ft.OutlinedButton(
-            t(f"event.{k}"), on_click=app.safe(event_form(k)))) for k in allowed]
+        buttons[:] = [ft.OutlinedButton(
+            t(f"event.{k}"), on_click=app.safe(close_form if k == "close" else event_form(k)))
+            for k in allowed]
         actions = section(t("office.cases.actions"),
-                          ft.Row(buttons, wrap=True) if buttons
+                          ft.Row([hook(f"office-event-{k}", b) for k, b in zip(allowed, buttons)],
+                                 wrap=True) if buttons
                           else ft.Text(t("office.cases.no_actions")))
-        timeline = section(t("office.cases.timeline"), *[
-            ft.Row([ft.Icon(ft.Icons.CIRCLE, size=10, color=ft.Colors.BLUE_700),
-                    ft.Column([ft.Text(f"{fmt_time(ev.get('created_at'))} · "
-                                       f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
-                                       weight=ft.FontWeight.BOLD, size=13),
-                               ft.Text(f"{ev.get('author_name') or '—'} ({ev.get('author_role') or '—'})"
-                                       + (f" · {ev['fields'].get('note')}"
-                                          if (ev.get('fields') or {}).get('note') else ""),
-                                       size=12, color=ft.Colors.GREY_700)], spacing=1,
-                              expand=True)], vertical_alignment=ft.CrossAxisAlignment.START)
-            for ev in d.get("events") or []] or [ft.Text(t("office.empty"))])
-        return [head, actions, timeline]
+        rows = [await timeline_row(ev) for ev in d.get("events") or []]
+        timeline = section(t("office.cases.timeline"), *rows or [ft.Text(t("office.empty"))])
+        return [result_banner(done.get("note")), head, actions, timeline]
 
-    later(app, box, build)
-    return office_page(app, f"/office/case/{case_id}", t("office.cases.title"), [box],
-                       back="/office/cases")
+    return later(app, office_page(app, f"/office/case/{case_id}", t("office.cases.title"), [box],
+                                  back="/office/cases"), box, build)
+
+
+# --------------------------------------------------------------------------------------
+# Site registry
+
+
+def yes_no(t: Any, value: bool | None) -> str:
+    return {True: t("yes"), False: t("no")}.get(value, t("office.registry.unknown"))
+
+
+def registry_view(app: "FieldApp") -> ft.View:
+    t = app.t
+    state: vm.RegistryVM = getattr(app, "office_registry", None) or vm.RegistryVM()
+    app.office_registry = state
+    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    box = ft.Column([loading(app)], spacing=6)
+
+    async def build() -> list[ft.Control]:
+        await with_client(app, state.load)
+        rows = []
+        for n, item in enumerate(state.items):
+            s = item["site"]
+            yes, known = vm.six_score(s)
+            hc = vm.headcounts(s)
+            rows.append(ft.DataRow(cells=[
+                ft.DataCell(hook(f"office-site-{n}", ft.Text(s.get("name") or "—", width=220,
+                                                            color=ft.Colors.BLUE_800)),
+                            on_tap=app.nav(f"/office/site/{s['id']}")),
+                ft.DataCell(ft.Text(item.get("village_name") or "—")),
+                ft.DataCell(ft.Text(t(f"kind.{s.get('kind') or 'other'}"), size=12)),
+                ft.DataCell(ft.Text(f"{yes}/{known}" if known else "—")),
+                ft.DataCell(ft.Text(" / ".join("—" if hc[k] is None else str(hc[k])
+                                               for k in ("on_site", "real_name", "contracts")))),
+                ft.DataCell(ft.Text(fmt_time(s.get("last_inspected_at"))[:10])),
+                ft.DataCell(ft.Text(str(item.get("open_cases") or 0),
+                                    color=ft.Colors.RED_700 if item.get("open_cases") else None)),
+            ]))
+        table = ft.DataTable(columns=[
+            ft.DataColumn(ft.Text(t("office.registry.site"))),
+            ft.DataColumn(ft.Text(t("office.cases.village"))),
+            ft.DataColumn(ft.Text(t("office.review.kind"))),
+            ft.DataColumn(ft.Text(t("office.registry.six"))),
+            ft.DataColumn(ft.Text(t("office.registry.headcounts"))),
+            ft.DataColumn(ft.Text(t("office.registry.last_inspected"))),
+            ft.DataColumn(ft.Text(t("office.registry.open_cases")), numeric=True)],
+            rows=rows, heading_row_color=ft.Colors.BLUE_50)
+        return [ft.Text(t("office.count", n=state.total), size=13),
+                ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)]
+
+    def refilter(name: str) -> Callable[[str | None], Any]:
+        async def pick(value: str | None) -> None:
+            setattr(state.filters, name, value)
+            await refill(app, box, build)
+        return pick
+
+    search = ft.TextField(label=t("office.registry.search"), value=state.filters.q, dense=True,
+                          width=260, prefix_icon=ft.Icons.SEARCH,
+                          on_change=lambda e: setattr(state.filters, "q", e.control.value or ""))
+
+    async def do_search(e: Any) -> None:
+        state.filters.q = search.value or ""
+        await refill(app, box, build)
+
+    search.on_submit = app.safe(do_search)
+    bar = ft.Row([
+        dropdown(t("office.review.village"), state.filters.village,
+                 sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
+        dropdown(t("office.review.kind"), state.filters.kind,
+                 [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
+        hook("office-registry-search", search),
+        hook("office-registry-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.refresh"),
+                                                 on_click=app.safe(do_search))),
+    ], wrap=True)
+    return later(app, office_page(app, "/office/registry", t("office.registry.title"),
+                                  [bar, hook("office-registry", box, container=True)]), box, build)
+
+
+def site_view(app: "FieldApp", site_id: str) -> ft.View:
+    t = app.t
+    state = vm.SiteDetailVM(site_id)
+    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    async def toggle(e: Any) -> None:
+        state.registry_only = not state.registry_only
+        await refill(app, box, build)
+
+    async def build() -> list[ft.Control]:
+        await with_client(app, state.load)
+        s = state.site
+        hc = vm.headcounts(s)
+        head = section(s.get("name") or "—",
+                       kv(t("office.cases.village"), villages.get(s.get("village_id") or "")),
+                       kv(t("office.review.kind"), t(f"kind.{s.get('kind') or 'other'}")),
+                       kv(t("case.employer_address"), s.get("address")),
+                       kv(t("office.registry.builder"), s.get("builder")),
+                       kv(t("office.registry.contractor"), s.get("contractor")),
+                       kv(t("office.registry.contact"),
+                          f"{s.get('contact_name') or ''} {s.get('contact_phone') or ''}".strip()))
+        six = vm.six_status(s)
+        facts = hook("office-site-registry", section(
+            t("office.registry.facts"),
+            *[ft.Row([ft.Icon({True: ft.Icons.CHECK_CIRCLE, False: ft.Icons.CANCEL}.get(
+                v, ft.Icons.HELP_OUTLINE), size=18, color={True: ft.Colors.GREEN_700,
+                                                           False: ft.Colors.RED_700}.get(
+                v, ft.Colors.GREY_500)), ft.Text(t(f"six.{k}"), size=13, width=160),
+                ft.Text(yes_no(t, v), size=13)]) for k, v in six.items()],
+            kv(t("office.registry.on_site"), hc["on_site"]),
+            kv(t("office.registry.real_name"), hc["real_name"]),
+            kv(t("office.registry.contracts"), hc["contracts"]),
+            kv(t("office.registry.last_inspected"), fmt_time(s.get("last_inspected_at")))),
+            container=True)
+        table = ft.DataTable(columns=[
+            ft.DataColumn(ft.Text(t("office.history.when"))),
+            ft.DataColumn(ft.Text(t("office.history.field"))),
+            ft.DataColumn(ft.Text(t("office.history.value"))),
+            ft.DataColumn(ft.Text(t("office.history.who"))),
+            ft.DataColumn(ft.Text("rev"), numeric=True)],
+            rows=[ft.DataRow(color=ft.Colors.BLUE_50 if h.registry else None, cells=[
+                ft.DataCell(ft.Text(fmt_time(h.at_ms), size=12)),
+                ft.DataCell(ft.Text(h.field, size=12)),
+                ft.DataCell(ft.Text(vm.history_value(h), size=12, width=360)),
+                ft.DataCell(ft.Text(h.who, size=12)),
+                ft.DataCell(ft.Text(str(h.rev), size=12))]) for h in state.history],
+            heading_row_height=36, data_row_min_height=30)
+        history = hook("office-site-history", section(
+            t("office.history.title", n=len(state.history)),
+            ft.Chip(label=ft.Text(t("office.history.registry_only")),
+                    selected=state.registry_only, on_select=app.safe(toggle)),
+            table), container=True)
+        return [head, facts, history]
+
+    return later(app, office_page(app, f"/office/site/{site_id}", t("office.registry.title"),
+                                  [box], back="/office/registry"), box, build)
+
+
+# --------------------------------------------------------------------------------------
+# Audit log
+
+
+def audit_view(app: "FieldApp") -> ft.View:
+    t = app.t
+    state: vm.AuditVM = getattr(app, "office_audit", None) or vm.AuditVM()
+    app.office_audit = state
+    box = ft.Column([loading(app)], spacing=6)
+    f = state.filters
+
+    def action_text(action: str | None) -> str:
+        return t(f"office.audit.action.{action}") if action in vm.AUDIT_ACTIONS else (action or "")
+
+    async def build() -> list[ft.Control]:
+        await with_client(app, state.load)
+        rows = [ft.DataRow(cells=[
+            ft.DataCell(hook(f"office-audit-row-{n}", ft.Text(fmt_time(r.get("at")), size=12))),
+            ft.DataCell(ft.Text(f"{r.get('username')} · {t('role.' + r['role']) if r.get('role') else '—'}",
+                                size=12)),
+            ft.DataCell(ft.Text(action_text(r.get("action")), size=12,
+                                weight=ft.FontWeight.BOLD)),
+            ft.DataCell(ft.Text(f"{r.get('entity') or ''} …{(r.get('entity_id') or '')[-6:]}",
+                                size=12)),
+            ft.DataCell(ft.Text(vm.audit_details(r), size=12, width=480)),
+        ]) for n, r in enumerate(state.items)]
+        table = ft.DataTable(columns=[
+            ft.DataColumn(ft.Text(t("office.audit.when"))),
+            ft.DataColumn(ft.Text(t("office.audit.who"))),
+            ft.DataColumn(ft.Text(t("office.audit.what"))),
+            ft.DataColumn(ft.Text(t("office.audit.record"))),
+            ft.DataColumn(ft.Text(t("office.audit.details")))], rows=rows,
+            heading_row_color=ft.Colors.BLUE_50, data_row_min_height=30)
+        first = state.offset + 1 if state.items else 0
+        pager = ft.Row([
+            ft.Text(t("office.audit.range", first=first, last=state.offset + len(state.items)),
+                    size=13),
+            hook("office-audit-prev", ft.IconButton(ft.Icons.CHEVRON_LEFT,
+                                                    disabled=state.offset == 0,
+                                                    on_click=app.safe(page_by(-1)))),
+            hook("office-audit-next", ft.IconButton(ft.Icons.CHEVRON_RIGHT,
+                                                    disabled=not state.has_more,
+                                                    on_click=app.safe(page_by(1))))])
+        return [pager, ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)
+                if rows else ft.Text(t("office.empty"))]
+
+    def page_by(step: int) -> Callable[[Any], Any]:
+        async def handler(e: Any) -> None:
+            if step > 0:
+                state.next_page()
+            else:
+                state.prev_page()
+            await refill(app, box, build)
+        return handler
+
+    async def pick_action(value: str | None) -> None:
+        f.action, state.offset = value, 0
+        await refill(app, box, build)
+
+    date_from = ft.TextField(label=t("office.audit.from"), value=f.date_from, dense=True,
+                             width=160, hint_text="2026-01-01")
+    date_to = ft.TextField(label=t("office.audit.to"), value=f.date_to, dense=True, width=160,
+                           hint_text="2026-01-31")
+
+    entity = ft.TextField(label=t("office.audit.entity_id"), value=f.entity_id, dense=True,
+                          width=300)
+
+    async def apply(e: Any) -> None:
+        f.date_from, f.date_to, state.offset = date_from.value or "", date_to.value or "", 0
+        f.entity_id = entity.value or ""
+        f.params()  # a bad date is refused here, before the call
+        await refill(app, box, build)
+
+    date_from.on_submit = date_to.on_submit = entity.on_submit = app.safe(apply)
+    bar = ft.Row([
+        dropdown(t("office.audit.what"), f.action,
+                 [(a, action_text(a)) for a in vm.AUDIT_ACTIONS], app, pick_action),
+        hook("office-audit-from", date_from), hook("office-audit-to", date_to),
+        hook("office-audit-entity", entity),
+        hook("office-audit-apply", ft.FilledButton(t("office.audit.apply"), icon=ft.Icons.FILTER_ALT,
+                                                   on_click=app.safe(apply))),
+    ], wrap=True)
+    return later(app, office_page(app, "/office/audit", t("office.audit.title"),
+                                  [bar, hook("office-audit", box, container=True)]), box, build)
 
 
 # --------------------------------------------------------------------------------------
@@ -594,9 +1228,8 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         return [head, ft.ResponsiveRow([ft.Container(c, col={"md": 6}) for c in (c1, c2, c3, c4)]),
                 c5]
 
-    later(app, box, build)
-    return office_page(app, "/office/dashboard", t("office.dash.title"),
-                       [hook("office-dashboard", box, container=True)])
+    return later(app, office_page(app, "/office/dashboard", t("office.dash.title"),
+                                  [hook("office-dashboard", box, container=True)]), box, build)
 
 
 # --------------------------------------------------------------------------------------
@@ -620,7 +1253,10 @@ def export_view(app: "FieldApp") -> ft.View:
             raise vm.UiError("month_format", "YYYY-MM")
         return m, await call(app, "workbook", m)
 
-    async def download(e: Any) -> None:
+    download_btn = ft.FilledButton(t("office.export.download"), icon=ft.Icons.DOWNLOAD)
+    browser_btn = ft.OutlinedButton(t("office.export.browser"), icon=ft.Icons.SAVE_ALT)
+
+    async def save() -> None:
         m, data = await fetch()
         folder = export_dir(app)
         folder.mkdir(parents=True, exist_ok=True)
@@ -628,23 +1264,23 @@ def export_view(app: "FieldApp") -> ft.View:
         await asyncio.to_thread(path.write_bytes, data)
         last.update(month=m, data=data)
         saved.value = t("office.export.saved", path=str(path))
-        app.page.update()
+
+    async def download(e: Any) -> None:
+        await busy(app, [download_btn, browser_btn], save())
 
     async def to_browser(e: Any) -> None:
         if not last:
-            await download(e)
-        picker = ft.FilePicker()
+            await busy(app, [download_btn, browser_btn], save())
+        picker = getattr(app.files, "picker", None) or ft.FilePicker()
         app._office_picker = picker  # keep the service alive
         await picker.save_file(file_name=f"治欠台账-{last['month']}.xlsx", src_bytes=last["data"])
 
+    download_btn.on_click = app.safe(download)
+    browser_btn.on_click = app.safe(to_browser)
     body = section(t("office.export.title"),
                    ft.Text(t("office.export.hint"), size=13, color=ft.Colors.GREY_700),
                    month,
-                   ft.Row([hook("office-export", ft.FilledButton(
-                       t("office.export.download"), icon=ft.Icons.DOWNLOAD,
-                       on_click=app.safe(download))),
-                       hook("office-export-browser", ft.OutlinedButton(
-                           t("office.export.browser"), icon=ft.Icons.SAVE_ALT,
-                           on_click=app.safe(to_browser)))], wrap=True),
+                   ft.Row([hook("office-export", download_btn),
+                           hook("office-export-browser", browser_btn)], wrap=True),
                    hook("office-export-path", saved))
     return office_page(app, "/office/export", t("office.export.title"), [body])

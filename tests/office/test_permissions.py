@@ -22,6 +22,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/cases", {"source": "12333", "sector": "construction", "title": "x"}),
     ("GET", f"/api/v1/cases/{ID}", None),
     ("POST", f"/api/v1/cases/{ID}/events", {"kind": "accept"}),
+    ("GET", "/api/v1/office/sites", None),
     ("GET", f"/api/v1/office/sites/{ID}/history", None),
     ("GET", "/api/v1/office/audit", None),
     ("GET", "/api/v1/office/calendar", None),

@@ -99,6 +99,7 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("POST /cases", "hotline intake (12333) on the site"): _OFFICE_ONLY_CREATE,
     ("GET /cases/{id}", "a case on the site"): _OFFICE_READ,
     ("POST /cases/{id}/events", "a note on that case"): _OFFICE_READ,
+    ("GET /office/sites", "the registry of the site's village"): _OFFICE_READ,
     ("GET /office/sites/{id}/history", "the site's registry history"): _OFFICE_READ,
     ("GET /office/audit", "the audit log (scope n/a)"): _AUDIT_READ,
     ("GET /office/calendar", "the working-day calendar (scope n/a)"): _AUDIT_READ,
@@ -328,7 +329,7 @@ def office_cell(t: Township, endpoint: str, role: str, where: str) -> str:
     body: Any = None
     query: dict[str, str] = {}
     match path:
-        case "/office/inspections" | "/cases" if method == "GET":
+        case "/office/inspections" | "/cases" | "/office/sites" if method == "GET":
             query = {"village": village}
         case "/office/inspections/{id}":
             path = path.replace("{id}", t.inspection[where])
@@ -449,3 +450,15 @@ def test_the_docs_print_the_matrix() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
     assert render_matrix() in docs, "run: python -c 'from reliability.test_authz import " \
         "render_matrix; print(render_matrix())' and paste it into docs/reliability.md"
+
+
+def test_every_api_route_is_in_the_matrix(world: World) -> None:
+    """A new endpoint must get a row in MATRIX (and so a cell per role), or
+    be the public login/OpenAPI routes."""
+    routes = {(m, re.sub(r"\{[^}:]+(:[^}]+)?\}", "{}", r.path.removeprefix("/api/v1")))
+              for r in world.http.app.routes for m in getattr(r, "methods", ())
+              if m != "OPTIONS" and r.path.startswith("/api/v1/")}
+    listed = {(endpoint.split()[0], re.sub(r"\{[^}]+\}", "{}", endpoint.split()[1]))
+              for endpoint, _ in MATRIX}
+    missing = sorted(routes - listed - {("HEAD", p) for m, p in routes if m == "GET"})
+    assert not missing, f"endpoints without a row in MATRIX: {missing}"

@@ -168,3 +168,23 @@ def test_a_server_side_http_error_does_not_leak_internals(make_app_client, monke
     r = world.device("grid1", "devA", pull=False).pull_response(0)
     assert error_of(r, 500)["code"] == "internal_error"
     assert "secret" not in r.text
+
+
+def test_every_json_endpoint_documents_its_answer(app_client: AppClient) -> None:
+    """A new JSON endpoint needs its response type in sync_server/openapi.py
+    (BODIES), or the office console's clients have no schema to read."""
+    doc = app_client.client.get("/schema/openapi.json").json()
+    undocumented = []
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/v1/") or path.startswith(("/api/v1/uploads",
+                                                               "/api/v1/blobs")):
+            continue
+        for method, op in ops.items():
+            if method not in ("get", "post", "put") or path.endswith((".xlsx", ".csv")):
+                continue
+            ok = [code for code in ("200", "201")
+                  if "$ref" in op.get("responses", {}).get(code, {}).get("content", {}).get(
+                      "application/json", {}).get("schema", {})]
+            if not ok:
+                undocumented.append(f"{method.upper()} {path}")
+    assert not undocumented, undocumented

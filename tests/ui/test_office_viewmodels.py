@@ -1,14 +1,34 @@
-"""The office console's view-models, without a server or a client: filters
-→ query parameters, review and conflict choices → request bodies, the case
-transitions office and leader may take, and the dashboard series."""
+"""The office console's view-models: filters → query parameters, review and
+conflict choices → request bodies, the case transitions office and leader
+may take, the dashboard series (plain values); and the intake form, the
+registry and a site's history, the audit log, closure with evidence and a
+leader's escalation approval against the real server (``sync-server serve``
+on 127.0.0.1 over the seeded demo, through ``OfficeClient``)."""
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+import hashlib
+import io
+import typing
+from pathlib import Path
+from typing import Any, Iterator
 
+import httpx
+import pytest
+from PIL import Image
+
+from field_app.core.errors import DeviceError, ServerError
 from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
+from field_app.ui.office_api import OfficeClient
 from field_app.ui.viewmodels import UiError
+from shared_schema.ids import uuid7
+from sync_server.demo import DEMO_PASSWORD
+from sync_server.domain.office.audit import ACTIONS
+from sync_server.domain.office.schema import IntakeSource
+
+from .conftest import DemoServer
 
 CONFLICT = {"id": "c1", "entity": "site", "field": "contractor", "base_value": "原",
             "winner_value": "乙", "loser_value": "甲"}
@@ -131,10 +151,318 @@ def test_office_strings_complete() -> None:
 
 def test_office_views_use_only_known_strings() -> None:
     import re
-    from pathlib import Path
 
     from field_app.ui import office_views
 
     source = Path(office_views.__file__).read_text(encoding="utf-8")
     used = set(re.findall(r'\bt\("([a-z_.0-9]+)"', source))
     assert used and not sorted(k for k in used if k not in STRINGS)
+
+
+# --------------------------------------------------------------------------------------
+# Intake, registry, audit, closure with evidence: against the real server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    srv = DemoServer(tmp_path_factory.mktemp("office-vm"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def client_for(server: DemoServer, username: str) -> OfficeClient:
+    token = httpx.post(f"{server.url}/api/v1/auth/login", json={
+        "username": username, "password": DEMO_PASSWORD, "device_id": uuid7(),
+        "device_name": f"pytest-{username}"}).json()["token"]
+    return OfficeClient(server.url, token)
+
+
+@pytest.fixture
+def office(server: DemoServer) -> Iterator[OfficeClient]:
+    client = client_for(server, "office1")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def leader(server: DemoServer) -> Iterator[OfficeClient]:
+    client = client_for(server, "leader1")
+    yield client
+    client.close()
+
+
+class NoServer:
+    """A client that fails the test if the form calls it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the form called the server ({name}) with invalid input")
+
+
+def hotline_form(title: str, **values: Any) -> vm.IntakeForm:
+    form = vm.IntakeForm()
+    for name, value in {"title": title, "employer": "某装卸队(演示)", "workers_owed": "6",
+                        "amount_owed": "56,000", "complainant_name": "钱某某(演示)",
+                        "complainant_phone": "13800007788", **values}.items():
+        form.set(name, value)
+    return form
+
+
+def test_intake_sources_and_audit_actions_match_the_server() -> None:
+    assert set(vm.INTAKE_SOURCES) == set(typing.get_args(IntakeSource))
+    assert vm.AUDIT_ACTIONS == ACTIONS
+    for key in ([f"office.source.{s}" for s in vm.INTAKE_SOURCES]
+                + [f"office.audit.action.{a}" for a in vm.AUDIT_ACTIONS]):
+        assert key in STRINGS and all(STRINGS[key]), key
+
+
+def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
+    form = hotline_form("12333来电：物流园装卸工欠薪(VM)", received_at="2026-01-05 09:30")
+    detail = form.submit(office)
+    assert detail is not None and form.created is detail
+    case = detail["case"]
+    assert case["source"] == "12333" and case["sector"] == "construction"
+    assert case["amount_owed"] == 56000 and case["workers_owed"] == 6
+    assert case["complainant_phone"] == "13800007788"
+    assert case["opened_at"] == vm.parse_local_time("2026-01-05 09:30")
+    assert case["level"] == "township"  # no village named: the township handles it
+    assert form.values == vm.blank_intake() and not form.errors  # a fresh form for the next call
+    listed = office.cases(source="12333")["items"]
+    assert case["id"] in {c["case"]["id"] for c in listed}
+
+
+def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
+    village = office.sites(q="一纵线")["items"][0]["site"]
+    form = hotline_form("12345来电：小额欠薪(VM)", source="12345", workers_owed="2",
+                        amount_owed="3000", village_id=village["village_id"],
+                        site_id=village["id"], sector="construction")
+    detail = form.submit(office)
+    assert detail is not None
+    assert detail["case"]["level"] == "village" and detail["case"]["site_id"] == village["id"]
+
+
+def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> None:
+    form = hotline_form("12333来电：时间填错(VM)", received_at="2099-01-01 09:00")
+    typed = dict(form.values)
+    assert form.submit(office) is None
+    err = form.errors["received_at"]
+    assert err.code == "invalid_value" and "received_at" in err.message  # the server's words
+    assert form.values == typed and form.created is None
+    # an unknown village: the server's own check, shown beside the village
+    form.set("received_at", "")
+    form.set("village_id", "no-such-village")
+    assert form.submit(office) is None
+    assert form.errors["village_id"].code == "unknown_village"
+    assert form.values["title"] == "12333来电：时间填错(VM)"
+    assert not [c for c in office.cases(source="12333")["items"]
+                if c["case"].get("title") == "12333来电：时间填错(VM)"]
+    # fixed, the same form goes through
+    form.set("village_id", None)
+    assert form.submit(office) is not None
+
+
+def test_intake_checks_what_it_can_before_calling() -> None:
+    form = hotline_form("", employer="", amount_owed="五万", period_from="2025-13",
+                        received_at="昨天", source="fax")
+    assert form.submit(NoServer()) is None
+    assert {k: e.code for k, e in form.errors.items()} == {
+        "title": "title_or_employer", "amount_owed": "not_a_number",
+        "period_from": "month_format", "received_at": "datetime_format", "source": "required"}
+    assert form.values["amount_owed"] == "五万"
+    for e in form.errors.values():
+        assert f"err.{e.code}" in STRINGS
+
+
+def test_server_error_details_name_the_field() -> None:
+    fields = vm.IntakeForm.FIELDS
+    assert vm.error_field({"path": "$.amount_owed"}, fields) == "amount_owed"
+    assert vm.error_field({"field": "workers_owed"}, fields) == "workers_owed"
+    assert vm.error_field({"entity": "case", "missing": ["title|employer"]}, fields) == "title"
+    assert vm.error_field({"village_id": "x"}, fields) == "village_id"
+    assert vm.error_field({"path": "$.nope"}, fields) is None
+    form = vm.IntakeForm()
+    form.show_error(ServerError("invalid_body", "Expected `float | null`", status=400,
+                                path="$.amount_owed"))
+    assert form.errors["amount_owed"].code == "invalid_body" and form.general is None
+    form.show_error(ServerError("forbidden", "a leader may not register cases", status=403))
+    assert form.general is not None and form.general.code == "forbidden"
+
+
+def test_registry_list_filters_and_search(office: OfficeClient) -> None:
+    reg = vm.RegistryVM()
+    reg.load(office)
+    assert reg.total == len(reg.items) > 10
+    assert [i["site"]["name"] for i in reg.items] == sorted(i["site"]["name"] for i in reg.items)
+    reg.filters.kind = "construction"
+    reg.load(office)
+    assert reg.items and {i["site"]["kind"] for i in reg.items} == {"construction"}
+    village = reg.items[0]["site"]["village_id"]
+    reg.filters = vm.RegistryFilters(village=village)
+    assert reg.filters.params() == {"village": village}
+    reg.load(office)
+    assert {i["site"]["village_id"] for i in reg.items} == {village}
+    assert all(i["village_name"] for i in reg.items)
+    reg.filters = vm.RegistryFilters(q=" 一纵线 ")
+    reg.load(office)
+    assert [i["site"]["name"] for i in reg.items] == ["一纵线建设"]
+    assert reg.items[0]["open_cases"] >= 1  # the demo case on it
+    with pytest.raises(ServerError) as err:
+        office.sites(kind="shop")
+    assert err.value.code == "invalid_parameter"
+
+
+def test_site_detail_registry_and_history(office: OfficeClient) -> None:
+    site = office.sites(q="一纵线")["items"][0]["site"]
+    detail = vm.SiteDetailVM(site["id"])
+    detail.load(office)
+    assert detail.site["name"] == "一纵线建设"
+    assert detail.history and detail.history[0].rev >= detail.history[-1].rev  # newest first
+    assert {h.field for h in detail.history} >= {"name", "contractor"}
+    assert all(h.at_ms for h in detail.history)
+    assert vm.six_status(detail.site) == {k: None for k in vm.SIX_SYSTEMS}  # nothing approved
+    assert vm.six_score(detail.site) == (0, 0)
+    detail.registry_only = True
+    detail.load(office)
+    assert all(h.registry for h in detail.history)
+    line = vm.HistoryLine("six_systems", 3, {"real_name": True, "deposit": False}, None, "o", True)
+    assert vm.history_value(line) == "real_name:✓ deposit:✗"
+    when = vm.HistoryLine("last_inspected_at", 4, 1767225600000, None, "o", True)
+    assert vm.history_value(when) == "2026-01-01 08:00"
+    assert vm.headcounts({"headcount_on_site": 12}) == {"on_site": 12, "real_name": None,
+                                                        "contracts": None}
+
+
+def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
+    form = hotline_form("12333来电：审计日志(VM)")
+    created = form.submit(office)
+    assert created is not None
+    audit = vm.AuditVM()
+    audit.filters.action = "case_intake"
+    audit.load(office)
+    row = next(r for r in audit.items if r["entity_id"] == created["case"]["id"])
+    assert row["username"] == "office1" and row["role"] == "office" and row["at"]
+    assert "12333来电：审计日志(VM)" in vm.audit_details(row)
+    assert {r["action"] for r in audit.items} == {"case_intake"}
+    one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created['case']['id']} "))
+    one.load(office)
+    assert [r["entity_id"] for r in one.items] == [created["case"]["id"]]
+    today = dt.datetime.now(vm.CHINA).date()
+    audit.filters.date_from = (today - dt.timedelta(days=1)).isoformat()
+    audit.filters.date_to = (today + dt.timedelta(days=1)).isoformat()
+    audit.load(office)
+    assert created["case"]["id"] in {r["entity_id"] for r in audit.items}
+    audit.filters.date_from = audit.filters.date_to = "2020-01-01"
+    audit.load(office)
+    assert audit.items == []
+    audit.filters.date_from = "1月1日"
+    with pytest.raises(UiError) as err:
+        audit.load(office)
+    assert err.value.code == "date_format"
+    # pages of one: newest first, and the pager knows when there is more
+    paged = vm.AuditVM(limit=1)
+    paged.load(office)
+    assert len(paged.items) == 1 and paged.has_more
+    first = paged.items[0]["id"]
+    paged.next_page()
+    paged.load(office)
+    assert paged.offset == 1 and paged.items[0]["id"] != first
+    paged.prev_page()
+    assert paged.offset == 0
+
+
+def jpeg_bytes(seed: int = 3) -> bytes:
+    img = Image.new("RGB", (2400, 1800), (240, 240, 230))
+    img.paste((seed * 40 % 256, 80, 80), (200, 200, 900, 700))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def resolved_case(office: OfficeClient, title: str) -> str:
+    detail = office.intake({"source": "walk_in", "sector": "non_construction", "title": title,
+                            "workers_owed": 3, "amount_owed": 18000})
+    case_id = detail["case"]["id"]
+    office.case_event(case_id, {"kind": "accept"})
+    office.case_event(case_id, {"kind": "payment", "amount_recovered": 18000, "workers_paid": 3})
+    office.case_event(case_id, {"kind": "resolve", "note": "已结清"})
+    return case_id
+
+
+def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
+    case_id = resolved_case(office, "销号凭证(VM)")
+    form = vm.ClosureForm()
+    with pytest.raises(UiError) as err:
+        form.body()
+    assert err.value.code == "evidence_required"
+    photo = form.add(vm.prepare_evidence("proof.jpg", jpeg_bytes(), max_px=1600))
+    assert photo.kind == "photo" and photo.data is not None
+    assert max(Image.open(io.BytesIO(photo.data)).size) == 1600  # the device's pipeline
+    assert photo.sha256 == hashlib.sha256(photo.data).hexdigest()
+    receipt_bytes = b"%PDF-1.4\n% receipt (demo)\n%%EOF\n"
+    receipt = form.add(vm.prepare_evidence("receipt.pdf", receipt_bytes))
+    assert receipt.kind == "pdf" and receipt.sha256 == hashlib.sha256(receipt_bytes).hexdigest()
+    assert form.add(vm.prepare_evidence("again.pdf", receipt_bytes)) is receipt  # no duplicate
+    with pytest.raises(UiError) as err:
+        form.body()
+    assert err.value.code == "callback_required"
+    form.callback_note = "已电话回访3名工人，工资已到账"
+    form.upload(office)  # at pick time, by tus
+    assert all(e.uploaded and e.data is None for e in form.evidence)
+    detail = form.send(office, case_id)
+    assert detail["case"]["status"] == "closed"
+    close = next(e for e in detail["events"] if e["kind"] == "close")
+    assert close["fields"]["evidence"] == [photo.sha256, receipt.sha256]
+    assert close["fields"]["callback_note"] == "已电话回访3名工人，工资已到账"
+    assert hashlib.sha256(office.blob(photo.sha256)).hexdigest() == photo.sha256
+    assert office.blob(receipt.sha256) == receipt_bytes
+
+
+def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeClient) -> None:
+    case_id = resolved_case(office, "销号缺回访(VM)")
+    with pytest.raises(ServerError) as err:
+        office.case_event(case_id, {"kind": "close", "evidence": ["a" * 64]})
+    assert err.value.code == "missing_field"
+    with pytest.raises(DeviceError) as bad:  # neither a photo nor a PDF receipt
+        vm.prepare_evidence("notes.txt", b"not an image")
+    assert bad.value.code == "invalid_photo" and "err.invalid_photo" in STRINGS
+
+
+def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClient) -> None:
+    detail = office.intake({"source": "national_platform", "sector": "construction",
+                            "title": "平台线索：集体讨薪风险(VM)", "workers_owed": 40,
+                            "amount_owed": 800000, "collective_risk": True})
+    case_id = detail["case"]["id"]
+    office.case_event(case_id, {"kind": "accept"})
+    waiting = office.case_event(case_id, vm.event_body("request_leading_group",
+                                                       {"note": "涉及40人，提请领导小组"}))
+    assert waiting["case"]["level"] == "leading_group"
+    assert "approve_escalation" not in waiting["allowed_events"]  # not for the office
+    with pytest.raises(ServerError) as err:
+        office.case_event(case_id, {"kind": "approve_escalation"})
+    assert err.value.code == "role_not_allowed"
+    seen = leader.case(case_id)
+    assert {"approve_escalation", "return_escalation"} <= set(seen["allowed_events"])
+    assert vm.transitions_for(seen["case"], "leader") == seen["allowed_events"]
+    done = leader.case_event(case_id, vm.event_body("approve_escalation", {"note": "同意"}))
+    assert done["case"]["level"] == "tackle_team"
+    assert done["events"][-1]["author_role"] == "leader"
+
+
+def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
+    form = hotline_form("领导不能登记(VM)")
+    assert form.submit(leader) is None
+    assert form.general is not None and form.general.code == "forbidden"
+
+
+def test_office_views_never_navigate_after_a_call() -> None:
+    """The race of issue 5: an action's handler keeps the user where they are;
+    only the user's own taps (tabs, rows, back, logout) change the route."""
+    from field_app.ui import office_views
+
+    source = Path(office_views.__file__).read_text(encoding="utf-8")
+    start = source.index("def office_page(")
+    end = source.index("\ndef ", start + 10)
+    outside = source[:start] + source[end:]
+    assert "app.go(" not in outside and "rerender(" not in outside

@@ -158,9 +158,19 @@ class CaseController(Controller):
         return await _run(cases.add_event, state.store, state.settings, p, case_id, req)
 
 
-class RegistryHistoryController(Controller):
+class RegistryController(Controller):
     path = "/api/v1/office/sites"
     tags = ["office"]
+
+    @get("/", summary="The site registry (filters, search, paginated)",
+         operation_id="office_list_sites")
+    async def list_(self, request: Request) -> Response:
+        p = await _who(request, access.OFFICE_LEADER)
+        limit, offset = params.page(request)
+        return await _run(registry.list_sites, request.app.state.store, p,
+                          village=params.text(request, "village"),
+                          kind=params.text(request, "kind", tuple(SITE_KINDS)),
+                          q=params.text(request, "q"), limit=limit, offset=offset)
 
     @get("/{site_id:str}/history", summary="A site's registry history",
          operation_id="office_site_history")
@@ -221,4 +231,4 @@ class CalendarController(Controller):
 
 
 CONTROLLERS = [InspectionReviewController, ConflictController, CaseController,
-               RegistryHistoryController, AuditController, CalendarController]
+               RegistryController, AuditController, CalendarController]

@@ -232,6 +232,17 @@ class SiteHistory(WireStruct, kw_only=True):
     history: list[HistoryRow]
 
 
+class SiteSummary(WireStruct, kw_only=True):
+    site: dict[str, Any]  # the site record, its registry facts included
+    village_name: str | None = None
+    open_cases: int = 0
+
+
+class SiteList(WireStruct, kw_only=True):
+    items: list[SiteSummary]
+    page: Page
+
+
 class AuditRow(WireStruct, kw_only=True):
     id: str
     at: int
