@@ -70,6 +70,10 @@ class ApiClient:
             response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:  # connect, read, write, timeouts, protocol
             raise Retryable(f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+        # The body is read (and cached in the response). httpx links a response
+        # and its stream both ways: left so, a response (a pull page of
+        # megabytes) lives until the cycle collector happens to run.
+        response.stream = httpx.ByteStream(b"")
         if "gzip" in response.headers.get("accept-encoding", "").lower():
             self.gzip_requests = True
         if response.status_code == 401 and auth:

@@ -30,7 +30,7 @@ from field_app.core.reports import (
     SyncReport,
 )
 from field_app.core.settings import DeviceSettings
-from field_app.core.store import LocalStore, RecordRow, Tx
+from field_app.core.store import KEY_COLUMNS, LocalStore, RecordRow, Tx
 from field_app.core.sync import SyncClient
 from shared_schema import cases
 from shared_schema.checklists import (
@@ -191,7 +191,10 @@ class Device:
 
     def records(self, entity: str, **equal: Any) -> list[dict[str, Any]]:
         """Records of one entity whose fields equal the given values."""
-        where = " AND ".join(f"json_extract(data, '$.{k}') = ?" for k in equal)
+        # The link fields have their own indexed columns (m002), text only.
+        where = " AND ".join(
+            f"{k} = ?" if k in KEY_COLUMNS and isinstance(v, str)
+            else f"json_extract(data, '$.{k}') = ?" for k, v in equal.items())
         with self.store.read() as tx:
             return [r.data for r in tx.rows(entity, where, list(equal.values()))]
 

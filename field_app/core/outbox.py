@@ -13,11 +13,11 @@ happens to them when the server answers.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from field_app.core import rebase
 from field_app.core.errors import InvalidInput, NotFound
-from field_app.core.store import RecordRow, Tx
+from field_app.core.store import RecordRow, ServerPart, Tx
 from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.hlc import CounterOverflowError, Hlc, HlcError, HybridClock
 from shared_schema.ids import uuid7
@@ -66,6 +66,41 @@ class DeviceClock:
                                        self._clock.last.node)
             tx.set("hlc", str(self._clock.last))
 
+    def receive_all(self, tx: Tx, remotes: Iterable[str | None]) -> None:
+        """Move past every HLC in ``remotes`` with one advance and one state
+        write: past the newest (string order is HLC order). If the newest is
+        not a valid HLC, each is received in turn, as ``receive`` would."""
+        stamps = [r for r in remotes if r]
+        if not stamps:
+            return
+        newest = max(stamps)
+        try:
+            Hlc.parse(newest)
+        except HlcError:
+            for remote in stamps:
+                self.receive(tx, remote)
+            return
+        self.receive(tx, newest)
+
+
+#: Acknowledged one at a time (see ``Outbox.acknowledge_all``).
+CASE_ENTITIES = frozenset({"case", "case_event"})
+
+
+def _kept(field_revs: dict[str, int] | None, m: Mutation, result: MutationResult) -> set[str]:
+    """The fields of ``m`` NOT to write into the server values on its
+    acknowledgement: those the server reported in conflict (the next pull
+    says which value won) and, for a ``duplicate`` upsert (applied at an
+    earlier attempt whose answer was lost), those whose revision the device
+    has seen (``field_revs``) move past the mutation's base: a pull since
+    then brought the server's newer value, and the cursor is past it — keep it."""
+    kept = {c.field for c in result.conflicts}
+    if result.status == "duplicate" and isinstance(m, Upsert):
+        revs = field_revs or {}
+        kept |= {k for k in rebase.flat_keys(m.entity, m.fields)
+                 if revs.get(k, 0) != m.base.get(k, 0)}
+    return kept
+
 
 class Outbox:
     def __init__(self, clock: DeviceClock, now_ms: Callable[[], int]) -> None:
@@ -99,19 +134,12 @@ class Outbox:
 
     # the server's answers -----------------------------------------------------------
     def acknowledge(self, tx: Tx, m: Mutation, result: MutationResult) -> None:
-        """applied / merged / duplicate: the mutation is the server's now."""
-        conflicted = {c.field for c in result.conflicts}
+        """applied / merged / duplicate: the mutation is the server's now (one
+        mutation; ``acknowledge_all`` does a push's worth at once)."""
         row = tx.row(m.entity, m.entity_id) or RecordRow(entity=m.entity, id=m.entity_id,
                                                          data={})
-        if result.status == "duplicate" and isinstance(m, Upsert):
-            # Applied at an earlier attempt whose answer was lost. A pull since
-            # then may have brought newer values of these fields, and the cursor
-            # is past them: where the device saw a revision newer than the
-            # mutation's base, the pulled value is the server's — keep it.
-            revs = row.field_revs or {}
-            conflicted |= {k for k in rebase.flat_keys(m.entity, m.fields)
-                           if revs.get(k, 0) != m.base.get(k, 0)}
-        row.server = rebase.acknowledge(m.entity, row.server, m, conflicted)
+        kept = _kept(row.field_revs if result.status == "duplicate" else None, m, result)
+        row.server = rebase.acknowledge(m.entity, row.server, m, kept)
         row.seen_gen = int(tx.get("gen", 0))  # the server holds it for us: visible
         tx.remove_outbox(m.id)
         tx.put_row(row)
@@ -119,6 +147,57 @@ class Outbox:
         tx.incr("acked_count")
         tx.set("last_answered_seq", max(int(tx.get("last_answered_seq", 0)), m.seq))
         self.clock.receive(tx, result.hlc)
+
+    def acknowledge_all(self, tx: Tx, answered: list[tuple[Mutation, MutationResult]]) -> int:
+        """``acknowledge`` for a push's acknowledged mutations at once, set
+        based: the outbox rows go in one statement, every touched record is
+        read once, its server values take its mutations' fields in seq order,
+        its view is recomputed once over what is still waiting, and the rows
+        are written in one statement. Mutations no longer in the outbox (an
+        answer applied already) are skipped. Returns how many were acknowledged.
+
+        Per mutation: its fields become the record's server values until the
+        next pull brings the server's record, except the fields ``_kept``
+        names."""
+        waiting = tx.outbox_seqs([m.id for m, _ in answered])
+        todo = sorted({m.id: (m, r) for m, r in answered if m.id in waiting}.values(),
+                      key=lambda p: p[0].seq)
+        # Cases and their events one at a time, as ``acknowledge``: the case's
+        # locally folded status (``Tx.derive_case``) depends on which events
+        # were still waiting at each step. They touch no other entity's rows.
+        bulk = [(m, r) for m, r in todo if m.entity not in CASE_ENTITIES]
+        for m, r in todo:
+            if m.entity in CASE_ENTITIES:
+                self.acknowledge(tx, m, r)
+        if not bulk:
+            return len(todo)
+        tx.remove_outbox(*[m.id for m, _ in bulk])
+        keys = list(dict.fromkeys((m.entity, m.entity_id) for m, _ in bulk))
+        parts = tx.server_rows(keys)
+        left = tx.overlays_by_key(keys)
+        revs: dict[tuple[str, str], dict[str, int]] = {}
+        for m, result in bulk:
+            key = (m.entity, m.entity_id)
+            part = parts.get(key) or parts.setdefault(key, ServerPart(None))
+            if result.status == "duplicate" and key not in revs:
+                revs[key] = part.revs()
+            kept = _kept(revs.get(key), m, result)
+            part.server = rebase.acknowledge(m.entity, part.server, m, kept)
+        gen = int(tx.get("gen", 0))  # the server holds them for us: visible
+        out = []
+        for key in keys:
+            part = parts[key]
+            on_top = left.get(key)
+            if on_top:
+                out.append((*key, rebase.view(key[0], key[1], part.server, on_top),
+                            part.server, part, gen))
+            else:  # nothing on top: the view is the server values, stored once
+                out.append((*key, part.server, None, part, gen))
+        tx.put_views(out)
+        tx.incr("acked_count", len(bulk))
+        tx.set("last_answered_seq", max(int(tx.get("last_answered_seq", 0)), bulk[-1][0].seq))
+        self.clock.receive_all(tx, [r.hlc for _, r in bulk])
+        return len(todo)
 
     def reject(self, tx: Tx, m: Mutation, code: str, message: str,
                details: dict[str, Any]) -> None:

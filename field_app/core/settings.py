@@ -24,6 +24,10 @@ class DeviceSettings:
     batch_size: int = 200
     #: Changes per pull page (the server caps it at 10,000).
     pull_limit: int = 1000
+    #: Changes per pull page when pulling from cursor 0 (first sync, full resync): each page
+    #: is one local commit, and a commit rewrites every record-index page it touched, so a
+    #: district-size first sync writes far less with fewer, larger pages.
+    first_pull_limit: int = 5000
     #: Longest edge of a stored photo, in pixels.
     photo_max_px: int = 1600
     #: JPEG quality of stored photos.

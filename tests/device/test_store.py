@@ -27,7 +27,7 @@ def test_open_creates_a_migrated_wal_store(tmp_path) -> None:
     again = Device.open(tmp_path / "phone", fast_settings())
     try:
         assert again.device_id == first  # generated once
-        assert again.store.applied_migrations() == ["m001_initial"]
+        assert again.store.applied_migrations() == ["m001_initial", "m002_record_keys"]
     finally:
         again.close()
 
@@ -46,7 +46,7 @@ def test_migrations_are_recorded_and_not_rerun(tmp_path) -> None:
     store.migrate()
     store.migrate()
     rows = list(store.db["_sqlite_migrations"].rows_where("migration_set = ?", ["field_app"]))
-    assert [r["name"] for r in rows] == ["m001_initial"]
+    assert [r["name"] for r in rows] == ["m001_initial", "m002_record_keys"]
     store.close()
 
 
