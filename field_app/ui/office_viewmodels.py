@@ -303,6 +303,74 @@ def inspections_vs_plan(summaries: dict[str, dict[str, Any]]) -> dict[str, tuple
     return out
 
 
+@dataclass(frozen=True)
+class OverdueCase:
+    """One row of the dashboard's most-overdue list."""
+    case_id: str
+    title: str
+    village: str
+    due: str  # YYYY-MM-DD: the open deadline that has passed
+    working_days_overdue: int
+
+
+@dataclass
+class OverduePanel:
+    """The dashboard's overdue panel: how many cases are overdue and due soon
+    (in all, and by village), and the most overdue few. Built from ``GET
+    /cases?overdue=true`` and ``GET /cases?due_soon=true`` (``load``), so the
+    counts are the server's (its ``page.total``), over its working-day calendar."""
+    overdue: int = 0
+    due_soon: int = 0
+    #: ``{village name: (overdue, due soon)}``, the most overdue villages first.
+    by_village: dict[str, tuple[int, int]] = field(default_factory=dict)
+    top: list[OverdueCase] = field(default_factory=list)
+
+    TOP = 5
+
+    @classmethod
+    def build(cls, overdue: list[dict[str, Any]], due_soon: list[dict[str, Any]],
+              overdue_total: int | None = None, due_soon_total: int | None = None,
+              top: int | None = None) -> "OverduePanel":
+        """From ``GET /cases`` items (each already overdue, or due soon); the
+        totals default to the lists' lengths."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for view in overdue:
+            counts[view.get("village_name") or "—"][0] += 1
+        for view in due_soon:
+            counts[view.get("village_name") or "—"][1] += 1
+        by_village = {v: (c[0], c[1]) for v, c in sorted(
+            counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))}
+        rows = sorted((overdue_row(v) for v in overdue),
+                      key=lambda r: (-r.working_days_overdue, r.due, r.title, r.case_id))
+        return cls(overdue=len(overdue) if overdue_total is None else overdue_total,
+                   due_soon=len(due_soon) if due_soon_total is None else due_soon_total,
+                   by_village=by_village, top=rows[:cls.TOP if top is None else top])
+
+    @classmethod
+    def load(cls, client: Any, top: int | None = None) -> "OverduePanel":
+        """Two calls to the case ledger with its ``overdue`` / ``due_soon`` filters."""
+        late = client.cases(overdue=True)
+        soon = client.cases(due_soon=True)
+        return cls.build(late["items"], soon["items"], (late.get("page") or {}).get("total"),
+                         (soon.get("page") or {}).get("total"), top)
+
+
+def overdue_row(view: dict[str, Any]) -> OverdueCase:
+    """A ``GET /cases`` item as a most-overdue row: the open deadline (accept
+    while registered, conclude once accepted) and how many working days have
+    passed since it (``-working_days_left``; 0 when only a weekend or holiday
+    has passed)."""
+    case = view.get("case") or {}
+    d = view.get("deadlines") or {}
+    due = (d.get("conclude_due") if case.get("status") == "accepted" else None) \
+        or d.get("accept_due") or d.get("conclude_due") or "—"
+    left = d.get("working_days_left")
+    return OverdueCase(case_id=case.get("id") or "",
+                       title=case.get("title") or case.get("employer") or "—",
+                       village=view.get("village_name") or "—", due=str(due),
+                       working_days_overdue=max(0, -int(left)) if isinstance(left, int) else 0)
+
+
 # --------------------------------------------------------------------------------------
 # Case intake (hotline, national platform, walk-in)
 

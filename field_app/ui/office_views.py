@@ -11,7 +11,7 @@ user's own taps (tabs, rows, back) change the route.
 Stable test hooks: office-review-list, office-approve, office-result,
 office-conflicts, office-resolve-winner, office-cases, office-intake-*,
 office-registry, office-site-*, office-audit, office-close-*,
-office-dashboard, office-export, office-logout."""
+office-dashboard, office-dash-overdue(-N, -ledger), office-export, office-logout."""
 
 from __future__ import annotations
 
@@ -1171,6 +1171,80 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.1f}%"
 
 
+def compact_table(columns: list[tuple[str, bool]], rows: list[ft.DataRow]) -> ft.DataTable:
+    """A dense DataTable for a dashboard panel: ``columns`` = [(header, numeric)]."""
+    return ft.DataTable(
+        columns=[ft.DataColumn(ft.Text(h, size=12, weight=ft.FontWeight.BOLD), numeric=num)
+                 for h, num in columns], rows=rows, show_checkbox_column=False,
+        heading_row_height=32, data_row_min_height=30, data_row_max_height=34,
+        column_spacing=16, horizontal_margin=8, heading_row_color=ft.Colors.BLUE_50)
+
+
+def count_box(label: str, n: int, color: str, light: str) -> ft.Control:
+    return ft.Container(ft.Column([ft.Text(str(n), size=26, weight=ft.FontWeight.BOLD,
+                                           color=color),
+                                   ft.Text(label, size=12, color=color)],
+                                  spacing=0, tight=True,
+                                  horizontal_alignment=ft.CrossAxisAlignment.CENTER),
+                        bgcolor=light, border_radius=8, width=110,
+                        padding=ft.Padding.symmetric(horizontal=8, vertical=6))
+
+
+#: Villages shown in the overdue panel (the most overdue first), so it stays compact.
+VILLAGE_ROWS = 6
+
+
+def overdue_panel(app: "FieldApp", panel: vm.OverduePanel) -> ft.Control:
+    """Overdue and due-soon cases: the counts (in all and by village), the most
+    overdue few (a tap opens the case) and 查看超期案件 (the ledger, overdue only).
+    Hooks: office-dash-overdue, office-dash-overdue-N, office-dash-overdue-ledger."""
+    t = app.t
+
+    async def ledger(e: Any) -> None:  # the user's own tap
+        app.office_cases = vm.CaseFilters(overdue=True)
+        await app.nav("/office/cases")(e)
+
+    counts = ft.Row([count_box(t("office.cases.overdue"), panel.overdue, ft.Colors.RED_700,
+                               ft.Colors.RED_50),
+                     count_box(t("office.cases.due_soon"), panel.due_soon,
+                               ft.Colors.AMBER_900, ft.Colors.AMBER_50)], spacing=8)
+    villages = ft.Container(compact_table(
+        [(t("office.cases.village"), False), (t("office.cases.overdue"), True),
+         (t("office.cases.due_soon"), True)],
+        [ft.DataRow(cells=[ft.DataCell(ft.Text(v, size=12)),
+                           ft.DataCell(ft.Text(str(late), size=12,
+                                               color=ft.Colors.RED_700 if late else None)),
+                           ft.DataCell(ft.Text(str(soon), size=12))])
+         for v, (late, soon) in list(panel.by_village.items())[:VILLAGE_ROWS]]),
+        bgcolor=ft.Colors.WHITE) if panel.by_village else ft.Text(t("office.empty"), size=12)
+    more = len(panel.by_village) - VILLAGE_ROWS
+    top = ft.Container(compact_table(
+        [(t("office.cases.case"), False), (t("office.cases.village"), False),
+         (t("office.cases.due"), False), (t("office.dash.days_overdue"), True)],
+        [ft.DataRow(cells=[
+            ft.DataCell(hook(f"office-dash-overdue-{n}", ft.Text(
+                r.title, size=12, color=ft.Colors.RED_800, width=230, max_lines=1,
+                overflow=ft.TextOverflow.ELLIPSIS, tooltip=r.title)),
+                on_tap=app.nav(f"/office/case/{r.case_id}")),
+            ft.DataCell(ft.Text(r.village, size=12)),
+            ft.DataCell(ft.Text(r.due, size=12)),
+            ft.DataCell(ft.Text(str(r.working_days_overdue), size=12,
+                                color=ft.Colors.RED_700, weight=ft.FontWeight.BOLD))])
+         for n, r in enumerate(panel.top)])) if panel.top else ft.Text(
+        t("office.dash.none_overdue"), size=12, color=ft.Colors.GREEN_800)
+    button = hook("office-dash-overdue-ledger", ft.OutlinedButton(
+        t("office.dash.open_overdue"), icon=ft.Icons.LIST_ALT, on_click=app.safe(ledger)))
+    left = ft.Column([counts, villages] + ([ft.Text(t("office.dash.more_villages", n=more),
+                                                    size=12, color=ft.Colors.GREY_700)]
+                                           if more > 0 else []), spacing=8, col={"md": 5})
+    right = ft.Column([ft.Text(t("office.dash.most_overdue", n=len(panel.top)), size=13,
+                               color=ft.Colors.GREY_800), top, button], spacing=6,
+                      col={"md": 7}, horizontal_alignment=ft.CrossAxisAlignment.START)
+    return hook("office-dash-overdue", section(
+        t("office.dash.overdue_title"), ft.ResponsiveRow([left, right], spacing=12)),
+        container=True)
+
+
 def dashboard_view(app: "FieldApp") -> ft.View:
     t = app.t
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
@@ -1179,6 +1253,7 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         month = vm.this_month()
         months = vm.months_back(month, 3)
         cases = (await call(app, "cases"))["items"]
+        panel = await with_client(app, vm.OverduePanel.load)
         summaries = {m: await call(app, "summary", m) for m in months}
         now = summaries[month]
         totals = now.get("totals") or {}
@@ -1216,17 +1291,12 @@ def dashboard_view(app: "FieldApp") -> ft.View:
                                 for m, (d, p) in ivp.items()]),
                      legend([(t("office.dash.done"), ft.Colors.TEAL_600),
                              (t("office.dash.plan"), ft.Colors.GREY_400)]))
-        late = [c for c in cases if vm.is_overdue(c)]
-        c5 = section(t("office.dash.overdue", n=len(late)), *[
-            ft.Text(f"{v['case'].get('title') or v['case'].get('employer')} · "
-                    f"{v.get('village_name') or '—'} · {due_text(t, v)}", color=ft.Colors.RED_700)
-            for v in late] or [ft.Text(t("office.empty"))])
         head = ft.Text(t("office.dash.totals", opened=totals.get("cases_opened", 0),
                          owed=f"{totals.get('amount_owed') or 0:,.0f}",
                          recovered=f"{totals.get('amount_recovered') or 0:,.0f}",
                          rate=pct(totals.get("on_time_rate"))), size=14)
-        return [head, ft.ResponsiveRow([ft.Container(c, col={"md": 6}) for c in (c1, c2, c3, c4)]),
-                c5]
+        return [head, overdue_panel(app, panel),
+                ft.ResponsiveRow([ft.Container(c, col={"md": 6}) for c in (c1, c2, c3, c4)])]
 
     return later(app, office_page(app, "/office/dashboard", t("office.dash.title"),
                                   [hook("office-dashboard", box, container=True)]), box, build)

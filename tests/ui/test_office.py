@@ -3,7 +3,8 @@
 seed the demo server, then through the real API (two field devices) one
 site with two submitted inspections (so the detail has a previous one to
 compare with) and one conflict (grid1 and sector1 edit the same site field
-offline), and one case already resolved (waiting for its closure); then, as
+offline), one case already resolved (waiting for its closure) and one never
+accepted since March (overdue, for the dashboard's overdue panel); then, as
 office1 in the browser: approve the newest inspection, resolve the conflict
 by keeping the winner, register a 12333 hotline case (first refused by the
 server for a future time, the typed values kept, then accepted), close the
@@ -43,6 +44,7 @@ from .phone import Phone
 SIZE = {"width": 1280, "height": 860}
 HOTLINE_TITLE = "12333来电：回龙坝物流园装卸工欠薪"
 CLOSE_TITLE = "测试：梁滩村厂房装修班组欠薪(待销号)"
+OVERDUE_TITLE = "测试：一纵线班组欠薪(超期未受理)"
 
 
 @pytest.fixture
@@ -111,6 +113,18 @@ def resolved_case(probe: httpx.Client) -> str:
                  {"kind": "resolve", "note": "班组长已结清工资"}):
         assert probe.post(f"/api/v1/cases/{case_id}/events", json=body).status_code == 200
     return case_id
+
+
+def overdue_case(probe: httpx.Client) -> str:
+    """A case taken in on 2026-03-02 and never accepted: past its accept deadline,
+    so the dashboard's overdue panel lists it."""
+    site = probe.get("/api/v1/office/sites", params={"q": "一纵线"}).json()["items"][0]["site"]
+    r = probe.post("/api/v1/cases", json={
+        "source": "12345", "sector": "construction", "title": OVERDUE_TITLE,
+        "village_id": site["village_id"], "workers_owed": 2, "amount_owed": 8000,
+        "received_at": 1772413200000})  # 2026-03-02 09:00 +08
+    assert r.status_code == 201, r.text
+    return r.json()["case"]["id"]
 
 
 def proof_jpeg(path: Path) -> Path:
@@ -190,6 +204,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     conflicts = probe.get("/api/v1/office/conflicts").json()["items"]
     assert len(conflicts) == 1
     closing = resolved_case(probe)
+    overdue_case(probe)
     proof = proof_jpeg(tmp_path / "payment-proof.jpg")
     desk = Phone(desk_page, app_process.url)
 
@@ -322,6 +337,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     # the dashboard --------------------------------------------------------------------------
     tab(desk, "统计看板")
     wait_seen(desk, "六项制度落实率", 30)
+    wait_hook(desk, "office-dash-overdue")  # the overdue panel, with the case never accepted
+    wait_hook(desk, "office-dash-overdue-0")
+    wait_seen(desk, OVERDUE_TITLE)
     desk.shot("office-12-dashboard", 2.0)
 
     # the monthly workbook -------------------------------------------------------------------

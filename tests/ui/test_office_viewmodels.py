@@ -22,7 +22,7 @@ from field_app.core.errors import DeviceError, ServerError
 from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
 from field_app.ui.office_api import OfficeClient
-from field_app.ui.viewmodels import UiError
+from field_app.ui.viewmodels import CHINA, UiError
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
@@ -141,6 +141,37 @@ def test_dashboard_series() -> None:
                                                           "projects_inspected": 4}}}) == {
         "2026-01": (4, 11)}
     assert vm.months_back("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+
+
+def test_overdue_panel_counts_and_most_overdue() -> None:
+    def item(cid: str, village: str | None, status: str, left: int, overdue: bool,
+             accept: str = "2026-01-08", conclude: str | None = None) -> dict[str, Any]:
+        return {"case": {"id": cid, "title": f"案件{cid}", "status": status},
+                "village_name": village,
+                "deadlines": {"accept_due": accept, "conclude_due": conclude,
+                              "overdue": overdue, "due_soon": not overdue,
+                              "working_days_left": left}}
+
+    late = [item("a", "梁滩村", "registered", -3, True),
+            item("b", "梁滩村", "accepted", -40, True, conclude="2026-04-01"),
+            item("c", None, "registered", 0, True, accept="2026-01-09"),  # only a weekend since
+            item("d", "双碑村", "registered", -3, True, accept="2026-01-07")]
+    soon = [item("e", "双碑村", "registered", 2, False), item("f", "梁滩村", "accepted", 0, False)]
+    panel = vm.OverduePanel.build(late, soon)
+    assert (panel.overdue, panel.due_soon) == (4, 2)
+    assert panel.by_village == {"梁滩村": (2, 1), "双碑村": (1, 1), "—": (1, 0)}
+    # most overdue first; a tie goes to the earlier due date
+    assert [(r.case_id, r.working_days_overdue, r.due) for r in panel.top] == [
+        ("b", 40, "2026-04-01"), ("d", 3, "2026-01-07"), ("a", 3, "2026-01-08"),
+        ("c", 0, "2026-01-09")]
+    assert panel.top[0].title == "案件b" and panel.top[0].village == "梁滩村"
+    assert panel.top[3].village == "—"
+    # the server's totals win over a page's length; the list is cut to the few
+    cut = vm.OverduePanel.build(late, soon, overdue_total=12, due_soon_total=7, top=2)
+    assert (cut.overdue, cut.due_soon) == (12, 7) and [r.case_id for r in cut.top] == ["b", "d"]
+    assert len(vm.OverduePanel.build(late * 3, []).top) == vm.OverduePanel.TOP
+    empty = vm.OverduePanel.build([], [])
+    assert (empty.overdue, empty.due_soon, empty.by_village, empty.top) == (0, 0, {}, [])
 
 
 def test_office_strings_complete() -> None:
@@ -454,6 +485,67 @@ def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
     form = hotline_form("领导不能登记(VM)")
     assert form.submit(leader) is None
     assert form.general is not None and form.general.code == "forbidden"
+
+
+def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
+    """Cases taken in long ago are past their accept deadline (5 working days),
+    one taken in two working days ago is due soon: the panel counts them as the
+    server's ledger filters do, by village, and lists the most overdue first."""
+    from shared_schema import calendar
+
+    cal = calendar.packaged()
+    today = dt.datetime.now(CHINA).date()
+    now_ms = int(dt.datetime.now(CHINA).timestamp() * 1000)
+    site = office.sites(q="一纵线")["items"][0]
+    village_id = site["site"]["village_id"]
+    village = site["village_name"]
+
+    def taken_in(title: str, day: dt.date, **extra: Any) -> str:
+        form = hotline_form(title, received_at=f"{day.isoformat()} 09:00", workers_owed="2",
+                            amount_owed="3000", **extra)
+        detail = form.submit(office)
+        assert detail is not None, form.errors or form.general
+        return detail["case"]["id"]
+
+    def ms(day: dt.date) -> int:
+        return int(dt.datetime.combine(day, dt.time(9), CHINA).timestamp() * 1000)
+
+    # the latest day before today whose accept deadline is at most 3 working days away
+    soon_day = next(d for d in (today - dt.timedelta(days=n) for n in range(1, 15))
+                    if calendar.case_deadlines(cal, {"opened_at": ms(d)}, now_ms).due_soon)
+    oldest = taken_in("超期最久(VM)", dt.date(2024, 3, 4), village_id=village_id)
+    older = taken_in("超期较久(VM)", dt.date(2025, 6, 2), village_id=village_id)
+    taken_in("超期无村(VM)", dt.date(2025, 9, 1))
+    soon = taken_in("即将到期(VM)", soon_day, village_id=village_id)
+
+    late_page, soon_page = office.cases(overdue=True), office.cases(due_soon=True)
+    panel = vm.OverduePanel.load(office)
+    assert panel.overdue == late_page["page"]["total"] >= 3
+    assert panel.due_soon == soon_page["page"]["total"] >= 1
+    assert soon in {v["case"]["id"] for v in soon_page["items"]}
+    expected: dict[str, list[int]] = {}
+    for n, items in enumerate((late_page["items"], soon_page["items"])):
+        for v in items:
+            expected.setdefault(v.get("village_name") or "—", [0, 0])[n] += 1
+    assert panel.by_village == {k: tuple(c) for k, c in expected.items()}
+    assert panel.by_village[village][0] >= 2 and panel.by_village[village][1] >= 1
+    assert panel.by_village["—"][0] >= 1
+    # the most overdue few, most overdue first; the working days are the calendar's
+    assert len(panel.top) == min(vm.OverduePanel.TOP, panel.overdue)
+    days = [r.working_days_overdue for r in panel.top]
+    assert days == sorted(days, reverse=True)
+    full = vm.OverduePanel.load(office, top=500)
+    assert len(full.top) == panel.overdue and full.top[:len(panel.top)] == panel.top
+    rows = {r.case_id: r for r in full.top}
+    assert soon not in rows
+    for case_id, opened in ((oldest, dt.date(2024, 3, 4)), (older, dt.date(2025, 6, 2))):
+        due = cal.add_workdays(opened, calendar.ACCEPT_DAYS)
+        row = rows[case_id]
+        assert row.due == due.isoformat() and row.village == village
+        assert row.working_days_overdue == cal.workdays_between(due, today) > 0
+    assert rows[oldest].working_days_overdue > rows[older].working_days_overdue
+    assert panel.top[0].working_days_overdue >= rows[oldest].working_days_overdue
+    assert office.case(panel.top[0].case_id)["deadlines"]["overdue"]  # the row opens its case
 
 
 def test_office_views_never_navigate_after_a_call() -> None:
