@@ -27,8 +27,7 @@ from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
 from . import office_viewmodels as vm
 from .adapters import PickedPhoto
 from .office_api import OfficeClient
-from .views import PAD, badge, fmt_time, hook, kv, section
-from .viewmodels import sign_out
+from .views import PAD, badge, fmt_time, hook, kv, logout_handler, section
 
 if TYPE_CHECKING:
     from .app import FieldApp
@@ -140,24 +139,7 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
     async def changed(e: Any) -> None:
         await app.go(OFFICE_TABS[e.control.selected_index])
 
-    async def logout(e: Any) -> None:
-        check = sign_out(app.device, confirmed=False)
-        if check.allowed:
-            await app.go("/login")
-            return
-
-        async def confirm(ev: Any) -> None:
-            sign_out(app.device, confirmed=True)
-            app.page.pop_dialog()
-            await app.go("/login")
-
-        app.page.show_dialog(ft.AlertDialog(
-            title=ft.Text(t("logout.warning_title")),
-            content=ft.Text(t("logout.warning", n=check.pending)),
-            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
-                     hook("logout-confirm", ft.FilledButton(
-                         t("logout.anyway"), on_click=app.safe(confirm),
-                         style=ft.ButtonStyle(bgcolor=ft.Colors.RED_700)))]))
+    logout = logout_handler(app)
 
     who = f"{st.username} · {t('role.' + st.role) if st.role else '—'}"
     bar = ft.AppBar(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import flet as ft
 
@@ -987,6 +987,34 @@ def _kb(n: int) -> str:
 # Settings
 
 
+def logout_handler(app: "FieldApp") -> Callable[[Any], Awaitable[None]]:
+    """Log out (field and office screens alike): at once when nothing is left
+    on the phone, else only after a warning naming what has not reached the
+    server (``sign_out`` in the view-models decides)."""
+    t = app.t
+
+    async def logout(e: Any) -> None:
+        check = sign_out(app.device, confirmed=False)
+        if check.allowed:
+            await app.go("/login")
+            return
+
+        async def confirm(ev: Any) -> None:
+            sign_out(app.device, confirmed=True)
+            app.page.pop_dialog()
+            await app.go("/login")
+
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("logout.warning_title")),
+            content=ft.Text(t("logout.warning", n=check.pending)),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("logout-confirm", ft.FilledButton(
+                         t("logout.anyway"), on_click=app.safe(confirm),
+                         style=ft.ButtonStyle(bgcolor=ft.Colors.RED_700)))]))
+
+    return logout
+
+
 def settings_view(app: "FieldApp") -> ft.View:
     t = app.t
     st = app.device.status()
@@ -1010,24 +1038,7 @@ def settings_view(app: "FieldApp") -> ft.View:
         app.prefs.auto_sync = bool(e.control.value)
         app.save_prefs()
 
-    async def logout(e: Any) -> None:
-        check = sign_out(app.device, confirmed=False)
-        if check.allowed:
-            await app.go("/login")
-            return
-
-        async def confirm(ev: Any) -> None:
-            sign_out(app.device, confirmed=True)
-            app.page.pop_dialog()
-            await app.go("/login")
-
-        app.page.show_dialog(ft.AlertDialog(
-            title=ft.Text(t("logout.warning_title")),
-            content=ft.Text(t("logout.warning", n=check.pending)),
-            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
-                     hook("logout-confirm", ft.FilledButton(
-                         t("logout.anyway"), on_click=app.safe(confirm),
-                         style=ft.ButtonStyle(bgcolor=ft.Colors.RED_700)))]))
+    logout = logout_handler(app)
 
     body = [
         section(t("settings.language"), hook("settings-language", ft.SegmentedButton(
