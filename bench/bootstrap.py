@@ -53,6 +53,9 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
                                 village_ids=villages[:1], now_ms=now).id
         create_user(store, "office1", PASSWORD, "office", now_ms=now)
         con = store._writer
+        # m005 (if the tree under test has it): meta one entry per write, and the
+        # pull columns field_revs / newest_hlc, as ``put_record`` writes them.
+        pull_columns = "field_revs" in {r[1] for r in con.execute("PRAGMA table_info(records)")}
         rev0 = store.max_rev()
         rev = rev0
         hlc_n = 0
@@ -63,17 +66,30 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
             hlc_n += 1
             return rev, f"{now - 86_400_000 + hlc_n // 10:013d}.{hlc_n % 10:04d}.server"
 
-        def meta_of(data: dict[str, Any], r: int, h: str) -> dict[str, list]:
-            m: dict[str, list] = {}
+        def fields_of(data: dict[str, Any]) -> list[str]:
+            names: list[str] = []
             for k, v in data.items():
                 if k in ("id", "created_at", "updated_at"):
                     continue
                 if k == "answers":
-                    for code in v:
-                        m[f"answers.{code}"] = [r, h, SERVER_USER, SERVER_USER]
+                    names += [f"answers.{code}" for code in v]
                 else:
-                    m[k] = [r, h, SERVER_USER, SERVER_USER]
-            return m
+                    names.append(k)
+            return names
+
+        def meta_of(data: dict[str, Any], r: int, h: str) -> str | tuple[str, str, str]:
+            names = fields_of(data)
+            if pull_columns:
+                return (_enc.encode([[r, h, SERVER_USER, SERVER_USER, names]]).decode(),
+                        _enc.encode({n: r for n in names}).decode(), h)
+            return _enc.encode({n: [r, h, SERVER_USER, SERVER_USER] for n in names}).decode()
+
+        def row(entity: str, id: str, r: int, data: dict[str, Any], meta: Any,
+                *keys: Any) -> tuple:
+            if pull_columns:
+                return (entity, id, r, 0, 0, _enc.encode(data).decode(), meta[0], *keys,
+                        meta[1], meta[2])
+            return (entity, id, r, 0, 0, _enc.encode(data).decode(), meta, *keys)
 
         site_rows: list[tuple[str, str, str]] = []
 
@@ -92,8 +108,7 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
                         "contractor": f"总包单位{rng.randrange(1, 900)}",
                         "contract_amount": float(rng.randrange(1, 900)) * 10000,
                         "status": "active", "updated_at": now}
-                yield ("site", sid, r, 0, 0, _enc.encode(data).decode(),
-                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, None, None, None)
+                yield row("site", sid, r, data, meta_of(data, r, h), v, d, sid, None, None, None)
 
         codes = [c for c, _ in checklist_codes()]
 
@@ -110,8 +125,7 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
                         "level": "township", "initial_level": "township", "extended": False,
                         "amount_recovered": 0.0, "workers_paid": 0, "opened_at": now,
                         "source": "hotline", "updated_at": now}
-                yield ("case", cid, r, 0, 0, _enc.encode(data).decode(),
-                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, None, None, None)
+                yield row("case", cid, r, data, meta_of(data, r, h), v, d, sid, None, None, None)
 
         def insp_gen() -> Iterator[tuple]:
             for _ in range(inspections):
@@ -127,13 +141,13 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
                         "review_state": "pending", "answers": answers,
                         "lat": round(29.5 + rng.uniform(-0.2, 0.2), 6),
                         "lon": round(106.4 + rng.uniform(-0.2, 0.2), 6), "updated_at": now}
-                yield ("inspection", iid, r, 0, 0, _enc.encode(data).decode(),
-                       _enc.encode(meta_of(data, r, h)).decode(), v, d, sid, sid, inspector,
-                       "bench-device")
+                yield row("inspection", iid, r, data, meta_of(data, r, h), v, d, sid, sid,
+                          inspector, "bench-device")
 
         sql = ("INSERT INTO records (entity, id, rev, deleted, ref, data, meta, village_id, "
-               "department_id, site_id, parent_id, created_by_user, created_by_device) "
-               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+               "department_id, site_id, parent_id, created_by_user, created_by_device"
+               + (", field_revs, newest_hlc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                  if pull_columns else ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"))
         with store._write_lock:
             con.execute("BEGIN IMMEDIATE")
             for gen in (site_gen(), case_gen(), insp_gen()):

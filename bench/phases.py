@@ -31,7 +31,7 @@ import common  # noqa: E402,F401  (puts the product tree under test on sys.path)
 import httpx  # noqa: E402
 import msgspec  # noqa: E402
 
-from common import PASSWORD, Meter, checklist_codes, doc_fields, self_peak_mb  # noqa: E402
+from common import PASSWORD, Meter, checklist_codes, cpu_s, doc_fields, self_peak_mb  # noqa: E402
 from field_app.core import Device, DeviceSettings  # noqa: E402
 from field_app.core.api import ApiClient  # noqa: E402
 from field_app.core.reports import SyncReport  # noqa: E402
@@ -42,7 +42,10 @@ def _noop(_: Any) -> None:
 
 
 def _device(path: Path, url: str, user: str, meter: Meter | None = None) -> Device:
-    settings = DeviceSettings(transport=meter) if meter else DeviceSettings()
+    extra: dict[str, Any] = {"transport": meter} if meter else {}
+    if os.environ.get("BENCH_PUSH_BATCH"):  # another device batch size than the default
+        extra["batch_size"] = int(os.environ["BENCH_PUSH_BATCH"])
+    settings = DeviceSettings(**extra)
     dev = Device.open(path, settings)
     dev.login(url, user, PASSWORD)
     return dev
@@ -203,7 +206,17 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     sent: dict[str, str] = {}  # mutation id -> entity id
     statuses: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(n)
+    # CPU seconds of the server and of this client process in the timed part only
+    # (from the moment all devices are released; logins and first pulls excluded).
+    timed: dict[str, float] = {}
+
+    def released() -> None:
+        timed["t0"] = time.perf_counter()
+        timed["client0"] = time.process_time()
+        if a.server_pid:
+            timed["server0"] = cpu_s(a.server_pid)
+
+    start = threading.Barrier(n, action=released)
 
     retries: list[str] = []
 
@@ -286,6 +299,11 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     for th in threads:
         th.join(600)
     wall = time.perf_counter() - t0
+    if "t0" in timed:
+        timed["rounds_wall_s"] = round(time.perf_counter() - timed["t0"], 3)
+        timed["client_cpu_rounds_s"] = round(time.process_time() - timed["client0"], 2)
+        if a.server_pid:
+            timed["server_cpu_rounds_s"] = round(cpu_s(a.server_pid) - timed["server0"], 2)
 
     def pct(xs: list[float], p: float) -> float:
         if not xs:
@@ -295,6 +313,7 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
 
     return {
         "devices": n, "rounds": a.rounds, "mutations_per_push": a.mutations,
+        **{k: v for k, v in timed.items() if not k.endswith("0")},
         "pushes": len(push_lat), "pulls": len(pull_lat), "wall_s": round(wall, 3),
         "push_p50_s": round(pct(push_lat, 50), 4), "push_p99_s": round(pct(push_lat, 99), 4),
         "push_max_s": round(max(push_lat), 4) if push_lat else None,
@@ -386,6 +405,7 @@ def main() -> None:
     ap.add_argument("--mutations", type=int, default=5)
     ap.add_argument("--sites", default="")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--server-pid", type=int, default=0)
     a = ap.parse_args()
     fn = {"push": phase_push, "pull": phase_pull, "concurrent": phase_concurrent,
           "photo": phase_photo}[a.phase]

@@ -163,7 +163,7 @@ def bench_concurrent(data: Path, work: Path, devices: int, rounds: int,
         c0 = cpu_s(srv.pid)
         out = phase("concurrent", "--url", srv.url, "--dir", str(d), "--devices", str(devices),
                     "--rounds", str(rounds), "--mutations", str(mutations),
-                    "--sites", str(d / "plan.json"))
+                    "--sites", str(d / "plan.json"), "--server-pid", str(srv.pid))
         out["server_peak_rss_mb"] = round(srv.hwm_mb(), 1)
         out["server_cpu_s"] = round(cpu_s(srv.pid) - c0, 2)
     sent = json.loads(Path(out.pop("sent_ids_file")).read_text())

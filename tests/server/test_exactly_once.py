@@ -175,3 +175,33 @@ def test_a_rejected_mutation_leaves_no_trace_but_its_ledger_row(world: World) ->
     assert after["records"] == before["records"]
     assert after["max_rev"] == before["max_rev"]
     assert world.store.get_mutation(bad["id"]).status == "rejected"
+
+
+def test_a_rejection_between_writes_to_one_record_keeps_the_others(world: World) -> None:
+    """One push, three edits of the same site; the middle one is rejected. The
+    batch is read and written set-wise: the first and last edits both land,
+    each with its own revision and one history row, and the rejected one
+    leaves only its ledger row."""
+    dev = world.device("grid1", "devA")
+    dev.pull(0)
+    before = snapshot(world)
+    history_before = len(world.store.field_history("site", world.site1))
+    first = dev.upsert("site", world.site1, {"contact_name": "王工"})
+    bad = dev.upsert("site", world.site1, {"contract_amount": -5, "contact_name": "坏"})
+    last = dev.upsert("site", world.site1, {"contact_phone": "13900000000"})
+    results = dev.sync(first, bad, last)
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert results[1]["error"]["code"] == "negative_value"
+    site = world.store.get_record("site", world.site1)
+    assert (site.data["contact_name"], site.data["contact_phone"]) == ("王工", "13900000000")
+    assert site.data.get("contract_amount") == before["records"][("site", world.site1)][1].get(
+        "contract_amount")
+    revs = site.field_revs()
+    assert before["max_rev"] < revs["contact_name"] < revs["contact_phone"] == site.rev
+    assert world.store.max_rev() == site.rev == before["max_rev"] + 2
+    history = world.store.field_history("site", world.site1)[history_before:]
+    assert [(h.field, h.value) for h in history] == [
+        ("contact_name", "王工"), ("contact_phone", "13900000000")]
+    assert [world.store.get_mutation(m["id"]).status for m in (first, bad, last)] == [
+        "applied", "rejected", "applied"]
+    assert world.store.list_conflicts() == []

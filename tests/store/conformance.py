@@ -173,6 +173,72 @@ class SyncStoreConformance:
             assert tx.get_device("devA").user_id == "u1"
             assert tx.max_rev() == 1
 
+    def test_write_grouped_returns_after_commit(
+            self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        other = open_another()
+
+        def write(tx: Any) -> int:
+            put(tx, "site", "s1", {"name": "grouped"})
+            return tx.max_rev()
+
+        assert store.write_grouped(write) == 1
+        assert other.get_record("site", "s1").data["name"] == "grouped"
+
+    def test_write_grouped_failure_undoes_only_that_writer(self, store: SyncStore) -> None:
+        def bad(tx: Any) -> None:
+            put(tx, "site", "lost")
+            tx.put_mutation(ledger("m-lost", 1, "applied"))
+            raise Boom()
+
+        with pytest.raises(Boom):
+            store.write_grouped(bad)
+        assert store.get_record("site", "lost") is None
+        assert store.write_grouped(lambda tx: put(tx, "site", "kept").rev) == store.max_rev()
+        assert [r.id for r in store.records("site")] == ["kept"]
+        assert store.get_mutation("m-lost") is None
+
+    def test_write_grouped_concurrent_writers_share_commits(self, store: SyncStore) -> None:
+        """Many writers at once: each one's writes land exactly once, the failing
+        ones' not at all, and every writer sees its own result."""
+        results: dict[int, Any] = {}
+        errors: list[BaseException] = []
+        start = threading.Barrier(24)
+
+        def writer(n: int) -> None:
+            def fn(tx: Any) -> int:
+                rec = put(tx, "site", f"g{n}")
+                tx.put_mutation(ledger(f"m{n}", n, "applied"))
+                if n % 5 == 0:
+                    raise Boom(n)
+                return rec.rev
+
+            start.wait()
+            try:
+                results[n] = store.write_grouped(fn)
+            except Boom as exc:
+                results[n] = exc
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        failed = {n for n in range(24) if n % 5 == 0}
+        assert {n for n, r in results.items() if isinstance(r, Boom)} == failed
+        kept = {f"g{n}" for n in range(24) if n not in failed}
+        assert {r.id for r in store.records("site")} == kept
+        for n in range(24):
+            rec = store.get_record("site", f"g{n}")
+            if n in failed:
+                assert rec is None and store.get_mutation(f"m{n}") is None
+            else:
+                assert rec.rev == results[n] and store.get_mutation(f"m{n}").seq == n
+        revs = [r.rev for r in store.records("site")]
+        assert len(set(revs)) == len(revs) == len(kept)
+
     # --- revisions ---------------------------------------------------------------
 
     def test_next_rev_strictly_increases_across_transactions(self, store: SyncStore) -> None:
@@ -276,6 +342,108 @@ class SyncStoreConformance:
             assert tx.history_value("site", "s1", "name", 7) == (True, None)
             assert tx.history_value("site", "s1", "name", 5) == (False, None)
             assert tx.history_value("site", "s1", "contractor", 3) == (False, None)
+
+    def test_one_history_row_per_write(self, store: SyncStore) -> None:
+        meta = FieldMeta(4, "h4", "u1", "devA")
+        with store.transaction() as tx:
+            tx.add_write("inspection", "i1", meta, {
+                "notes": "脚手架", "answers.C01": {"answer": "yes", "value": None, "note": ""},
+                "lat": None, "gov": False})
+            tx.add_writes([("inspection", "i1", FieldMeta(9, "h9", "u2", "devB"),
+                            {"notes": "改"}),
+                           ("site", "s1", FieldMeta(5, "h5", "u1", "devA"), {"name": "工地"})])
+            # a field joining an existing write's row (an office decision at that revision)
+            tx.add_history("inspection", "i1", "review_state", FieldMeta(9, "h9", "u2", "devB"),
+                           "approved")
+        with store.transaction() as tx:
+            assert tx.history_value("inspection", "i1", "answers.C01", 4) == (
+                True, {"answer": "yes", "value": None, "note": ""})
+            assert tx.history_value("inspection", "i1", "lat", 4) == (True, None)
+            assert tx.history_value("inspection", "i1", "gov", 4) == (True, False)
+            assert tx.history_value("inspection", "i1", "notes", 9) == (True, "改")
+            assert tx.history_value("inspection", "i1", "review_state", 9) == (True, "approved")
+            assert tx.history_value("inspection", "i1", "lat", 9) == (False, None)
+            assert tx.history_value("site", "s1", "name", 4) == (False, None)
+        rows = store.field_history("inspection", "i1")
+        assert [(h.rev, h.field, h.value, h.hlc, h.user_id, h.device_id) for h in rows] == [
+            (4, "answers.C01", {"answer": "yes", "value": None, "note": ""}, "h4", "u1", "devA"),
+            (4, "gov", False, "h4", "u1", "devA"), (4, "lat", None, "h4", "u1", "devA"),
+            (4, "notes", "脚手架", "h4", "u1", "devA"),
+            (9, "notes", "改", "h9", "u2", "devB"),
+            (9, "review_state", "approved", "h9", "u2", "devB")]
+        assert [(h.rev, h.field) for h in store.field_history("site", "s1")] == [(5, "name")]
+
+    def test_history_rolls_back_with_its_savepoint(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            with pytest.raises(Boom):
+                with tx.savepoint():
+                    tx.add_write("site", "s1", FieldMeta(3, "h3", "u1", "devA"), {"name": "x"})
+                    raise Boom()
+            assert tx.history_value("site", "s1", "name", 3) == (False, None)
+        assert store.field_history("site", "s1") == []
+
+    # --- set-wise access (a push batch) ------------------------------------------------
+
+    def test_get_records_and_children_of_parents(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            s1 = put(tx, "site", "s1", {"name": "a"}, site_id="s1")
+            i1 = put(tx, "inspection", "i1", site_id="s1", parent_id="s1")
+            p1 = put(tx, "photo", "p1", site_id="s1", parent_id="i1")
+            e1 = put(tx, "case_event", "e1", parent_id="c1")
+            put(tx, "photo", "p2", parent_id="other")
+        with store.transaction() as tx:
+            got = tx.get_records([("site", "s1"), ("inspection", "i1"), ("site", "i1"),
+                                  ("site", "nope"), ("site", "s1")])
+            assert got == {("site", "s1"): s1, ("inspection", "i1"): i1}
+            assert tx.get_records([]) == {}
+            many = tx.get_records([("site", f"x{i}") for i in range(1200)] + [("photo", "p1")])
+            assert many == {("photo", "p1"): p1}
+            kids = tx.children_of_parents(["i1", "c1", "nobody", "i1"])
+            assert sorted(kids, key=lambda r: r.id) == [e1, p1]
+            assert tx.children_of_parents([]) == []
+
+    def test_get_and_put_many_mutations(self, store: SyncStore) -> None:
+        entries = [ledger(f"m{i}", i, "applied") for i in range(1, 4)]
+        entries[1].result = {"id": "m2", "status": "rejected", "error": {"code": "x"}}
+        with store.transaction() as tx:
+            tx.put_mutations(entries)
+            assert tx.get_mutations(["m2", "m9"]) == {"m2": entries[1]}
+        with store.transaction() as tx:
+            assert tx.get_mutations(["m1", "m2", "m3", "m1"]) == {e.id: e for e in entries}
+            assert tx.get_mutations([]) == {}
+        with pytest.raises(Exception):
+            with store.transaction() as tx:
+                tx.put_mutations([ledger("m4", 4, "applied"), ledger("m1", 5, "applied")])
+        assert store.get_mutation("m4") is None  # the whole transaction went
+
+    def test_put_records_and_add_conflicts(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            a = put(tx, "site", "s1", {"name": "a"})
+            first = tx.max_rev() + 1
+            b = StoredRecord(entity="site", id="s2", rev=first, data={"id": "s2", "name": "b"},
+                             meta={"name": FieldMeta(first, "h1", "u1", "devA")})
+            a.rev, a.data = first + 1, {**a.data, "name": "a2"}
+            a.meta = {**a.meta, "name": FieldMeta(first + 1, "h2", "u1", "devA")}
+            tx.put_records([b, a])
+            tx.advance_rev(first + 1)
+            tx.add_conflicts([conflict("k1"), conflict("k2", created_at=2)])
+        assert store.get_record("site", "s1") == a
+        assert store.get_record("site", "s2") == b
+        assert store.max_rev() == first + 1
+        assert [c.id for c in store.list_conflicts()] == ["k1", "k2"]
+        rows = store.change_rows_since(0, 10, Visibility(all=True))
+        assert [(r[1], r[2], msgspec.json.decode(r[5]), r[6]) for r in rows] == [
+            ("s2", first, {"name": first}, "h1"), ("s1", first + 1, {"name": first + 1}, "h2")]
+
+    def test_advance_rev_never_goes_back(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            tx.advance_rev(5)
+            assert tx.max_rev() == 5
+            tx.advance_rev(5)  # nothing handed out: allowed
+            assert tx.next_rev() == 6
+            with pytest.raises(ValueError):
+                tx.advance_rev(5)
+        assert store.max_rev() == 6
 
     # --- changes_since -----------------------------------------------------------
 
@@ -469,6 +637,49 @@ class SyncStoreConformance:
         with store.transaction() as tx:
             tx.put_device(a)
         assert store.get_device("devA") == a
+
+    def test_note_pull(self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        with store.transaction() as tx:
+            tx.put_device(DeviceRow(device_id="devA", user_id="u1", last_push_ms=5,
+                                    scope_version_seen=1))
+            tx.put_device(DeviceRow(device_id="devB", user_id="u2"))
+        other = open_another()
+        store.note_pull("devA", 100, scope_version=2)  # from 0 with a new scope: written now
+        assert (other.get_device("devA").scope_version_seen,
+                other.get_device("devA").last_pull_ms) == (2, 100)
+        store.note_pull("devA", 200)
+        store.note_pull("devA", 150)  # an older page answered later: the newest stays
+        store.note_pull("devB", 300, scope_version=0)  # scope as stored: a pull time only
+        assert store.get_device("devA").last_pull_ms == 200  # seen at once by this store
+        assert {d.device_id: d.last_pull_ms for d in store.list_devices()} == {
+            "devA": 200, "devB": 300}
+        with store.transaction() as tx:  # a push: rewrites the device row
+            d = tx.get_device("devA")
+            d.last_push_ms = 400
+            tx.put_device(d)
+        for s in (store, other):  # written with that transaction
+            a = s.get_device("devA")
+            assert (a.last_pull_ms, a.last_push_ms, a.scope_version_seen) == (200, 400, 2)
+            assert s.get_device("devB").last_pull_ms == 300
+        store.note_pull("devB", 500)
+        store.close()  # closing writes what is noted
+        again = open_another()
+        assert again.get_device("devB").last_pull_ms == 500
+        assert again.get_device("devB").scope_version_seen == 0
+
+    def test_a_noted_pull_survives_a_rolled_back_transaction(
+            self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        with store.transaction() as tx:
+            tx.put_device(DeviceRow(device_id="devA", user_id="u1"))
+        store.note_pull("devA", 100)
+        with pytest.raises(Boom):
+            with store.transaction() as tx:
+                put(tx, "site", "s1")
+                raise Boom()
+        assert store.get_device("devA").last_pull_ms == 100
+        with store.transaction() as tx:
+            pass
+        assert open_another().get_device("devA").last_pull_ms == 100
 
     # --- blobs and uploads -----------------------------------------------------------
 

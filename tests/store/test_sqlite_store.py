@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Callable, Iterator
@@ -10,9 +11,11 @@ import pytest
 import sqlite_utils
 
 from .conformance import SyncStoreConformance, put
+from sync_server.store.base import FieldMeta, Visibility
 from sync_server.store.sqlite import SqliteStore, migrations
 
-MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record"]
+MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
+              "m004_record_history", "m005_records_pull_columns"]
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ def test_m001_core_creates_the_schema(store: SqliteStore, db_path: Path) -> None
     conn = sqlite3.connect(db_path)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"counters", "records", "field_history", "tombstones", "conflicts", "mutations",
+        assert {"counters", "records", "tombstones", "conflicts", "mutations",
                 "users", "devices", "tokens", "blobs", "uploads"} <= tables
         assert conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone() == (0,)
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -94,16 +97,107 @@ def test_m002_office_adds_audit_and_calendar(store: SqliteStore, db_path: Path) 
         conn.close()
 
 
-def test_m003_history_lookups_use_the_primary_key(store: SqliteStore, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
+def _migrated_up_to(path: Path, stop_before: str) -> sqlite_utils.Database:
+    db = sqlite_utils.Database(str(path))
+    migrations.apply(db, stop_before=stop_before)
+    return db
+
+
+def test_m003_history_lookups_use_the_primary_key(tmp_path: Path) -> None:
+    db = _migrated_up_to(tmp_path / "old.db", "m004_record_history")
     try:
+        conn = db.conn
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "field_history_record" not in indexes
         plan = " ".join(str(r) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM field_history WHERE entity=? AND id=?", ("s", "x")))
         assert "sqlite_autoindex_field_history_1" in plan, plan
     finally:
-        conn.close()
+        db.close()
+
+
+#: field_history rows as m001 stored them: (entity, id, field, rev, value JSON, hlc, user, device)
+OLD_HISTORY = [
+    ("site", "s1", "name", 3, '"旧名"', "h3", "u1", "devA"),
+    ("site", "s1", "contact_phone", 3, "null", "h3", "u1", "devA"),
+    ("site", "s1", "gov_invested", 3, "true", "h3", "u1", "devA"),
+    ("site", "s1", "name", 7, '"新名"', "h7", "u2", "devB"),
+    ("site", "s1", "contract_amount", 7, "1250000.5", "h7", "u2", "devB"),
+    ("inspection", "i1", "answers.C01", 4, '{"answer":"yes","value":null,"note":"现场"}',
+     "h4", "u1", "devA"),
+    ("inspection", "i1", "answers.C02", 4, '{"answer":"no","value":3,"note":""}',
+     "h4", "u1", "devA"),
+    ("inspection", "i1", "flags", 4, "[1,false,null]", "h4", "u1", "devA"),
+]
+
+
+def test_m004_folds_field_history_into_one_row_per_write(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = _migrated_up_to(path, "m004_record_history")
+    with db.conn:
+        db.conn.executemany("INSERT INTO field_history VALUES (?,?,?,?,?,?,?,?)", OLD_HISTORY)
+    db.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        assert store.applied_migrations() == MIGRATIONS
+        conn = store.conn
+        rows = conn.execute("SELECT entity, id, rev, hlc, user_id, device_id FROM record_history "
+                            "ORDER BY entity, id, rev").fetchall()
+        assert rows == [("inspection", "i1", 4, "h4", "u1", "devA"),
+                        ("site", "s1", 3, "h3", "u1", "devA"),
+                        ("site", "s1", 7, "h7", "u2", "devB")]
+        # the same per-field history as before, through the store ...
+        got = [(h.entity, h.id, h.field, h.rev, h.value, h.hlc, h.user_id, h.device_id)
+               for e, i in (("site", "s1"), ("inspection", "i1"))
+               for h in store.field_history(e, i)]
+        want = [(e, i, f, r, json.loads(v), h, u, d) for e, i, f, r, v, h, u, d in sorted(
+            OLD_HISTORY, key=lambda r: (r[0] != "site", r[3], r[2]))]
+        assert got == want
+        with store.transaction() as tx:
+            assert tx.history_value("site", "s1", "contact_phone", 3) == (True, None)
+            assert tx.history_value("site", "s1", "gov_invested", 3) == (True, True)
+            assert tx.history_value("site", "s1", "name", 7) == (True, "新名")
+            assert tx.history_value("site", "s1", "contact_phone", 7) == (False, None)
+        # ... and through the compatibility view, value as the same JSON text
+        view = conn.execute("SELECT entity, id, field, rev, value, hlc, user_id, device_id "
+                            "FROM field_history").fetchall()
+        assert sorted((*r[:4], json.loads(r[4]), *r[5:]) for r in view) == sorted(
+            (*r[:4], json.loads(r[4]), *r[5:]) for r in OLD_HISTORY)
+        assert {r[4] for r in view if r[2] == "gov_invested"} == {"true"}
+        assert {r[4] for r in view if r[2] == "contact_phone"} == {"null"}
+        assert "field_history" not in {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+
+
+def test_m005_backfills_the_pull_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = _migrated_up_to(path, "m005_records_pull_columns")
+    meta = {"name": [3, "1764140000000.0002.devA", "u1", "devA"],
+            "answers.C01": [7, "1764140000000.0009.devB", "u2", "devB"],
+            "lat": [5, None, None, None]}
+    with db.conn:
+        db.conn.execute(
+            "INSERT INTO records (entity, id, rev, data, meta) VALUES (?,?,?,?,?)",
+            ("site", "s1", 7, '{"id":"s1"}', json.dumps(meta)))
+        db.conn.execute(
+            "INSERT INTO records (entity, id, rev, data, meta) VALUES (?,?,?,?,?)",
+            ("village", "v1", 8, '{"id":"v1"}', "{}"))
+    db.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        rows = {r[1]: r for r in store.change_rows_since(0, 10, Visibility(all=True))}
+        assert json.loads(rows["s1"][5]) == {"name": 3, "answers.C01": 7, "lat": 5}
+        assert rows["s1"][6] == "1764140000000.0009.devB"
+        assert (json.loads(rows["v1"][5]), rows["v1"][6]) == ({}, None)
+        assert rows["s1"][5] == json.dumps(
+            {"name": 3, "answers.C01": 7, "lat": 5}, separators=(",", ":"))  # field order kept
+    finally:
+        store.close()
 
 
 # --- SQLite specifics -----------------------------------------------------------
@@ -146,3 +240,20 @@ def test_backup_is_a_consistent_copy(store: SqliteStore, tmp_path: Path) -> None
         assert copy.integrity_check() == "ok"
     finally:
         copy.close()
+
+
+def test_meta_is_stored_once_per_write_and_the_per_field_form_is_still_read(
+        store: SqliteStore) -> None:
+    old = {"name": [3, "h3", "u1", "devA"], "answers.C01": [5, "h5", "u2", "devB"],
+           "lat": [5, "h5", "u2", "devB"]}
+    with store.transaction() as tx:
+        tx.conn.execute("INSERT INTO records (entity, id, rev, data, meta) VALUES (?,?,?,?,?)",
+                        ("site", "s1", 5, '{"id":"s1"}', json.dumps(old)))
+    got = store.get_record("site", "s1")
+    assert got.meta == {k: FieldMeta(*v) for k, v in old.items()}
+    with store.transaction() as tx:
+        tx.put_record(got)
+    stored = json.loads(store.conn.execute("SELECT meta FROM records").fetchone()[0])
+    assert sorted(stored) == [[3, "h3", "u1", "devA", ["name"]],
+                              [5, "h5", "u2", "devB", ["answers.C01", "lat"]]]
+    assert store.get_record("site", "s1") == got

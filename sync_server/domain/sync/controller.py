@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import partial
-
 from anyio import to_thread
 from litestar import Controller, Request, Response, get, post
 
@@ -27,19 +25,28 @@ class SyncController(Controller):
     async def push(self, request: Request) -> Response:
         state = request.app.state
         p = await to_thread.run_sync(principal, request)
-        req = decode(await read_body(request, state.settings.max_push_bytes), push_request_decoder)
-        res = await to_thread.run_sync(service.push, state.store, state.settings, p, req)
-        return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
+        body = await read_body(request, state.settings.max_push_bytes)
+        gzip = accepts_gzip(request)
+
+        def run() -> Response:  # decode, push, encode and gzip off the event loop
+            req = decode(body, push_request_decoder)
+            res = service.push(state.store, state.settings, p, req)
+            return json_response(res, headers=ACCEPTS, gzip=gzip)
+
+        return await to_thread.run_sync(run)
 
     @get("/pull", summary="Pull changes since a cursor", operation_id="pull")
     async def pull(self, request: Request) -> Response:
         state = request.app.state
-        p = await to_thread.run_sync(principal, request)
-        since = int_param(request, "since", 0)
-        limit = int_param(request, "limit", None)
-        res = await to_thread.run_sync(
-            partial(service.pull, state.store, state.settings, p, since, limit))
-        return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
+
+        def run() -> Response:  # one worker-thread hop: auth, page, encode and gzip
+            p = principal(request)
+            since = int_param(request, "since", 0)
+            limit = int_param(request, "limit", None)
+            res = service.pull(state.store, state.settings, p, since, limit)
+            return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
+
+        return await to_thread.run_sync(run)
 
     @get("/receipt", summary="What the server holds from a device", operation_id="receipt")
     async def receipt(self, request: Request) -> Response:

@@ -1,8 +1,8 @@
 """Writing fields into stored records: per-field merge, history, conflicts, scope keys.
 
 Pushes, the seed and office actions all write through ``write_fields`` so
-every change gets a revision, a history row and, when concurrent, a
-conflict record.
+every change gets a revision, one history row (all the fields it wrote) and,
+when concurrent, a conflict record.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def write_fields(
     written field gets that revision. A fresh record is always stored.
     """
     outcome = WriteOutcome()
+    if not record.meta and (fields or record.rev == 0):
+        # Nothing written yet (a new record): every field is a clean write, as
+        # merge_field(None, …) says; one pass, no per-field merge bookkeeping.
+        return _write_fresh(tx, record, fields, hlc, author, now_ms, outcome)
     writes: list[tuple[str, Any]] = []
     for key, value in flatten(record.entity, fields).items():
         meta = record.meta.get(key)
@@ -121,9 +125,9 @@ def write_fields(
     if writes or record.rev == 0:
         rev = tx.next_rev()
         copied: set[str] = set()
-        history: list[tuple[str, FieldMeta, Any]] = []
+        meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
+        values: dict[str, Any] = {}
         for key, value in writes:
-            meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
             record.meta[key] = meta
             if "." in key:
                 # set_flat, copying each map once per write rather than once per item
@@ -135,17 +139,35 @@ def write_fields(
             else:
                 record.data[key] = value
                 copied.discard(key)
-            history.append((key, meta, value))
-        add_histories = getattr(tx, "add_histories", None)
-        if add_histories is not None:  # one batched statement (SQLite store)
-            add_histories(record.entity, record.id, history)
-        else:
-            for key, meta, value in history:
-                tx.add_history(record.entity, record.id, key, meta, value)
+            values[key] = value
+        if values:
+            tx.add_write(record.entity, record.id, meta, values)
         record.rev = rev
         record.data["updated_at"] = now_ms
         tx.put_record(record)
         outcome.wrote = True
+    return outcome
+
+
+def _write_fresh(tx: StoreTx, record: StoredRecord, fields: dict[str, Any], hlc: str,
+                 author: Author, now_ms: int, outcome: WriteOutcome) -> WriteOutcome:
+    """``write_fields`` for a record with no field written yet."""
+    values = flatten(record.entity, fields)
+    rev = tx.next_rev()
+    meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
+    record.meta = dict.fromkeys(values, meta)
+    maps = MAP_FIELDS.get(record.entity, ())
+    for key, value in fields.items():
+        if key in maps and isinstance(value, dict):
+            record.data[key] = {**(record.data.get(key) or {}), **value}
+        else:
+            record.data[key] = value
+    if values:
+        tx.add_write(record.entity, record.id, meta, values)
+    record.rev = rev
+    record.data["updated_at"] = now_ms
+    tx.put_record(record)
+    outcome.wrote = True
     return outcome
 
 
@@ -156,11 +178,11 @@ def set_derived(tx: StoreTx, record: StoredRecord, values: dict[str, Any], hlc: 
     if not changed:
         return False
     rev = tx.next_rev()
+    meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
     for key, value in changed.items():
-        meta = FieldMeta(rev=rev, hlc=hlc, user_id=author.user_id, device_id=author.device_id)
         record.meta[key] = meta
         record.data[key] = value
-        tx.add_history(record.entity, record.id, key, meta, value)
+    tx.add_write(record.entity, record.id, meta, changed)
     record.rev = rev
     record.data["updated_at"] = now_ms
     tx.put_record(record)

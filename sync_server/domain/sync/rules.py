@@ -151,9 +151,10 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
                             path="$.fields.template_id")
     if fields.get("state") not in (None, "draft", "submitted"):
         raise Rejection("invalid_value", "state must be draft or submitted", path="$.fields.state")
+    indexed = _indexed(template)
     for code, ans in (fields.get("answers") or {}).items():
         try:
-            validate_answer(template, code, (ans or {}).get("answer"), (ans or {}).get("value"))
+            validate_answer(indexed, code, (ans or {}).get("answer"), (ans or {}).get("value"))
         except AnswerError as exc:
             raise Rejection(exc.code, exc.message, path=f"$.fields.answers.{code}",
                             **exc.details) from None
@@ -167,6 +168,34 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
                             missing=missing)
         out.setdefault("submitted_at", now_ms)
     return out
+
+
+class _IndexedTemplate:
+    """A template's items by code, for ``validate_answer`` (which looks items up
+    with ``template.item(code)``: a scan of the items on the template itself)."""
+
+    __slots__ = ("id", "_items")
+
+    def __init__(self, template: Any) -> None:
+        self.id = template.id
+        self._items = {item.code: item for item in template.items}
+
+    def item(self, code: str) -> Any:
+        return self._items.get(code)
+
+
+#: id(template) -> (template, its index); the template is kept so its id stays its own.
+_INDEXED: dict[int, tuple[Any, _IndexedTemplate]] = {}
+
+
+def _indexed(template: Any) -> _IndexedTemplate:
+    hit = _INDEXED.get(id(template))
+    if hit is not None and hit[0] is template:
+        return hit[1]
+    if len(_INDEXED) > 64:
+        _INDEXED.clear()
+    index = _INDEXED[id(template)] = (template, _IndexedTemplate(template))
+    return index[1]
 
 
 def case_initial(fields: dict[str, Any]) -> dict[str, Any]:

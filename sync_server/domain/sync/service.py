@@ -1,12 +1,16 @@
 """Push, pull and receipt: the rules of docs/protocol.md.
 
-``push`` commits a whole batch in one transaction: every mutation is
-checked and merged inside its own savepoint, so a rejected one leaves no
-trace but its ledger row, and the rest of the batch still applies.
+``push`` commits a whole batch in one transaction, set-wise
+(``batch.BatchTx``): the batch's ledger rows and records are read in a few
+statements, every mutation is checked and merged in Python inside its own
+(in-memory) savepoint, so a rejected one leaves no trace but its ledger row
+and the rest of the batch still applies, and the writes go out at the end
+with one ``executemany`` per table.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from typing import Any
@@ -39,6 +43,7 @@ from shared_schema.wire import (
 )
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.sync import rules
+from sync_server.domain.sync.batch import BatchTx
 from sync_server.domain.sync.records import (
     keys_of,
     new_record,
@@ -84,24 +89,34 @@ def push(store: SyncStore, settings: Settings, p: Principal, req: PushRequest) -
                        f"at most {settings.max_mutations} mutations per push", 413,
                        limit=settings.max_mutations, got=len(req.mutations))
     now = settings.now_ms()
-    with store.transaction() as tx:
-        batch = _Batch(tx, p, settings, now)
-        results = [_one(batch, m) for m in req.mutations]
-        device = tx.get_device(p.device_id)
-        if device is not None:
-            device.last_push_ms = now
-            if req.client_time_ms:
-                device.clock_offset_ms = req.client_time_ms - now
-            device.skewed = batch.skewed or (
-                device.clock_offset_ms is not None
-                and abs(device.clock_offset_ms) > settings.max_clock_skew_ms
-            )
-            if batch.last_hlc is not None:
-                device.last_hlc = str(batch.last_hlc)
-            tx.put_device(device)
-        cursor = tx.max_rev()
+    # Concurrent pushes share one transaction and one fsync (group commit); each
+    # is undone alone if it fails, and all are committed before any answers.
+    results, skewed, cursor = store.write_grouped(
+        lambda tx: _push_in(tx, settings, p, req, now))
     return PushResponse(results=results, server_time_ms=now, cursor_hint=cursor,
-                        clock_skewed=batch.skewed)
+                        clock_skewed=skewed)
+
+
+def _push_in(tx: StoreTx, settings: Settings, p: Principal, req: PushRequest,
+             now: int) -> tuple[list[MutationResult], bool, int]:
+    work = BatchTx(tx)
+    work.prefetch(req.mutations)
+    batch = _Batch(work, p, settings, now)
+    results = [_one(batch, m) for m in req.mutations]
+    work.flush()
+    device = tx.get_device(p.device_id)
+    if device is not None:
+        device.last_push_ms = now
+        if req.client_time_ms:
+            device.clock_offset_ms = req.client_time_ms - now
+        device.skewed = batch.skewed or (
+            device.clock_offset_ms is not None
+            and abs(device.clock_offset_ms) > settings.max_clock_skew_ms
+        )
+        if batch.last_hlc is not None:
+            device.last_hlc = str(batch.last_hlc)
+        tx.put_device(device)
+    return results, batch.skewed, tx.max_rev()
 
 
 def _fingerprint(m: Mutation) -> str:
@@ -241,12 +256,17 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
     return ("applied" if not out.conflicts else "merged"), out.conflicts
 
 
+#: The bundled templates are fixed for the life of the process: looked up once.
+_templates = functools.lru_cache(maxsize=1)(load_templates)
+_template_for_kind = functools.lru_cache(maxsize=64)(template_for_site_kind)
+
+
 def _template(stored: StoredRecord | None, site: StoredRecord):
-    templates = load_templates()
+    templates = _templates()
     if stored is not None and stored.data.get("template_id") in templates:
         return templates[stored.data["template_id"]]
     try:
-        return template_for_site_kind(site.data.get("kind") or "other")
+        return _template_for_kind(site.data.get("kind") or "other")
     except ChecklistError:
         raise Rejection("unknown_template", "no checklist template for this site kind") from None
 
@@ -372,13 +392,8 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
     changes = [_raw_change(p, r) for r in raw]
     last_rev = raw[-1][2] if raw else 0
     cursor = last_rev if has_more else max(top, since)
-    with store.transaction() as tx:
-        d = tx.get_device(p.device_id)
-        if d is not None:
-            d.last_pull_ms = now
-            if since == 0:
-                d.scope_version_seen = p.scope_version
-            tx.put_device(d)
+    # The receipt's "last pull", without a turn at the single writer (see note_pull).
+    store.note_pull(p.device_id, now, p.scope_version if since == 0 else None)
     return _RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
                             server_time_ms=now)
 
