@@ -151,6 +151,30 @@ class PullResponse(WireStruct, kw_only=True):
     server_time_ms: int = 0
 
 
+class RawChange(WireStruct, kw_only=True):
+    """``Change`` with ``data`` and ``field_revs`` kept as JSON text: the same
+    bytes on the wire. The server sends the stored JSON through unchanged and
+    a device stores a record as it came; neither turns it into Python values
+    and back."""
+
+    entity: str
+    id: str
+    rev: int
+    deleted: bool
+    data: msgspec.Raw
+    field_revs: msgspec.Raw
+    hlc: str | None = None
+
+
+class RawPullResponse(WireStruct, kw_only=True):
+    """``PullResponse`` of ``RawChange``: the same JSON."""
+
+    changes: list[RawChange]
+    cursor: int
+    has_more: bool
+    server_time_ms: int = 0
+
+
 # --- receipt ----------------------------------------------------------------
 
 

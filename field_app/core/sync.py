@@ -54,7 +54,13 @@ from field_app.core.store import (
     raw_row,
 )
 from field_app.core.tus import PhotoRejected, TusUploader
-from shared_schema.wire import PushRequest, encoder, push_response_decoder
+from shared_schema.wire import (
+    PushRequest,
+    RawChange,
+    RawPullResponse,
+    encoder,
+    push_response_decoder,
+)
 
 Progress = Callable[[SyncProgress], None]
 PUSH = "/api/v1/sync/push"
@@ -68,27 +74,6 @@ GZIP_PUSH_LEVEL = 6
 
 def _noop(_: SyncProgress) -> None:
     pass
-
-
-class RawChange(msgspec.Struct):
-    """A pull ``Change`` (shared_schema.wire) with ``data`` and ``field_revs``
-    kept as the received JSON text: a record stored as it came is never
-    turned into Python values and back."""
-
-    entity: str
-    id: str
-    rev: int
-    deleted: bool
-    data: msgspec.Raw
-    field_revs: msgspec.Raw
-    hlc: str | None = None
-
-
-class RawPullResponse(msgspec.Struct):
-    changes: list[RawChange]
-    cursor: int
-    has_more: bool
-    server_time_ms: int = 0
 
 
 class _Links(msgspec.Struct):

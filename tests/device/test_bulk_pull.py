@@ -17,7 +17,8 @@ import sqlite_utils
 from field_app.core import Device
 from field_app.core.outbox import DeviceClock
 from field_app.core.store import PAGE_SIZE, LocalStore, Tx, dumps, loads, migrations
-from field_app.core.sync import RawChange, _raw_row, raw_pull_decoder
+from field_app.core.sync import _raw_row, raw_pull_decoder
+from shared_schema.wire import RawChange
 
 from .support import fast_settings
 

@@ -37,6 +37,8 @@ from shared_schema.wire import (
     MutationResult,
     PushRequest,
     PushResponse,
+    RawChange,
+    RawPullResponse,
     Receipt,
     Upsert,
     mutation_fingerprint,
@@ -366,7 +368,7 @@ def must_mask(p: Principal, entity: str, created_by_device: str | None) -> bool:
 
 
 def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
-         limit: int | None) -> "_RawPullResponse":
+         limit: int | None) -> "RawPullResponse":
     limit = settings.pull_default_limit if limit is None else limit
     if limit < 1 or limit > settings.pull_max_limit:
         raise ApiError("invalid_parameter", f"limit must be 1..{settings.pull_max_limit}", 400,
@@ -394,40 +396,17 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
     cursor = last_rev if has_more else max(top, since)
     # The receipt's "last pull", without a turn at the single writer (see note_pull).
     store.note_pull(p.device_id, now, p.scope_version if since == 0 else None)
-    return _RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
+    return RawPullResponse(changes=changes, cursor=cursor, has_more=has_more,
                             server_time_ms=now)
 
 
-class _RawChange(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
-    """``Change`` with ``data`` and ``field_revs`` as JSON text straight from the
-    store: the same bytes on the wire, without decoding and re-encoding them."""
-
-    entity: str
-    id: str
-    rev: int
-    deleted: bool
-    data: msgspec.Raw
-    field_revs: msgspec.Raw
-    hlc: str | None = None
-
-
-class _RawPullResponse(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
-    """``PullResponse`` of ``_RawChange``: encodes to the same JSON, so clients
-    decode it with ``pull_response_decoder``."""
-
-    changes: list[_RawChange]
-    cursor: int
-    has_more: bool
-    server_time_ms: int = 0
-
-
-def _raw_change(p: Principal, r: tuple) -> _RawChange:
+def _raw_change(p: Principal, r: tuple) -> RawChange:
     entity, id, rev, deleted, data, field_revs, hlc, created_by_device = r
     if must_mask(p, entity, created_by_device):
         masked = {k: (mask(v) if k in PERSONAL_FIELDS else v)
                   for k, v in msgspec.json.decode(data).items()}
         data = msgspec.json.encode(masked)
-    return _RawChange(entity=entity, id=id, rev=rev, deleted=bool(deleted),
+    return RawChange(entity=entity, id=id, rev=rev, deleted=bool(deleted),
                       data=msgspec.Raw(data),
                       field_revs=msgspec.Raw(field_revs), hlc=hlc)
 
