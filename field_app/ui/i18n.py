@@ -369,6 +369,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.conf.winner": ("当前采用值", "Current winner"),
     "office.conf.loser": ("另一个值", "Other value"),
     "office.conf.who": ("{name} · {device} · {when}", "{name} · {device} · {when}"),
+    "office.conf.where": ("地点：{place}", "Where: {place}"),
     "office.conf.pick_winner": ("采用当前值", "Keep the winner"),
     "office.conf.pick_loser": ("采用另一个值", "Take the other value"),
     "office.conf.custom": ("更正为", "Correct to"),

@@ -433,8 +433,12 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                               on_click=app.safe(pick("loser"))),
             ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
                               on_click=app.safe(pick("custom")))]
+        place = " · ".join(x for x in (c.get("village_name"), c.get("site_name"),
+                                         c.get("address")) if x)
         return section(
             f"{c.get('record_name') or c.get('entity_id')} · {c.get('entity')}.{c.get('field')}",
+            ft.Text(t("office.conf.where", place=place or "—"), size=12,
+                    color=ft.Colors.GREY_700),
             ft.Row([
                 column(t("office.conf.base"), c.get("base_value"), f"rev {c.get('base_rev')}",
                        ft.Colors.GREY_50),

@@ -44,6 +44,7 @@ def test_open_conflicts_are_listed_side_by_side(world: World, office: dict[str, 
     assert (c["loser"]["username"], c["loser"]["device_id"]) == ("grid1", "devA")
     assert c["current_value"] == "乙建设公司"
     assert c["record_name"] == "一村安置房工地"
+    assert (c["village_name"], c["site_name"]) == ("一村", "一村安置房工地")  # where
     one = world.http.get(f"/api/v1/office/conflicts/{cid}", headers=office).json()
     assert one["id"] == cid
     assert world.http.get("/api/v1/office/conflicts", params={"status": "resolved"},
@@ -146,3 +147,20 @@ def test_choosing_the_value_already_held_still_reaches_the_other_device(
     assert after.data["contractor"] == "乙建设公司"
     assert after.meta["contractor"].rev > rev_before  # a new revision devices pull
     assert after.meta["contractor"].user_id == world.user_id("office1")
+
+
+def test_a_conflict_on_an_inspection_says_which_site_and_village(
+        world: World, office: dict[str, str]) -> None:
+    """The inspector edits the same draft on a phone and a tablet."""
+    a, b = world.device("grid1", "phone"), world.device("grid1", "tablet")
+    insp = uuid7()
+    ok(a.sync(a.upsert("inspection", insp, {"site_id": world.site1, "notes": "初稿"}))[0])
+    b.pull()
+    ma = a.upsert("inspection", insp, {"notes": "甲的备注"})
+    world.clock.advance(10)
+    mb = b.upsert("inspection", insp, {"notes": "乙的备注"})
+    ok(a.sync(ma)[0])
+    cid = ok(b.sync(mb)[0], "merged")["conflicts"][0]["conflict_id"]
+    c = world.http.get(f"/api/v1/office/conflicts/{cid}", headers=office).json()
+    assert (c["entity"], c["field"]) == ("inspection", "notes")
+    assert (c["village_name"], c["site_name"]) == ("一村", "一村安置房工地")

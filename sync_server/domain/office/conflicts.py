@@ -19,12 +19,12 @@ from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.merge import Author
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access, writes
-from sync_server.domain.office.common import author
+from sync_server.domain.office.common import author, name_of
 from sync_server.domain.office.schema import ConflictList, ConflictView, Page, ResolveRequest
 from sync_server.domain.sync.records import get_flat, write_fields
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
-from sync_server.store.base import ConflictRecord, FieldMeta, SyncStore
+from sync_server.store.base import ConflictRecord, FieldMeta, StoredRecord, SyncStore
 
 STATUSES = ("open", "resolved", "all")
 
@@ -39,7 +39,20 @@ def _view(store: SyncStore, c: ConflictRecord) -> ConflictView:
         loser=author(store, c.loser_user, c.loser_device),
         current_value=get_flat(rec.data, c.field) if rec else None, created_at=c.created_at,
         resolved_by=c.resolved_by, resolved_at=c.resolved_at, resolution=c.resolution,
-        record_name=(rec.data.get("name") or rec.data.get("title")) if rec else None)
+        record_name=(rec.data.get("name") or rec.data.get("title")) if rec else None,
+        **_place(store, rec))
+
+
+def _place(store: SyncStore, rec: StoredRecord | None) -> dict[str, str | None]:
+    """The record's village, site and address: where the edited thing is."""
+    if rec is None:
+        return {}
+    site = rec if rec.entity == "site" else (
+        store.get_record("site", rec.site_id) if rec.site_id else None)
+    return {"village_name": name_of(store, "village", rec.village_id),
+            "site_name": site.data.get("name") if site else None,
+            "address": (site.data.get("address") if site else None)
+            or rec.data.get("employer_address")}
 
 
 def list_conflicts(store: SyncStore, p: Principal, status: str, entity: str | None,

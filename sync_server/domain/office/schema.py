@@ -136,6 +136,11 @@ class ConflictView(WireStruct, kw_only=True):
     resolved_at: int | None = None
     resolution: Any = None
     record_name: str | None = None
+    #: Where the record is: its village and site (a site's own address); the
+    #: protocol records no position per edit, so this is the place edited.
+    village_name: str | None = None
+    site_name: str | None = None
+    address: str | None = None
 
 
 class ConflictList(WireStruct, kw_only=True):
