@@ -91,6 +91,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "yes_no_na": ("yes", "no", "na"),
     "yes_no_exempt": ("yes", "no", "exempt"),
 }
+#: The answers each choice answer type takes (read-only; for indexes built on top).
+CHOICES = _CHOICES
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 

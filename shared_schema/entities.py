@@ -7,6 +7,7 @@ Records may carry more fields than these; unknown fields are ignored.
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Literal
 
 import msgspec
@@ -185,8 +186,55 @@ def check_fields(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
         text = str(exc)
         path = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
         raise FieldTypeError(text, path.replace("$", "$.fields", 1)) from None
-    # Through JSON, not ``to_builtins``: that keeps tuples as tuples, and a
-    # tuple never equals the list the store gives back, so an unchanged value
-    # would look changed (and get a new revision) on every write.
-    built = msgspec.json.decode(msgspec.json.encode(record))
+    built = _plain_builtins(entity, record)
+    if built is None:
+        # Through JSON, not ``to_builtins``: that keeps tuples as tuples, and a
+        # tuple never equals the list the store gives back, so an unchanged value
+        # would look changed (and get a new revision) on every write; JSON also
+        # writes NaN and infinities as null.
+        built = msgspec.json.decode(msgspec.json.encode(record))
     return {k: built.get(k) for k in known}
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+_INF = float("inf")
+
+
+def _float_fields(record_type: type[Record]) -> tuple[str, ...]:
+    hints = typing.get_type_hints(record_type)
+    return tuple(name for name in record_type.__struct_fields__
+                 if hints[name] is float or float in typing.get_args(hints[name]))
+
+
+#: Entities whose record type holds no ``Any`` but an inspection's answers,
+#: with their float fields (the only values ``to_builtins`` and JSON differ on
+#: there: NaN and infinities).
+_PLAIN_FLOATS: dict[str, tuple[str, ...]] = {
+    name: _float_fields(t) for name, t in ENTITY_TYPES.items() if name != "checklist_template"
+}
+
+
+def _plain_builtins(entity: str, record: Record) -> dict[str, Any] | None:
+    """``record`` as JSON would give it back, by ``to_builtins`` (one pass in C)
+    when that is provably the same: no NaN or infinity in a float field and
+    every answer and value of an inspection a str, int, bool, None or finite
+    float. ``None`` otherwise (the caller goes through JSON)."""
+    floats = _PLAIN_FLOATS.get(entity)
+    if floats is None:
+        return None
+    built = msgspec.to_builtins(record)
+    for name in floats:
+        v = built.get(name)
+        if v is not None and (v != v or v == _INF or v == -_INF):
+            return None
+    answers = built.get("answers") if entity == "inspection" else None
+    if answers:
+        plain = _PLAIN_SCALARS
+        for a in answers.values():
+            if "value" not in a and type(a.get("answer")) is str:
+                continue  # the usual answer: a word, no value
+            for v in (a.get("answer"), a.get("value")):
+                if type(v) not in plain and not (
+                        type(v) is float and v == v and v != _INF and v != -_INF):
+                    return None
+    return built

@@ -257,3 +257,35 @@ def test_meta_is_stored_once_per_write_and_the_per_field_form_is_still_read(
     assert sorted(stored) == [[3, "h3", "u1", "devA", ["name"]],
                               [5, "h5", "u2", "devB", ["answers.C01", "lat"]]]
     assert store.get_record("site", "s1") == got
+
+
+def test_token_and_user_in_one_read_agree_with_two(store: SqliteStore,
+                                                   open_another) -> None:
+    """``get_token_and_user`` (authenticate's one read) says what ``get_token``
+    and ``get_user`` say, and sees a revocation or a disabled user written by
+    another connection (another process) at once."""
+    from sync_server.store.base import TokenRow
+
+    from .conformance import user
+
+    def two(s: SqliteStore, h: str):
+        t = s.get_token(h)
+        return None if t is None else (t, s.get_user(t.user_id))
+
+    with store.transaction() as tx:
+        tx.put_user(user("u1", "grid1", village_ids=["v1", "v2"], department_ids=["d1"]))
+        tx.put_token(TokenRow("h1", "u1", "devA", 100, 1))
+        tx.put_token(TokenRow("h2", "nobody", "devB", 100, 2))  # its user is not there
+    for h in ("h1", "h2", "nope"):
+        assert store.get_token_and_user(h) == two(store, h)
+    assert store.get_token_and_user("h1")[1].village_ids == ["v1", "v2"]
+    assert store.get_token_and_user("h2")[1] is None
+    other = open_another()
+    with other.transaction() as tx:
+        assert tx.revoke_tokens(device_id="devA", at_ms=50) == 1
+        disabled = other.get_user("u1")
+        disabled.active = False
+        tx.put_user(disabled)
+    token, u = store.get_token_and_user("h1")
+    assert token.revoked_at == 50 and u.active is False
+    assert (token, u) == two(store, "h1")

@@ -138,14 +138,19 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest) -> LoginRespo
 def authenticate(store: SyncStore, settings: Settings, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise ApiError("auth_required", "log in first: send Authorization: Bearer <token>", 401)
-    row = store.get_token(token_hash(authorization[7:].strip()))
-    if row is None:
+    hashed = token_hash(authorization[7:].strip())
+    # Read fresh on every request (no cache: a revocation, a disabled user or a
+    # new scope counts at once, also when another process wrote it), in one
+    # statement where the store offers it.
+    both = getattr(store, "get_token_and_user", None)
+    found = both(hashed) if both is not None else _token_and_user(store, hashed)
+    if found is None:
         raise ApiError("token_invalid", "this login is not known; log in again", 401)
+    row, user = found
     if row.revoked_at is not None:
         raise ApiError("token_revoked", "this device's login was revoked; log in again", 401)
     if row.expires_at <= settings.now_ms():
         raise ApiError("token_expired", "this login has expired; log in again", 401)
-    user = store.get_user(row.user_id)
     if user is None or not user.active:
         raise ApiError("user_disabled", "this account is disabled", 401)
     return Principal(
@@ -153,6 +158,11 @@ def authenticate(store: SyncStore, settings: Settings, authorization: str | None
         village_ids=frozenset(user.village_ids), department_ids=frozenset(user.department_ids),
         device_id=row.device_id, scope_version=user.scope_version,
     )
+
+
+def _token_and_user(store: SyncStore, hashed: str) -> tuple[TokenRow, UserRow | None] | None:
+    row = store.get_token(hashed)
+    return None if row is None else (row, store.get_user(row.user_id))
 
 
 def revoke_device(store: SyncStore, device_id: str, now_ms: int) -> int:

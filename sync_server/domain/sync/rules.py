@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from shared_schema import cases
-from shared_schema.checklists import AnswerError, missing_for_submit, validate_answer
+from shared_schema.checklists import CHOICES, AnswerError, missing_for_submit, validate_answer
 from shared_schema.entities import INSERT_ONLY_ENTITIES, REFERENCE_ENTITIES
 from sync_server.domain.auth.service import Principal
 from sync_server.errors import Rejection
@@ -152,9 +152,15 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
     if fields.get("state") not in (None, "draft", "submitted"):
         raise Rejection("invalid_value", "state must be draft or submitted", path="$.fields.state")
     indexed = _indexed(template)
+    choices = indexed.choices
     for code, ans in (fields.get("answers") or {}).items():
+        ans = ans or {}
+        answer, value = ans.get("answer"), ans.get("value")
+        allowed = choices.get(code)
+        if allowed is not None and value is None and type(answer) is str and answer in allowed:
+            continue  # a valid yes/no answer: exactly what validate_answer accepts for it
         try:
-            validate_answer(indexed, code, (ans or {}).get("answer"), (ans or {}).get("value"))
+            validate_answer(indexed, code, answer, value)
         except AnswerError as exc:
             raise Rejection(exc.code, exc.message, path=f"$.fields.answers.{code}",
                             **exc.details) from None
@@ -174,11 +180,15 @@ class _IndexedTemplate:
     """A template's items by code, for ``validate_answer`` (which looks items up
     with ``template.item(code)``: a scan of the items on the template itself)."""
 
-    __slots__ = ("id", "_items")
+    __slots__ = ("id", "_items", "choices")
 
     def __init__(self, template: Any) -> None:
         self.id = template.id
         self._items = {item.code: item for item in template.items}
+        #: code -> the answers a choice item (yes/no…) takes and no extra value;
+        #: anything else, and any answer not in the set, goes to validate_answer.
+        self.choices = {item.code: frozenset(CHOICES[item.answer]) for item in template.items
+                        if item.answer in CHOICES}
 
     def item(self, code: str) -> Any:
         return self._items.get(code)

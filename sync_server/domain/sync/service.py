@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections import Counter
 from typing import Any
 
@@ -75,7 +76,7 @@ class _Batch:
         self.settings = settings
         self.now = now
         self.author = Author(p.user_id, p.device_id)
-        device = tx.get_device(p.device_id)
+        self.device = device = tx.get_device(p.device_id)
         self.last_hlc = Hlc.parse(device.last_hlc) if device and device.last_hlc else None
         self.skewed = False
 
@@ -106,7 +107,7 @@ def _push_in(tx: StoreTx, settings: Settings, p: Principal, req: PushRequest,
     batch = _Batch(work, p, settings, now)
     results = [_one(batch, m) for m in req.mutations]
     work.flush()
-    device = tx.get_device(p.device_id)
+    device = batch.device  # read once above; nothing in the batch writes it
     if device is not None:
         device.last_push_ms = now
         if req.client_time_ms:
@@ -171,13 +172,22 @@ def _stamp(b: _Batch, m: Mutation) -> tuple[str, bool]:
             hlc = Hlc(hlc.wall_ms + 1, 0, hlc.node)
     if b.last_hlc is None or hlc > b.last_hlc:
         b.last_hlc = hlc
+    if not restamped and m.hlc.isascii():
+        return m.hlc, False  # str(Hlc.parse(text)) is text for ASCII digits
     return str(hlc), restamped
+
+
+#: The canonical spelling of a UUID: ``is_uuid`` accepts it (and other spellings,
+#: which go to ``is_uuid`` itself); a regex match is cheaper than ``uuid.UUID``.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _apply(b: _Batch, m: Mutation) -> MutationResult:
     if m.entity not in ENTITY_TYPES:
         raise Rejection("unknown_entity", f"unknown entity {m.entity!r}", entity=m.entity)
-    if not is_uuid(m.entity_id):
+    if not (isinstance(m.entity_id, str) and _CANONICAL_UUID.fullmatch(m.entity_id)
+            or is_uuid(m.entity_id)):
         raise Rejection("invalid_id", "entity_id must be a UUID", path="$.entity_id")
     op = "upsert" if isinstance(m, Upsert) else "insert" if isinstance(m, Insert) else "delete"
     rules.check_op(m.entity, op)
