@@ -51,30 +51,69 @@ def _device(path: Path, url: str, user: str, meter: Meter | None = None) -> Devi
     return dev
 
 
-def encodings(bodies: list[bytes]) -> dict[str, int]:
-    """Sizes of the same messages as JSON / msgpack, raw / gzip / zstd (if available)."""
-    out = {"json": 0, "json_gzip6": 0, "json_gzip1": 0, "msgpack": 0, "msgpack_gzip6": 0}
-    try:
-        import zstandard  # type: ignore
+#: zstd levels measured for the encoding table (docs/performance.md).
+ZSTD_LEVELS = (1, 2, 3, 4, 5, 6, 9, 12)
 
-        zc = zstandard.ZstdCompressor(level=3)
-    except ImportError:
-        zc = None
-    if zc:
-        out["json_zstd3"] = 0
-        out["msgpack_zstd3"] = 0
+
+def encodings(bodies: list[bytes]) -> dict[str, Any]:
+    """Sizes of the same messages as JSON / msgpack, raw / gzip / zstd, and
+    the CPU each compression costs (``compress_ms``: process time of
+    compressing all of them once; ``decompress_ms``: of inflating them)."""
+    import zstandard
+
+    out: dict[str, Any] = {"json": 0, "json_gzip6": 0, "json_gzip1": 0,
+                           "msgpack": 0, "msgpack_gzip6": 0, "msgpack_zstd3": 0}
+    for lv in ZSTD_LEVELS:
+        out[f"json_zstd{lv}"] = 0
+    compress_s: dict[str, float] = {}
+    decompress_s: dict[str, float] = {}
+    zc = {lv: zstandard.ZstdCompressor(level=lv) for lv in ZSTD_LEVELS}
+    zd = zstandard.ZstdDecompressor()
+
+    def timed(key: str, fn: Any, data: bytes) -> bytes:
+        t = time.process_time()
+        r = fn(data)
+        compress_s[key] = compress_s.get(key, 0.0) + time.process_time() - t
+        return r
+
+    def inflate(key: str, fn: Any, data: bytes) -> None:
+        t = time.process_time()
+        fn(data)
+        decompress_s[key] = decompress_s.get(key, 0.0) + time.process_time() - t
+
     for b in bodies:
         obj = msgspec.json.decode(b)
         mp = msgspec.msgpack.encode(obj)
         out["json"] += len(b)
-        out["json_gzip6"] += len(gzip.compress(b, 6))
-        out["json_gzip1"] += len(gzip.compress(b, 1))
+        for lv in (1, 6):
+            # the server's settings: zlib level, memLevel 9, gzip wrapper
+            def gz(d: bytes, lv: int = lv) -> bytes:
+                z = zlib.compressobj(lv, zlib.DEFLATED, 16 + zlib.MAX_WBITS, 9)
+                return z.compress(d) + z.flush()
+            c = timed(f"json_gzip{lv}", gz, b)
+            out[f"json_gzip{lv}"] += len(c)
+            inflate(f"json_gzip{lv}", gzip.decompress, c)
+        for lv in ZSTD_LEVELS:
+            c = timed(f"json_zstd{lv}", zc[lv].compress, b)
+            out[f"json_zstd{lv}"] += len(c)
+            inflate(f"json_zstd{lv}", zd.decompress, c)
         out["msgpack"] += len(mp)
         out["msgpack_gzip6"] += len(gzip.compress(mp, 6))
-        if zc:
-            out["json_zstd3"] += len(zc.compress(b))
-            out["msgpack_zstd3"] += len(zc.compress(mp))
+        out["msgpack_zstd3"] += len(zc[3].compress(mp))
+    out["compress_ms"] = {k: round(v * 1000, 1) for k, v in compress_s.items()}
+    out["decompress_ms"] = {k: round(v * 1000, 1) for k, v in decompress_s.items()}
     return out
+
+
+def _inflate(body: bytes, coding: str | None) -> bytes:
+    """A request body as JSON again, whatever the device compressed it with."""
+    if coding == "gzip":
+        return gzip.decompress(body)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
+    return body
 
 
 # --- push --------------------------------------------------------------------
@@ -112,8 +151,7 @@ def phase_push(a: argparse.Namespace) -> dict[str, Any]:
             left = tx.count("outbox")
             quarantined = tx.count("quarantine")
         bodies = [b for b, h in meter.bodies_up]
-        raw_bodies = [gzip.decompress(b) if h.get("content-encoding") == "gzip" else b
-                      for b, h in meter.bodies_up]
+        raw_bodies = [_inflate(b, h.get("content-encoding")) for b, h in meter.bodies_up]
         return {
             "docs": n, "seconds": round(dt, 4), "docs_per_s": round(n / dt, 1),
             "acknowledged": report.pushed, "rejected": report.rejected, "outbox_left": left,

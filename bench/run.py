@@ -276,6 +276,31 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join([line(head), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 
+def encoding_table(res: dict[str, Any]) -> str:
+    """Bytes per document of the same push bodies / pull pages in each encoding,
+    and the CPU per document of compressing (and inflating) them."""
+    lines: list[str] = []
+    for n in res["sizes"]:
+        ours = res.get("ours", {}).get(f"n{n}") or {}
+        for kind, key in (("push bodies", ("push", "encodings_up")),
+                          ("pull pages", ("pull", "encodings_down"))):
+            e = ours.get(key[0], {}).get(key[1])
+            if not e:
+                continue
+            if not lines:
+                lines.append("encoding | " + " | ".join(
+                    f"{kind} {n:,}: B/doc, µs/doc comp/decomp" for kind in ("push", "pull")))
+            cm, dm = e.get("compress_ms", {}), e.get("decompress_ms", {})
+            codecs = [k for k in e if k not in ("compress_ms", "decompress_ms")]
+            lines.append(f"{kind} {n:,} docs")
+            for c in codecs:
+                extra = ""
+                if c in cm:
+                    extra = f"  {cm[c] * 1000 / n:,.1f} / {dm.get(c, 0) * 1000 / n:,.1f} µs"
+                lines.append(f"  {c:<14} {e[c] / n:>8,.0f} B{extra}")
+    return "\n".join(lines[1:])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for a fast check")
@@ -327,10 +352,15 @@ def main() -> None:
             log(f"work folder kept: {work}")
     res["loadavg_end"] = os.getloadavg()
     res["table"] = table(res)
+    enc = encoding_table(res)
+    if enc:
+        res["encoding_table"] = enc
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
     print(res["table"])
+    if enc:
+        print(enc)
     print(f"load average (1/5/15 min) at start {res['loadavg_start']}, at end {res['loadavg_end']}"
           f" on {res['machine']['cpus']} CPUs")
     log(f"wrote {out}")

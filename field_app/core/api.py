@@ -20,7 +20,16 @@ from field_app.core.errors import LoginRequired, NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from shared_schema.wire import error_decoder
 
+try:  # a pinned dependency; a build without it (a phone's package set) uses gzip
+    import zstandard  # noqa: F401  (httpx decodes zstd answers with it)
+    ZSTD = True
+except ImportError:  # pragma: no cover
+    ZSTD = False
+
 T = TypeVar("T")
+#: What the device takes in answers, zstd first (httpx decodes both; zstd
+#: through ``zstandard``). A server that does not offer zstd answers gzip.
+ACCEPT_ENCODING = "zstd, gzip" if ZSTD else "gzip"
 RETRY_STATUSES = frozenset({408, 425, 429})
 
 
@@ -42,14 +51,21 @@ class ApiClient:
     def __init__(self, base_url: str, settings: DeviceSettings, token: str | None = None) -> None:
         self.settings = settings
         self.token = token
-        #: The server said (``Accept-Encoding: gzip`` on a response, RFC 7694)
-        #: that it takes gzip request bodies; a sync learns it from its first pull.
-        self.gzip_requests = False
+        #: The coding of push bodies: what the server said it takes
+        #: (``Accept-Encoding`` on a response, RFC 7694), zstd preferred, else
+        #: gzip, else None (plain JSON); a sync learns it from its first pull.
+        self.request_coding: str | None = None
         timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
-        kwargs: dict[str, Any] = {"base_url": base_url.rstrip("/"), "timeout": timeout}
+        kwargs: dict[str, Any] = {"base_url": base_url.rstrip("/"), "timeout": timeout,
+                                  "headers": {"Accept-Encoding": ACCEPT_ENCODING}}
         if settings.transport is not None:
             kwargs["transport"] = settings.transport
         self.http = httpx.Client(**kwargs)
+
+    @property
+    def gzip_requests(self) -> bool:
+        """The server takes compressed request bodies (zstd or gzip)."""
+        return self.request_coding is not None
 
     def close(self) -> None:
         self.http.close()
@@ -74,8 +90,11 @@ class ApiClient:
         # and its stream both ways: left so, a response (a pull page of
         # megabytes) lives until the cycle collector happens to run.
         response.stream = httpx.ByteStream(b"")
-        if "gzip" in response.headers.get("accept-encoding", "").lower():
-            self.gzip_requests = True
+        offered = response.headers.get("accept-encoding")
+        if offered:
+            codings = {c.split(";")[0].strip() for c in offered.lower().split(",")}
+            self.request_coding = ("zstd" if ZSTD and "zstd" in codings
+                                   else "gzip" if "gzip" in codings else None)
         if response.status_code == 401 and auth:
             code, message, _ = error_of(response)
             raise LoginRequired(code, message)

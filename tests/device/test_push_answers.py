@@ -23,6 +23,22 @@ from shared_schema.wire import ConflictRef, Mutation, MutationResult, Upsert
 
 from .support import FaultTransport, LiveServer, fast_settings
 
+
+def _decoded(request: httpx.Request) -> bytes:
+    """A push body as JSON, whichever coding the device sent it in."""
+    body = request.read()
+    coding = request.headers.get("content-encoding")
+    if coding == "gzip":
+        import gzip
+
+        return gzip.decompress(body)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
+    return body
+
+
 _rebase = core.rebase
 
 
@@ -141,11 +157,7 @@ class _Watch(FaultTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path != PUSH:
             return super().handle_request(request)
-        body = request.read()
-        if request.headers.get("content-encoding") == "gzip":
-            import gzip
-
-            body = gzip.decompress(body)
+        body = _decoded(request)
         seqs = [m.seq for m in msgspec.json.decode(body, type=wire.PushRequest).mutations]
         with self.lock:
             self.pushes += 1
@@ -218,18 +230,13 @@ def test_push_body_is_the_push_request(server: LiveServer, make_device) -> None:
     class Capture(FaultTransport):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             if request.url.path == PUSH:
-                body = request.read()
-                if request.headers.get("content-encoding") == "gzip":
-                    import gzip
-
-                    body = gzip.decompress(body)
-                captured.append(body)
+                captured.append(_decoded(request))
             return super().handle_request(request)
 
     dev = make_device("A", server, "grid1", transport=Capture())
     dev.update_site(server.town.site1, contact_name="陈", address="长江路1号")
     insp = dev.start_inspection(server.town.site1)
-    dev.answer(insp, "C01", "yes", note="见" * 600)  # over GZIP_MIN_BYTES: gzipped
+    dev.answer(insp, "C01", "yes", note="见" * 600)  # over GZIP_MIN_BYTES: compressed
     with dev.store.read() as tx:
         expected = [e.mutation for e in tx.outbox()]
     assert dev.sync().ok

@@ -7,12 +7,12 @@ from shared_schema.wire import push_request_decoder
 from sync_server.domain.sync import service
 from sync_server.http import (
     ACCEPTS,
-    accepts_gzip,
     decode,
     int_param,
     json_response,
     principal,
     read_body,
+    response_coding,
 )
 
 
@@ -26,12 +26,12 @@ class SyncController(Controller):
         state = request.app.state
         p = await to_thread.run_sync(principal, request)
         body = await read_body(request, state.settings.max_push_bytes)
-        gzip = accepts_gzip(request)
+        coding = response_coding(request)
 
-        def run() -> Response:  # decode, push, encode and gzip off the event loop
+        def run() -> Response:  # decode, push, encode and compress off the event loop
             req = decode(body, push_request_decoder)
             res = service.push(state.store, state.settings, p, req)
-            return json_response(res, headers=ACCEPTS, gzip=gzip)
+            return json_response(res, headers=ACCEPTS, coding=coding)
 
         return await to_thread.run_sync(run)
 
@@ -39,12 +39,12 @@ class SyncController(Controller):
     async def pull(self, request: Request) -> Response:
         state = request.app.state
 
-        def run() -> Response:  # one worker-thread hop: auth, page, encode and gzip
+        def run() -> Response:  # one worker-thread hop: auth, page, encode and compress
             p = principal(request)
             since = int_param(request, "since", 0)
             limit = int_param(request, "limit", None)
             res = service.pull(state.store, state.settings, p, since, limit)
-            return json_response(res, headers=ACCEPTS, gzip=accepts_gzip(request))
+            return json_response(res, headers=ACCEPTS, coding=response_coding(request))
 
         return await to_thread.run_sync(run)
 
