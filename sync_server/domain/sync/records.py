@@ -140,12 +140,7 @@ def write_fields(
                 record.data[key] = value
                 copied.discard(key)
             values[key] = value
-        if values:
-            tx.add_write(record.entity, record.id, meta, values)
-        record.rev = rev
-        record.data["updated_at"] = now_ms
-        tx.put_record(record)
-        outcome.wrote = True
+        _store_write(tx, record, meta, values, now_ms, outcome)
     return outcome
 
 
@@ -162,13 +157,21 @@ def _write_fresh(tx: StoreTx, record: StoredRecord, fields: dict[str, Any], hlc:
             record.data[key] = {**(record.data.get(key) or {}), **value}
         else:
             record.data[key] = value
+    _store_write(tx, record, meta, values, now_ms, outcome)
+    return outcome
+
+
+def _store_write(tx: StoreTx, record: StoredRecord, meta: FieldMeta, values: dict[str, Any],
+                 now_ms: int, outcome: WriteOutcome | None = None) -> None:
+    """One write of ``record`` at ``meta.rev``: its history row (the fields it
+    set) and the record itself."""
     if values:
         tx.add_write(record.entity, record.id, meta, values)
-    record.rev = rev
+    record.rev = meta.rev
     record.data["updated_at"] = now_ms
     tx.put_record(record)
-    outcome.wrote = True
-    return outcome
+    if outcome is not None:
+        outcome.wrote = True
 
 
 def set_derived(tx: StoreTx, record: StoredRecord, values: dict[str, Any], hlc: str,
@@ -182,10 +185,7 @@ def set_derived(tx: StoreTx, record: StoredRecord, values: dict[str, Any], hlc: 
     for key, value in changed.items():
         record.meta[key] = meta
         record.data[key] = value
-    tx.add_write(record.entity, record.id, meta, changed)
-    record.rev = rev
-    record.data["updated_at"] = now_ms
-    tx.put_record(record)
+    _store_write(tx, record, meta, changed, now_ms)
     return True
 
 
