@@ -148,9 +148,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from sync_server.demo import DEMO_PASSWORD, seed_demo
+    from sync_server.settings import Settings
 
+    blobs = Path(args.blobs) if args.blobs else Settings(db_path=Path(args.db)).blob_path
     with open_store(args.db, must_exist=False) as store:
-        summary = seed_demo(store, system_now_ms())
+        summary = seed_demo(store, system_now_ms(), blobs=blobs)
     if not summary.seeded:
         _out(f"already seeded: {args.db} has {summary.users} user(s); nothing changed")
         return EXIT_OK
@@ -358,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("seed-demo", help="seed the 回龙坝镇 demo database")
     _add_db(p)
+    p.add_argument("--blobs", metavar="DIR",
+                   help="photo store for the demo photos (default: <db dir>/blobs)")
     p.set_defaults(func=cmd_seed_demo)
 
     p = commands.add_parser("demo-info", help="print the demo URL and logins")

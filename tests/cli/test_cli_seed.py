@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections import Counter
+
+from PIL import Image
+
+from sync_server.domain.sync.rules import fold_case
 
 from sync_server.demo import (
     CONSTRUCTION_DEPT,
@@ -86,11 +92,21 @@ def test_demo_cases_follow_the_case_rules(db, api):
     with api.store(db) as store:
         cases = store.records("case")
         assert cases
+        events: dict[str, list[dict]] = {}
+        for e in store.records("case_event"):
+            events.setdefault(e.data["case_id"], []).append(e.data)
         for case in cases:
             d = case.data
-            assert d["status"] == "registered"
-            assert d["level"] == d["initial_level"]
-            assert d["level"] == ("township" if d["collective_risk"] or d["workers_owed"] >= 10
+            if case.id not in events:
+                assert d["status"] == "registered"
+                assert d["level"] == d["initial_level"]
+            else:  # moved on through case events: status and level are their fold
+                trail = sorted(events[case.id], key=lambda e: e["hlc"])
+                derived = fold_case(case, [(e["kind"], e["author_role"], e, e.get("created_at"))
+                                           for e in trail])
+                assert {k: d.get(k) for k in ("status", "level", "extended")} == {
+                    k: derived[k] for k in ("status", "level", "extended")}, case.id
+            assert d["initial_level"] == ("township" if d["collective_risk"] or d["workers_owed"] >= 10
                                   else "village")
             site = store.get_record("site", d["site_id"])
             assert case.village_id == site.village_id
@@ -126,7 +142,14 @@ def test_grid1_pulls_only_its_village(db, api):
     for c in changes:
         if c["entity"] in ("case", "inspection"):
             assert c["data"]["site_id"] in own_sites
-    assert set(kinds) <= {"village", "department", "user", "checklist_template", "site", "case"}
+    pulled = {(c["entity"], c["id"]) for c in changes}
+    for c in changes:  # children come with a parent this officer can see
+        if c["entity"] == "case_event":
+            assert ("case", c["data"]["case_id"]) in pulled
+        if c["entity"] == "photo":
+            assert (c["data"]["owner_entity"], c["data"]["owner_id"]) in pulled
+    assert set(kinds) <= {"village", "department", "user", "checklist_template", "site", "case",
+                          "case_event", "inspection", "photo"}
 
 
 def test_sector1_pulls_construction_sites_of_its_department(db, api):
@@ -178,3 +201,50 @@ def test_demo_info_needs_a_seeded_database(tmp_path, cli):
     missing = cli("demo-info", "--db", tmp_path / "none.db")
     assert missing.code == 1 and "no database" in missing.err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_seed_fills_the_office_console(db, api):
+    """Through the real app: inspections waiting for review, some approved, an open
+    conflict, and cases at several stages with at least one overdue."""
+    with api.client(db) as client:
+        headers = {"Authorization": "Bearer " + api.login(client, "office1", "office-pc")}
+
+        def get(path, **params):
+            r = client.get(path, params=params, headers=headers)
+            assert r.status_code == 200, r.text
+            return r.json()["items"]
+
+        inspections = get("/api/v1/office/inspections", limit="200")
+        assert 8 <= len(inspections) <= 12
+        assert all(i["state"] == "submitted" for i in inspections)
+        reviews = Counter(i.get("review_state") or "pending" for i in inspections)
+        assert reviews["pending"] >= 3 and reviews["approved"] >= 2
+        assert {i["inspector_name"] for i in inspections} >= {"梁滩村网格员(演示)",
+                                                              "规建办巡查员(演示)"}
+        conflicts = get("/api/v1/office/conflicts", status="open")
+        assert len(conflicts) >= 1 and conflicts[0]["field"] == "contact_phone"
+        cases = get("/api/v1/cases", limit="200")
+        assert len(cases) >= 8
+        statuses = Counter(c["case"]["status"] for c in cases)
+        assert len(statuses) >= 4, statuses
+        assert {"registered", "accepted", "resolved", "closed"} <= set(statuses)
+        assert any(c["deadlines"]["overdue"] for c in cases)
+
+
+def test_seed_demo_stores_real_photos_the_server_serves(tmp_path, cli, api):
+    """`seed-demo` puts the demo inspections' photos where `serve` looks for
+    them (`<db dir>/blobs`): the office console gets real JPEGs, hash-checked."""
+    db = tmp_path / "demo" / "server.db"
+    assert cli("seed-demo", "--db", db).code == 0
+    with api.client(db) as client:
+        headers = {"Authorization": "Bearer " + api.login(client, "office1", "office-pc")}
+        [first] = client.get("/api/v1/office/inspections", params={"limit": "1"},
+                             headers=headers).json()["items"]
+        detail = client.get(f"/api/v1/office/inspections/{first['id']}", headers=headers).json()
+        assert detail["photos"]
+        for photo in detail["photos"]:
+            r = client.get(f"/api/v1/blobs/{photo['sha256']}", headers=headers)
+            assert r.status_code == 200, r.text
+            assert hashlib.sha256(r.content).hexdigest() == photo["sha256"]
+            assert Image.open(io.BytesIO(r.content)).format == "JPEG"
+    assert cli("seed-demo", "--db", db).code == 0  # seeding again changes nothing
