@@ -53,11 +53,14 @@ def make_device(tmp_path: Path) -> Iterator[Callable[..., Device]]:
     opened: list[Device] = []
 
     def make(name: str, server: LiveServer | ServerProcess | None = None,
-             username: str | None = None, **settings: Any) -> Device:
+             username: str | None = None, url: str | None = None, **settings: Any) -> Device:
+        """A device in this test's folder; with a server and a username, logged
+        in (at ``url`` instead of the server's own, e.g. through a fault proxy)
+        and synced once."""
         dev = Device.open(tmp_path / "devices" / name, fast_settings(**settings))
         opened.append(dev)
         if server is not None and username is not None:
-            dev.login(server.url, username, PASSWORD)
+            dev.login(url or server.url, username, PASSWORD)
             report = dev.sync()  # the first pull: the registry mirror
             assert report.ok, report
         return dev

@@ -13,7 +13,7 @@ import pytest
 from server.support import DAY_MS, AppClient, Device, ManualClock, World, error_of
 from sync_server.demo import DEMO_PASSWORD, demo_id, seed_demo
 
-from .conftest import complete_answers, submit_inspection
+from server.support import complete_answers, submit_inspection
 
 SHEETS = ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
 KEYS = ["projects", "enterprises", "cases", "summary"]

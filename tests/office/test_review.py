@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from server.support import DAY_MS, Device, World, error_of, ok
+from server.support import DAY_MS, Device, World, complete_answers, error_of, ok
 from shared_schema.ids import uuid7
-
-from .conftest import complete_answers
 
 
 def review(world: World, headers: dict[str, str], insp: str, state: str, comment: str = ""):

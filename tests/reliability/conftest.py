@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
-from device.support import PASSWORD, LiveServer, ServerProcess, fast_settings
-from field_app.core import Device
+# The device tests' fixtures, shared: a server process and devices in tmp_path.
+from device.conftest import make_device, server_process  # noqa: F401
+from device.support import LiveServer
 
 SOAK = os.environ.get("WAGE_PATROL_SOAK", "") not in ("", "0")
 
@@ -60,36 +61,3 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
         yield s
     finally:
         s.stop()
-
-
-@pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
-    p = ServerProcess(tmp_path / "server")
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
-@pytest.fixture
-def make_device(tmp_path: Path) -> Iterator[Callable[..., Device]]:
-    opened: list[Device] = []
-
-    def make(name: str, server: Any = None, username: str | None = None,
-             url: str | None = None, **settings: Any) -> Device:
-        dev = Device.open(tmp_path / "devices" / name, fast_settings(**settings))
-        opened.append(dev)
-        if server is not None and username is not None:
-            dev.login(url or server.url, username, PASSWORD)
-            report = dev.sync()
-            assert report.ok, report
-        return dev
-
-    try:
-        yield make
-    finally:
-        for dev in opened:
-            try:
-                dev.close()
-            except Exception:
-                pass

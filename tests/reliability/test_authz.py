@@ -18,12 +18,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import pytest
-
-from office.conftest import complete_answers, submit_inspection
-from server.support import World, assert_error_shape
+from server.support import World, assert_error_shape, complete_answers, submit_inspection
 from shared_schema.calendar import CALENDAR_FILE
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import revoke_device

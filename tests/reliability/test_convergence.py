@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import httpx
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, \
     run_state_machine_as_test
@@ -38,10 +37,10 @@ from field_app.core.errors import DeviceError
 from shared_schema import cases
 
 from .conftest import FIGURES, SOAK, size
+from .views import device_view, server_view
 
 USERS = ("grid1", "grid2", "sector1", "office1", "grid1")
 EDITABLE = ("contractor", "contact_phone", "address", "builder")
-ENTITIES = ("site", "inspection", "case", "case_event", "photo")
 TOTALS = {"examples": 0, "steps": 0, "faults": 0, "kills": 0, "syncs": 0,
           "mutations_checked": 0, "typed_values_checked": 0, "conflicts": 0,
           "quarantined": 0, "cases_folded": 0}
@@ -340,23 +339,8 @@ class Convergence(RuleBasedStateMachine):
     def check_device_equals_server(self, f: Field) -> None:
         with f.dev.store.read() as tx:
             token = tx.get("token")
-        seen: dict[tuple[str, str], Any] = {}
-        with httpx.Client(base_url=self.server.url) as c:
-            since = 0
-            while True:
-                r = c.get("/api/v1/sync/pull", params={"since": since},
-                          headers={"Authorization": f"Bearer {token}"})
-                assert r.status_code == 200, r.text
-                page = r.json()
-                for ch in page["changes"]:
-                    if ch["entity"] in ENTITIES and not ch["deleted"]:
-                        seen[(ch["entity"], ch["id"])] = ch["data"]
-                since = page["cursor"]
-                if not page["has_more"]:
-                    break
-        # ``deleted: false`` is the default the wire omits (tombstones are excluded above)
-        held = {(e, r["id"]): {k: v for k, v in r.items() if (k, v) != ("deleted", False)}
-                for e in ENTITIES for r in f.dev.records(e)}
+        seen = server_view(self.server.url, token)
+        held = device_view(f.dev)
         assert set(held) == set(seen), (f.username, set(held) ^ set(seen))
         for key, data in seen.items():
             assert held[key] == data, (f.username, key, held[key], data)

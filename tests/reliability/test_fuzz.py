@@ -16,7 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from server.support import PASSWORD, World, assert_error_shape, serve_world
+from server.support import World, assert_error_shape, serve_world
 from shared_schema.wire import error_decoder
 
 from .conftest import SOAK, size

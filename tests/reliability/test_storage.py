@@ -12,19 +12,16 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from device.support import PASSWORD, ROOT, ServerProcess, small_jpeg
+from device.support import ROOT, ServerProcess, small_jpeg
 from field_app.core import Device
 from field_app.core.store import connect as device_connect
 from sync_server.store.sqlite import SqliteStore
 
 from .conftest import size
+from .views import device_view, server_view
 
 SYNC_SERVER = str(Path(os.sys.executable).with_name("sync-server"))
-ENTITIES = ("site", "inspection", "case", "case_event", "photo")
 
 
 def test_both_databases_run_in_wal_with_synchronous_full(tmp_path: Path) -> None:
@@ -44,28 +41,6 @@ def test_both_databases_run_in_wal_with_synchronous_full(tmp_path: Path) -> None
         assert dev_conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     finally:
         dev_conn.close()
-
-
-def server_view(url: str, token: str) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
-    with httpx.Client(base_url=url, timeout=30) as c:
-        since = 0
-        while True:
-            r = c.get("/api/v1/sync/pull", params={"since": since},
-                      headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 200, r.text
-            page = r.json()
-            for ch in page["changes"]:
-                if ch["entity"] in ENTITIES and not ch["deleted"]:
-                    out[(ch["entity"], ch["id"])] = ch["data"]
-            since = page["cursor"]
-            if not page["has_more"]:
-                return out
-
-
-def device_view(dev: Device) -> dict[tuple[str, str], Any]:
-    return {(e, r["id"]): {k: v for k, v in r.items() if (k, v) != ("deleted", False)}
-            for e in ENTITIES for r in dev.records(e)}
 
 
 def assert_equal_to_server(dev: Device, url: str) -> int:

@@ -10,25 +10,13 @@ import pytest
 from shared_schema.checklists import load_templates
 from shared_schema.ids import uuid7
 
-from .support import Device, World, ok, rejected
-
-CONSTRUCTION = "tpl-construction-v1"
-
+from .support import CONSTRUCTION, Device, World, ok, rejected
+from .support import complete_answers as all_answers
 
 def complete_answers() -> dict[str, dict[str, Any]]:
-    """An answer for every item of the construction checklist."""
-    answers: dict[str, dict[str, Any]] = {}
-    for item in load_templates()[CONSTRUCTION].items:
-        if item.answer == "number":
-            answers[item.code] = {"answer": 12}
-        elif item.answer == "numbers":
-            answers[item.code] = {"answer": {p.key: 0 for p in item.parts}}
-        elif item.answer == "text":
-            answers[item.code] = {"answer": "无"}
-        else:
-            answers[item.code] = {"answer": "yes"}
-    answers["C04"] = {"answer": "na"}  # not applicable: no photo needed
-    return answers
+    """An answer for every item of the construction checklist; C04 not
+    applicable, so it needs no photo."""
+    return all_answers(C04={"answer": "na"})
 
 
 def photos_for_required_items(dev: Device, inspection: str) -> list[dict[str, Any]]:
