@@ -162,8 +162,9 @@ class Server:
         if prof:  # server-side py-spy collapsed stacks (all threads), written on stop
             Path(prof).mkdir(parents=True, exist_ok=True)
             out = Path(prof) / f"server-{self.db.parent.name}.folded"
+            gil = ["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []  # CPU only
             cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-r", "200",
-                   "-o", str(out), "--", *cmd]
+                   *gil, "-o", str(out), "--", *cmd]
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

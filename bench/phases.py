@@ -16,7 +16,9 @@ import io
 import json
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -248,11 +250,19 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     # (from the moment all devices are released; logins and first pulls excluded).
     timed: dict[str, float] = {}
 
+    spy: list[subprocess.Popen] = []
+
     def released() -> None:
         timed["t0"] = time.perf_counter()
         timed["client0"] = time.process_time()
         if a.server_pid:
             timed["server0"] = cpu_s(a.server_pid)
+            out = os.environ.get("BENCH_PROFILE_ROUNDS")  # the server's CPU, timed rounds only
+            if out:
+                spy.append(subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", "200",
+                     "-f", "raw", "-o", out, "--pid", str(a.server_pid)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     start = threading.Barrier(n, action=released)
 
@@ -337,6 +347,9 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     for th in threads:
         th.join(600)
     wall = time.perf_counter() - t0
+    for p in spy:
+        p.send_signal(signal.SIGINT)  # py-spy writes its output on ^C
+        p.wait(60)
     if "t0" in timed:
         timed["rounds_wall_s"] = round(time.perf_counter() - timed["t0"], 3)
         timed["client_cpu_rounds_s"] = round(time.process_time() - timed["client0"], 2)

@@ -212,6 +212,23 @@ def m005_records_pull_columns(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m006_scoped_pull_indexes")
+def m006_scoped_pull_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for a scoped pull (``_changes``): one per way a record becomes
+    visible (reference data, village, department, its creator), each ordered by
+    revision. A grid officer's pull then reads its own village's new rows
+    instead of every row newer than its cursor in the township (12x less per
+    pull with 40 villages; see docs/performance.md)."""
+    db.executescript(
+        """
+        CREATE INDEX records_ref_rev ON records(rev) WHERE ref = 1;
+        CREATE INDEX records_village_rev ON records(village_id, rev);
+        CREATE INDEX records_department_rev ON records(department_id, rev);
+        CREATE INDEX records_creator_rev ON records(created_by_user, rev);
+        """
+    )
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -887,14 +904,23 @@ class SqliteStore(_Reads):
                 f"SELECT {cols} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
                 (since, limit),
             ).fetchall()
-        v = list(visibility.village_ids)
-        d = list(visibility.department_ids)
+        # One index range per way of being visible (m006), each cut at ``limit``:
+        # the page's rows are among their union (UNION, not UNION ALL: a record
+        # visible two ways must count once against the limit). Only the page's
+        # row ids are sorted; then just those rows are read.
+        term = ("SELECT rowid, rev FROM (SELECT rowid, rev FROM records "
+                "WHERE {} AND rev > ? ORDER BY rev LIMIT ?)")
+        terms, args = [term.format("ref = 1")], [since, limit]
+        for col, keys in (("village_id", visibility.village_ids),
+                          ("department_id", visibility.department_ids),
+                          ("created_by_user", (visibility.user_id,))):
+            for key in keys:
+                terms.append(term.format(f"{col} = ?"))
+                args += [key, since, limit]
         return self.conn.execute(
-            f"SELECT {cols} FROM records WHERE rev > ? AND (ref = 1 "
-            f"OR village_id IN ({','.join('?' * len(v))}) "
-            f"OR department_id IN ({','.join('?' * len(d))}) "
-            "OR created_by_user = ?) ORDER BY rev LIMIT ?",
-            (since, *v, *d, visibility.user_id, limit),
+            f"SELECT {cols} FROM records WHERE rowid IN (SELECT rowid FROM "
+            f"({' UNION '.join(terms)}) ORDER BY rev LIMIT ?) ORDER BY rev",
+            (*args, limit),
         ).fetchall()
 
     def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:

@@ -15,7 +15,8 @@ from sync_server.store.base import FieldMeta, Visibility
 from sync_server.store.sqlite import SqliteStore, migrations
 
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
-              "m004_record_history", "m005_records_pull_columns"]
+              "m004_record_history", "m005_records_pull_columns",
+              "m006_scoped_pull_indexes"]
 
 
 @pytest.fixture
@@ -201,6 +202,22 @@ def test_m005_backfills_the_pull_columns(tmp_path: Path) -> None:
 
 
 # --- SQLite specifics -----------------------------------------------------------
+
+
+def test_a_scoped_pull_reads_its_own_scope_not_every_newer_row(store: SqliteStore) -> None:
+    """m006: each way of being visible is an index range; the township-wide
+    revision index is not walked for a grid officer's pull."""
+    vis = Visibility(all=False, village_ids=("v1", "v2"), department_ids=("d1",), user_id="u1")
+    captured: list[str] = []
+    store.conn.set_trace_callback(captured.append)  # the statement with its values
+    store.change_rows_since(0, 10, vis)
+    store.conn.set_trace_callback(None)
+    (statement,) = [q for q in captured if "FROM records" in q]
+    plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + statement))
+    for index in ("records_ref_rev", "records_village_rev", "records_department_rev",
+                  "records_creator_rev"):
+        assert index in plan, plan
+    assert "INDEX records_rev " not in plan, plan
 
 
 def test_wal_and_full_sync(store: SqliteStore) -> None:
