@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import msgspec  # noqa: E402
 
 from common import PASSWORD, checklist_codes  # noqa: E402
+from shared_schema.ids import uuid7  # noqa: E402
 
 _enc = msgspec.json.Encoder()
 VILLAGES = 40
@@ -26,8 +26,18 @@ DEPARTMENTS = 12
 SERVER_USER = "server"
 
 
+#: Ids are UUIDv7, as every Wage Patrol record's id is (``shared_schema.ids``):
+#: here made over three years, in the order the records were written, with
+#: the random bits from the seeded ``rng``. (Random UUIDv4 ids, used before,
+#: cost the new device ~12% more per insert: no record id is made that way.)
+_ID_START_MS = 1_700_000_000_000
+_ID_STEP_MS = 3 * 365 * 86_400_000 // 170_000
+_id_clock = [_ID_START_MS]
+
+
 def _uid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    _id_clock[0] += _ID_STEP_MS
+    return uuid7(now_ms=lambda: _id_clock[0], rand=rng.randbytes)
 
 
 def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) -> dict[str, Any]:
@@ -36,6 +46,7 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
     from sync_server.store.sqlite import SqliteStore
 
     rng = random.Random(seed)
+    _id_clock[0] = _ID_START_MS
     now = int(time.time() * 1000)
     store = SqliteStore(db)
     try:

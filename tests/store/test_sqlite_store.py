@@ -220,6 +220,17 @@ def test_a_scoped_pull_reads_its_own_scope_not_every_newer_row(store: SqliteStor
     assert "INDEX records_rev " not in plan, plan
 
 
+def test_a_photo_is_found_by_its_hash_through_an_index(store: SqliteStore) -> None:
+    vis = Visibility(all=False, village_ids=("v1",), user_id="u1")
+    captured: list[str] = []
+    store.conn.set_trace_callback(captured.append)
+    assert not store.blob_visible("ab" * 32, vis, "dev-x")
+    store.conn.set_trace_callback(None)
+    (statement,) = [q for q in captured if "FROM records" in q]
+    plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + statement))
+    assert "records_photo_sha" in plan, plan
+
+
 def test_wal_and_full_sync(store: SqliteStore) -> None:
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with store.transaction() as tx:
