@@ -257,10 +257,13 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
         timed["client0"] = time.process_time()
         if a.server_pid:
             timed["server0"] = cpu_s(a.server_pid)
-            out = os.environ.get("BENCH_PROFILE_ROUNDS")  # the server's CPU, timed rounds only
+            # BENCH_PROFILE_ROUNDS=file: py-spy of the server in the timed rounds only
+            # (BENCH_PROFILE_ROUNDS_ARGS: py-spy options, default --gil = CPU in Python)
+            out = os.environ.get("BENCH_PROFILE_ROUNDS")
             if out:
+                opts = os.environ.get("BENCH_PROFILE_ROUNDS_ARGS", "--gil").split()
                 spy.append(subprocess.Popen(
-                    [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "-r", "200",
+                    [str(Path(sys.executable).parent / "py-spy"), "record", *opts, "-r", "200",
                      "-f", "raw", "-o", out, "--pid", str(a.server_pid)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 

@@ -17,6 +17,7 @@ from typing import AsyncIterator
 
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import Principal
+from sync_server.domain.sync.rules import CREATE_ROLES
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore, UploadRow
@@ -67,6 +68,9 @@ def _int_header(value: str | None, name: str) -> int:
 
 def create_upload(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
                   length_header: str | None, metadata_header: str | None) -> UploadRow:
+    if p.role not in CREATE_ROLES["photo"]:  # the bytes would serve no photo record
+        raise ApiError("forbidden", f"the {p.role} role records no photos, so it uploads none",
+                       403, role=p.role)
     length = _int_header(length_header, "Upload-Length")
     if length > settings.max_upload_bytes:
         raise ApiError("too_large", f"a photo may be at most {settings.max_upload_bytes} bytes",
