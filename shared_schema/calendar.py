@@ -24,6 +24,8 @@ import msgspec
 from shared_schema.base import WireStruct
 
 CALENDAR_FILE = Path(__file__).with_name("cn_workdays.json")
+#: The id of the ``work_calendar`` reference record (the server's calendar, pulled by devices).
+CALENDAR_ID = "workdays"
 #: China has no daylight saving time: a fixed offset is exact.
 LOCAL = dt.timezone(dt.timedelta(hours=8))
 

@@ -56,6 +56,15 @@ class ChecklistTemplateRecord(Record, kw_only=True):
     body: dict[str, Any] = {}
 
 
+class WorkCalendarRecord(Record, kw_only=True):
+    """The working-day calendar as reference data (id ``workdays``): ``body``
+    is ``shared_schema.calendar.CalendarData`` as JSON, the one the office
+    ledger counts deadlines with, so a device counts them the same way after
+    an admin changes it (``PUT /api/v1/admin/calendar``)."""
+
+    body: dict[str, Any] = {}
+
+
 class Site(Record, kw_only=True):
     name: str | None = None
     kind: SiteKind | None = None
@@ -152,13 +161,15 @@ ENTITY_TYPES: dict[str, type[Record]] = {
     "department": Department,
     "user": User,
     "checklist_template": ChecklistTemplateRecord,
+    "work_calendar": WorkCalendarRecord,
     "site": Site,
     "inspection": Inspection,
     "photo": Photo,
     "case": WageCase,
     "case_event": CaseEvent,
 }
-REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template"})
+REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template",
+                                "work_calendar"})
 INSERT_ONLY_ENTITIES = frozenset({"photo", "case_event"})
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
 #: Fields every record carries that a device never writes directly.
@@ -210,7 +221,8 @@ def _float_fields(record_type: type[Record]) -> tuple[str, ...]:
 #: with their float fields (the only values ``to_builtins`` and JSON differ on
 #: there: NaN and infinities).
 _PLAIN_FLOATS: dict[str, tuple[str, ...]] = {
-    name: _float_fields(t) for name, t in ENTITY_TYPES.items() if name != "checklist_template"
+    name: _float_fields(t) for name, t in ENTITY_TYPES.items()
+    if name not in ("checklist_template", "work_calendar")
 }
 
 

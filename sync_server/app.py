@@ -10,7 +10,8 @@ from litestar import Litestar, get
 from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
-from sync_server.domain.registry.service import publish_templates
+from sync_server.domain.calendar import service as calendar
+from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads.service import BlobStore
@@ -30,8 +31,10 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = SqliteStore(settings.db_path)
         store.migrate()
+        now = settings.now_ms()
         with store.transaction() as tx:
-            publish_templates(tx, settings.now_ms())
+            publish_templates(tx, now)
+            publish_calendar(tx, now, calendar.to_builtins(calendar.current_data(store)))
         app.state.store = store
         app.state.blobs = BlobStore(settings.blob_path)
         try:

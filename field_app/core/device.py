@@ -33,6 +33,8 @@ from field_app.core.settings import DeviceSettings
 from field_app.core.store import KEY_COLUMNS, LocalStore, RecordRow, Tx
 from field_app.core.sync import SyncClient
 from shared_schema import cases
+from shared_schema.calendar import CALENDAR_ID, CalendarData, WorkCalendar
+from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.checklists import (
     AnswerError,
     ChecklistTemplate,
@@ -287,6 +289,20 @@ class Device:
         if row is None or not row.data.get("body"):
             raise NotFound("unknown_template", f"no checklist template {template_id}")
         return msgspec.convert(row.data["body"], ChecklistTemplate)
+
+    def work_calendar(self) -> WorkCalendar:
+        """The working-day calendar case deadlines count over: the server's
+        (the ``work_calendar`` reference record, kept current by every pull,
+        so an admin's change reaches the phone), else the one packaged with
+        the app (before the first sync, or from a server that sends none)."""
+        with self.store.read() as tx:
+            row = tx.row("work_calendar", CALENDAR_ID)
+        if row is None or not row.data.get("body"):
+            return packaged_calendar()
+        try:
+            return WorkCalendar.from_data(msgspec.convert(row.data["body"], CalendarData))
+        except msgspec.ValidationError:  # unreadable: the packaged one, as before any pull
+            return packaged_calendar()
 
     def start_inspection(self, site_id: str, **fields: Any) -> str:
         """Start a draft inspection of a site with the template for its kind."""

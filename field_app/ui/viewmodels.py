@@ -528,7 +528,7 @@ class CaseVM:
 
     def deadline(self) -> Deadline | None:
         return case_deadline(self.case, case_state(self.case, self.events).extended,
-                             self.today())
+                             self.today(), self.device.work_calendar())
 
     def add_event(self, kind: str, raw: dict[str, Any]) -> str:
         if kind not in self.allowed():

@@ -134,6 +134,7 @@ def test_grid1_pulls_only_its_village(db, api):
         changes = api.pull_all(client, api.login(client, "grid1"))
     kinds = Counter(c["entity"] for c in changes)
     assert kinds["village"] == 12 and kinds["user"] == 6 and kinds["checklist_template"] == 2
+    assert kinds["work_calendar"] == 1
     assert kinds["department"] >= 8
     sites = [c for c in changes if c["entity"] == "site"]
     assert {c["id"] for c in sites} == own_sites
@@ -148,8 +149,8 @@ def test_grid1_pulls_only_its_village(db, api):
             assert ("case", c["data"]["case_id"]) in pulled
         if c["entity"] == "photo":
             assert (c["data"]["owner_entity"], c["data"]["owner_id"]) in pulled
-    assert set(kinds) <= {"village", "department", "user", "checklist_template", "site", "case",
-                          "case_event", "inspection", "photo"}
+    assert set(kinds) <= {"village", "department", "user", "checklist_template", "work_calendar",
+                          "site", "case", "case_event", "inspection", "photo"}
 
 
 def test_sector1_pulls_construction_sites_of_its_department(db, api):

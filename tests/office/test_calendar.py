@@ -10,6 +10,7 @@ import pytest
 from server.support import World, error_of
 from sync_server.domain.calendar import service as cal_service
 from sync_server.domain.calendar.service import LOCAL, WorkCalendar, case_deadlines
+from sync_server.domain.registry.service import publish_calendar
 
 CAL = WorkCalendar.from_data(cal_service.packaged_data())
 D = dt.date.fromisoformat
@@ -137,3 +138,25 @@ def test_bad_calendars_are_refused(world: World, admin: dict[str, str], body: di
     r = world.http.put("/api/v1/admin/calendar", json=body, headers=admin)
     assert error_of(r, status)["code"] == code
     assert world.store.get_calendar() is None
+
+
+def test_the_calendar_is_reference_data_every_device_pulls(world: World, admin: dict[str, str],
+                                                           grid1) -> None:
+    """At start the server publishes its calendar as the ``work_calendar``
+    record; an admin's replacement is a new revision of it (devices count
+    case deadlines over it, tests/device/test_calendar.py)."""
+    grid1.pull()
+    first = grid1.record("work_calendar", "workdays")
+    assert first["body"] == cal_service.to_builtins(cal_service.packaged_data())
+    body = {"years": {"2025": {"holidays": ["2025-12-01"], "workdays": ["2025-12-06"],
+                               "source": "测试"}}}
+    assert world.http.put("/api/v1/admin/calendar", json=body, headers=admin).status_code == 200
+    [change] = [c for c in grid1.pull() if c["entity"] == "work_calendar"]
+    assert change["data"]["body"]["years"] == {"2025": {
+        "holidays": ["2025-12-01"], "workdays": ["2025-12-06"], "source": "测试"}}
+    # publishing the same calendar again (every server start) writes nothing
+    rev = world.store.max_rev()
+    with world.store.transaction() as tx:
+        assert not publish_calendar(tx, world.clock(), cal_service.to_builtins(
+            cal_service.current_data(world.store)))
+    assert world.store.max_rev() == rev

@@ -11,7 +11,7 @@ from sync_server.domain.auth.service import set_scope
 
 from .support import Device, World, error_of, ok, rejected
 
-REFERENCE = {"village", "department", "user", "checklist_template"}
+REFERENCE = {"village", "department", "user", "checklist_template", "work_calendar"}
 
 
 def by_entity(changes: list[dict[str, Any]]) -> dict[str, set[str]]:

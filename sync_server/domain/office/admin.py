@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from shared_schema.calendar import CALENDAR_ID
 from sync_server.domain.auth import service as auth
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access
 from sync_server.domain.office.schema import AdminUser, CreateUserRequest, RevokeResponse
+from sync_server.domain.registry.service import publish_calendar
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore
@@ -23,7 +25,8 @@ def put_calendar(store: SyncStore, settings: Settings, p: Principal,
     now = settings.now_ms()
     with store.transaction() as tx:
         tx.put_calendar(calendar.to_builtins(data), now, p.user_id)
-        access.audit(tx, p, now, "calendar_update", "calendar", "workdays",
+        publish_calendar(tx, now, calendar.to_builtins(data))  # devices pull it
+        access.audit(tx, p, now, "calendar_update", "calendar", CALENDAR_ID,
                      years=sorted(data.years))
     return calendar.current_data(store)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared_schema.calendar import CALENDAR_ID
 from shared_schema.entities import check_fields
 from shared_schema.hlc import HybridClock
 from shared_schema.merge import Author
@@ -45,6 +46,16 @@ class ServerWriter:
         if moved and entity == "site":
             rescope_children(self.tx, id)
         return record
+
+
+def publish_calendar(tx: StoreTx, now_ms: int, data: dict[str, Any]) -> bool:
+    """Make the working-day calendar (``CalendarData`` as builtins) the
+    ``work_calendar`` reference record every device pulls, so phones count
+    case deadlines over the calendar the office ledger uses. Idempotent: an
+    unchanged calendar writes nothing. Returns whether it changed."""
+    before = tx.get_record("work_calendar", CALENDAR_ID)
+    record = ServerWriter(tx, now_ms).upsert("work_calendar", CALENDAR_ID, {"body": data})
+    return before is None or record.rev != before.rev
 
 
 def publish_templates(tx: StoreTx, now_ms: int) -> int:
