@@ -218,12 +218,15 @@ def m006_scoped_pull_indexes(db: sqlite_utils.Database) -> None:
     visible (reference data, village, department, its creator), each ordered by
     revision. A grid officer's pull then reads its own village's new rows
     instead of every row newer than its cursor in the township (12x less per
-    pull with 40 villages; see docs/performance.md). And a photo's content hash:
-    ``blob_visible`` (every photo fetched from the field) looked at every photo
-    record of the township."""
+    pull with 40 villages; see docs/performance.md). And photos by content
+    hash and by the device that sent them: ``blob_visible`` (every photo
+    fetched from the field) and ``photo_hashes_named_by`` (every receipt)
+    looked at every photo record of the township."""
     db.executescript(
         """
         CREATE INDEX records_photo_sha ON records(json_extract(data, '$.sha256'))
+            WHERE entity = 'photo';
+        CREATE INDEX records_photo_device ON records(created_by_device)
             WHERE entity = 'photo';
         CREATE INDEX records_ref_rev ON records(rev) WHERE ref = 1;
         CREATE INDEX records_village_rev ON records(village_id, rev);
@@ -1000,6 +1003,14 @@ class SqliteStore(_Reads):
         if not include_deleted:
             sql += " AND deleted=0"
         return self.conn.execute(sql, (entity,)).fetchone()[0]
+
+    def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
+        out = list(excluding_statuses)
+        return dict(self.conn.execute(
+            "SELECT json_extract(data, '$.site_id') AS site, count(*) FROM records "
+            "WHERE entity='case' AND deleted=0 AND site IS NOT NULL AND "
+            f"coalesce(json_extract(data, '$.status'), '') NOT IN ({','.join('?' * len(out))}) "
+            "GROUP BY site", out).fetchall())
 
     def records(self, entity: str) -> list[StoredRecord]:
         rows = self.conn.execute(

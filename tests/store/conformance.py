@@ -561,6 +561,18 @@ class SyncStoreConformance:
         assert ids[-1] == "s-v1" and ids.count("s-v1") == 1
         assert visible_ids(scoped, Visibility(all=True), since=10) == ["s-v1"]
 
+    def test_cases_per_site_leave_out_final_and_deleted_cases(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "case", "c1", {"site_id": "s1", "status": "accepted"})
+            put(tx, "case", "c2", {"site_id": "s1"})                       # no status yet
+            put(tx, "case", "c3", {"site_id": "s1", "status": "closed"})
+            put(tx, "case", "c4", {"site_id": "s2", "status": "registered"})
+            put(tx, "case", "c5", {"site_id": "s2", "status": "resolved"}, deleted=True)
+            put(tx, "case", "c6", {"status": "registered"})                # no site
+            put(tx, "inspection", "i1", {"site_id": "s3"})
+        assert store.cases_per_site(("closed", "dismissed")) == {"s1": 2, "s2": 1}
+        assert store.cases_per_site(()) == {"s1": 3, "s2": 1}
+
     def test_records_and_counts(self, scoped: SyncStore) -> None:
         assert [r.id for r in scoped.records("site")] == ["s-v1", "s-v2-d1", "s-v2"]
         assert scoped.count_records("inspection") == 0

@@ -204,31 +204,33 @@ def test_m005_backfills_the_pull_columns(tmp_path: Path) -> None:
 # --- SQLite specifics -----------------------------------------------------------
 
 
+def _plan_of(store: SqliteStore, call: Callable[[], object]) -> str:
+    """The query plan of the one statement on ``records`` that ``call`` runs."""
+    captured: list[str] = []
+    store.conn.set_trace_callback(captured.append)  # the statement with its values
+    call()
+    store.conn.set_trace_callback(None)
+    (statement,) = [q for q in captured if "FROM records" in q]
+    return " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + statement))
+
+
 def test_a_scoped_pull_reads_its_own_scope_not_every_newer_row(store: SqliteStore) -> None:
     """m006: each way of being visible is an index range; the township-wide
     revision index is not walked for a grid officer's pull."""
     vis = Visibility(all=False, village_ids=("v1", "v2"), department_ids=("d1",), user_id="u1")
-    captured: list[str] = []
-    store.conn.set_trace_callback(captured.append)  # the statement with its values
-    store.change_rows_since(0, 10, vis)
-    store.conn.set_trace_callback(None)
-    (statement,) = [q for q in captured if "FROM records" in q]
-    plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + statement))
+    plan = _plan_of(store, lambda: store.change_rows_since(0, 10, vis))
     for index in ("records_ref_rev", "records_village_rev", "records_department_rev",
                   "records_creator_rev"):
         assert index in plan, plan
     assert "INDEX records_rev " not in plan, plan
 
 
-def test_a_photo_is_found_by_its_hash_through_an_index(store: SqliteStore) -> None:
+def test_photos_are_found_by_hash_and_by_device_through_indexes(store: SqliteStore) -> None:
     vis = Visibility(all=False, village_ids=("v1",), user_id="u1")
-    captured: list[str] = []
-    store.conn.set_trace_callback(captured.append)
-    assert not store.blob_visible("ab" * 32, vis, "dev-x")
-    store.conn.set_trace_callback(None)
-    (statement,) = [q for q in captured if "FROM records" in q]
-    plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + statement))
+    plan = _plan_of(store, lambda: store.blob_visible("ab" * 32, vis, "dev-x"))
     assert "records_photo_sha" in plan, plan
+    plan = _plan_of(store, lambda: store.photo_hashes_named_by("dev-x"))
+    assert "records_photo_device" in plan, plan
 
 
 def test_wal_and_full_sync(store: SqliteStore) -> None:

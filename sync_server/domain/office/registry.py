@@ -24,11 +24,7 @@ def list_sites(store: SyncStore, p: Principal, *, village: str | None, kind: str
     access.require(p, access.OFFICE_LEADER)
     needle = (q or "").strip().lower()
     villages = {v.id: v.data.get("name") for v in store.records("village")}
-    open_cases: dict[str, int] = {}
-    for c in store.records("case"):
-        site_id = c.data.get("site_id")
-        if site_id and not c.deleted and c.data.get("status") not in FINAL_STATUSES:
-            open_cases[site_id] = open_cases.get(site_id, 0) + 1
+    open_cases = store.cases_per_site(FINAL_STATUSES)  # counted in the store, not decoded here
     items = []
     for rec in store.records("site"):
         d = rec.data
