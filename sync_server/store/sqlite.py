@@ -236,6 +236,11 @@ def m006_scoped_pull_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+#: More villages and departments than this in one scope: the pull uses the
+#: township-wide revision index (a compound SELECT has at most 500 terms).
+_MAX_SCOPE_TERMS = 200
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -911,6 +916,15 @@ class SqliteStore(_Reads):
                 f"SELECT {cols} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
                 (since, limit),
             ).fetchall()
+        v, d = list(visibility.village_ids), list(visibility.department_ids)
+        if len(v) + len(d) > _MAX_SCOPE_TERMS:  # SQLite caps a compound SELECT's terms
+            return self.conn.execute(
+                f"SELECT {cols} FROM records WHERE rev > ? AND (ref = 1 "
+                f"OR village_id IN ({','.join('?' * len(v))}) "
+                f"OR department_id IN ({','.join('?' * len(d))}) "
+                "OR created_by_user = ?) ORDER BY rev LIMIT ?",
+                (since, *v, *d, visibility.user_id, limit),
+            ).fetchall()
         # One index range per way of being visible (m006), each cut at ``limit``:
         # the page's rows are among their union (UNION, not UNION ALL: a record
         # visible two ways must count once against the limit). Only the page's
@@ -918,9 +932,8 @@ class SqliteStore(_Reads):
         term = ("SELECT rowid, rev FROM (SELECT rowid, rev FROM records "
                 "WHERE {} AND rev > ? ORDER BY rev LIMIT ?)")
         terms, args = [term.format("ref = 1")], [since, limit]
-        for col, keys in (("village_id", visibility.village_ids),
-                          ("department_id", visibility.department_ids),
-                          ("created_by_user", (visibility.user_id,))):
+        for col, keys in (("village_id", v), ("department_id", d),
+                          ("created_by_user", [visibility.user_id])):
             for key in keys:
                 terms.append(term.format(f"{col} = ?"))
                 args += [key, since, limit]

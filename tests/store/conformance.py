@@ -548,6 +548,11 @@ class SyncStoreConformance:
                     since = page[-1].rev
                 assert got == want, (vis, limit)
 
+    def test_a_scope_of_many_villages_pulls_like_a_small_one(self, scoped: SyncStore) -> None:
+        many = tuple(f"village-x{n:03d}" for n in range(600)) + (V1,)
+        vis = Visibility(all=False, village_ids=many, user_id="u7")
+        assert visible_ids(scoped, vis) == self.REFERENCE + ["s-v1", "i-v1"]
+
     def test_changes_since_returns_tombstones(self, scoped: SyncStore) -> None:
         (i,) = [r for r in scoped.changes_since(9, 10, Visibility(all=True))]
         assert (i.id, i.deleted) == ("i-v1", True)
