@@ -301,6 +301,15 @@ def make_main(data_dir: Path, settings: DeviceSettings | None = None,
 
 def run(data_dir: Path, host: str = "127.0.0.1", port: int = 8550,
         settings: DeviceSettings | None = None, auto_sync_s: float = 30.0) -> None:
-    """Serve the app in web mode, fully offline (``no_cdn``, bundled CJK font)."""
+    """Serve the app in web mode, fully offline (``no_cdn``, bundled CJK font).
+
+    The renderer is CanvasKit, not Flet's default (skwasm in Chromium): the
+    page is cross-origin isolated, so skwasm runs multi-threaded, and that
+    mode's text layout racing its render worker can corrupt the wasm heap and
+    freeze the tab at full CPU (flutter/flutter#190039). It froze the office
+    case ledger twice in our browser tests. CanvasKit is single-threaded,
+    bundled with the web client, and Flet's own docs call it faster at the
+    byte exchanges every Flet UI update makes."""
     ft.run(make_main(Path(data_dir), settings, auto_sync_s), view=ft.AppView.WEB_BROWSER,
-           host=host, port=port, no_cdn=True, assets_dir=str(ASSETS_DIR))
+           host=host, port=port, no_cdn=True, assets_dir=str(ASSETS_DIR),
+           web_renderer=ft.WebRenderer.CANVAS_KIT)
