@@ -307,7 +307,7 @@ def run(data_dir: Path, host: str = "127.0.0.1", port: int = 8550,
     page is cross-origin isolated, so skwasm runs multi-threaded, and that
     mode's text layout racing its render worker can corrupt the wasm heap and
     freeze the tab at full CPU (flutter/flutter#190039). It froze the office
-    case ledger twice in our browser tests. CanvasKit is single-threaded,
+    case ledger in a full test run. CanvasKit is single-threaded,
     bundled with the web client, and Flet's own docs call it faster at the
     byte exchanges every Flet UI update makes."""
     ft.run(make_main(Path(data_dir), settings, auto_sync_s), view=ft.AppView.WEB_BROWSER,
