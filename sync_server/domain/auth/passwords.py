@@ -5,14 +5,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 
 N, R, P = 2**14, 8, 1
+
+#: scrypt with these parameters needs 16 MiB (128·r·N bytes) and a core for
+#: ~50 ms. More at once than there are cores only adds memory: a login storm of
+#: 200 phones on 40 worker threads peaked at ~640 MiB. Calls beyond this many
+#: wait their turn (same total time, memory bounded to 16 MiB per core).
+SCRYPT_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
+def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    with SCRYPT_SLOTS:
+        return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=dklen)
 
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
+    digest = _scrypt(password.encode(), salt, N, R, P, 32)
     b64 = base64.b64encode
     return f"scrypt${N}${R}${P}${b64(salt).decode()}${b64(digest).decode()}"
 
@@ -23,8 +36,8 @@ def verify_password(password: str, encoded: str) -> bool:
         if scheme != "scrypt":
             return False
         expect = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                             p=int(p), dklen=len(expect))
+        got = _scrypt(password.encode(), base64.b64decode(salt), int(n), int(r), int(p),
+                      len(expect))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expect)
