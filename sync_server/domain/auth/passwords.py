@@ -7,20 +7,22 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 N, R, P = 2**14, 8, 1
 
 #: scrypt with these parameters needs 16 MiB (128·r·N bytes) and a core for
-#: ~50 ms. More at once than there are cores only adds memory: a login storm of
-#: 200 phones on 40 worker threads peaked at ~640 MiB. Calls beyond this many
-#: wait their turn (same total time, memory bounded to 16 MiB per core).
-SCRYPT_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+#: ~50 ms. It runs on a pool of one thread per core: more at once only adds
+#: memory, and every thread that ever ran it keeps those 16 MiB in its own
+#: malloc arena — logins on the server's 14–40 worker threads held ~300 MiB
+#: after a login storm of 200 phones (see docs/performance.md).
+SCRYPT_THREADS = max(1, os.cpu_count() or 1)
+_POOL = ThreadPoolExecutor(SCRYPT_THREADS, thread_name_prefix="scrypt")
 
 
 def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    with SCRYPT_SLOTS:
-        return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=dklen)
+    return _POOL.submit(hashlib.scrypt, password, salt=salt, n=n, r=r, p=p,
+                        dklen=dklen).result()
 
 
 def hash_password(password: str) -> str:
