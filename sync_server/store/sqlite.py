@@ -437,6 +437,23 @@ class _Reads:
             f"SELECT {_CONFLICT_COLS} FROM conflicts WHERE id=?", (id,)).fetchone()
         return _conflict(row) if row else None
 
+    def children_of_site(self, site_id: str) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE site_id=? AND entity != 'site'",
+            (site_id,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]:
+        """Records of ``entity`` under ``parent_id`` (a case's events, a
+        record's photos, a site's inspections), by revision, through the
+        ``(parent_id, entity)`` index."""
+        rows = self.conn.execute(
+            f"SELECT {_RECORD_COLS} FROM records WHERE parent_id=? AND entity=? ORDER BY rev",
+            (parent_id, entity),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
 
 _AUDIT_COLS = "id, at, user_id, username, role, device_id, action, entity, entity_id, details"
 
@@ -508,20 +525,6 @@ class _SqliteTx(_Reads):
             "UPDATE counters SET value=? WHERE name='rev' AND value <= ?", (to, to))
         if cur.rowcount != 1:
             raise ValueError(f"the revision counter is already past {to}")
-
-    def children_of_site(self, site_id: str) -> list[StoredRecord]:
-        rows = self.conn.execute(
-            f"SELECT {_RECORD_COLS} FROM records WHERE site_id=? AND entity != 'site'",
-            (site_id,),
-        ).fetchall()
-        return [_record(r) for r in rows]
-
-    def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]:
-        rows = self.conn.execute(
-            f"SELECT {_RECORD_COLS} FROM records WHERE parent_id=? AND entity=?",
-            (parent_id, entity),
-        ).fetchall()
-        return [_record(r) for r in rows]
 
     def add_history(self, entity: str, id: str, field: str, meta: FieldMeta, value: Any) -> None:
         """One field written at ``meta.rev``: added to that write's row if it has one."""

@@ -566,6 +566,19 @@ class SyncStoreConformance:
         assert ids[-1] == "s-v1" and ids.count("s-v1") == 1
         assert visible_ids(scoped, Visibility(all=True), since=10) == ["s-v1"]
 
+    def test_children_of_a_parent_are_read_by_revision(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "case_event", "e2", parent_id="c1")
+            put(tx, "photo", "p1", parent_id="c1")
+            put(tx, "case_event", "e1", parent_id="c1")
+            put(tx, "case_event", "e3", parent_id="c2")
+            r = tx.get_record("case_event", "e2")
+            r.rev = tx.next_rev()  # rewritten: now the newest
+            tx.put_record(r)
+        assert [r.id for r in store.children_of("c1", "case_event")] == ["e1", "e2"]
+        assert [r.id for r in store.children_of("c1", "photo")] == ["p1"]
+        assert store.children_of("nobody", "case_event") == []
+
     def test_cases_per_site_leave_out_final_and_deleted_cases(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "case", "c1", {"site_id": "s1", "status": "accepted"})

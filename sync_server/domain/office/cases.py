@@ -89,8 +89,7 @@ def case_detail(store: SyncStore, settings: Settings, p: Principal, case_id: str
     rec = _get(store, case_id)
     view = _view(store, p, calendar.load(store), rec, settings.now_ms())
     events = []
-    for e in sorted((e for e in store.records("case_event")
-                     if e.parent_id == rec.id and not e.deleted),
+    for e in sorted((e for e in store.children_of(rec.id, "case_event") if not e.deleted),
                     key=lambda e: e.data.get("hlc") or ""):
         d = e.data
         user = store.get_user(d.get("author_id") or "") if d.get("author_id") else None

@@ -20,8 +20,7 @@ def name_of(store: SyncStore, entity: str, id: str | None) -> str | None:
 
 
 def photos_of(store: SyncStore, owner_id: str) -> list[PhotoInfo]:
-    photos = [r for r in store.records("photo")
-              if r.data.get("owner_id") == owner_id and not r.deleted]
+    photos = [r for r in store.children_of(owner_id, "photo") if not r.deleted]
     held = store.blobs_in([p.data["sha256"] for p in photos if p.data.get("sha256")])
     return [PhotoInfo(id=p.id, sha256=p.data.get("sha256"), item_code=p.data.get("item_code"),
                       taken_at=p.data.get("taken_at"), lat=p.data.get("lat"),

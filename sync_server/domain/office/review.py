@@ -95,7 +95,7 @@ def inspection_detail(store: SyncStore, p: Principal, inspection_id: str) -> Ins
     counts, systems = _facts(rec)
     previous = None
     mine = rec.data.get("submitted_at") or rec.data.get("started_at") or 0
-    earlier = [i for i in store.records("inspection")
+    earlier = [i for i in store.children_of(rec.parent_id or "", "inspection")
                if i.id != rec.id and not i.deleted and i.data.get("site_id") == rec.data.get("site_id")
                and i.data.get("state") == "submitted" and (i.data.get("submitted_at") or 0) < mine]
     if earlier:
