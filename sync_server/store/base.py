@@ -284,6 +284,17 @@ class SyncStore(Protocol):
     def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]:
         """Records of ``entity`` whose ``parent_id`` is this one, by revision."""
         ...
+    def inspections_page(self, *, state: str | None = None, review_state: str | None = None,
+                         village_id: str | None = None, department_id: str | None = None,
+                         site_kind: str | None = None, since_ms: int | None = None,
+                         until_ms: int | None = None, limit: int = 50, offset: int = 0
+                         ) -> tuple[int, list[StoredRecord]]:
+        """The office review queue: live inspections matching every filter given
+        (``data.state``, ``data.review_state``, scope keys, the kind of the site
+        ``data.site_id`` names, ``since_ms <= when < until_ms`` where ``when`` is
+        the first set of submitted/started/created time), newest first by
+        (submitted or started time, id); returns (how many match, this page)."""
+        ...
     def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
         """Live cases per ``data.site_id``, leaving out those whose ``data.status``
         is one of ``excluding_statuses`` (a case with no status counts)."""

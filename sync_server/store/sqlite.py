@@ -1020,6 +1020,43 @@ class SqliteStore(_Reads):
             sql += " AND deleted=0"
         return self.conn.execute(sql, (entity,)).fetchone()[0]
 
+    def inspections_page(self, *, state: str | None = None, review_state: str | None = None,
+                         village_id: str | None = None, department_id: str | None = None,
+                         site_kind: str | None = None, since_ms: int | None = None,
+                         until_ms: int | None = None, limit: int = 50, offset: int = 0
+                         ) -> tuple[int, list[StoredRecord]]:
+        def at(*fields: str) -> str:  # Python's ``a or b or 0`` over the data's times
+            return "coalesce(" + ", ".join(
+                f"nullif(json_extract(i.data, '$.{f}'), 0)" for f in fields) + ", 0)"
+
+        where, args = ["i.entity = 'inspection'", "i.deleted = 0"], []
+        for clause, value in (("json_extract(i.data, '$.state') = ?", state),
+                              ("json_extract(i.data, '$.review_state') = ?", review_state),
+                              ("i.village_id = ?", village_id),
+                              ("i.department_id = ?", department_id),
+                              ("json_extract(s.data, '$.kind') = ?", site_kind)):
+            if value:
+                where.append(clause)
+                args.append(value)
+        when = at("submitted_at", "started_at", "created_at")
+        if since_ms is not None:
+            where.append(f"{when} >= ?")
+            args.append(since_ms)
+        if until_ms is not None:
+            where.append(f"{when} < ?")
+            args.append(until_ms)
+        # an inspection's ``site_id`` column is its site's id (scope keys)
+        frm = ("FROM records AS i LEFT JOIN records AS s ON s.entity = 'site' "
+               "AND s.id = i.site_id WHERE " + " AND ".join(where))
+        cols = ", ".join(f"i.{c.strip()}" for c in _RECORD_COLS.split(","))
+        rows = self.conn.execute(
+            f"SELECT {cols}, count(*) OVER () {frm} "
+            f"ORDER BY {at('submitted_at', 'started_at')} DESC, i.id DESC "
+            "LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
+        if not rows:  # past the last page: still say how many match
+            return self.conn.execute(f"SELECT count(*) {frm}", args).fetchone()[0], []
+        return rows[0][-1], [_record(r[:-1]) for r in rows]
+
     def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
         out = list(excluding_statuses)
         return dict(self.conn.execute(

@@ -579,6 +579,56 @@ class SyncStoreConformance:
         assert [r.id for r in store.children_of("c1", "photo")] == ["p1"]
         assert store.children_of("nobody", "case_event") == []
 
+    def test_the_review_queue_matches_a_filter_over_every_inspection(
+            self, store: SyncStore) -> None:
+        """``inspections_page`` against the same filters and order in Python,
+        over 200 random inspections (times missing or zero included)."""
+        rng = random.Random(5)
+        kinds = {"s1": "construction", "s2": "factory", "s3": "construction"}
+        with store.transaction() as tx:
+            for sid, kind in kinds.items():
+                put(tx, "site", sid, {"kind": kind}, village_id=V1)
+            for n in range(200):
+                times = {f: rng.choice([None, 0, rng.randrange(1000, 1100)])
+                         for f in ("submitted_at", "started_at", "created_at")}
+                site = rng.choice(["s1", "s2", "s3", "gone"])
+                put(tx, "inspection", f"i{n:03d}", {
+                    "site_id": site, "state": rng.choice(["draft", "submitted"]),
+                    "review_state": rng.choice([None, "pending", "approved"]), **times},
+                    deleted=rng.random() < 0.1, village_id=rng.choice([V1, V2]),
+                    department_id=rng.choice([D1, D2]),
+                    site_id=site if site in kinds else None)  # as scope_keys sets it
+        every = [r for r in store.records("inspection") if not r.deleted]
+
+        def oracle(state=None, review_state=None, village_id=None, department_id=None,
+                   site_kind=None, since_ms=None, until_ms=None):
+            out = []
+            for r in every:
+                d = r.data
+                when = d.get("submitted_at") or d.get("started_at") or d.get("created_at") or 0
+                if (state and d.get("state") != state) \
+                        or (review_state and d.get("review_state") != review_state) \
+                        or (village_id and r.village_id != village_id) \
+                        or (department_id and r.department_id != department_id) \
+                        or (site_kind and kinds.get(d.get("site_id")) != site_kind) \
+                        or (since_ms is not None and when < since_ms) \
+                        or (until_ms is not None and when >= until_ms):
+                    continue
+                out.append(r)
+            out.sort(key=lambda r: (r.data.get("submitted_at") or r.data.get("started_at")
+                                    or 0, r.id), reverse=True)
+            return [r.id for r in out]
+
+        for filters in ({}, {"state": "submitted", "review_state": "pending"},
+                        {"village_id": V2, "site_kind": "construction"},
+                        {"department_id": D1, "since_ms": 1030, "until_ms": 1070},
+                        {"since_ms": 0, "until_ms": 1}, {"site_kind": "factory"}):
+            want = oracle(**filters)
+            for limit, offset in ((500, 0), (7, 0), (7, 14), (50, len(want))):
+                total, page = store.inspections_page(**filters, limit=limit, offset=offset)
+                assert total == len(want), filters
+                assert [r.id for r in page] == want[offset:offset + limit], (filters, offset)
+
     def test_cases_per_site_leave_out_final_and_deleted_cases(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "case", "c1", {"site_id": "s1", "status": "accepted"})

@@ -52,21 +52,15 @@ def list_inspections(store: SyncStore, p: Principal, *, state: str | None,
                      kind: str | None, date_from: dt.date | None, date_to: dt.date | None,
                      limit: int, offset: int) -> InspectionList:
     access.require(p, access.OFFICE_LEADER)
-    sites = {s.id: s for s in store.records("site")}
-    lo = day_start_ms(date_from) if date_from else None
-    hi = day_start_ms(date_to + dt.timedelta(days=1)) if date_to else None
+    total, page = store.inspections_page(  # filtered, ordered and paged in the store
+        state=state, review_state=review_state, village_id=village, department_id=department,
+        site_kind=kind, since_ms=day_start_ms(date_from) if date_from else None,
+        until_ms=day_start_ms(date_to + dt.timedelta(days=1)) if date_to else None,
+        limit=limit, offset=offset)
     items: list[InspectionSummary] = []
-    for rec in store.records("inspection"):
+    for rec in page:
         d = rec.data
-        site = sites.get(d.get("site_id") or "")
-        when = d.get("submitted_at") or d.get("started_at") or d.get("created_at") or 0
-        if rec.deleted or (state and d.get("state") != state) \
-                or (review_state and d.get("review_state") != review_state) \
-                or (village and rec.village_id != village) \
-                or (department and rec.department_id != department) \
-                or (kind and (site is None or site.data.get("kind") != kind)) \
-                or (lo is not None and when < lo) or (hi is not None and when >= hi):
-            continue
+        site = store.get_record("site", d.get("site_id") or "")
         user = store.get_user(d.get("inspector_id") or "") if d.get("inspector_id") else None
         items.append(InspectionSummary(
             id=rec.id, site_id=d.get("site_id"), site_name=site.data.get("name") if site else None,
@@ -76,9 +70,7 @@ def list_inspections(store: SyncStore, p: Principal, *, state: str | None,
             device_id=rec.created_by_device, state=d.get("state"),
             review_state=d.get("review_state"), review_comment=d.get("review_comment"),
             started_at=d.get("started_at"), submitted_at=d.get("submitted_at")))
-    items.sort(key=lambda i: (i.submitted_at or i.started_at or 0, i.id), reverse=True)
-    return InspectionList(items=items[offset: offset + limit],
-                          page=Page(total=len(items), limit=limit, offset=offset))
+    return InspectionList(items=items, page=Page(total=total, limit=limit, offset=offset))
 
 
 def _get(store_or_tx: Any, inspection_id: str) -> StoredRecord:
