@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
+from server.support import pull_changes
 from sync_server.app import create_app
 from sync_server.cli import main
 from sync_server.demo import DEMO_PASSWORD, seed_demo
@@ -84,26 +85,12 @@ def login(client: TestClient, username: str, device_id: str = "dev-1",
     return res.json()["token"]
 
 
-def pull_all(client: TestClient, token: str) -> list[dict]:
-    changes: list[dict] = []
-    since = 0
-    while True:
-        res = client.get("/api/v1/sync/pull", params={"since": since},
-                         headers={"Authorization": f"Bearer {token}"})
-        assert res.status_code == 200, res.text
-        body = res.json()
-        changes += body["changes"]
-        since = body["cursor"]
-        if not body["has_more"]:
-            return changes
-
-
 class Api:
     """The real app and store helpers, handed to tests as the ``api`` fixture."""
 
     client = staticmethod(app_client)
     login = staticmethod(login)
-    pull_all = staticmethod(pull_all)
+    pull_all = staticmethod(pull_changes)
     store = staticmethod(open_store)
     now = NOW
 

@@ -30,6 +30,7 @@ import uvicorn
 from PIL import Image
 
 from field_app.core import Device, DeviceSettings
+from server.support import pull_changes
 from shared_schema.ids import uuid7
 from sync_server.app import create_app
 from sync_server.domain.auth.service import create_user
@@ -139,16 +140,8 @@ class LiveServer:
             r = c.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD,
                                                      "device_id": device_id})
             assert r.status_code == 200, r.text
-            h = {"Authorization": "Bearer " + r.json()["token"]}
-            out: dict[tuple[str, str], Any] = {}
-            since = 0
-            while True:
-                page = c.get("/api/v1/sync/pull", params={"since": since}, headers=h).json()
-                for ch in page["changes"]:
-                    out[(ch["entity"], ch["id"])] = ch["data"]
-                since = page["cursor"]
-                if not page["has_more"]:
-                    return out
+            return {(ch["entity"], ch["id"]): ch["data"]
+                    for ch in pull_changes(c, r.json()["token"])}
 
 
 class ServerProcess:

@@ -282,6 +282,22 @@ class Device:
         return r.json()
 
 
+def pull_changes(client: httpx.Client, token: str) -> list[dict[str, Any]]:
+    """Every change a login may pull, from revision 0, page after page (any
+    httpx client: a ``TestClient`` or one on a live server)."""
+    changes: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        r = client.get("/api/v1/sync/pull", params={"since": since},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        changes += page["changes"]
+        since = page["cursor"]
+        if not page["has_more"]:
+            return changes
+
+
 def ok(result: dict[str, Any], status: str = "applied") -> dict[str, Any]:
     """Assert a push result's status, showing the error if it differs."""
     assert result["status"] == status, result
