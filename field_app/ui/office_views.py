@@ -123,6 +123,19 @@ def result_banner(text: str | None, error: bool = False) -> ft.Control:
         bgcolor=ft.Colors.RED_50 if error else ft.Colors.GREEN_50), container=True)
 
 
+def kept(app: "FieldApp", name: str, make: Callable[[], T]) -> T:
+    """A screen's state, kept on ``app`` so a rebuild (coming back, a language
+    switch) shows the same filters, page and typed values."""
+    state = getattr(app, name, None) or make()
+    setattr(app, name, state)
+    return state
+
+
+def village_names(app: "FieldApp") -> dict[str, str]:
+    """Village id → name, from the device's reference data."""
+    return {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+
+
 def role(app: "FieldApp") -> str:
     return app.device.status().role or ""
 
@@ -238,9 +251,8 @@ def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app:
 
 def review_view(app: "FieldApp") -> ft.View:
     t = app.t
-    state: vm.ReviewQueueVM = getattr(app, "office_review", None) or vm.ReviewQueueVM()
-    app.office_review = state
-    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    state = kept(app, "office_review", vm.ReviewQueueVM)
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
@@ -492,9 +504,8 @@ def source_text(t: Any, source: str | None) -> str:
 
 def cases_view(app: "FieldApp") -> ft.View:
     t = app.t
-    filters: vm.CaseFilters = getattr(app, "office_cases", None) or vm.CaseFilters()
-    app.office_cases = filters
-    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    filters = kept(app, "office_cases", vm.CaseFilters)
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
@@ -560,10 +571,8 @@ def intake_view(app: "FieldApp") -> ft.View:
     The form lives on ``app`` (``IntakeForm``): a server refusal shows beside
     its field and nothing typed is lost, not even across a language switch."""
     t = app.t
-    form: vm.IntakeForm = getattr(app, "office_intake", None) or vm.IntakeForm()
-    app.office_intake = form
-    villages = sorted(((v["id"], v.get("name") or v["id"]) for v in app.device.villages()),
-                      key=lambda kv_: kv_[1])
+    form = kept(app, "office_intake", vm.IntakeForm)
+    villages = sorted(village_names(app).items(), key=lambda kv_: kv_[1])
     can = role(app) == "office"
     controls: dict[str, Any] = {}
 
@@ -903,9 +912,8 @@ def yes_no(t: Any, value: bool | None) -> str:
 
 def registry_view(app: "FieldApp") -> ft.View:
     t = app.t
-    state: vm.RegistryVM = getattr(app, "office_registry", None) or vm.RegistryVM()
-    app.office_registry = state
-    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    state = kept(app, "office_registry", vm.RegistryVM)
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
@@ -971,7 +979,7 @@ def registry_view(app: "FieldApp") -> ft.View:
 def site_view(app: "FieldApp", site_id: str) -> ft.View:
     t = app.t
     state = vm.SiteDetailVM(site_id)
-    villages = {v["id"]: v.get("name") or v["id"] for v in app.device.villages()}
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
     async def toggle(e: Any) -> None:
@@ -1033,8 +1041,7 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
 def audit_view(app: "FieldApp") -> ft.View:
     t = app.t
-    state: vm.AuditVM = getattr(app, "office_audit", None) or vm.AuditVM()
-    app.office_audit = state
+    state = kept(app, "office_audit", vm.AuditVM)
     box = ft.Column([loading(app)], spacing=6)
     f = state.filters
 
