@@ -23,9 +23,10 @@ def put_calendar(store: SyncStore, settings: Settings, p: Principal,
                  data: calendar.CalendarData) -> calendar.CalendarData:
     access.require(p, access.ADMIN, "edit the working-day calendar")
     now = settings.now_ms()
+    body = calendar.to_builtins(data)
     with store.transaction() as tx:
-        tx.put_calendar(calendar.to_builtins(data), now, p.user_id)
-        publish_calendar(tx, now, calendar.to_builtins(data))  # devices pull it
+        tx.put_calendar(body, now, p.user_id)
+        publish_calendar(tx, now, body)  # devices pull it
         access.audit(tx, p, now, "calendar_update", "calendar", CALENDAR_ID,
                      years=sorted(data.years))
     return calendar.current_data(store)
