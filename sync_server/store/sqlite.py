@@ -740,6 +740,11 @@ class SqliteStore(_Reads):
         # record and field-history indexes of a busy district in memory
         # (about 10% less CPU per pushed mutation at 10k inspections).
         self._writer.execute("PRAGMA cache_size=-65536")
+        # Savepoint and statement journals in memory, not in a temporary file: every
+        # push runs in a savepoint of the group's transaction (``write_grouped``), and
+        # the first change of each page in it copied the page to that file (a
+        # five-inspection push: 460 -> 310 us in ``put_records``).
+        self._writer.execute("PRAGMA temp_store=MEMORY")
         self._write_lock = _FairLock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
