@@ -176,16 +176,16 @@ def phase_pull(a: argparse.Namespace) -> dict[str, Any]:
     dev = _device(Path(a.dir) / f"puller-{a.user}", a.url, a.user, meter)
     try:
         meter.up = meter.down = meter.requests = 0
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         report = dev.pull()
-        dt = time.perf_counter() - t
+        dt, cpu = time.perf_counter() - t, time.process_time() - c
         assert report.ok, report.errors
         with dev.store.read() as tx:
             count = tx.count("records", "entity='inspection'")
             total = tx.count("records")
         out = {
             "docs": a.expect, "seconds": round(dt, 4), "docs_per_s": round(a.expect / dt, 1),
-            "changes_pulled": report.pulled, "inspections_on_device": count,
+            "device_cpu_s": round(cpu, 2), "changes_pulled": report.pulled, "inspections_on_device": count,
             "records_on_device": total, "requests": meter.requests,
             "wire_bytes_up": meter.up, "wire_bytes_down": meter.down,
             "device_peak_rss_mb": round(self_peak_mb(), 1),

@@ -232,6 +232,12 @@ class SyncClient:
     def pull(self, api: ApiClient, report: SyncReport, progress: Progress) -> None:
         with self.store.read() as tx:
             cursor = int(tx.get("cursor", 0))
+        # A first sync fills an empty table: its link indexes are made at the end.
+        with self.store.bulk_load(cursor == 0):
+            self._pull_pages(api, report, progress, cursor)
+
+    def _pull_pages(self, api: ApiClient, report: SyncReport, progress: Progress,
+                    cursor: int) -> None:
         restarts = 0
 
         # A pull from 0 (first sync, full resync) takes larger pages throughout.

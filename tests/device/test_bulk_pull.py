@@ -7,6 +7,8 @@ page; sync commits are atomic but not fsynced on their own."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -16,11 +18,19 @@ import sqlite_utils
 
 from field_app.core import Device
 from field_app.core.outbox import DeviceClock
-from field_app.core.store import PAGE_SIZE, LocalStore, Tx, dumps, loads, migrations
+from field_app.core.store import (
+    LINK_INDEXES,
+    PAGE_SIZE,
+    LocalStore,
+    Tx,
+    dumps,
+    loads,
+    migrations,
+)
 from field_app.core.sync import _raw_row, raw_pull_decoder
 from shared_schema.wire import RawChange
 
-from .support import fast_settings
+from .support import PASSWORD, FaultTransport, fast_settings
 
 SITE = "0190aaaa-0000-7000-8000-00000000a001"
 CASE = "0190aaaa-0000-7000-8000-00000000c001"
@@ -266,8 +276,6 @@ def test_tx_helpers_see_server_is_data(tmp_path: Path) -> None:
 def test_a_pull_from_zero_takes_larger_pages(server, make_device) -> None:
     """first_pull_limit for a pull from cursor 0 (and a full resync), then
     pull_limit; the pages still arrive one at a time, each in order."""
-    from .support import FaultTransport
-
     limits: list[tuple[int, int]] = []
 
     class Watch(FaultTransport):
@@ -316,3 +324,108 @@ def test_a_response_is_freed_without_the_cycle_collector() -> None:
     finally:
         gc.enable()
         api.close()
+
+
+# --- the first sync fills the table without its link indexes (bulk_load) ------------------
+
+
+def _link_indexes(db: Path) -> set[str]:
+    """The link indexes a device file has, seen through a connection of its own."""
+    con = sqlite3.connect(db)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")
+                } & set(LINK_INDEXES)
+    finally:
+        con.close()
+
+
+class _SeeIndexes(FaultTransport):
+    """Notes, at every pull request, which link indexes the device file has; goes
+    offline after ``offline_after`` pull requests."""
+
+    def __init__(self, db: Path, offline_after: int | None = None) -> None:
+        super().__init__()
+        self.db = db
+        self.offline_after = offline_after
+        self.seen: list[tuple[int, set[str]]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/sync/pull") and not self.offline:
+            self.seen.append((int(request.url.params["since"]), _link_indexes(self.db)))
+            if self.offline_after is not None and len(self.seen) >= self.offline_after:
+                self.offline = True
+        return super().handle_request(request)
+
+
+def test_a_first_sync_makes_the_link_indexes_at_its_end(server, make_device,
+                                                        tmp_path: Path) -> None:
+    db = tmp_path / "devices" / "A" / LocalStore.FILE
+    watch = _SeeIndexes(db)
+    dev = make_device("A", server, "office1", transport=watch, first_pull_limit=3)
+    first = list(watch.seen)
+    assert len(first) >= 3 and first[0][0] == 0
+    assert all(present == set() for _, present in first)  # filled without them
+    assert _link_indexes(db) == set(LINK_INDEXES)  # and made at the end
+    with dev.store.read() as tx:
+        plan = " ".join(r[3] for r in tx.q(
+            "EXPLAIN QUERY PLAN SELECT id FROM records WHERE entity='inspection' AND site_id=?",
+            (server.town.site1,)))
+        assert "records_site" in plan
+        assert tx.count("records", "entity='site'") > 0
+    assert dev.check() == []
+    # A later sync pulls into a table that has records: the indexes stay.
+    dev.update_site(server.town.site1, contact_name="甲")
+    watch.seen.clear()
+    assert dev.sync().ok
+    assert watch.seen and all(present == set(LINK_INDEXES) for _, present in watch.seen)
+
+
+def test_a_first_sync_cut_off_keeps_its_pages_and_the_indexes(server, make_device,
+                                                              tmp_path: Path) -> None:
+    db = tmp_path / "devices" / "B" / LocalStore.FILE
+    watch = _SeeIndexes(db, offline_after=2)
+    dev = make_device("B", transport=watch, first_pull_limit=3)
+    dev.login(server.url, "office1", PASSWORD)
+    report = dev.sync()
+    assert not report.ok and report.pulled == 3  # one page in, then no signal
+    assert _link_indexes(db) == set(LINK_INDEXES)
+    with dev.store.read() as tx:
+        assert tx.count("records") == 3
+    watch.offline, watch.offline_after = False, None
+    assert dev.sync().ok  # on from the cursor: the table is not empty, the indexes stay
+    assert all(present == set(LINK_INDEXES) for _, present in watch.seen[2:])
+    assert dev.check() == []
+
+
+def test_a_process_killed_in_a_first_sync_gets_the_indexes_back(tmp_path: Path) -> None:
+    # A process that dies (os._exit: no finally runs) inside a first sync's bulk load.
+    script = (
+        "import os, sys\n"
+        "from field_app.core.store import LocalStore\n"
+        "store = LocalStore(sys.argv[1], lambda: 0)\n"
+        "store.migrate()\n"
+        "with store.bulk_load() as filling:\n"
+        "    assert filling\n"
+        "    os._exit(9)\n")
+    died = subprocess.run([sys.executable, "-c", script, str(tmp_path / "k")],
+                          cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert died.returncode == 9
+    assert _link_indexes(tmp_path / "k" / LocalStore.FILE) == set()
+    again = Device.open(tmp_path / "k", fast_settings())
+    try:
+        assert _link_indexes(again.store.path) == set(LINK_INDEXES)
+    finally:
+        again.close()
+
+
+def test_bulk_load_leaves_a_table_with_records_alone(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "r", lambda: 0)
+    store.migrate()
+    with store.write() as tx:
+        tx.put_raw_rows([_raw_row(c, 1, 0) for c in _page(BULK[:1])])
+    with store.bulk_load() as filling:
+        assert filling is False
+        assert _link_indexes(store.path) == set(LINK_INDEXES)
+    with store.bulk_load(wanted=False) as filling:
+        assert filling is False
+    store.close()
