@@ -11,6 +11,7 @@ starts and stops the server around them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import io
 import json
@@ -20,12 +21,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402,F401  (puts the product tree under test on sys.path)
@@ -34,6 +35,7 @@ import httpx  # noqa: E402
 import msgspec  # noqa: E402
 
 from common import PASSWORD, Meter, checklist_codes, cpu_s, doc_fields, self_peak_mb  # noqa: E402
+from rawhttp import Connection, send  # noqa: E402
 from field_app.core import Device, DeviceSettings  # noqa: E402
 from field_app.core.api import ApiClient  # noqa: E402
 from field_app.core.reports import SyncReport  # noqa: E402
@@ -217,8 +219,9 @@ def phase_pull(a: argparse.Namespace) -> dict[str, Any]:
 
 def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     """Each simulated device: log in (not timed), then ``rounds`` times push
-    ``mutations`` new inspections and pull since its cursor. One thread per
-    device, all released together; bounded by rounds."""
+    ``mutations`` new inspections and pull since its cursor. One keep-alive
+    connection per device, all on one asyncio loop (``rawhttp``), released
+    together once every device has its registry; bounded by rounds."""
     plan = json.loads(Path(a.sites).read_text())  # device i -> its village's sites
     codes = checklist_codes()
     rng = random.Random(7)
@@ -228,7 +231,6 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
 
     logins: list[dict[str, str]] = [{} for _ in range(n)]
     dev_ids = [uuid7() for _ in range(n)]
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
     def login(i: int) -> None:
         with httpx.Client(base_url=a.url, timeout=120) as h:
@@ -245,7 +247,6 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     errors: list[str] = []
     sent: dict[str, str] = {}  # mutation id -> entity id
     statuses: list[str] = []
-    lock = threading.Lock()
     # CPU seconds of the server and of this client process in the timed part only
     # (from the moment all devices are released; logins and first pulls excluded).
     timed: dict[str, float] = {}
@@ -267,39 +268,32 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
                      "-f", "raw", "-o", out, "--pid", str(a.server_pid)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-    start = threading.Barrier(n, action=released)
-
     retries: list[str] = []
+    host, port = urlsplit(a.url).hostname or "127.0.0.1", urlsplit(a.url).port or 80
+    ready = [0]
+    go = asyncio.Event()
+    json_type = "application/json"
 
-    def send(request: Any) -> httpx.Response:
-        """As the device's ApiClient: a transport error (e.g. a keep-alive
-        connection the server closed) is retried, with the same body."""
-        for attempt in range(5):
-            try:
-                return request()
-            except httpx.TransportError as exc:
-                if attempt == 4:
-                    raise
-                with lock:
-                    retries.append(f"{type(exc).__name__}: {exc}")
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    def run(i: int) -> None:
+    async def run(i: int) -> None:
         clock = HybridClock(dev_ids[i])
-        h = httpx.Client(base_url=a.url, timeout=120, headers=logins[i], limits=limits)
+        conn = Connection(host, port, logins[i])
         seq = 0
         cursor = 0
         try:
             # The device already holds the registry (its first sync, not timed).
             for _ in range(100):
-                r = h.get("/api/v1/sync/pull", params={"since": cursor, "limit": 10000})
-                r.raise_for_status()
-                page = msgspec.json.decode(r.content, type=_Page)
+                status, body = await send(conn, "GET", f"{PULL}?since={cursor}&limit=10000")
+                if status != 200:
+                    raise RuntimeError(f"first pull {status}: {body[:200]!r}")
+                page = page_decoder.decode(body)
                 cursor = page.cursor
                 if not page.has_more:
                     break
-            start.wait(timeout=300)
+            ready[0] += 1
+            if ready[0] == n:  # the last one in releases everybody
+                released()
+                go.set()
+            await asyncio.wait_for(go.wait(), 300)
             for _ in range(a.rounds):
                 muts = []
                 for _ in range(a.mutations):
@@ -315,40 +309,36 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
                                             "client_time_ms": int(time.time() * 1000),
                                             "mutations": muts})
                 t = time.perf_counter()
-                r = send(lambda: h.post("/api/v1/sync/push", content=body,
-                                        headers={"Content-Type": "application/json"}))
-                dt = time.perf_counter() - t
-                with lock:
-                    push_lat.append(dt)
-                    if r.status_code != 200:
-                        errors.append(f"push {r.status_code}: {r.text[:200]}")
-                    else:
-                        for res in r.json()["results"]:
-                            statuses.append(res["status"])
-                        for m in muts:
-                            sent[m["id"]] = m["entity_id"]
+                status, answer = await send(conn, "POST", PUSH, body, json_type, retries)
+                push_lat.append(time.perf_counter() - t)
+                if status != 200:
+                    errors.append(f"push {status}: {answer[:200]!r}")
+                else:
+                    statuses.extend(r.status for r in push_decoder.decode(answer).results)
+                    for m in muts:
+                        sent[m["id"]] = m["entity_id"]
                 t = time.perf_counter()
-                r = send(lambda: h.get("/api/v1/sync/pull",
-                                       params={"since": cursor, "limit": 1000}))
-                dt = time.perf_counter() - t
-                with lock:
-                    pull_lat.append(dt)
-                    if r.status_code != 200:
-                        errors.append(f"pull {r.status_code}: {r.text[:200]}")
-                    else:
-                        cursor = msgspec.json.decode(r.content, type=_Page).cursor
+                status, answer = await send(conn, "GET", f"{PULL}?since={cursor}&limit=1000",
+                                            retries=retries)
+                pull_lat.append(time.perf_counter() - t)
+                if status != 200:
+                    errors.append(f"pull {status}: {answer[:200]!r}")
+                else:
+                    cursor = page_decoder.decode(answer).cursor
         except Exception as exc:  # noqa: BLE001 - counted as an error
-            with lock:
-                errors.append(f"{type(exc).__name__}: {exc}")
+            errors.append(f"{type(exc).__name__}: {exc}")
+            ready[0] += 1
+            if ready[0] >= n and not go.is_set():
+                released()
+                go.set()
         finally:
-            h.close()
+            await conn.close()
+
+    async def devices() -> None:
+        await asyncio.gather(*(run(i) for i in range(n)))
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(600)
+    asyncio.run(devices())
     wall = time.perf_counter() - t0
     for p in spy:
         p.send_signal(signal.SIGINT)  # py-spy writes its output on ^C
@@ -385,6 +375,19 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
 class _Page(msgspec.Struct):
     cursor: int
     has_more: bool
+
+
+class _Result(msgspec.Struct):
+    status: str
+
+
+class _PushAnswer(msgspec.Struct):
+    results: list[_Result]
+
+
+page_decoder = msgspec.json.Decoder(_Page)
+push_decoder = msgspec.json.Decoder(_PushAnswer)
+PUSH, PULL = "/api/v1/sync/push", "/api/v1/sync/pull"
 
 
 def _dump_ids(directory: str, sent: dict[str, str]) -> str:
