@@ -5,9 +5,11 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+from anyio import CapacityLimiter, to_thread
 from litestar import Litestar, get
 
 from sync_server.domain.auth.controller import AuthController
+from sync_server.domain.auth.passwords import SCRYPT_THREADS
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
 from sync_server.domain.calendar import service as calendar
@@ -36,6 +38,11 @@ def create_app(settings: Settings) -> Litestar:
             publish_templates(tx, now)
             publish_calendar(tx, now, calendar.to_builtins(calendar.current_data(store)))
         app.state.store = store
+        # Request work runs on anyio's worker threads: a few per core. Logins wait
+        # for scrypt (two at a time on two cores) behind a limiter of their own,
+        # so a login storm does not hold the threads pushes and pulls need.
+        to_thread.current_default_thread_limiter().total_tokens = settings.worker_thread_limit
+        app.state.login_limiter = CapacityLimiter(2 * SCRYPT_THREADS)
         app.state.blobs = BlobStore(settings.blob_path)
         try:
             yield

@@ -25,11 +25,19 @@ class Settings:
     pull_max_limit: int = 10_000
     max_upload_bytes: int = 20 * MiB  # one photo
     token_ttl_ms: int = 30 * 24 * 3600 * 1000
+    #: Requests run at most this many at a time on worker threads (0: four per
+    #: core). anyio's default of 40 let a burst of 200 pushes and pulls contend
+    #: for one interpreter lock; see docs/performance.md "Fourth round".
+    worker_threads: int = 0
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
     def blob_path(self) -> Path:
         return self.blobs_dir or Path(self.db_path).parent / "blobs"
+
+    @property
+    def worker_thread_limit(self) -> int:
+        return self.worker_threads or 4 * max(1, os.cpu_count() or 1)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -44,6 +52,7 @@ class Settings:
             "max_clock_skew_ms": ("WAGE_PATROL_MAX_CLOCK_SKEW_MS", int),
             "max_upload_bytes": ("WAGE_PATROL_MAX_UPLOAD_BYTES", int),
             "token_ttl_ms": ("WAGE_PATROL_TOKEN_TTL_MS", int),
+            "worker_threads": ("WAGE_PATROL_WORKER_THREADS", int),
         }
         values = {k: conv(env[name]) for k, (name, conv) in mapping.items() if name in env}
         values.update({k: v for k, v in overrides.items() if v is not None})
