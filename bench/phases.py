@@ -274,11 +274,19 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     go = asyncio.Event()
     json_type = "application/json"
 
+    def arrive() -> None:
+        """A device is ready (or failed before it was): the last one releases all."""
+        ready[0] += 1
+        if ready[0] == n:
+            released()
+            go.set()
+
     async def run(i: int) -> None:
         clock = HybridClock(dev_ids[i])
         conn = Connection(host, port, logins[i])
         seq = 0
         cursor = 0
+        arrived = False
         try:
             # The device already holds the registry (its first sync, not timed).
             for _ in range(100):
@@ -289,10 +297,8 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
                 cursor = page.cursor
                 if not page.has_more:
                     break
-            ready[0] += 1
-            if ready[0] == n:  # the last one in releases everybody
-                released()
-                go.set()
+            arrived = True
+            arrive()
             await asyncio.wait_for(go.wait(), 300)
             for _ in range(a.rounds):
                 muts = []
@@ -327,10 +333,8 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
                     cursor = page_decoder.decode(answer).cursor
         except Exception as exc:  # noqa: BLE001 - counted as an error
             errors.append(f"{type(exc).__name__}: {exc}")
-            ready[0] += 1
-            if ready[0] >= n and not go.is_set():
-                released()
-                go.set()
+            if not arrived:
+                arrive()
         finally:
             await conn.close()
 

@@ -39,8 +39,8 @@ def create_app(settings: Settings) -> Litestar:
             publish_calendar(tx, now, calendar.to_builtins(calendar.current_data(store)))
         app.state.store = store
         # Request work runs on anyio's worker threads: a few per core. Logins wait
-        # for scrypt (two at a time on two cores) behind a limiter of their own,
-        # so a login storm does not hold the threads pushes and pulls need.
+        # for scrypt (its pool runs one per core) behind a limiter of their own, so
+        # a login storm does not hold the threads pushes and pulls need.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_thread_limit
         app.state.login_limiter = CapacityLimiter(2 * SCRYPT_THREADS)
         app.state.blobs = BlobStore(settings.blob_path)

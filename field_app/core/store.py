@@ -615,9 +615,9 @@ class LocalStore:
         """Fill an empty records table (a device's first sync) without its link
         indexes, and make them once at the end: pulled records arrive in
         revision order, their sites in random order, so every page's commit
-        rewrote most of the ``records_site`` index's pages (about 30% of the
-        SQLite time of a district's first sync; a sort at the end costs
-        0.3 s). Yields whether it did so: only when ``wanted`` and the table
+        rewrote most of the ``records_site`` index's pages (a district's first
+        sync: 3.15 -> 2.72 s of SQLite, the sort at the end included, which
+        takes 0.3 s; docs/performance.md). Yields whether it did so: only when ``wanted`` and the table
         is empty. The indexes are back when the block ends, however it ends,
         and at the next open (``migrate``) if the process was killed in it;
         meanwhile a list by site, owner or case is read without them."""
