@@ -616,11 +616,12 @@ class LocalStore:
         indexes, and make them once at the end: pulled records arrive in
         revision order, their sites in random order, so every page's commit
         rewrote most of the ``records_site`` index's pages (a district's first
-        sync: 3.15 -> 2.72 s of SQLite, the sort at the end included, which
-        takes 0.3 s; docs/performance.md). Yields whether it did so: only when ``wanted`` and the table
-        is empty. The indexes are back when the block ends, however it ends,
-        and at the next open (``migrate``) if the process was killed in it;
-        meanwhile a list by site, owner or case is read without them."""
+        sync: 3.15 -> 2.72 s of SQLite, the 0.3 s sort at the end included;
+        docs/performance.md). Yields whether it did so: only when ``wanted``
+        and the table is empty. The indexes are back when the block ends,
+        however it ends, and at the next open (``migrate``) if the process was
+        killed in it; meanwhile a list by site, owner or case is read without
+        them."""
         empty = False
         if wanted:
             with self.write(durable=False) as tx:
