@@ -295,6 +295,16 @@ class SyncStore(Protocol):
         the first set of submitted/started/created time), newest first by
         (submitted or started time, id); returns (how many match, this page)."""
         ...
+    def cases_page(self, *, statuses: Iterable[str] | None = None, level: str | None = None,
+                   village_id: str | None = None, source: str | None = None,
+                   limit: int | None = 50, offset: int = 0
+                   ) -> tuple[int, list[StoredRecord]]:
+        """The office case ledger: live cases matching every filter given
+        (``data.status`` one of ``statuses``, where a case with no status or an
+        empty one matches ``""``; ``data.level``, ``data.source``, the
+        ``village_id`` scope key), newest first by (``data.opened_at``, id);
+        ``limit`` None: all of them. Returns (how many match, this page)."""
+        ...
     def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
         """Live cases per ``data.site_id``, leaving out those whose ``data.status``
         is one of ``excluding_statuses`` (a case with no status counts)."""

@@ -105,6 +105,13 @@ def test_list_filters(world: World, office: dict[str, str], village_case: str) -
     r = world.http.get("/api/v1/cases", params={"overdue": "true"}, headers=office).json()
     assert r["items"][0]["deadlines"]["overdue"] is True
     assert r["page"]["total"] == 1
+    # pages, with and without the deadline filters (counted after the store's page)
+    assert ids(limit="1") == [town] and ids(limit="1", offset="1") == [village_case]
+    assert ids(overdue="false", status="accepted", offset="1") == []
+    r = world.http.get("/api/v1/cases", params={"due_soon": "false", "limit": "1",
+                                                "offset": "1"}, headers=office).json()
+    assert [i["case"]["id"] for i in r["items"]] == [village_case]
+    assert r["page"] == {"total": 2, "limit": 1, "offset": 1}
     for params in ({"status": "open"}, {"level": "city"}, {"overdue": "maybe"},
                    {"limit": "1000"}):
         assert error_of(world.http.get("/api/v1/cases", params=params, headers=office),

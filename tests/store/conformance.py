@@ -629,6 +629,41 @@ class SyncStoreConformance:
                 assert total == len(want), filters
                 assert [r.id for r in page] == want[offset:offset + limit], (filters, offset)
 
+    def test_the_case_ledger_matches_a_filter_over_every_case(self, store: SyncStore) -> None:
+        """``cases_page`` against the same filters and order in Python, over 200
+        random cases (no status, an empty one, opening times missing or zero)."""
+        rng = random.Random(7)
+        with store.transaction() as tx:
+            for n in range(200):
+                data = {"status": rng.choice([None, "", "registered", "accepted", "closed"]),
+                        "level": rng.choice([None, "village", "township"]),
+                        "source": rng.choice(["hotline", "walk_in"]),
+                        "opened_at": rng.choice([None, 0, rng.randrange(1000, 1060)])}
+                put(tx, "case", f"c{n:03d}", {k: v for k, v in data.items() if v is not None},
+                    deleted=rng.random() < 0.1, village_id=rng.choice([V1, V2]))
+            put(tx, "inspection", "i1", {"status": "registered"}, village_id=V1)
+        every = [r for r in store.records("case") if not r.deleted]
+
+        def oracle(statuses=None, level=None, village_id=None, source=None):
+            out = [r for r in every
+                   if (statuses is None or (r.data.get("status") or "") in statuses)
+                   and (not level or r.data.get("level") == level)
+                   and (not source or r.data.get("source") == source)
+                   and (not village_id or r.village_id == village_id)]
+            out.sort(key=lambda r: (r.data.get("opened_at") or 0, r.id), reverse=True)
+            return [r.id for r in out]
+
+        for filters in ({}, {"statuses": ["registered"]}, {"statuses": ["", "accepted"]},
+                        {"statuses": []}, {"level": "village", "village_id": V2},
+                        {"source": "walk_in", "statuses": ["closed", "registered"]}):
+            want = oracle(**filters)
+            assert want or filters == {"statuses": []}, filters  # the draw covers each
+            for limit, offset in ((None, 0), (500, 0), (7, 0), (7, 14), (50, len(want))):
+                total, page = store.cases_page(**filters, limit=limit, offset=offset)
+                assert total == len(want), filters
+                end = None if limit is None else offset + limit
+                assert [r.id for r in page] == want[offset:end], (filters, limit, offset)
+
     def test_cases_per_site_leave_out_final_and_deleted_cases(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "case", "c1", {"site_id": "s1", "status": "accepted"})

@@ -58,30 +58,40 @@ def _get(store_or_tx: Any, case_id: str) -> StoredRecord:
     return rec
 
 
+#: Statuses whose deadline runs (a case with no status is registered): only
+#: these can be overdue or due soon (``calendar.case_deadlines``).
+RUNNING = ("", case_rules.REGISTERED, case_rules.ACCEPTED)
+
+
 def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: str | None,
                level: str | None, village: str | None, overdue: bool | None,
                due_soon: bool | None, source: str | None, limit: int,
                offset: int) -> CaseList:
+    """The ledger, newest first. The store filters, orders and pages it; with
+    ``overdue`` or ``due_soon`` the deadlines of every matching case are
+    counted here (they depend on today and the calendar), so the store
+    returns all of them, only those whose deadline runs when either flag is
+    true. Names and allowed events are worked out for the page only."""
     access.require(p, access.OFFICE_LEADER)
     now = settings.now_ms()
     cal = calendar.load(store)
-    items = []
-    for rec in store.records("case"):
-        d = rec.data
-        if rec.deleted or (status and d.get("status") != status) \
-                or (level and d.get("level") != level) \
-                or (village and rec.village_id != village) \
-                or (source and d.get("source") != source):
-            continue
-        view = _view(store, p, cal, rec, now)
-        if overdue is not None and view.deadlines.overdue != overdue:
-            continue
-        if due_soon is not None and view.deadlines.due_soon != due_soon:
-            continue
-        items.append(view)
-    items.sort(key=lambda v: (v.case.get("opened_at") or 0, v.case["id"]), reverse=True)
-    return CaseList(items=items[offset: offset + limit],
-                    page=Page(total=len(items), limit=limit, offset=offset))
+    statuses = [status] if status else (RUNNING if overdue or due_soon else None)
+    by_deadline = overdue is not None or due_soon is not None
+    total, page = store.cases_page(statuses=statuses, level=level, village_id=village,
+                                   source=source, limit=None if by_deadline else limit,
+                                   offset=0 if by_deadline else offset)
+    if by_deadline:
+        page = [rec for rec in page if _deadlines_match(
+            calendar.case_deadlines(cal, rec.data, now), overdue, due_soon)]
+        total, page = len(page), page[offset: offset + limit]
+    return CaseList(items=[_view(store, p, cal, rec, now) for rec in page],
+                    page=Page(total=total, limit=limit, offset=offset))
+
+
+def _deadlines_match(d: calendar.Deadlines, overdue: bool | None,
+                     due_soon: bool | None) -> bool:
+    return (overdue is None or d.overdue == overdue) and \
+        (due_soon is None or d.due_soon == due_soon)
 
 
 def case_detail(store: SyncStore, settings: Settings, p: Principal, case_id: str) -> CaseDetail:
