@@ -1051,15 +1051,26 @@ class SqliteStore(_Reads):
             where.append(f"{when} < ?")
             args.append(until_ms)
         # an inspection's ``site_id`` column is its site's id (scope keys)
-        frm = ("FROM records AS i LEFT JOIN records AS s ON s.entity = 'site' "
-               "AND s.id = i.site_id WHERE " + " AND ".join(where))
-        cols = ", ".join(f"i.{c.strip()}" for c in _RECORD_COLS.split(","))
+        match = (f"SELECT i.rowid AS r, {at('submitted_at', 'started_at')} AS at, i.id AS k "
+                 "FROM records AS i LEFT JOIN records AS s ON s.entity = 'site' "
+                 "AND s.id = i.site_id WHERE " + " AND ".join(where))
+        return self._page(match, args, limit, offset)
+
+    def _page(self, match: str, args: list[Any], limit: int | None,
+              offset: int) -> tuple[int, list[StoredRecord]]:
+        """(how many rows ``match`` gives, the page of their records) for a
+        ``match`` selecting ``r`` (rowid), ``at`` and ``k`` (id): ordered by
+        (at, k) newest first and cut on those keys, so only the page's rows are
+        read whole (sorting whole rows, 100,000 inspections or 50,000 cases of
+        a district, took three to four times as long)."""
+        cols = ", ".join(f"records.{c.strip()}" for c in _RECORD_COLS.split(","))
         rows = self.conn.execute(
-            f"SELECT {cols}, count(*) OVER () {frm} "
-            f"ORDER BY {at('submitted_at', 'started_at')} DESC, i.id DESC "
-            "LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
+            f"WITH m AS ({match}), p AS (SELECT r, at, k FROM m ORDER BY at DESC, k DESC "
+            f"LIMIT ? OFFSET ?) SELECT {cols}, (SELECT count(*) FROM m) "
+            "FROM p JOIN records ON records.rowid = p.r ORDER BY p.at DESC, p.k DESC",
+            (*args, -1 if limit is None else limit, offset)).fetchall()
         if not rows:  # past the last page: still say how many match
-            return self.conn.execute(f"SELECT count(*) {frm}", args).fetchone()[0], []
+            return self.conn.execute(f"SELECT count(*) FROM ({match})", args).fetchone()[0], []
         return rows[0][-1], [_record(r[:-1]) for r in rows]
 
     def cases_page(self, *, statuses: Iterable[str] | None = None, level: str | None = None,
@@ -1078,19 +1089,9 @@ class SqliteStore(_Reads):
             if value:
                 where.append(clause)
                 args.append(value)
-        # Ordered and cut on (rowid, key) pairs; only the page's rows are read whole
-        # (sorting whole rows of a district's 50,000 cases took 3-4 times as long).
         match = ("SELECT rowid AS r, coalesce(nullif(json_extract(data, '$.opened_at'), 0), 0) "
                  "AS at, id AS k FROM records WHERE " + " AND ".join(where))
-        cols = ", ".join(f"records.{c.strip()}" for c in _RECORD_COLS.split(","))
-        rows = self.conn.execute(
-            f"WITH m AS ({match}), p AS (SELECT r, at, k FROM m ORDER BY at DESC, k DESC "
-            f"LIMIT ? OFFSET ?) SELECT {cols}, (SELECT count(*) FROM m) "
-            "FROM p JOIN records ON records.rowid = p.r ORDER BY p.at DESC, p.k DESC",
-            (*args, -1 if limit is None else limit, offset)).fetchall()
-        if not rows:  # past the last page: still say how many match
-            return self.conn.execute(f"SELECT count(*) FROM ({match})", args).fetchone()[0], []
-        return rows[0][-1], [_record(r[:-1]) for r in rows]
+        return self._page(match, args, limit, offset)
 
     def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
         out = list(excluding_statuses)
