@@ -250,6 +250,40 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+#: Up to this many keys are read as one ``UNION ALL`` of point lookups, more as
+#: ``IN (…)`` lists. SQLite sets up an ``IN`` list before probing it: a phone's
+#: push of five read its five new records and five sites in 125 µs that way,
+#: and in 40 µs as ten point lookups; past a few dozen keys the lists win
+#: (200 + 200 keys: 1.5 ms against 2.8 ms).
+POINT_READS = 32
+
+
+def _rows_where(conn: sqlite3.Connection, select: str, columns: str,
+                keys: list[tuple]) -> list[tuple]:
+    """The rows of ``select`` whose ``columns`` (one or more, comma-separated)
+    equal one of ``keys``, each key a tuple of as many values. Keys are
+    assumed distinct; rows come in no particular order."""
+    if not keys:
+        return []
+    names = [c.strip() for c in columns.split(",")]
+    if len(keys) <= POINT_READS:
+        point = f"{select} WHERE " + " AND ".join(f"{n}=?" for n in names)
+        return conn.execute(" UNION ALL ".join([point] * len(keys)),
+                            [v for key in keys for v in key]).fetchall()
+    *fixed, last = names
+    groups: dict[tuple, list[Any]] = {}
+    for key in keys:
+        groups.setdefault(tuple(key[:-1]), []).append(key[-1])
+    rows: list[tuple] = []
+    for prefix, values in groups.items():
+        head = "".join(f"{n}=? AND " for n in fixed)
+        for i in range(0, len(values), 500):
+            chunk = values[i:i + 500]
+            rows += conn.execute(f"{select} WHERE {head}{last} IN ({','.join('?' * len(chunk))})",
+                                 (*prefix, *chunk)).fetchall()
+    return rows
+
+
 _RECORD_COLS = (
     "entity, id, rev, deleted, data, meta, village_id, department_id, site_id, parent_id, "
     "created_by_user, created_by_device"
@@ -296,6 +330,12 @@ def _user(row: sqlite3.Row | tuple) -> UserRow:
 _USER_COLS = (
     "id, username, display_name, role, password_hash, village_ids, department_ids, "
     "scope_version, active, created_at"
+)
+#: Every authenticated request's one read (``get_token_and_user``).
+_TOKEN_AND_USER = (
+    "SELECT t.token_hash, t.user_id, t.device_id, t.expires_at, t.created_at, t.revoked_at, "
+    + ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
+    + " FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash=?"
 )
 _DEVICE_COLS = (
     "device_id, user_id, name, created_at, last_push_ms, last_pull_ms, clock_offset_ms, "
@@ -423,13 +463,10 @@ class _Reads:
         """The ledger rows of several mutation ids; unseen ids are left out."""
         ids = list(dict.fromkeys(ids))
         out: dict[str, LedgerEntry] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for row in self.conn.execute(
-                    "SELECT id, device_id, user_id, seq, fingerprint, status, result, entity, "
-                    f"entity_id, received_at FROM mutations WHERE id IN "
-                    f"({','.join('?' * len(chunk))})", chunk):
-                out[row[0]] = LedgerEntry(*row[:6], _loads(row[6]), *row[7:])
+        for row in _rows_where(self.conn, "SELECT id, device_id, user_id, seq, fingerprint, "
+                               "status, result, entity, entity_id, received_at FROM mutations",
+                               "id", [(i,) for i in ids]):
+            out[row[0]] = LedgerEntry(*row[:6], _loads(row[6]), *row[7:])
         return out
 
     def get_conflict(self, id: str) -> ConflictRecord | None:
@@ -493,30 +530,15 @@ class _SqliteTx(_Reads):
     def get_records(self, keys: Iterable[tuple[str, str]]
                     ) -> dict[tuple[str, str], StoredRecord]:
         """The stored records of several (entity, id) keys; absent keys are left out."""
-        by_entity: dict[str, list[str]] = {}
-        for entity, id in keys:
-            by_entity.setdefault(entity, []).append(id)
-        out: dict[tuple[str, str], StoredRecord] = {}
-        for entity, ids in by_entity.items():
-            ids = list(dict.fromkeys(ids))
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                for row in self.conn.execute(
-                        f"SELECT {_RECORD_COLS} FROM records WHERE entity=? AND id IN "
-                        f"({','.join('?' * len(chunk))})", (entity, *chunk)):
-                    out[(row[0], row[1])] = _record(row)
-        return out
+        rows = _rows_where(self.conn, f"SELECT {_RECORD_COLS} FROM records", "entity, id",
+                           list(dict.fromkeys(keys)))
+        return {(row[0], row[1]): _record(row) for row in rows}
 
     def children_of_parents(self, parent_ids: Iterable[str]) -> list[StoredRecord]:
         """Every record whose ``parent_id`` is one of ``parent_ids``."""
         ids = list(dict.fromkeys(parent_ids))
-        out: list[StoredRecord] = []
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            out += [_record(r) for r in self.conn.execute(
-                f"SELECT {_RECORD_COLS} FROM records WHERE parent_id IN "
-                f"({','.join('?' * len(chunk))})", chunk)]
-        return out
+        return [_record(r) for r in _rows_where(
+            self.conn, f"SELECT {_RECORD_COLS} FROM records", "parent_id", [(i,) for i in ids])]
 
     def advance_rev(self, to: int) -> None:
         """Move the revision counter up to ``to`` (revisions handed out by the
@@ -972,12 +994,7 @@ class SqliteStore(_Reads):
     def get_token_and_user(self, token_hash: str) -> tuple[TokenRow, UserRow | None] | None:
         """``get_token`` and ``get_user`` of its user in one statement (one read
         per authenticated request instead of two); ``None`` for an unknown token."""
-        row = self.conn.execute(
-            "SELECT t.token_hash, t.user_id, t.device_id, t.expires_at, t.created_at, "
-            "t.revoked_at, " + ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(",")) +
-            " FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash=?",
-            (token_hash,),
-        ).fetchone()
+        row = self.conn.execute(_TOKEN_AND_USER, (token_hash,)).fetchone()
         if row is None:
             return None
         return TokenRow(*row[:6]), (_user(row[6:]) if row[6] is not None else None)

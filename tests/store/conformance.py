@@ -399,7 +399,14 @@ class SyncStoreConformance:
             assert tx.get_records([]) == {}
             many = tx.get_records([("site", f"x{i}") for i in range(1200)] + [("photo", "p1")])
             assert many == {("photo", "p1"): p1}
+            # a few keys are read one way, many another (sqlite: POINT_READS): both here
+            mixed = [("site", f"x{i}") for i in range(40)] + [("site", "s1"), ("photo", "p1"),
+                                                             ("inspection", "i1")]
+            assert tx.get_records(mixed) == {("site", "s1"): s1, ("photo", "p1"): p1,
+                                             ("inspection", "i1"): i1}
             kids = tx.children_of_parents(["i1", "c1", "nobody", "i1"])
+            assert sorted(kids, key=lambda r: r.id) == [e1, p1]
+            kids = tx.children_of_parents([f"n{i}" for i in range(40)] + ["i1", "c1"])
             assert sorted(kids, key=lambda r: r.id) == [e1, p1]
             assert tx.children_of_parents([]) == []
 
@@ -411,6 +418,8 @@ class SyncStoreConformance:
             assert tx.get_mutations(["m2", "m9"]) == {"m2": entries[1]}
         with store.transaction() as tx:
             assert tx.get_mutations(["m1", "m2", "m3", "m1"]) == {e.id: e for e in entries}
+            assert tx.get_mutations([f"n{i}" for i in range(40)] + ["m3", "m1"]) == {
+                "m1": entries[0], "m3": entries[2]}
             assert tx.get_mutations([]) == {}
         with pytest.raises(Exception):
             with store.transaction() as tx:
