@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -305,9 +305,17 @@ class SyncStore(Protocol):
         ``village_id`` scope key), newest first by (``data.opened_at``, id);
         ``limit`` None: all of them. Returns (how many match, this page)."""
         ...
-    def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
+    def cases_per_site(self, excluding_statuses: Iterable[str],
+                       site_ids: Iterable[str] | None = None) -> dict[str, int]:
         """Live cases per ``data.site_id``, leaving out those whose ``data.status``
-        is one of ``excluding_statuses`` (a case with no status counts)."""
+        is one of ``excluding_statuses`` (a case with no status counts); only
+        the sites ``site_ids`` names when given."""
+        ...
+    def site_texts(self, fields: Sequence[str], *, village_id: str | None = None,
+                   kind: str | None = None) -> list[tuple[Any, ...]]:
+        """The office registry's index: every live site (in ``village_id``, of
+        ``data.kind`` ``kind`` when given) as ``(id, data[f] for f in fields)``,
+        a missing field None, ordered by (``data.name`` or "", id)."""
         ...
     def has_blob(self, sha256: str) -> bool: ...
     def blobs_in(self, hashes: list[str]) -> set[str]: ...

@@ -14,7 +14,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import msgspec
 import sqlite_utils
@@ -1110,13 +1110,37 @@ class SqliteStore(_Reads):
                  "AS at, id AS k FROM records WHERE " + " AND ".join(where))
         return self._page(match, args, limit, offset)
 
-    def cases_per_site(self, excluding_statuses: Iterable[str]) -> dict[str, int]:
+    def cases_per_site(self, excluding_statuses: Iterable[str],
+                       site_ids: Iterable[str] | None = None) -> dict[str, int]:
         out = list(excluding_statuses)
-        return dict(self.conn.execute(
-            "SELECT json_extract(data, '$.site_id') AS site, count(*) FROM records "
-            "WHERE entity='case' AND deleted=0 AND site IS NOT NULL AND "
-            f"coalesce(json_extract(data, '$.status'), '') NOT IN ({','.join('?' * len(out))}) "
-            "GROUP BY site", out).fetchall())
+        sql = ("SELECT json_extract(data, '$.site_id') AS site, count(*) FROM records "
+               "WHERE entity='case' AND deleted=0 AND site IS NOT NULL AND "
+               f"coalesce(json_extract(data, '$.status'), '') NOT IN ({','.join('?' * len(out))})")
+        if site_ids is None:
+            return dict(self.conn.execute(sql + " GROUP BY site", out).fetchall())
+        ids, counts = list(dict.fromkeys(site_ids)), {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            counts.update(self.conn.execute(
+                f"{sql} AND site IN ({','.join('?' * len(chunk))}) GROUP BY site",
+                (*out, *chunk)).fetchall())
+        return counts
+
+    def site_texts(self, fields: Sequence[str], *, village_id: str | None = None,
+                   kind: str | None = None) -> list[tuple[Any, ...]]:
+        for f in fields:
+            if not f.isidentifier():
+                raise ValueError(f"not a field name: {f!r}")
+        where, args = ["entity = 'site'", "deleted = 0"], []
+        for clause, value in (("village_id = ?", village_id),
+                              ("json_extract(data, '$.kind') = ?", kind)):
+            if value:
+                where.append(clause)
+                args.append(value)
+        picked = "".join(f", json_extract(data, '$.{f}')" for f in fields)
+        return self.conn.execute(
+            f"SELECT id{picked} FROM records WHERE {' AND '.join(where)} "
+            "ORDER BY coalesce(json_extract(data, '$.name'), ''), id", args).fetchall()
 
     def records(self, entity: str) -> list[StoredRecord]:
         rows = self.conn.execute(

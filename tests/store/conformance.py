@@ -684,6 +684,35 @@ class SyncStoreConformance:
             put(tx, "inspection", "i1", {"site_id": "s3"})
         assert store.cases_per_site(("closed", "dismissed")) == {"s1": 2, "s2": 1}
         assert store.cases_per_site(()) == {"s1": 3, "s2": 1}
+        assert store.cases_per_site((), ["s2", "s3", "nowhere"]) == {"s2": 1}
+        assert store.cases_per_site(("closed",), [f"n{i}" for i in range(600)] + ["s1"]) \
+            == {"s1": 2}
+        assert store.cases_per_site((), []) == {}
+
+    def test_the_registry_index_matches_a_filter_over_every_site(self, store: SyncStore) -> None:
+        """``site_texts`` against the same filters and order in Python, over 120
+        random sites (names missing, repeated, non-ASCII; fields missing)."""
+        rng = random.Random(11)
+        with store.transaction() as tx:
+            for n in range(120):
+                data = {"name": rng.choice([None, "", "甲工地", "乙厂", "Zeta", "alpha"]),
+                        "kind": rng.choice(["construction", "factory", None]),
+                        "address": rng.choice([None, f"回龙坝镇{n}号"])}
+                put(tx, "site", f"s{n:03d}", {k: v for k, v in data.items() if v is not None},
+                    deleted=rng.random() < 0.1, village_id=rng.choice([V1, V2]))
+            put(tx, "inspection", "i1", {"name": "甲工地"}, village_id=V1)
+        every = [r for r in store.records("site") if not r.deleted]
+        for filters in ({}, {"village_id": V2}, {"kind": "factory"},
+                        {"village_id": V1, "kind": "construction"}):
+            want = sorted(
+                ((r.id, r.data.get("name"), r.data.get("address")) for r in every
+                 if (not filters.get("village_id") or r.village_id == filters["village_id"])
+                 and (not filters.get("kind") or r.data.get("kind") == filters["kind"])),
+                key=lambda t: (t[1] or "", t[0]))
+            assert [tuple(t) for t in store.site_texts(("name", "address"), **filters)] \
+                == want, filters
+        with pytest.raises(ValueError):
+            store.site_texts(("name') --",))
 
     def test_records_and_counts(self, scoped: SyncStore) -> None:
         assert [r.id for r in scoped.records("site")] == ["s-v1", "s-v2-d1", "s-v2"]

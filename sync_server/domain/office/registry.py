@@ -20,23 +20,22 @@ SEARCHED = ("name", "address", "builder", "contractor", "industry")
 def list_sites(store: SyncStore, p: Principal, *, village: str | None, kind: str | None,
                q: str | None, limit: int, offset: int) -> SiteList:
     """Live sites with their registry facts, by name; the open (not closed,
-    referred or dismissed) cases naming each."""
+    referred or dismissed) cases naming each. The store gives the filtered
+    sites' searched texts in order; ``q`` is matched here (Python's
+    ``lower``, not SQLite's ASCII-only one), and only the page's sites are
+    read whole and have their cases counted."""
     access.require(p, access.OFFICE_LEADER)
     needle = (q or "").strip().lower()
+    rows = store.site_texts(SEARCHED, village_id=village, kind=kind)
+    if needle:
+        rows = [r for r in rows if any(needle in str(v or "").lower() for v in r[1:])]
+    page = [rec for r in rows[offset: offset + limit]
+            if (rec := store.get_record("site", r[0])) is not None]
     villages = {v.id: v.data.get("name") for v in store.records("village")}
-    open_cases = store.cases_per_site(FINAL_STATUSES)  # counted in the store, not decoded here
-    items = []
-    for rec in store.records("site"):
-        d = rec.data
-        if rec.deleted or (village and rec.village_id != village) \
-                or (kind and d.get("kind") != kind) \
-                or (needle and not any(needle in str(d.get(k) or "").lower() for k in SEARCHED)):
-            continue
-        items.append(SiteSummary(site=d, village_name=villages.get(rec.village_id or ""),
-                                 open_cases=open_cases.get(rec.id, 0)))
-    items.sort(key=lambda s: (s.site.get("name") or "", s.site.get("id") or ""))
-    return SiteList(items=items[offset: offset + limit],
-                    page=Page(total=len(items), limit=limit, offset=offset))
+    open_cases = store.cases_per_site(FINAL_STATUSES, [rec.id for rec in page])
+    items = [SiteSummary(site=rec.data, village_name=villages.get(rec.village_id or ""),
+                         open_cases=open_cases.get(rec.id, 0)) for rec in page]
+    return SiteList(items=items, page=Page(total=len(rows), limit=limit, offset=offset))
 
 
 def site_history(store: SyncStore, p: Principal, site_id: str, field: str | None,
