@@ -5,7 +5,9 @@
     .venv/bin/python bench/run.py --quick    # 1k docs, 50 devices, 1/10 bootstrap
     .venv/bin/python bench/run.py --only push,pull --sizes 10000
 
-Prints a table and writes bench/results/latest.json. The peer (pouchdb-server
+The 200 devices and the bootstrap run ``--repeat`` times (default 3): the table
+gives the median run and each run's figure. Prints a table and writes
+bench/results/latest.json. The peer (pouchdb-server
 4.2 <-> PouchDB 9, ../shared/peers/pouchdb) runs in the same invocation on the
 same documents, installed from the npm registry into --peer-work (outside the
 repository).
