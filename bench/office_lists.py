@@ -47,7 +47,11 @@ def main() -> None:
         print(f"building a district into {db} ...", file=sys.stderr)
         bootstrap.build(db, sites=20_000, cases=50_000, inspections=100_000)
     store = SqliteStore(db)
-    settings = Settings(db_path=db)
+    # The builder opens every case at the time it ran: read the ledger 30 days
+    # later, so the overdue filter has cases to find (the registered ones).
+    newest = store.cases_page(limit=1)[1]
+    opened = (newest[0].data.get("opened_at") if newest else None) or int(time.time() * 1000)
+    settings = Settings(db_path=db, now_ms=lambda: opened + 30 * 86_400_000)
     office = Principal(user_id="bench", username="bench", role="office",
                        village_ids=frozenset(), department_ids=frozenset(), device_id="bench",
                        scope_version=0)
@@ -93,6 +97,15 @@ def main() -> None:
             return len(rows)
         return run
 
+    def overdue_in_python() -> int:
+        from sync_server.domain.calendar import service as calendar
+
+        cal, now = calendar.load(store), settings.now_ms()
+        rows = [r for r in store.records("case")
+                if not r.deleted and calendar.case_deadlines(cal, r.data, now).overdue]
+        rows.sort(key=newest_case, reverse=True)
+        return len(rows)
+
     newest_case = (lambda r: (r.data.get("opened_at") or 0, r.id))
     newest_inspection = (lambda r: (r.data.get("submitted_at") or r.data.get("started_at")
                                     or 0, r.id))
@@ -101,7 +114,7 @@ def main() -> None:
          in_python("case", lambda d: True, newest_case)),
         ("case ledger, status registered", ledger(status="registered"),
          in_python("case", lambda d: d.get("status") == "registered", newest_case)),
-        ("case ledger, overdue", ledger(overdue=True), None),
+        ("case ledger, overdue", ledger(overdue=True), overdue_in_python),
         ("case ledger, page 900", ledger(offset=45_000), None),
         ("review queue, first page", queue(),
          in_python("inspection", lambda d: True, newest_inspection)),
