@@ -13,6 +13,7 @@ case is overdue on the day after that due date. Dates are local (UTC+8).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,9 +57,23 @@ calendar_decoder = msgspec.json.Decoder(CalendarData)
 
 @dataclass(frozen=True)
 class WorkCalendar:
+    """Working days: Monday to Friday, less ``holidays``, plus ``workdays``
+    (a make-up day wins over a holiday on the same date).
+
+    Counting is arithmetic over the plain week, corrected by the days that
+    differ from it, found by bisection, rather than a walk day by day: a
+    case's deadline is 5, 60 or 90 working days away, and the office ledger
+    and the monthly report count them for every case of a district."""
+
     holidays: frozenset[dt.date]
     workdays: frozenset[dt.date]
     years: frozenset[int]
+
+    def __post_init__(self) -> None:
+        # The days that differ from the plain week, sorted: weekdays off, weekend days on.
+        object.__setattr__(self, "_off", sorted(
+            d for d in self.holidays if d.weekday() < 5 and d not in self.workdays))
+        object.__setattr__(self, "_on", sorted(d for d in self.workdays if d.weekday() >= 5))
 
     @classmethod
     def from_data(cls, data: CalendarData) -> "WorkCalendar":
@@ -78,20 +93,39 @@ class WorkCalendar:
         return day.weekday() < 5
 
     def add_workdays(self, start: dt.date, n: int) -> dt.date:
-        """The n-th working day after ``start`` (``start`` itself not counted)."""
-        day = start
-        while n > 0:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                n -= 1
-        return day
+        """The n-th working day after ``start`` (``start`` itself not counted);
+        ``start`` when n ≤ 0."""
+        if n <= 0:
+            return start
+        # The first day with n working days in (start, day]: find a day with at
+        # least n (about 7n/5 days on, more over holidays), then bisect.
+        lo = start.toordinal()
+        step = 2 * n + 7
+        while self.workdays_between(start, dt.date.fromordinal(lo + step)) < n:
+            step *= 2
+        hi = lo + step
+        while lo + 1 < hi:
+            mid = (lo + hi) // 2
+            if self.workdays_between(start, dt.date.fromordinal(mid)) >= n:
+                hi = mid
+            else:
+                lo = mid
+        return dt.date.fromordinal(hi)
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:
         """Working days in (start, end]; negative when end is before start."""
         if end < start:
             return -self.workdays_between(end, start)
-        return sum(self.is_workday(start + dt.timedelta(days=i))
-                   for i in range(1, (end - start).days + 1))
+        off, on = self._off, self._on
+        return (_weekdays_to(end) - _weekdays_to(start)
+                - (bisect.bisect_right(off, end) - bisect.bisect_right(off, start))
+                + (bisect.bisect_right(on, end) - bisect.bisect_right(on, start)))
+
+
+def _weekdays_to(day: dt.date) -> int:
+    """Mondays to Fridays from 0001-01-01 (a Monday) up to ``day``, inclusive."""
+    weeks, rest = divmod(day.toordinal(), 7)
+    return 5 * weeks + min(rest, 5)
 
 
 def packaged_data() -> CalendarData:
