@@ -35,7 +35,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
 
+    from shared_schema.cases import FINAL_STATUSES
     from sync_server.domain.auth.service import Principal
+    from sync_server.domain.calendar import service as calendar
     from sync_server.domain.office import cases, registry, review
     from sync_server.settings import Settings
     from sync_server.store.sqlite import SqliteStore
@@ -82,14 +84,12 @@ def main() -> None:
                   ) -> Callable[[], int]:
         def run() -> int:
             rows = [r for r in store.records(entity) if not r.deleted and keep(r.data)]
-            rows.sort(key=order, reverse=True)
-            return len(rows[:50]) and len(rows)
+            rows.sort(key=order, reverse=True)  # the page is then rows[:50]
+            return len(rows)
         return run
 
     def sites_in_python(needle: str) -> Callable[[], int]:
         def run() -> int:
-            from shared_schema.cases import FINAL_STATUSES
-
             store.cases_per_site(FINAL_STATUSES)  # every site's open cases, as before
             rows = [r for r in store.records("site") if not r.deleted and (not needle or any(
                 needle in str(r.data.get(k) or "").lower() for k in registry.SEARCHED))]
@@ -98,8 +98,6 @@ def main() -> None:
         return run
 
     def overdue_in_python() -> int:
-        from sync_server.domain.calendar import service as calendar
-
         cal, now = calendar.load(store), settings.now_ms()
         rows = [r for r in store.records("case")
                 if not r.deleted and calendar.case_deadlines(cal, r.data, now).overdue]

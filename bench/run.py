@@ -224,7 +224,7 @@ def bench_bootstrap(work: Path, sites: int, cases: int, inspections: int,
             shutil.rmtree(dev)
         os.sync()  # the device database the pull wrote, likewise
         runs.append(one)
-    out = dict(sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2])  # the median
+    out = median_of(runs, "seconds")
     out["runs"] = [{k: r[k] for k in ("seconds", "device_cpu_s", "server_cpu_s",
                                       "records") if k in r} for r in runs]
     out["floor"] = floor("device", d / "server.db")
@@ -234,10 +234,15 @@ def bench_bootstrap(work: Path, sites: int, cases: int, inspections: int,
     return out
 
 
+def median_of(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """A copy of the run whose ``key`` is the median (the lower one of an even count)."""
+    return dict(sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2])
+
+
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median push p99, every run's figures under ``runs``
     and the losses of all of them added up (each must be 0)."""
-    out = dict(sorted(runs, key=lambda r: r["push_p99_s"])[(len(runs) - 1) // 2])
+    out = median_of(runs, "push_p99_s")
     out["runs"] = [{k: r[k] for k in ("push_p50_s", "push_p99_s", "pull_p50_s", "pull_p99_s",
                                       "server_cpu_rounds_s", "client_cpu_rounds_s", "errors",
                                       "lost_mutations", "lost_records", "duplicated_records",

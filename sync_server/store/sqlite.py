@@ -274,9 +274,9 @@ def _rows_where(conn: sqlite3.Connection, select: str, columns: str,
     groups: dict[tuple, list[Any]] = {}
     for key in keys:
         groups.setdefault(tuple(key[:-1]), []).append(key[-1])
+    head = "".join(f"{n}=? AND " for n in fixed)
     rows: list[tuple] = []
     for prefix, values in groups.items():
-        head = "".join(f"{n}=? AND " for n in fixed)
         for i in range(0, len(values), 500):
             chunk = values[i:i + 500]
             rows += conn.execute(f"{select} WHERE {head}{last} IN ({','.join('?' * len(chunk))})",
@@ -288,6 +288,7 @@ _RECORD_COLS = (
     "entity, id, rev, deleted, data, meta, village_id, department_id, site_id, parent_id, "
     "created_by_user, created_by_device"
 )
+_RECORD_COLS_QUALIFIED = ", ".join(f"records.{c.strip()}" for c in _RECORD_COLS.split(","))
 
 
 #: A pull page's columns (see ``SqliteStore.change_rows_since``).
@@ -1080,10 +1081,9 @@ class SqliteStore(_Reads):
         (at, k) newest first and cut on those keys, so only the page's rows are
         read whole (sorting whole rows, 100,000 inspections or 50,000 cases of
         a district, took three to four times as long)."""
-        cols = ", ".join(f"records.{c.strip()}" for c in _RECORD_COLS.split(","))
         rows = self.conn.execute(
             f"WITH m AS ({match}), p AS (SELECT r, at, k FROM m ORDER BY at DESC, k DESC "
-            f"LIMIT ? OFFSET ?) SELECT {cols}, (SELECT count(*) FROM m) "
+            f"LIMIT ? OFFSET ?) SELECT {_RECORD_COLS_QUALIFIED}, (SELECT count(*) FROM m) "
             "FROM p JOIN records ON records.rowid = p.r ORDER BY p.at DESC, p.k DESC",
             (*args, -1 if limit is None else limit, offset)).fetchall()
         if not rows:  # past the last page: still say how many match
