@@ -75,3 +75,25 @@ def test_the_skew_flag_clears_once_the_clock_is_fixed(world: World) -> None:
     receipt = dev.receipt()
     assert receipt.get("clock_skewed", False) is False
     assert receipt["clock_offset_ms"] == 0
+
+
+def test_a_rejected_mutation_still_shows_its_clock_ahead(world: World) -> None:
+    """The field checks run before the writer (``_check``); a valid clock far
+    ahead still counts for the batch's skew flag, as it did when the fields
+    were checked after the stamp."""
+    fast = world.device("grid1", "devFast", skew_ms=DAY_MS)
+    body = fast.push(fast.upsert("site", world.site1, {"contact_name": 5}))
+    (r,) = body["results"]
+    assert (r["status"], r["error"]["code"]) == ("rejected", "invalid_field")
+    assert body["clock_skewed"] is True
+
+
+def test_a_clock_of_another_device_is_rejected_and_not_counted(world: World) -> None:
+    fast = world.device("grid1", "devFast", skew_ms=DAY_MS)
+    m = fast.upsert("site", world.site1, {"contact_name": "别人的钟"})
+    sent = Hlc.parse(m["hlc"])
+    m["hlc"] = str(Hlc(sent.wall_ms, sent.counter, "devOther"))
+    body = fast.push(m)
+    (r,) = body["results"]
+    assert (r["status"], r["error"]["code"]) == ("rejected", "invalid_hlc")
+    assert body.get("clock_skewed", False) is False

@@ -116,11 +116,11 @@ def crashing(make_app_client, clock, monkeypatch):
     real_apply = sync_service._apply
     state = {"calls": 0, "armed": True}
 
-    def faulty_apply(batch, m):
+    def faulty_apply(batch, m, checked):
         state["calls"] += 1
         if state["armed"] and state["calls"] == 3:
             raise RuntimeError("disk on fire")
-        return real_apply(batch, m)
+        return real_apply(batch, m, checked)
 
     monkeypatch.setattr(sync_service, "_apply", faulty_apply)
     return world, state

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from shared_schema.hlc import Hlc
 from shared_schema.ids import is_uuid, uuid7
 from sync_server.domain.sync import service
 
@@ -47,18 +48,23 @@ class _M:
         self.hlc = hlc
 
 
+def _stamp(b: _B, m: _M) -> tuple[str, bool]:
+    """``_stamp`` as the push calls it: on the HLC ``_check`` parsed."""
+    return service._stamp(b, m, Hlc.parse(m.hlc))
+
+
 @pytest.mark.parametrize("hlc", ["1700000000000.0000.dev1", "1699999999999.0042.dev1",
                                  "0000000000001.9999.dev1"])
 def test_an_hlc_kept_as_sent_is_its_canonical_text(hlc) -> None:
-    assert service._stamp(_B(), _M(hlc)) == (hlc, False)
+    assert _stamp(_B(), _M(hlc)) == (hlc, False)
 
 
 def test_an_hlc_in_other_digits_is_stored_in_ascii() -> None:
     text = "١٧٠٠٠٠٠٠٠٠٠٠٠.0000.dev1"  # Arabic-Indic digits: isdigit(), int() reads them
-    assert service._stamp(_B(), _M(text)) == ("1700000000000.0000.dev1", False)
+    assert _stamp(_B(), _M(text)) == ("1700000000000.0000.dev1", False)
 
 
 def test_an_hlc_too_far_ahead_is_restamped() -> None:
     b = _B()
-    got, restamped = service._stamp(b, _M("1800000000000.0005.dev1"))
+    got, restamped = _stamp(b, _M("1800000000000.0005.dev1"))
     assert (got, restamped, b.skewed) == ("1700000000000.0005.dev1", True, True)

@@ -2,7 +2,7 @@
 
 An office action that a device could also send (a review, a case intake, a
 case event) is built as a mutation of the office principal and applied by the
-sync service's own ``_apply`` (rules, case fold, per-field merge, history),
+sync service's own ``_check`` and ``_apply`` (rules, case fold, per-field merge, history),
 inside the caller's transaction. It is not put in the device ledger: it came
 from no device outbox. The HLC is fresh: later than the server clock, the
 device's last HLC and any HLC named in ``after`` (e.g. both sides of a
@@ -65,8 +65,11 @@ def apply(tx: StoreTx, settings: Settings, p: Principal, now_ms: int, op: str, e
                   fields=fields)
     m = Upsert(**common, base=base or {}) if op == "upsert" else Insert(**common)
     try:
+        checked = sync._check(p, m)
+        if checked.error is not None:
+            raise checked.error
         with tx.savepoint():
-            result = sync._apply(batch, m)
+            result = sync._apply(batch, m, checked)
     except Rejection as r:
         raise as_api_error(r) from None
     bump_device_hlc(tx, p, hlc)

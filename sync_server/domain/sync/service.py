@@ -14,7 +14,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -92,20 +92,22 @@ def push(store: SyncStore, settings: Settings, p: Principal, req: PushRequest) -
                        f"at most {settings.max_mutations} mutations per push", 413,
                        limit=settings.max_mutations, got=len(req.mutations))
     now = settings.now_ms()
+    # What needs no database is worked out first, outside the single writer.
+    checked = [_check(p, m) for m in req.mutations]
     # Concurrent pushes share one transaction and one fsync (group commit); each
     # is undone alone if it fails, and all are committed before any answers.
     results, skewed, cursor = store.write_grouped(
-        lambda tx: _push_in(tx, settings, p, req, now))
+        lambda tx: _push_in(tx, settings, p, req, checked, now))
     return PushResponse(results=results, server_time_ms=now, cursor_hint=cursor,
                         clock_skewed=skewed)
 
 
 def _push_in(tx: StoreTx, settings: Settings, p: Principal, req: PushRequest,
-             now: int) -> tuple[list[MutationResult], bool, int]:
+             checked: list["_Checked"], now: int) -> tuple[list[MutationResult], bool, int]:
     work = BatchTx(tx)
     work.prefetch(req.mutations)
     batch = _Batch(work, p, settings, now)
-    results = [_one(batch, m) for m in req.mutations]
+    results = [_one(batch, m, c) for m, c in zip(req.mutations, checked)]
     work.flush()
     device = batch.device  # read once above; nothing in the batch writes it
     if device is not None:
@@ -126,8 +128,54 @@ def _fingerprint(m: Mutation) -> str:
     return hashlib.sha256(mutation_fingerprint(m)).hexdigest()
 
 
-def _one(b: _Batch, m: Mutation) -> MutationResult:
+class _Checked(NamedTuple):
+    """What a mutation is, apart from the database: its exactly-once
+    fingerprint, and either its parsed HLC and type-checked fields or the
+    first rule it breaks (raised only after the ledger has been asked, so a
+    replay still answers as the first time)."""
+
+    fp: str
+    hlc: Hlc | None = None
+    fields: dict[str, Any] | None = None
+    error: Rejection | None = None
+
+
+def _check(p: Principal, m: Mutation) -> _Checked:
+    """The checks that need no database, in the order ``_apply`` reports
+    them: entity, id, operation, HLC, field types, values. Pure: run by the
+    request's thread before it queues for the single writer."""
     fp = _fingerprint(m)
+    hlc = None
+    try:
+        if m.entity not in ENTITY_TYPES:
+            raise Rejection("unknown_entity", f"unknown entity {m.entity!r}", entity=m.entity)
+        if not (isinstance(m.entity_id, str) and _CANONICAL_UUID.fullmatch(m.entity_id)
+                or is_uuid(m.entity_id)):
+            raise Rejection("invalid_id", "entity_id must be a UUID", path="$.entity_id")
+        op = "upsert" if isinstance(m, Upsert) else "insert" if isinstance(m, Insert) else "delete"
+        rules.check_op(m.entity, op)
+        try:
+            parsed = Hlc.parse(m.hlc)
+        except HlcError as exc:
+            raise Rejection("invalid_hlc", str(exc), path="$.hlc") from None
+        if parsed.node != p.device_id:
+            raise Rejection("invalid_hlc", "the HLC node must be the device id", path="$.hlc")
+        hlc = parsed  # a valid clock: stamped even if the fields are then rejected
+        if isinstance(m, Delete):
+            return _Checked(fp, hlc)
+        try:
+            fields = check_fields(m.entity, {k: v for k, v in m.fields.items()
+                                             if k not in SYSTEM_FIELDS or k == "created_at"})
+        except FieldTypeError as exc:
+            raise Rejection("invalid_field", str(exc), path=exc.path) from None
+        rules.check_values(m.entity, fields)
+        return _Checked(fp, hlc, fields)
+    except Rejection as r:
+        return _Checked(fp, hlc, error=r)
+
+
+def _one(b: _Batch, m: Mutation, c: _Checked) -> MutationResult:
+    fp = c.fp
     seen = b.tx.get_mutation(m.id)
     if seen is not None:
         if seen.fingerprint != fp:
@@ -139,8 +187,12 @@ def _one(b: _Batch, m: Mutation) -> MutationResult:
             return msgspec.convert(seen.result, MutationResult)
         return MutationResult(id=m.id, status="duplicate")
     try:
+        if c.error is not None:
+            if c.hlc is not None:
+                _stamp(b, m, c.hlc)  # a valid clock counts, as when fields were checked after it
+            raise c.error
         with b.tx.savepoint():
-            result = _apply(b, m)
+            result = _apply(b, m, c)
     except Rejection as r:
         result = MutationResult(id=m.id, status="rejected", error=r.info())
     b.tx.put_mutation(LedgerEntry(
@@ -151,15 +203,9 @@ def _one(b: _Batch, m: Mutation) -> MutationResult:
     return result
 
 
-def _stamp(b: _Batch, m: Mutation) -> tuple[str, bool]:
-    """The HLC to store: the device's, or re-stamped at server time if it is
-    too far ahead. Returns (hlc, restamped)."""
-    try:
-        hlc = Hlc.parse(m.hlc)
-    except HlcError as exc:
-        raise Rejection("invalid_hlc", str(exc), path="$.hlc") from None
-    if hlc.node != b.p.device_id:
-        raise Rejection("invalid_hlc", "the HLC node must be the device id", path="$.hlc")
+def _stamp(b: _Batch, m: Mutation, hlc: Hlc) -> tuple[str, bool]:
+    """The HLC to store: the device's (parsed and checked by ``_check``), or
+    re-stamped at server time if it is too far ahead. Returns (hlc, restamped)."""
     restamped = False
     if hlc.wall_ms > b.now + b.settings.max_clock_skew_ms:
         hlc = hlc.restamped(b.now)
@@ -183,24 +229,14 @@ _CANONICAL_UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _apply(b: _Batch, m: Mutation) -> MutationResult:
-    if m.entity not in ENTITY_TYPES:
-        raise Rejection("unknown_entity", f"unknown entity {m.entity!r}", entity=m.entity)
-    if not (isinstance(m.entity_id, str) and _CANONICAL_UUID.fullmatch(m.entity_id)
-            or is_uuid(m.entity_id)):
-        raise Rejection("invalid_id", "entity_id must be a UUID", path="$.entity_id")
-    op = "upsert" if isinstance(m, Upsert) else "insert" if isinstance(m, Insert) else "delete"
-    rules.check_op(m.entity, op)
-    hlc, restamped = _stamp(b, m)
+def _apply(b: _Batch, m: Mutation, c: _Checked) -> MutationResult:
+    assert c.hlc is not None  # a mutation that failed _check does not get here
+    hlc, restamped = _stamp(b, m, c.hlc)
     if isinstance(m, Delete):
         status = _delete(b, m, hlc)
     else:
-        try:
-            fields = check_fields(m.entity, {k: v for k, v in m.fields.items()
-                                             if k not in SYSTEM_FIELDS or k == "created_at"})
-        except FieldTypeError as exc:
-            raise Rejection("invalid_field", str(exc), path=exc.path) from None
-        rules.check_values(m.entity, fields)
+        fields = c.fields
+        assert fields is not None
         if m.entity in INSERT_ONLY_ENTITIES:
             status, conflicts = _insert(b, m, fields, hlc), []
         else:
