@@ -29,6 +29,12 @@ class Settings:
     #: core). anyio's default of 40 let a burst of 200 pushes and pulls contend
     #: for one interpreter lock; see docs/performance.md "Fourth round".
     worker_threads: int = 0
+    #: The interpreter's collector runs its youngest generation after this many
+    #: new container objects (0: Python's 700). A push makes thousands of
+    #: short-lived dicts per batch, and at 700 the collector took ~9% of the
+    #: server's CPU in a 10k push; ``serve`` sets it for the whole process.
+    #: See docs/performance.md "Sixth round".
+    gc_gen0: int = 10_000
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -53,6 +59,7 @@ class Settings:
             "max_upload_bytes": ("WAGE_PATROL_MAX_UPLOAD_BYTES", int),
             "token_ttl_ms": ("WAGE_PATROL_TOKEN_TTL_MS", int),
             "worker_threads": ("WAGE_PATROL_WORKER_THREADS", int),
+            "gc_gen0": ("WAGE_PATROL_GC_GEN0", int),
         }
         values = {k: conv(env[name]) for k, (name, conv) in mapping.items() if name in env}
         values.update({k: v for k, v in overrides.items() if v is not None})

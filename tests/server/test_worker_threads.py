@@ -62,3 +62,21 @@ def test_logins_stuck_in_scrypt_leave_the_threads_to_pulls_and_pushes(
             gate.set()
         assert all(f.result(timeout=60)["Authorization"].startswith("Bearer ")
                    for f in logins)
+
+
+def test_the_collector_threshold_is_a_setting_serve_applies(monkeypatch) -> None:
+    import gc
+
+    from sync_server.cli import tune_gc
+
+    assert Settings().gc_gen0 == 10_000
+    monkeypatch.setenv("WAGE_PATROL_GC_GEN0", "0")
+    assert Settings.from_env().gc_gen0 == 0
+    before = gc.get_threshold()
+    try:
+        tune_gc(12_345)
+        assert gc.get_threshold() == (12_345, *before[1:])  # older generations as they were
+        tune_gc(0)  # 0: leave the process's collector alone
+        assert gc.get_threshold() == (12_345, *before[1:])
+    finally:
+        gc.set_threshold(*before)
