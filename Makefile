@@ -29,7 +29,7 @@ demo: $(STAMP)
 	@trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
 	FLET_FORCE_WEB_SERVER=1 $(BIN)/field-app --data-dir $(DEMO_DEVICE) ui --host 127.0.0.1 \
 		--port $(APP_PORT) & app=$$!; \
-	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT)
+	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT) --access-log
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -149,10 +149,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db = Path(args.db)
     if db.is_dir():
         raise CliError(f"{args.db} is a directory, not a database file")
-    settings = Settings.from_env(db_path=db, blobs_dir=Path(args.blobs) if args.blobs else None,
-                                 host=args.host, port=args.port)
+    try:
+        settings = Settings.from_env(
+            db_path=db, blobs_dir=Path(args.blobs) if args.blobs else None, host=args.host,
+            port=args.port, access_log=True if args.access_log else None)
+    except ValueError as exc:  # an environment variable that does not read
+        raise CliError(str(exc)) from None
     tune_gc(settings.gc_gen0)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                access_log=settings.access_log)
     return EXIT_OK
 
 
@@ -366,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
+    p.add_argument("--access-log", action="store_true",
+                   help="log a line per request (default off; $WAGE_PATROL_ACCESS_LOG)")
     p.set_defaults(func=cmd_serve)
 
     p = commands.add_parser("seed-demo", help="seed the 回龙坝镇 demo database")

@@ -12,6 +12,16 @@ from shared_schema.hlc import system_now_ms
 MiB = 1024 * 1024
 
 
+def _flag(text: str) -> bool:
+    """An on/off environment variable: 1/true/yes/on or 0/false/no/off."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/server.db")
@@ -35,6 +45,11 @@ class Settings:
     #: server's CPU in a 10k push; ``serve`` sets it for the whole process.
     #: See docs/performance.md "Sixth round".
     gc_gen0: int = 10_000
+    #: uvicorn's line per request. Off by default: the ledger, the devices'
+    #: last push and pull, the audit log and the error log already say what
+    #: happened, and under a burst of 200 devices the lines took 6-10% of the
+    #: server's CPU (docs/performance.md "Sixth round").
+    access_log: bool = False
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -47,7 +62,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
-        """Settings from ``WAGE_PATROL_*`` environment variables, then overrides."""
+        """Settings from ``WAGE_PATROL_*`` environment variables, then overrides.
+        A value that does not read raises ``ValueError`` naming its variable."""
         env = os.environ
         s = cls()
         mapping = {
@@ -60,7 +76,14 @@ class Settings:
             "token_ttl_ms": ("WAGE_PATROL_TOKEN_TTL_MS", int),
             "worker_threads": ("WAGE_PATROL_WORKER_THREADS", int),
             "gc_gen0": ("WAGE_PATROL_GC_GEN0", int),
+            "access_log": ("WAGE_PATROL_ACCESS_LOG", _flag),
         }
-        values = {k: conv(env[name]) for k, (name, conv) in mapping.items() if name in env}
+        values = {}
+        for key, (name, conv) in mapping.items():
+            if name in env:
+                try:
+                    values[key] = conv(env[name])
+                except ValueError as exc:
+                    raise ValueError(f"${name}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **values)

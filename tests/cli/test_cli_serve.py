@@ -3,6 +3,7 @@ on 127.0.0.1, and every demo user logs in over HTTP."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -71,4 +72,43 @@ def test_make_demo_path(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert "Uvicorn running on http://127.0.0.1:" in log.read_text()
+    text = log.read_text()
+    assert "Uvicorn running on http://127.0.0.1:" in text
+    assert "/api/v1/auth/login" not in text  # no line per request unless asked
+
+
+def serve_once(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> str:
+    """Start ``serve`` on a fresh database, ask /healthz once, stop it; its output."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen(
+            [SCRIPT, "serve", "--db", tmp_path / "s.db", "--port", str(port), *extra],
+            stdout=log_file, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})})
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return log.read_text()
+
+
+def test_access_log_is_off_unless_asked(tmp_path):
+    assert "GET /healthz" not in serve_once(mk(tmp_path / "off"))
+    assert "GET /healthz" in serve_once(mk(tmp_path / "flag"), "--access-log")
+    assert "GET /healthz" in serve_once(mk(tmp_path / "env"), env={"WAGE_PATROL_ACCESS_LOG": "1"})
+
+
+def test_a_setting_that_does_not_read_stops_serve_and_names_it(tmp_path):
+    for name, value in (("WAGE_PATROL_ACCESS_LOG", "maybe"), ("WAGE_PATROL_GC_GEN0", "lots")):
+        run = subprocess.run([SCRIPT, "serve", "--db", tmp_path / "s.db"], capture_output=True,
+                             text=True, env={**os.environ, name: value}, timeout=60)
+        assert run.returncode == 1
+        assert run.stderr.startswith(f"sync-server: error: ${name}: ") and value in run.stderr
+        assert not (tmp_path / "s.db").exists()  # nothing made
+
+
+def mk(path: Path) -> Path:
+    path.mkdir()
+    return path
