@@ -40,6 +40,21 @@ def test_a_body_over_max_push_bytes_is_413_and_changes_nothing(small_world: Worl
     ok(dev.sync(dev.upsert("site", small_world.site1, {"address": "短"}))[0])
 
 
+def test_a_push_without_a_valid_login_is_401_before_its_body_is_read(small_world: World) -> None:
+    """The login is checked first (on the event loop): an expired or unknown
+    token gets 401, not 413, however large the body it came with."""
+    dev = small_world.device("grid1", "devA")
+    before = state_of(small_world)
+    body = json.dumps({"device_id": "devA", "mutations": [
+        dev.upsert("site", small_world.site1, {"address": "长" * 2000})]}).encode()
+    for headers, code in (({"Authorization": "Bearer not-a-token"}, "token_invalid"),
+                          ({}, "auth_required")):
+        r = small_world.http.post("/api/v1/sync/push", content=body,
+                                  headers={**headers, "Content-Type": "application/json"})
+        assert error_of(r, 401)["code"] == code
+    assert state_of(small_world) == before
+
+
 def test_a_streamed_body_without_length_is_cut_at_the_limit(small_world: World) -> None:
     dev = small_world.device("grid1", "devA")
     before = state_of(small_world)
