@@ -41,8 +41,8 @@ class Settings:
     worker_threads: int = 0
     #: The interpreter's collector runs its youngest generation after this many
     #: new container objects (0: Python's 700). A push makes thousands of
-    #: short-lived dicts per batch, and at 700 the collector took ~9% of the
-    #: server's CPU in a 10k push; ``serve`` sets it for the whole process.
+    #: short-lived dicts per batch, and at 700 the collector took ~8% of the
+    #: server's CPU in a 10k push and pull; ``serve`` sets it for the whole process.
     #: See docs/performance.md "Sixth round".
     gc_gen0: int = 10_000
     #: uvicorn's line per request. Off by default: the ledger, the devices'

@@ -77,13 +77,15 @@ def test_make_demo_path(tmp_path):
     assert "/api/v1/auth/login" not in text  # no line per request unless asked
 
 
-def serve_once(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> str:
-    """Start ``serve`` on a fresh database, ask /healthz once, stop it; its output."""
+def serve_once(folder: Path, *extra: str, env: dict[str, str] | None = None) -> str:
+    """Start ``serve`` on a fresh database in ``folder``, ask /healthz once,
+    stop it; its output."""
+    folder.mkdir()
     port = free_port()
-    log = tmp_path / "serve.log"
+    log = folder / "serve.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
-            [SCRIPT, "serve", "--db", tmp_path / "s.db", "--port", str(port), *extra],
+            [SCRIPT, "serve", "--db", folder / "s.db", "--port", str(port), *extra],
             stdout=log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})})
     try:
@@ -95,9 +97,9 @@ def serve_once(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -
 
 
 def test_access_log_is_off_unless_asked(tmp_path):
-    assert "GET /healthz" not in serve_once(mk(tmp_path / "off"))
-    assert "GET /healthz" in serve_once(mk(tmp_path / "flag"), "--access-log")
-    assert "GET /healthz" in serve_once(mk(tmp_path / "env"), env={"WAGE_PATROL_ACCESS_LOG": "1"})
+    assert "GET /healthz" not in serve_once(tmp_path / "off")
+    assert "GET /healthz" in serve_once(tmp_path / "flag", "--access-log")
+    assert "GET /healthz" in serve_once(tmp_path / "env", env={"WAGE_PATROL_ACCESS_LOG": "1"})
 
 
 def test_a_setting_that_does_not_read_stops_serve_and_names_it(tmp_path):
@@ -107,8 +109,3 @@ def test_a_setting_that_does_not_read_stops_serve_and_names_it(tmp_path):
         assert run.returncode == 1
         assert run.stderr.startswith(f"sync-server: error: ${name}: ") and value in run.stderr
         assert not (tmp_path / "s.db").exists()  # nothing made
-
-
-def mk(path: Path) -> Path:
-    path.mkdir()
-    return path

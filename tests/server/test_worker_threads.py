@@ -64,7 +64,7 @@ def test_logins_stuck_in_scrypt_leave_the_threads_to_pulls_and_pushes(
                    for f in logins)
 
 
-def test_the_collector_threshold_is_a_setting_serve_applies(monkeypatch) -> None:
+def test_the_collector_threshold_is_a_setting_and_tune_gc_sets_only_gen0(monkeypatch) -> None:
     import gc
 
     from sync_server.cli import tune_gc

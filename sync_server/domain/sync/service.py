@@ -141,9 +141,10 @@ class _Checked(NamedTuple):
 
 
 def _check(p: Principal, m: Mutation) -> _Checked:
-    """The checks that need no database, in the order ``_apply`` reports
-    them: entity, id, operation, HLC, field types, values. Pure: run by the
-    request's thread before it queues for the single writer."""
+    """The checks that need no database, the first failing one reported:
+    entity, id, operation, HLC, field types, values. Pure: run by the
+    request's thread before it queues for the single writer; ``_apply`` then
+    does the checks that need the stored records."""
     fp = _fingerprint(m)
     hlc = None
     try:
