@@ -187,6 +187,12 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
 
 
 def principal(request: Request) -> Principal:
+    """The caller, from its bearer token; raises the 401 ``ApiError``s.
+
+    Handlers call it on the event loop, before they read a body or hop to a
+    worker thread: it is one indexed read (~30 µs), and a hop to a worker
+    thread and back costs about ten times that here (docs/performance.md,
+    "Sixth round"). A pull calls it inside its one hop instead."""
     state: State = request.app.state
     return authenticate(state.store, state.settings, request.headers.get("authorization"))
 

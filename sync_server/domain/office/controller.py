@@ -43,7 +43,7 @@ SITE_KINDS = msgspec.inspect.type_info(SiteKind).values  # type: ignore[attr-def
 
 async def _who(request: Request, roles: frozenset[str] = access.OFFICE_LEADER) -> Principal:
     """The caller, refused with 403 before its body is read when out of role."""
-    p = await to_thread.run_sync(principal, request)
+    p = principal(request)
     access.require(p, roles)
     return p
 

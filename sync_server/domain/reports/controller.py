@@ -24,7 +24,7 @@ class ReportController(Controller):
     tags = ["reports"]
 
     async def _summary(self, request: Request):  # noqa: ANN202
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         access.require(p, access.OFFICE_LEADER, "read reports")
         state = request.app.state
         month = params.month(request, state.settings.now_ms())

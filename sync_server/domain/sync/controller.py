@@ -24,10 +24,7 @@ class SyncController(Controller):
           request_max_body_size=None)
     async def push(self, request: Request) -> Response:
         state = request.app.state
-        # The login is checked on the event loop (one indexed read, ~30 µs),
-        # before the body is read: a hop to a worker thread and back cost
-        # ~300 µs of CPU here (docs/performance.md "Sixth round").
-        p = principal(request)
+        p = principal(request)  # on the loop, before the body is read
         body = await read_body(request, state.settings.max_push_bytes)
         coding = response_coding(request)
 
@@ -54,7 +51,7 @@ class SyncController(Controller):
     @get("/receipt", summary="What the server holds from a device", operation_id="receipt")
     async def receipt(self, request: Request) -> Response:
         state = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         res = await to_thread.run_sync(
             service.receipt, state.store, p, request.query_params.get("device_id"))
         return json_response(res)

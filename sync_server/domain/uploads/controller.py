@@ -55,7 +55,7 @@ class UploadController(Controller):
             return Response(content=b"", status_code=204, headers={
                 **TUS, "Tus-Version": "1.0.0", "Tus-Extension": "creation,termination",
                 "Tus-Max-Size": str(s.settings.max_upload_bytes)})
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         upload = await to_thread.run_sync(
             service.create_upload, s.store, s.blobs, s.settings, p,
             request.headers.get("upload-length"), request.headers.get("upload-metadata"))
@@ -65,7 +65,7 @@ class UploadController(Controller):
     @head("/{upload_id:str}", summary="Offset of an upload", operation_id="uploads_head")
     async def offset(self, request: Request, upload_id: FromPath[str]) -> Response[None]:
         s = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         upload = await to_thread.run_sync(service.get_upload, s.store, p, upload_id)
         return Response(content=b"", status_code=200, headers=_tus_headers(upload))
 
@@ -73,7 +73,7 @@ class UploadController(Controller):
            operation_id="uploads_patch", request_max_body_size=None)
     async def append(self, request: Request, upload_id: FromPath[str]) -> Response[None]:
         s = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         upload = await service.append(
             s.store, s.blobs, s.settings, p, upload_id, request.headers.get("upload-offset"),
             request.headers.get("content-type"), _patch_body(request))
@@ -83,7 +83,7 @@ class UploadController(Controller):
             operation_id="uploads_delete")
     async def terminate(self, request: Request, upload_id: FromPath[str]) -> None:
         s = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         await to_thread.run_sync(service.terminate, s.store, s.blobs, p, upload_id)
 
 
@@ -94,7 +94,7 @@ class BlobController(Controller):
     @get("/{sha256:str}", summary="Photo bytes by sha256", operation_id="blob_get")
     async def get_blob(self, request: Request, sha256: FromPath[str]) -> File:
         s = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)
         return File(path=path, media_type="image/jpeg", content_disposition_type="inline",
                     headers={"Cache-Control": "private, max-age=31536000, immutable",
@@ -103,7 +103,7 @@ class BlobController(Controller):
     @head("/{sha256:str}", summary="Does the server hold this photo?", operation_id="blob_head")
     async def head_blob(self, request: Request, sha256: FromPath[str]) -> Response[None]:
         s = request.app.state
-        p = await to_thread.run_sync(principal, request)
+        p = principal(request)
         path = await to_thread.run_sync(service.blob_for, s.store, s.blobs, p, sha256)
         return Response(content=b"", status_code=200,
                         headers={"Content-Length": str(path.stat().st_size)})
