@@ -100,3 +100,138 @@ def test_case_opened_in_2100_becomes_overdue(world: World) -> None:
     assert detail["deadlines"].get("overdue") is True
     listed = world.http.get("/api/v1/cases", params={"overdue": "true"}, headers=office).json()
     assert [c["case"]["id"] for c in listed["items"]] == [case_id]
+
+
+def test_an_offline_case_keeps_its_recorded_time(world: World) -> None:
+    """Recorded yesterday on a phone without signal, synced today: the case is
+    opened yesterday for its deadlines and the report, its device times are
+    kept as reported, and it carries the server's receipt."""
+    from shared_schema import calendar
+
+    office = world.login("office1", "office-pc")
+    grid1 = world.device("grid1", "devA")
+    yesterday = world.clock() - DAY_MS
+    case_id = new_case(grid1, world, opened_at=yesterday, created_at=yesterday)
+    ok(add_event(grid1, case_id, "accept", created_at=yesterday + 3_600_000))
+    detail = case_detail(world, office, case_id)
+    case = detail["case"]
+    assert (case["opened_at"], case["created_at"]) == (yesterday, yesterday)
+    assert case["received_at"] == world.clock()
+    assert case["accepted_at"] == yesterday + 3_600_000
+    due = calendar.packaged().add_workdays(calendar.local_date(yesterday), calendar.ACCEPT_DAYS)
+    assert detail["deadlines"]["accept_due"] == due.isoformat()
+    [accept] = detail["events"]
+    assert (accept["created_at"], accept["received_at"], accept["counted_at"]) == (
+        yesterday + 3_600_000, world.clock(), yesterday + 3_600_000)
+    rows = summary(world, office, month_of(yesterday))["cases"]["rows"]
+    assert [r["opened"] for r in rows] == [calendar.local_date(yesterday).isoformat()]
+    # Five days offline is more than the window: it counts from receipt − 72 h.
+    five_days = world.clock() - 5 * DAY_MS
+    late = new_case(grid1, world, opened_at=five_days)
+    opened = calendar.local_date(world.clock() - DEFAULT_MAX_BACKDATE_MS)
+    due = calendar.packaged().add_workdays(opened, calendar.ACCEPT_DAYS)
+    late_detail = case_detail(world, office, late)
+    assert late_detail["case"]["opened_at"] == five_days
+    assert late_detail["deadlines"]["accept_due"] == due.isoformat()
+
+
+def test_the_window_is_a_setting(make_app_client, clock) -> None:
+    from server.support import World as W
+
+    app = make_app_client(max_backdate_ms=0)
+    world = W(app.client, app.store, clock).seed()
+    office = world.login("office1", "office-pc")
+    grid1 = world.device("grid1", "devA")
+    case_id = new_case(grid1, world, opened_at=world.clock() - DAY_MS)
+    ok(add_event(grid1, case_id, "accept", created_at=world.clock() - DAY_MS))
+    case = case_detail(world, office, case_id)["case"]
+    assert case["accepted_at"] == world.clock()  # no device time counts earlier than receipt
+
+
+def test_received_at_cannot_be_written_by_a_device(world: World) -> None:
+    grid1 = world.device("grid1", "devA")
+    case_id = uuid7()
+    fields = {"village_id": world.v1, "sector": "construction", "title": "欠薪",
+              "received_at": world.clock() - 400 * DAY_MS}
+    err = rejected(grid1.sync(grid1.upsert("case", case_id, fields))[0], "server_owned_field")
+    assert err["details"]["path"] == "$.fields.received_at"
+    assert world.store.get_record("case", case_id) is None
+    del fields["received_at"]
+    ok(grid1.sync(grid1.upsert("case", case_id, fields))[0])
+    stamped = world.store.get_record("case", case_id).data["received_at"]
+    world.clock.advance(60_000)
+    rejected(grid1.sync(grid1.upsert("case", case_id, {"received_at": 1}))[0],
+             "server_owned_field")
+    rejected(grid1.sync(grid1.insert("case_event", uuid7(), {
+        "case_id": case_id, "kind": "note", "note": "x", "received_at": 1}))[0],
+        "server_owned_field")
+    rejected(grid1.sync(grid1.upsert("inspection", uuid7(), {
+        "site_id": world.site1, "submitted_received_at": 1}))[0], "server_owned_field")
+    assert world.store.get_record("case", case_id).data["received_at"] == stamped
+    assert world.store.count_records("case_event") == 0
+
+
+def test_pull_carries_received_at(world: World) -> None:
+    grid1 = world.device("grid1", "devA")
+    world.clock.advance(5_000)
+    reported = world.clock() - DAY_MS
+    case_id = new_case(grid1, world, created_at=reported)
+    sector1 = world.device("sector1", "devB")  # supervises the case's site
+    for dev in (grid1, sector1):
+        dev.pull()
+        data = dev.record("case", case_id)
+        assert (data["received_at"], data["created_at"]) == (world.clock(), reported)
+    assert grid1.record("site", world.site1)["received_at"] == world.clock() - 5_000
+
+
+def _inspection(dev: Device, world: World, submitted_at: int) -> str:
+    import hashlib
+
+    from server.support import CONSTRUCTION, complete_answers
+    from shared_schema.checklists import load_templates
+
+    insp = uuid7()
+    ok(dev.sync(dev.upsert("inspection", insp, {"site_id": world.site1,
+                                                "answers": complete_answers()}))[0])
+    for code in (i.code for i in load_templates()[CONSTRUCTION].items if i.photo == "required"):
+        ok(dev.sync(dev.insert("photo", uuid7(), {
+            "sha256": hashlib.sha256(f"{insp}{code}".encode()).hexdigest(),
+            "owner_entity": "inspection", "owner_id": insp, "item_code": code}))[0])
+    ok(dev.sync(dev.upsert("inspection", insp, {"state": "submitted",
+                                                "submitted_at": submitted_at}))[0])
+    return insp
+
+
+def test_backdated_inspection_does_not_cover_an_old_month(world: World) -> None:
+    office = world.login("office1", "office-pc")
+    grid1 = world.device("grid1", "devA")
+    long_ago = world.clock() - 400 * DAY_MS
+    insp = _inspection(grid1, world, long_ago)
+    r = world.http.post(f"/api/v1/office/inspections/{insp}/review",
+                        json={"state": "approved"}, headers=office)
+    assert r.status_code == 200, r.text
+    assert r.json()["registry"]["fields"]["last_inspected_at"] == \
+        world.clock() - DEFAULT_MAX_BACKDATE_MS
+    old = summary(world, office, month_of(long_ago))["totals"]
+    assert old["projects_inspected"] == 0
+    now = summary(world, office, month_of(world.clock()))["totals"]
+    assert now["projects_inspected"] == 1
+    stored = world.store.get_record("inspection", insp).data
+    assert (stored["submitted_at"], stored["submitted_received_at"]) == (long_ago, world.clock())
+
+
+def test_office_intake_counts_from_the_stated_arrival(world: World) -> None:
+    """The office console is the township's own desk: a complaint it registers
+    late counts from the arrival time it states (a past time, audited)."""
+    office = world.login("office1", "office-pc")
+    arrived = world.clock() - 10 * DAY_MS
+    r = world.http.post("/api/v1/cases", json={
+        "source": "12333", "sector": "construction", "title": "来信反映欠薪",
+        "village_id": world.v1, "received_at": arrived}, headers=office)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["case"]["received_at"] == arrived == body["case"]["opened_at"]
+    assert body["deadlines"].get("overdue") is True
+    [entry] = world.http.get("/api/v1/office/audit", params={"entity_id": body["case"]["id"]},
+                             headers=office).json()["items"]
+    assert entry["details"]["received_at"] == arrived
