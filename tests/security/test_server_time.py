@@ -9,7 +9,10 @@ The device's own times stay in the record, shown as "reported at".
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
+
+import openpyxl
 
 from server.support import DAY_MS, Device, World, ok, rejected
 from shared_schema.ids import uuid7
@@ -60,6 +63,13 @@ def test_backdated_payment_does_not_move_an_old_month(world: World) -> None:
                  created_at=long_ago))
     old = summary(world, office, old_month)["totals"]
     assert (old["amount_recovered"], old["workers_paid"]) == (0, 0)
+    # The workbook is written from the same summary: its 汇总 sheet agrees.
+    r = world.http.get("/api/v1/reports/monthly.xlsx", params={"month": old_month},
+                       headers=office)
+    assert r.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content))["汇总"]
+    cells = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert cells["本月追回金额(元)"] == 0
     # It counts when the server received it: this month.
     this = summary(world, office, month_of(world.clock()))["totals"]
     assert (this["amount_recovered"], this["workers_paid"]) == (1e9, 2)
