@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from shared_schema.base import WireStruct
+from shared_schema.servertime import DEFAULT_MAX_BACKDATE_MS, case_opened_ms
 
 CALENDAR_FILE = Path(__file__).with_name("cn_workdays.json")
 #: The id of the ``work_calendar`` reference record (the server's calendar, pulled by devices).
@@ -166,12 +167,18 @@ class Deadlines(WireStruct, kw_only=True):
     working_days_left: int | None = None
 
 
-def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int) -> Deadlines:
+def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int,
+                   max_backdate_ms: int = DEFAULT_MAX_BACKDATE_MS) -> Deadlines:
     """Accept within 5 working days of opening; conclude within 60 working days of
-    acceptance (立案), 90 once extended. Concluded = resolved (处置完毕)."""
+    acceptance (立案), 90 once extended. Concluded = resolved (处置完毕).
+
+    Opening counts at server time (``servertime.case_opened_ms``: the server's
+    receipt, or the device's ``opened_at`` up to ``max_backdate_ms`` before
+    it); ``accepted_at`` and ``resolved_at`` are folded from the events'
+    counted times by the server."""
     status = case.get("status") or "registered"
     today = local_date(now_ms)
-    opened = safe_local_date(case.get("opened_at") or case.get("created_at"))
+    opened = safe_local_date(case_opened_ms(case, max_backdate_ms))
     accept_due = cal.add_workdays(opened, ACCEPT_DAYS) if opened else None
     accepted = safe_local_date(case.get("accepted_at"))
     conclude_due = None

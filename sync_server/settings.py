@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from shared_schema.hlc import system_now_ms
+from shared_schema.servertime import DEFAULT_MAX_BACKDATE_MS
 
 MiB = 1024 * 1024
 
@@ -50,6 +51,11 @@ class Settings:
     #: happened, and under a burst of 200 devices the lines took 6-10% of the
     #: server's CPU (docs/performance.md "Sixth round").
     access_log: bool = False
+    #: Deadlines, on-time rates and monthly figures count a device's time only
+    #: this far before the server received the record (default 72 hours: a
+    #: weekend offline); earlier counts as receipt minus this, later as the
+    #: receipt (shared_schema.servertime, docs/security.md "Server time").
+    max_backdate_ms: int = DEFAULT_MAX_BACKDATE_MS
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -77,6 +83,7 @@ class Settings:
             "worker_threads": ("WAGE_PATROL_WORKER_THREADS", int),
             "gc_gen0": ("WAGE_PATROL_GC_GEN0", int),
             "access_log": ("WAGE_PATROL_ACCESS_LOG", _flag),
+            "max_backdate_ms": ("WAGE_PATROL_MAX_BACKDATE_MS", int),
         }
         values = {}
         for key, (name, conv) in mapping.items():

@@ -532,6 +532,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.invalid_parameter": ("筛选条件不对", "A filter value is wrong"),
     "err.not_found": ("找不到该记录", "Not found"),
     "err.checksum_mismatch": ("文件上传不完整，请重试", "The upload was incomplete: try again"),
+    # server time and the device's own time (issue #14)
+    "office.cases.received": ("收到时间", "Received"),
+    "office.time.reported": ("上报时间 {at}", "reported at {at}"),
+    "err.server_owned_field": ("该时间由服务器记录，设备不能填写",
+                               "This time is stamped by the server; a device cannot write it"),
 }
 
 # Families whose keys are built from domain values: every value needs a string.

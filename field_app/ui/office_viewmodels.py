@@ -19,6 +19,7 @@ from field_app.core.errors import DeviceError, ServerError
 from field_app.core.photos import process_photo
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
+from shared_schema.servertime import differs
 
 from .viewmodels import CHINA, UiError, parse_intake
 
@@ -722,3 +723,25 @@ class ClosureForm:
         body = self.body()
         self.upload(client)
         return client.case_event(case_id, body)
+
+
+# --- server time and the device's "reported at" -----------------------------------------
+
+
+def shown_times(received_ms: int | None, reported_ms: int | None
+                ) -> tuple[int | None, int | None]:
+    """``(main, reported)``: the server's receipt is the main time shown; the
+    device's own time is shown beside it (上报时间) only when it differs
+    notably (``servertime.differs``: 10 minutes or more), else ``None``."""
+    main = received_ms if received_ms is not None else reported_ms
+    return main, (reported_ms if differs(reported_ms, main) else None)
+
+
+def event_times(event: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A timeline event's ``(main, reported)`` times (``GET /cases/{id}`` events)."""
+    return shown_times(event.get("received_at"), event.get("created_at"))
+
+
+def case_times(case: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A case's ``(main, reported)`` times: received by the server, opened on the device."""
+    return shown_times(case.get("received_at"), case.get("opened_at") or case.get("created_at"))

@@ -850,10 +850,15 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                 bgcolor=ft.Colors.GREY_200, border_radius=6)
         return ft.Image(src=data, width=96, height=72, fit=ft.BoxFit.COVER)
 
+    def when(times: tuple[int | None, int | None]) -> str:
+        main, reported = times  # server time first, the device's when it differs
+        return fmt_time(main) + (f" ({t('office.time.reported', at=fmt_time(reported))})"
+                                 if reported is not None else "")
+
     async def timeline_row(ev: dict[str, Any]) -> ft.Control:
         f = ev.get("fields") or {}
         lines: list[ft.Control] = [
-            ft.Text(f"{fmt_time(ev.get('created_at'))} · "
+            ft.Text(f"{when(vm.event_times(ev))} · "
                     f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
                     weight=ft.FontWeight.BOLD, size=13),
             ft.Text(f"{ev.get('author_name') or '—'} ({ev.get('author_role') or '—'})"
@@ -878,6 +883,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        kv(t("office.cases.village"), d.get("village_name")),
                        kv(t("office.cases.employer"), c.get("employer")),
                        kv(t("office.cases.source"), source_text(t, c.get("source"))),
+                       kv(t("office.cases.received"), when(vm.case_times(c))),
                        kv(t("office.cases.workers"), c.get("workers_owed")),
                        kv(t("office.cases.amount"), f"{c.get('amount_owed') or 0:,.2f}"),
                        kv(t("office.cases.recovered"), f"{c.get('amount_recovered') or 0:,.2f}"),

@@ -236,6 +236,73 @@ def m006_scoped_pull_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m010_received_at")
+def m010_received_at(db: sqlite_utils.Database) -> None:
+    """Server time for records written before the server stamped it
+    (``shared_schema.servertime``): each record's ``received_at`` is the
+    server's time of the first device mutation applied to it (the ledger's
+    ``received_at``); a record no device sent (seed, office) takes the
+    earliest of its server-written ``created_at``/``updated_at`` and, for an
+    office case, its ``opened_at``. A submitted inspection's
+    ``submitted_received_at`` is the ledger time of its last applied mutation
+    (the submission: afterwards its author can change nothing), else its
+    ``updated_at``. Then every case's ``accepted_at``/``resolved_at``/
+    ``closed_at`` are folded again from its events at their counted times
+    (default window), so backdated events of an old database stop counting.
+    The data changes in place, without new revisions."""
+    from shared_schema import cases
+    from shared_schema.servertime import event_ms
+
+    script = """
+        CREATE TEMP TABLE m010_receipts AS
+            SELECT entity, entity_id, min(received_at) AS first, max(received_at) AS last
+            FROM mutations WHERE status IN ('applied', 'merged') AND received_at IS NOT NULL
+            GROUP BY entity, entity_id;
+        CREATE INDEX temp.m010_receipts_key ON m010_receipts(entity, entity_id);
+        UPDATE records SET data = json_set(data, '$.received_at', coalesce(
+            (SELECT r.first FROM m010_receipts r
+             WHERE r.entity = records.entity AND r.entity_id = records.id),
+            (SELECT min(t) FROM (
+                SELECT json_extract(records.data, '$.created_at') AS t
+                UNION ALL SELECT json_extract(records.data, '$.updated_at')
+                UNION ALL SELECT json_extract(records.data, '$.opened_at')
+                    WHERE records.entity = 'case'))))
+        WHERE json_type(data, '$.received_at') IS NULL
+          AND json_type(data, '$.updated_at') IS NOT NULL;
+        UPDATE records SET data = json_set(data, '$.submitted_received_at', coalesce(
+            (SELECT r.last FROM m010_receipts r
+             WHERE r.entity = 'inspection' AND r.entity_id = records.id),
+            json_extract(data, '$.updated_at')))
+        WHERE entity = 'inspection' AND json_extract(data, '$.state') = 'submitted'
+          AND json_type(data, '$.submitted_received_at') IS NULL;
+        DROP TABLE temp.m010_receipts
+        """
+    for statement in script.split(";"):  # one by one: inside the migration's transaction
+        db.conn.execute(statement)
+    events: dict[str, list[dict[str, Any]]] = {}
+    for parent, data in db.execute(
+            "SELECT parent_id, data FROM records WHERE entity = 'case_event' AND deleted = 0"):
+        events.setdefault(parent, []).append(_loads(data))
+    updates = []
+    for id, data in db.execute("SELECT id, data FROM records WHERE entity = 'case'"):
+        mine = sorted(events.get(id, ()), key=lambda e: e.get("hlc") or "")
+        if not mine:
+            continue
+        case = _loads(data)
+        try:
+            state = cases.fold(cases.CaseState(level=case.get("initial_level") or "township"), [
+                (e.get("kind") or "", e.get("author_role") or "", e, event_ms(e)) for e in mine])
+        except cases.CaseRuleError:
+            continue  # events the rules no longer take: leave the case as it was
+        times = {"accepted_at": state.accepted_at, "resolved_at": state.resolved_at,
+                 "closed_at": state.closed_at}
+        if any(case.get(k) != v for k, v in times.items()):
+            updates.append((_dumps({**case, **times}), id))
+    if updates:
+        db.conn.executemany("UPDATE records SET data = ? WHERE entity = 'case' AND id = ?",
+                            updates)
+
+
 #: More villages and departments than this in one scope: the pull uses the
 #: township-wide revision index (a compound SELECT has at most 500 terms).
 _MAX_SCOPE_TERMS = 200

@@ -16,7 +16,7 @@ from sync_server.store.sqlite import SqliteStore, migrations
 
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
               "m004_record_history", "m005_records_pull_columns",
-              "m006_scoped_pull_indexes"]
+              "m006_scoped_pull_indexes", "m010_received_at"]
 
 
 @pytest.fixture
@@ -197,6 +197,69 @@ def test_m005_backfills_the_pull_columns(tmp_path: Path) -> None:
         assert (json.loads(rows["v1"][5]), rows["v1"][6]) == ({}, None)
         assert rows["s1"][5] == json.dumps(
             {"name": 3, "answers.C01": 7, "lat": 5}, separators=(",", ":"))  # field order kept
+    finally:
+        store.close()
+
+
+def test_m010_backfills_server_time(tmp_path: Path) -> None:
+    """Records of an old database get ``received_at`` from the ledger (or their
+    server-written times), submitted inspections ``submitted_received_at``, and
+    cases fold their accept/resolve times again at the events' counted times."""
+    path = tmp_path / "old.db"
+    db = _migrated_up_to(path, "m010_received_at")
+    day, t0 = 24 * 3600 * 1000, 1_764_140_000_000
+    backdated = t0 - 400 * day
+    rows = [  # entity, id, rev, parent, data
+        ("case", "c1", 1, None, {"id": "c1", "created_at": backdated, "updated_at": t0 + 9,
+                                 "opened_at": backdated, "initial_level": "village",
+                                 "status": "resolved", "accepted_at": backdated,
+                                 "resolved_at": backdated + day}),
+        ("case_event", "e1", 2, "c1", {"id": "e1", "kind": "accept", "hlc": "a",
+                                       "author_role": "grid_officer", "created_at": backdated,
+                                       "updated_at": t0}),
+        ("case_event", "e2", 3, "c1", {"id": "e2", "kind": "resolve", "note": "付清",
+                                       "hlc": "b", "author_role": "grid_officer",
+                                       "created_at": backdated + day, "updated_at": t0 + 9}),
+        ("case", "c2", 4, None, {"id": "c2", "created_at": t0, "updated_at": t0 + 5,
+                                 "opened_at": t0 - 10 * day}),  # office intake: no ledger
+        ("inspection", "i1", 5, None, {"id": "i1", "created_at": t0 - 1, "updated_at": t0 + 7,
+                                       "state": "submitted", "submitted_at": backdated}),
+        ("site", "s1", 6, None, {"id": "s1", "created_at": t0 - 5, "updated_at": t0 - 2}),
+        ("site", "s2", 7, None, {"id": "s2", "created_at": t0, "updated_at": t0,
+                                 "received_at": 42}),
+    ]
+    ledger = [("m1", "case", "c1", t0), ("m2", "case_event", "e1", t0),
+              ("m3", "case_event", "e2", t0 + 9), ("m4", "inspection", "i1", t0 + 3),
+              ("m5", "inspection", "i1", t0 + 6), ("m6", "case", "c1", t0 + 8)]
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO records (entity, id, rev, parent_id, data, meta) VALUES (?,?,?,?,?,'{}')",
+            [(e, i, r, p, json.dumps(d)) for e, i, r, p, d in rows])
+        db.conn.executemany(
+            "INSERT INTO mutations (id, device_id, user_id, seq, fingerprint, status, result, "
+            "entity, entity_id, received_at) VALUES (?, 'devA', 'u1', 1, 'f', 'applied', '{}',"
+            " ?, ?, ?)", ledger)
+        db.conn.execute(  # a rejected mutation is no receipt
+            "INSERT INTO mutations (id, device_id, user_id, seq, fingerprint, status, result, "
+            "entity, entity_id, received_at) VALUES ('m7', 'devA', 'u1', 1, 'f', 'rejected', "
+            "'{}', 'site', 's1', 1)")
+    db.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        data = {(r.entity, r.id): r.data for e in ("case", "case_event", "inspection", "site")
+                for r in store.records(e)}
+        assert data["case", "c1"]["received_at"] == t0
+        assert data["case_event", "e2"]["received_at"] == t0 + 9
+        assert data["case", "c2"]["received_at"] == t0 - 10 * day
+        assert data["inspection", "i1"]["received_at"] == t0 + 3
+        assert data["inspection", "i1"]["submitted_received_at"] == t0 + 6
+        assert data["site", "s1"]["received_at"] == t0 - 5
+        assert data["site", "s2"]["received_at"] == 42
+        window = 72 * 3600 * 1000
+        c1 = data["case", "c1"]
+        assert (c1["accepted_at"], c1["resolved_at"]) == (t0 - window, t0 + 9 - window)
+        assert c1["opened_at"] == backdated and data["case_event", "e1"]["created_at"] == backdated
     finally:
         store.close()
 

@@ -558,3 +558,25 @@ def test_office_views_never_navigate_after_a_call() -> None:
     end = source.index("\ndef ", start + 10)
     outside = source[:start] + source[end:]
     assert "app.go(" not in outside and "rerender(" not in outside
+
+
+def test_server_time_first_and_the_device_time_as_reported() -> None:
+    t0, hour, day = 1_764_140_000_000, 3_600_000, 86_400_000
+    assert vm.shown_times(t0, t0 - 60_000) == (t0, None)  # a minute apart: one time shown
+    assert vm.shown_times(t0, t0 - day) == (t0, t0 - day)
+    assert vm.shown_times(None, t0) == (t0, None)  # not on the server yet
+    assert vm.event_times({"created_at": t0 - hour, "received_at": t0}) == (t0, t0 - hour)
+    assert vm.case_times({"opened_at": t0 - 5 * day, "created_at": t0,
+                          "received_at": t0}) == (t0, t0 - 5 * day)
+    assert STRINGS["office.time.reported"][0].format(at="x") == "上报时间 x"
+
+
+def test_case_and_timeline_carry_the_server_time(office: OfficeClient) -> None:
+    arrived = vm.parse_local_time("2026-01-06 10:00")
+    detail = hotline_form("来信：时间显示(VM)", received_at="2026-01-06 10:00").submit(office)
+    assert detail is not None
+    assert vm.case_times(detail["case"]) == (arrived, None)
+    after = office.case_event(detail["case"]["id"], {"kind": "note", "note": "已电话回访"})
+    [note] = after["events"]
+    main, reported = vm.event_times(note)
+    assert main == note["received_at"] == note["counted_at"] and reported is None

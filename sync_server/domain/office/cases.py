@@ -16,6 +16,7 @@ import msgspec
 
 from shared_schema import cases as case_rules
 from shared_schema.ids import uuid7
+from shared_schema.servertime import RECEIVED_AT, event_ms
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access, writes
@@ -44,8 +45,8 @@ def _state(data: dict[str, Any]) -> case_rules.CaseState:
 
 
 def _view(store: SyncStore, p: Principal, cal: calendar.WorkCalendar, rec: StoredRecord,
-          now: int) -> CaseView:
-    return CaseView(case=rec.data, deadlines=calendar.case_deadlines(cal, rec.data, now),
+          now: int, window: int) -> CaseView:
+    return CaseView(case=rec.data, deadlines=calendar.case_deadlines(cal, rec.data, now, window),
                     allowed_events=case_rules.allowed_kinds(_state(rec.data), p.role),
                     village_name=name_of(store, "village", rec.village_id),
                     site_name=name_of(store, "site", rec.data.get("site_id")))
@@ -74,6 +75,7 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
     true. Names and allowed events are worked out for the page only."""
     access.require(p, access.OFFICE_LEADER)
     now = settings.now_ms()
+    window = settings.max_backdate_ms
     cal = calendar.load(store)
     statuses = [status] if status else (RUNNING if overdue or due_soon else None)
     by_deadline = overdue is not None or due_soon is not None
@@ -82,9 +84,9 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
                                    offset=0 if by_deadline else offset)
     if by_deadline:
         page = [rec for rec in page if _deadlines_match(
-            calendar.case_deadlines(cal, rec.data, now), overdue, due_soon)]
+            calendar.case_deadlines(cal, rec.data, now, window), overdue, due_soon)]
         total, page = len(page), page[offset: offset + limit]
-    return CaseList(items=[_view(store, p, cal, rec, now) for rec in page],
+    return CaseList(items=[_view(store, p, cal, rec, now, window) for rec in page],
                     page=Page(total=total, limit=limit, offset=offset))
 
 
@@ -97,7 +99,8 @@ def _deadlines_match(d: calendar.Deadlines, overdue: bool | None,
 def case_detail(store: SyncStore, settings: Settings, p: Principal, case_id: str) -> CaseDetail:
     access.require(p, access.OFFICE_LEADER)
     rec = _get(store, case_id)
-    view = _view(store, p, calendar.load(store), rec, settings.now_ms())
+    view = _view(store, p, calendar.load(store), rec, settings.now_ms(),
+                 settings.max_backdate_ms)
     events = []
     for e in sorted((e for e in store.children_of(rec.id, "case_event") if not e.deleted),
                     key=lambda e: e.data.get("hlc") or ""):
@@ -109,7 +112,8 @@ def case_detail(store: SyncStore, settings: Settings, p: Principal, case_id: str
             created_at=d.get("created_at"), author_id=d.get("author_id"),
             author_name=user.display_name if user else None, author_role=d.get("author_role"),
             device_id=e.created_by_device,
-            fields={k: d[k] for k in EVENT_FIELDS if d.get(k) not in (None, [], "")}))
+            fields={k: d[k] for k in EVENT_FIELDS if d.get(k) not in (None, [], "")},
+            received_at=d.get(RECEIVED_AT), counted_at=event_ms(d, settings.max_backdate_ms)))
     return CaseDetail(case=view.case, deadlines=view.deadlines,
                       allowed_events=view.allowed_events, events=events,
                       photos=photos_of(store, rec.id), village_name=view.village_name,
@@ -130,7 +134,13 @@ def intake(store: SyncStore, settings: Settings, p: Principal, req: CaseIntake) 
         writes.apply(tx, settings, p, now, "upsert", "case", case_id, fields)
         rec = tx.get_record("case", case_id)
         assert rec is not None
+        if req.received_at is not None:
+            # The township received it when the office says (a past time, audited
+            # with the intake): that is the receipt its deadlines count from.
+            rec.data[RECEIVED_AT] = req.received_at
+            tx.put_record(rec)
         access.audit(tx, p, now, "case_intake", "case", case_id, source=req.source,
+                     received_at=fields["opened_at"],
                      level=rec.data.get("level"), village_id=rec.village_id,
                      title=rec.data.get("title") or rec.data.get("employer"))
     return case_detail(store, settings, p, case_id)

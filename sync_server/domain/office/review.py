@@ -8,9 +8,10 @@ may be reviewed again once rectified; ``approved`` and ``rejected`` are final.
 
 Approval copies the inspection's facts into the site registry (六项制度,
 headcounts, last inspected) through the same write path, so every change has
-a history row. ``last_inspected_at`` is the ``submitted_at`` of the
-inspection the facts came from: approving an inspection submitted before it
-leaves the registry alone (``reason: newer_facts``).
+a history row. ``last_inspected_at`` is the submission time (at server time,
+``servertime.submitted_ms``) of the inspection the facts came from:
+approving an inspection submitted before it leaves the registry alone
+(``reason: newer_facts``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from shared_schema.checklists import headcounts, load_templates, six_systems
+from shared_schema.servertime import submitted_ms
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, live, photos_of
@@ -106,7 +108,10 @@ def update_registry(tx: StoreTx, settings: Settings, p: Principal, now: int,
     if not live(site):
         return RegistryUpdate(updated=False, reason="site_deleted")
     assert site is not None
-    submitted = rec.data.get("submitted_at") or rec.data.get("updated_at") or now
+    # The submission at server time: the device's submitted_at only within
+    # max_backdate_ms before the server received it (shared_schema.servertime).
+    submitted = submitted_ms(rec.data, settings.max_backdate_ms) \
+        or rec.data.get("updated_at") or now
     known = site.data.get("last_inspected_at")
     if known is not None and submitted < known:
         return RegistryUpdate(updated=False, reason="newer_facts")

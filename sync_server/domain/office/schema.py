@@ -201,12 +201,14 @@ class TimelineEvent(WireStruct, kw_only=True):
     kind: str | None = None
     label_zh: str = ""
     hlc: str | None = None
-    created_at: int | None = None
+    created_at: int | None = None  # the device's time ("reported at")
     author_id: str | None = None
     author_name: str | None = None
     author_role: str | None = None
     device_id: str | None = None
     fields: dict[str, Any] = {}
+    received_at: int | None = None  # when the server received it (its clock)
+    counted_at: int | None = None  # the time that counts (shared_schema.servertime)
 
 
 class CaseDetail(WireStruct, kw_only=True):

@@ -16,6 +16,12 @@ from typing import Any
 
 from shared_schema import cases as case_rules
 from shared_schema.checklists import SIX_SYSTEMS, headcounts, load_templates
+from shared_schema.servertime import (
+    DEFAULT_MAX_BACKDATE_MS,
+    case_opened_ms,
+    event_ms,
+    submitted_ms,
+)
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.calendar.service import LOCAL, safe_local_date
@@ -152,21 +158,33 @@ def _number(answer: dict[str, Any] | None) -> float | None:
 
 
 class _Month:
-    """The records of the report, grouped once."""
+    """The records of the report, grouped once. Every time that places a
+    record in a month counts at server time (``shared_schema.servertime``):
+    the device's time only within ``window`` ms before the server received it."""
 
-    def __init__(self, store: SyncStore, month: str) -> None:
+    def __init__(self, store: SyncStore, month: str, window: int) -> None:
         self.start, self.end = month_bounds(month)
+        self.window = window
         self.names = {e: {r.id: r.data.get("name") for r in store.records(e)}
                       for e in ("village", "department")}
         self.sites = [s for s in store.records("site") if not s.deleted]
         self.inspections: dict[str, list[StoredRecord]] = {}
         for i in store.records("inspection"):
             if not i.deleted and i.data.get("state") == "submitted" \
-                    and (i.data.get("submitted_at") or 0) < self.end:
+                    and (self.submitted(i) or 0) < self.end:
                 self.inspections.setdefault(i.data.get("site_id") or "", []).append(i)
         self.cases = [c for c in store.records("case") if not c.deleted
-                      and (c.data.get("opened_at") or c.data.get("created_at") or 0) < self.end]
+                      and (self.opened(c) or 0) < self.end]
         self.events = [e for e in store.records("case_event") if not e.deleted]
+
+    def opened(self, case: StoredRecord) -> int | None:
+        return case_opened_ms(case.data, self.window)
+
+    def submitted(self, inspection: StoredRecord) -> int | None:
+        return submitted_ms(inspection.data, self.window)
+
+    def event_at(self, event: StoredRecord) -> int | None:
+        return event_ms(event.data, self.window)
 
     def in_month(self, ms: int | None) -> bool:
         return ms is not None and self.start <= ms < self.end
@@ -174,10 +192,10 @@ class _Month:
     def latest_approved(self, site_id: str) -> StoredRecord | None:
         approved = [i for i in self.inspections.get(site_id, [])
                     if i.data.get("review_state") == "approved"]
-        return max(approved, key=lambda i: i.data.get("submitted_at") or 0, default=None)
+        return max(approved, key=lambda i: self.submitted(i) or 0, default=None)
 
     def inspected_in_month(self, site_id: str) -> int:
-        return sum(self.in_month(i.data.get("submitted_at"))
+        return sum(self.in_month(self.submitted(i))
                    for i in self.inspections.get(site_id, []))
 
     def site_cases(self, site_id: str) -> tuple[int, float, float]:
@@ -239,7 +257,7 @@ def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict
     d = c.data
     concluded = d.get("resolved_at") or d.get("closed_at")
     return {
-        "opened": _date(d.get("opened_at") or d.get("created_at")),
+        "opened": _date(m.opened(c)),
         "title": d.get("title") or d.get("employer"), "source": d.get("source"),
         "village": m.names["village"].get(c.village_id or ""), "employer": d.get("employer"),
         "sector": {"construction": "工程建设", "non_construction": "非工程建设"}.get(
@@ -258,11 +276,12 @@ def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict
 def monthly_summary(store: SyncStore, settings: Settings, p: Principal,
                     month: str) -> MonthlySummary:
     access.require(p, access.OFFICE_LEADER, "read reports")
-    return build(store, settings.now_ms(), month)
+    return build(store, settings.now_ms(), month, settings.max_backdate_ms)
 
 
-def build(store: SyncStore, now_ms: int, month: str) -> MonthlySummary:
-    m = _Month(store, month)
+def build(store: SyncStore, now_ms: int, month: str,
+          max_backdate_ms: int = DEFAULT_MAX_BACKDATE_MS) -> MonthlySummary:
+    m = _Month(store, month, max_backdate_ms)
     cal = calendar.load(store)
     as_of = min(now_ms, m.end - 1)  # deadlines as they stood at the month's end
     projects = [s for s in m.sites if s.data.get("kind") == "construction"]
@@ -275,13 +294,13 @@ def build(store: SyncStore, now_ms: int, month: str) -> MonthlySummary:
         final = (c.data.get("status") or "") in case_rules.FINAL_STATUSES
         if final and (done or c.data.get("updated_at") or 0) < m.start:
             continue  # finished before this month
-        ledger.append((c, calendar.case_deadlines(cal, c.data, as_of)))
-    ledger.sort(key=lambda x: (x[0].data.get("opened_at") or 0, x[0].id))
+        ledger.append((c, calendar.case_deadlines(cal, c.data, as_of, m.window)))
+    ledger.sort(key=lambda x: (m.opened(x[0]) or 0, x[0].id))
     case_rows = [_case_row(m, c, dl) for c, dl in ledger]
 
-    opened = [c for c, _ in ledger if m.in_month(c.data.get("opened_at") or c.data.get("created_at"))]
+    opened = [c for c, _ in ledger if m.in_month(m.opened(c))]
     concluded = [(c, dl) for c, dl in ledger if m.in_month(c.data.get("resolved_at"))]
-    month_events = [e for e in m.events if m.in_month(e.data.get("created_at"))
+    month_events = [e for e in m.events if m.in_month(m.event_at(e))
                     and e.data.get("kind") in ("payment", "resolve", "close", "note")]
     active_projects = [s for s in projects if s.data.get("status") in (None, "active")]
     active_enterprises = [s for s in enterprises if s.data.get("status") in (None, "active")]

@@ -13,6 +13,7 @@ from typing import Any
 from shared_schema.entities import REFERENCE_ENTITIES
 from shared_schema.ids import uuid7
 from shared_schema.merge import Author, FieldEdit, FieldState, merge_field
+from shared_schema.servertime import RECEIVED_AT
 from shared_schema.wire import ConflictRef
 from sync_server.store.base import ConflictRecord, FieldMeta, StoreTx, StoredRecord
 
@@ -64,7 +65,9 @@ def base_for(base: dict[str, int], key: str) -> int:
 
 def new_record(entity: str, id: str, now_ms: int, author: Author | None) -> StoredRecord:
     return StoredRecord(
-        entity=entity, id=id, rev=0, data={"id": id, "created_at": now_ms},
+        entity=entity, id=id, rev=0,
+        # received_at: the server's clock when it first got the record (server-owned).
+        data={"id": id, "created_at": now_ms, RECEIVED_AT: now_ms},
         created_by_user=author.user_id if author else None,
         created_by_device=author.device_id if author else None,
     )

@@ -12,6 +12,7 @@ from typing import Any
 from shared_schema import cases
 from shared_schema.checklists import CHOICES, AnswerError, missing_for_submit, validate_answer
 from shared_schema.entities import INSERT_ONLY_ENTITIES, REFERENCE_ENTITIES
+from shared_schema.servertime import SUBMITTED_RECEIVED_AT
 from sync_server.domain.auth.service import Principal
 from sync_server.errors import Rejection
 from sync_server.store.base import StoredRecord
@@ -173,6 +174,7 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
                             f"{len(missing)} item(s) still need an answer or a photo",
                             missing=missing)
         out.setdefault("submitted_at", now_ms)
+        out[SUBMITTED_RECEIVED_AT] = now_ms  # the submission's receipt: server time
     return out
 
 

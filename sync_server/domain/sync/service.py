@@ -30,6 +30,7 @@ from shared_schema.entities import (
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.ids import is_uuid
 from shared_schema.merge import Author
+from shared_schema.servertime import RECEIVED_AT, SERVER_TIME_FIELDS, event_ms
 from shared_schema.wire import (
     SUPPORTED_PROTOCOLS,
     Delete,
@@ -162,6 +163,12 @@ def _check(p: Principal, m: Mutation) -> _Checked:
         if parsed.node != p.device_id:
             raise Rejection("invalid_hlc", "the HLC node must be the device id", path="$.hlc")
         hlc = parsed  # a valid clock: stamped even if the fields are then rejected
+        if any(k in m.fields for k in SERVER_TIME_FIELDS):  # two lookups, not a scan
+            server_owned = sorted(SERVER_TIME_FIELDS.intersection(m.fields))
+            raise Rejection("server_owned_field",
+                            f"{', '.join(server_owned)} is stamped by the server, "
+                            "never written by a device", path=f"$.fields.{server_owned[0]}",
+                            fields=server_owned)
         if isinstance(m, Delete):
             return _Checked(fp, hlc)
         try:
@@ -363,10 +370,13 @@ def _insert(b: _Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                       "case", case.id)
     fields = {**fields, "author_role": p.role, "author_id": p.user_id, "hlc": hlc}
     events = [e.data for e in tx.children_of(case.id, "case_event") if not e.deleted]
-    events.append({**fields, "created_at": b.now})
+    events.append({"created_at": b.now, **fields, RECEIVED_AT: b.now})
     events.sort(key=lambda e: e["hlc"])
+    # Each event counts at server time (its receipt, or its device time within
+    # max_backdate_ms before it): accepted_at, resolved_at, closed_at follow.
+    window = b.settings.max_backdate_ms
     derived = rules.fold_case(case, [
-        (e["kind"], e["author_role"], e, e.get("created_at")) for e in events
+        (e["kind"], e["author_role"], e, event_ms(e, window)) for e in events
     ])
     set_keys(record, scope_keys(tx, "case_event", m.entity_id, fields))
     write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
