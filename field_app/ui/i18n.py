@@ -297,6 +297,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.token_revoked": ("登录已被注销", "login revoked"),
     "err.token_invalid": ("登录无效", "login invalid"),
     "err.device_mismatch": ("设备不匹配", "another device"),
+    "err.device_id_taken": ("这台手机的设备号已被另一台设备使用，请联系管理员",
+                            "This phone's device id belongs to another device: ask the "
+                            "administrator"),
+    "err.device_secret_required": ("请更新应用后再登录", "Update the app, then log in"),
     "err.user_disabled": ("账号已停用", "account disabled"),
     "err.auth_required": ("需要登录", "login needed"),
     "err.pending_other_user": ("这台手机上还有其他用户未同步的数据，请先同步",
