@@ -11,13 +11,16 @@ another secret, and unmasks personal data by the user who recorded the case.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from typing import Any
 
 import httpx
 
-from server.support import PASSWORD, World, device_secret, error_of, ok
+from server.support import PASSWORD, AppClient, ManualClock, World, device_secret, error_of, ok
 from shared_schema.ids import uuid7
+from sync_server.demo import DEMO_PASSWORD, seed_demo
 from sync_server.store.base import DeviceRow
 
 NAME, PHONE, ID_NUMBER = "张三丰", "13800001234", "500101199001011234"
@@ -183,3 +186,35 @@ def test_a_device_known_before_secrets_binds_at_its_own_users_next_login(
     bearer(login(world, "grid1", "old-phone", mine))
     bearer(login(world, "grid2", "old-phone", mine))  # a hand-over on the bound secret
     assert len(audit_rows(world)) == 2
+
+
+def test_the_issues_repro_on_the_demo_data_is_refused(make_app_client,
+                                                      clock: ManualClock) -> None:
+    """The exact request of the issue, against ``make demo`` data: the demo's
+    devices never logged in, yet their ids are in every pulled hlc."""
+    app: AppClient = make_app_client()
+    seed_demo(app.store, clock())
+    for device_id in ("demo-office-pc", "demo-grid1-phone", "demo-sector1-pad"):
+        r = app.client.post("/api/v1/auth/login", json={
+            "username": "grid2", "password": DEMO_PASSWORD, "device_id": device_id,
+            "device_secret": secrets.token_urlsafe(32)})
+        assert error_of(r, 409)["code"] == "device_id_taken", device_id
+    assert len(app.store.list_audit(action="device_id_taken")) == 3
+
+
+def test_a_refused_takeover_leaves_the_devices_upload_alone(world: World) -> None:
+    """The issue's takeover also deleted the real device's unfinished upload."""
+    office = world.device("office1", "demo-office-pc", pull=False)
+    data = b"\xff\xd8\xff\xe0" + bytes(range(256)) + b"\xff\xd9"
+    meta = "sha256 " + base64.b64encode(hashlib.sha256(data).hexdigest().encode()).decode()
+    tus = {"Tus-Resumable": "1.0.0"}
+    r = world.http.post("/api/v1/uploads", headers={
+        **office.headers, **tus, "Upload-Length": str(len(data)), "Upload-Metadata": meta})
+    assert r.status_code == 201, r.text
+    location = r.headers["location"]
+    r = login(world, "grid2", "demo-office-pc", secrets.token_urlsafe(32))
+    assert error_of(r, 409)["code"] == "device_id_taken"
+    grid2 = world.device("grid2", "dev-grid2", pull=False)
+    assert world.http.delete(location, headers={**grid2.headers, **tus}).status_code == 404
+    r = world.http.head(location, headers={**office.headers, **tus})
+    assert r.status_code == 200 and r.headers["upload-offset"] == "0"
