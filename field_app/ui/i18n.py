@@ -517,6 +517,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.audit.action.calendar_update": ("修改工作日历", "Calendar update"),
     "office.audit.action.user_create": ("新建用户", "User created"),
     "office.audit.action.device_revoke": ("注销设备", "Device revoked"),
+    "office.audit.action.device_id_taken": ("冒用设备号登录被拒", "Login with another device's id refused"),
     "office.close.title": ("销号：上传支付凭证并回访", "Close: payment proof and call-back"),
     "office.close.hint": ("添加工资支付凭证（照片或收据 PDF），记录向务工人员回访的情况。",
                           "Add the payment proof (a photo or a PDF receipt) and record the "
