@@ -17,6 +17,7 @@ import io
 import json
 import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -235,7 +236,8 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     def login(i: int) -> None:
         with httpx.Client(base_url=a.url, timeout=120) as h:
             r = h.post("/api/v1/auth/login", json={
-                "username": f"dev{i:03d}", "password": PASSWORD, "device_id": dev_ids[i]})
+                "username": f"dev{i:03d}", "password": PASSWORD, "device_id": dev_ids[i],
+                "device_secret": secrets.token_urlsafe(32)})
             r.raise_for_status()
             logins[i] = {"Authorization": "Bearer " + r.json()["token"]}
 

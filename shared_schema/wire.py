@@ -44,6 +44,10 @@ class LoginRequest(WireStruct, kw_only=True):
     device_id: str
     device_name: str = ""
     protocol: int = PROTOCOL_VERSION
+    #: The random secret the device made on first open (protocol 1.1): the
+    #: server binds its hash to ``device_id`` at the first login and refuses
+    #: the id with any other secret (409 ``device_id_taken``).
+    device_secret: str = ""
 
 
 class Scope(WireStruct, kw_only=True, omit_defaults=False):

@@ -37,7 +37,7 @@ from sync_server.domain.sync.records import set_derived
 from sync_server.domain.sync.rules import case_initial
 from sync_server.domain.uploads.service import BlobStore
 from sync_server.settings import Settings
-from sync_server.store.base import SyncStore
+from sync_server.store.base import DeviceRow, SyncStore
 
 DEMO_PASSWORD = "demo1234"
 DIVISION_CODE = "500106106"
@@ -45,6 +45,9 @@ TOWNSHIP = "回龙坝镇"
 CENTRE = (29.66, 106.38)  # ≈ township centre [inferred]
 NAMESPACE = uuid.UUID("6f1c3a52-8d0e-5b6e-9a57-500106106000")
 SEED = 500106106
+#: The secret hash of the demo's devices: not a sha256 of anything, so no
+#: login secret matches it (``auth.service.secret_hash`` is 64 hex digits).
+NO_SECRET = "no-login: demo device"
 
 
 def demo_id(kind: str, name: str) -> str:
@@ -429,6 +432,16 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
     photo_items = [i.code for i in template.items if i.photo == "required"]
     clocks: dict[str, HybridClock] = {}
     seqs: dict[str, int] = {}
+    # The demo's devices, as their logins would have registered them, bound to
+    # a secret hash no secret has: nobody can log in with their ids, which
+    # every pulled hlc shows (docs/security.md, "Device identity").
+    with store.transaction() as tx:
+        for device, username in (("demo-grid1-phone", "grid1"),
+                                 ("demo-sector1-pad", "sector1"),
+                                 ("demo-office-pc", "office1")):
+            tx.put_device(DeviceRow(device_id=device, user_id=users[username].id,
+                                    name=device, created_at=now_ms - 90 * DAY_MS,
+                                    secret_hash=NO_SECRET))
 
     def principal(username: str, device: str) -> Principal:
         u = users[username]

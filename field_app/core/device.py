@@ -10,6 +10,7 @@ except ``login``, ``sync``, ``pull`` and ``receipt``.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from collections import Counter
 from pathlib import Path
@@ -107,6 +108,12 @@ class Device:
                 device_id = uuid7(settings.now_ms)
                 tx.set("device_id", device_id)
                 tx.set("created_at", settings.now_ms())
+            if not tx.get("device_secret"):
+                # What proves the device id to the server (every login sends
+                # it; the server keeps its hash). Made with the id, or on the
+                # first open by an app from before secrets. Never shown, never
+                # logged; a new data folder (a wiped app) makes a new pair.
+                tx.set("device_secret", secrets.token_urlsafe(32))
             hlc = tx.get("hlc")
         return cls(store, settings, device_id, DeviceClock(device_id, settings.now_ms, hlc))
 
@@ -129,6 +136,7 @@ class Device:
         with self.store.read() as tx:
             prev_user, prev_url = tx.get("user"), tx.get("server_url")
             waiting = tx.count("outbox") + tx.count("quarantine", "state='open'")
+            secret = tx.get("device_secret")
         switching = prev_user is not None and (
             prev_user.get("username") != username or prev_url != server_url.rstrip("/"))
         if switching and waiting:
@@ -137,7 +145,7 @@ class Device:
                 f"{waiting} change(s) by {prev_user.get('username')} are still on this device: "
                 "sync them (or clear the quarantine) before another login", waiting=waiting)
         req = LoginRequest(username=username, password=password, device_id=self.device_id,
-                           device_name=self.settings.device_name)
+                           device_name=self.settings.device_name, device_secret=secret)
         with ApiClient(server_url, self.settings) as api:
             r = api.call("POST", "/api/v1/auth/login", "login", auth=False,
                          content=encoder.encode(req), headers={"Content-Type": "application/json"})

@@ -297,6 +297,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.token_revoked": ("登录已被注销", "login revoked"),
     "err.token_invalid": ("登录无效", "login invalid"),
     "err.device_mismatch": ("设备不匹配", "another device"),
+    "err.device_id_taken": ("这台手机的设备号已被另一台设备使用，请联系管理员",
+                            "This phone's device id belongs to another device: ask the "
+                            "administrator"),
+    "err.device_secret_required": ("请更新应用后再登录", "Update the app, then log in"),
     "err.user_disabled": ("账号已停用", "account disabled"),
     "err.auth_required": ("需要登录", "login needed"),
     "err.pending_other_user": ("这台手机上还有其他用户未同步的数据，请先同步",
@@ -513,6 +517,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.audit.action.calendar_update": ("修改工作日历", "Calendar update"),
     "office.audit.action.user_create": ("新建用户", "User created"),
     "office.audit.action.device_revoke": ("注销设备", "Device revoked"),
+    "office.audit.action.device_id_taken": ("冒用设备号登录被拒", "Login with another device's id refused"),
     "office.close.title": ("销号：上传支付凭证并回访", "Close: payment proof and call-back"),
     "office.close.hint": ("添加工资支付凭证（照片或收据 PDF），记录向务工人员回访的情况。",
                           "Add the payment proof (a photo or a PDF receipt) and record the "

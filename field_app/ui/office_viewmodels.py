@@ -588,7 +588,7 @@ def history_value(line: HistoryLine) -> str:
 
 #: ``GET /api/v1/office/audit`` ``action`` values (the server's ``audit.ACTIONS``).
 AUDIT_ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition",
-                 "calendar_update", "user_create", "device_revoke")
+                 "calendar_update", "user_create", "device_revoke", "device_id_taken")
 
 
 def parse_day(text: str) -> str | None:

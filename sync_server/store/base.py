@@ -122,6 +122,9 @@ class DeviceRow:
     skewed: bool = False
     last_hlc: str = ""
     scope_version_seen: int = 0
+    #: sha256 (hex) of the device's secret, bound at its first login (m007);
+    #: None for a device from before, until its own user's next login.
+    secret_hash: str | None = None
 
 
 @dataclass(slots=True)
@@ -260,7 +263,7 @@ class SyncStore(Protocol):
     def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
         """The same page as ``changes_since``, raw for the pull response:
         ``(entity, id, rev, deleted, data JSON bytes, field_revs JSON bytes,
-        newest HLC, created_by_device)``."""
+        newest HLC, created_by_user)``."""
         ...
     def max_rev(self) -> int: ...
     def get_user(self, user_id: str) -> UserRow | None: ...

@@ -236,6 +236,14 @@ def m006_scoped_pull_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m007_device_secrets")
+def m007_device_secrets(db: sqlite_utils.Database) -> None:
+    """The sha256 of the secret a device proves its id with, bound at its first
+    login (protocol 1.1). Devices from before have none: theirs binds at their
+    own user's next login (``auth.service.login``)."""
+    db.executescript("ALTER TABLE devices ADD COLUMN secret_hash TEXT;")
+
+
 @migrations(name="m010_received_at")
 def m010_received_at(db: sqlite_utils.Database) -> None:
     """Server time for records written before the server stamped it
@@ -359,7 +367,7 @@ _RECORD_COLS_QUALIFIED = ", ".join(f"records.{c.strip()}" for c in _RECORD_COLS.
 
 
 #: A pull page's columns (see ``SqliteStore.change_rows_since``).
-_CHANGE_COLS = "entity, id, rev, deleted, data, field_revs, newest_hlc, created_by_device"
+_CHANGE_COLS = "entity, id, rev, deleted, data, field_revs, newest_hlc, created_by_user"
 
 
 def _meta(text: str) -> dict[str, FieldMeta]:
@@ -407,7 +415,7 @@ _TOKEN_AND_USER = (
 )
 _DEVICE_COLS = (
     "device_id, user_id, name, created_at, last_push_ms, last_pull_ms, clock_offset_ms, "
-    "skewed, last_hlc, scope_version_seen"
+    "skewed, last_hlc, scope_version_seen, secret_hash"
 )
 _CONFLICT_COLS = (
     "id, entity, entity_id, field, base_rev, base_value, winner_value, winner_hlc, "
@@ -719,9 +727,10 @@ class _SqliteTx(_Reads):
 
     def put_device(self, d: DeviceRow) -> None:
         self.conn.execute(
-            f"INSERT OR REPLACE INTO devices ({_DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO devices ({_DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (d.device_id, d.user_id, d.name, d.created_at, d.last_push_ms, d.last_pull_ms,
-             d.clock_offset_ms, int(d.skewed), d.last_hlc, d.scope_version_seen),
+             d.clock_offset_ms, int(d.skewed), d.last_hlc, d.scope_version_seen,
+             d.secret_hash),
         )
 
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None:
@@ -1047,7 +1056,7 @@ class SqliteStore(_Reads):
     def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
         """``changes_since`` for the pull page, without building records in Python:
         ``(entity, id, rev, deleted, data JSON, field_revs JSON, newest HLC,
-        created_by_device)``, straight from the columns (``field_revs`` and
+        created_by_user)``, straight from the columns (``field_revs`` and
         ``newest_hlc`` are written with the record, m005)."""
         return self._changes(_CHANGE_COLS, since, limit, visibility)
 

@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
-from server.support import pull_changes
+from server.support import device_secret, pull_changes
 from sync_server.app import create_app
 from sync_server.cli import main
 from sync_server.demo import DEMO_PASSWORD, seed_demo
@@ -80,7 +80,8 @@ def app_client(path: Path) -> Iterator[TestClient]:
 def login(client: TestClient, username: str, device_id: str = "dev-1",
           password: str = DEMO_PASSWORD) -> str:
     res = client.post("/api/v1/auth/login",
-                      json={"username": username, "password": password, "device_id": device_id})
+                      json={"username": username, "password": password, "device_id": device_id,
+                            "device_secret": device_secret(device_id)})
     assert res.status_code == 200, res.text
     return res.json()["token"]
 

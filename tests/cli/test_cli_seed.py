@@ -8,6 +8,7 @@ from collections import Counter
 
 from PIL import Image
 
+from server.support import device_secret
 from sync_server.domain.sync.rules import fold_case
 
 from sync_server.demo import (
@@ -117,11 +118,13 @@ def test_every_demo_user_logs_in(db, api):
     with api.client(db) as client:
         for u in DEMO_USERS:
             res = client.post("/api/v1/auth/login", json={
-                "username": u.username, "password": DEMO_PASSWORD, "device_id": f"d-{u.username}"})
+                "username": u.username, "password": DEMO_PASSWORD, "device_id": f"d-{u.username}",
+                "device_secret": device_secret(f"d-{u.username}")})
             assert res.status_code == 200, res.text
             assert res.json()["user"]["role"] == u.role
         res = client.post("/api/v1/auth/login", json={
-            "username": "grid1", "password": "wrong-pass", "device_id": "d-x"})
+            "username": "grid1", "password": "wrong-pass", "device_id": "d-x",
+            "device_secret": device_secret("d-x")})
         assert res.status_code == 401
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from server.support import device_secret
 from sync_server.demo import DEMO_PASSWORD, DEMO_USERS
 
 SCRIPT = Path(sys.executable).parent / "sync-server"
@@ -58,7 +59,8 @@ def test_make_demo_path(tmp_path):
             for u in DEMO_USERS:
                 res = client.post("/api/v1/auth/login", json={
                     "username": u.username, "password": DEMO_PASSWORD,
-                    "device_id": f"smoke-{u.username}"})
+                    "device_id": f"smoke-{u.username}",
+                    "device_secret": device_secret(f"smoke-{u.username}")})
                 assert res.status_code == 200, res.text
                 token = res.json()["token"]
                 pull = client.get("/api/v1/sync/pull", params={"since": 0},

@@ -30,7 +30,7 @@ import uvicorn
 from PIL import Image
 
 from field_app.core import Device, DeviceSettings
-from server.support import pull_changes
+from server.support import device_secret, pull_changes
 from shared_schema.ids import uuid7
 from sync_server.app import create_app
 from sync_server.domain.auth.service import create_user
@@ -138,7 +138,8 @@ class LiveServer:
         device_id = device_id or uuid7()
         with httpx.Client(base_url=self.url) as c:
             r = c.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD,
-                                                     "device_id": device_id})
+                                                     "device_id": device_id,
+                                                     "device_secret": device_secret(device_id)})
             assert r.status_code == 200, r.text
             return {(ch["entity"], ch["id"]): ch["data"]
                     for ch in pull_changes(c, r.json()["token"])}

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from field_app.cli import main
-from sync_server.domain.auth.service import revoke_device
+from field_app.core import Device, DeviceError
+from sync_server.domain.auth.service import revoke_device, secret_hash
 
-from .support import PASSWORD, small_jpeg
+from .support import PASSWORD, fast_settings, small_jpeg
 
 
 class ShiftedClock:
@@ -81,3 +82,61 @@ def test_another_user_cannot_log_in_over_unsynced_work(server, make_device) -> N
     report = dev.sync()
     assert report.ok
     assert {s["id"] for s in dev.sites()} == {server.town.site2}
+
+
+def _secret(dev: Device) -> str:
+    with dev.store.read() as tx:
+        return tx.get("device_secret")
+
+
+def test_the_device_proves_its_id_with_a_secret_it_made(server, make_device, tmp_path,
+                                                        capsys) -> None:
+    """Made on first open with the id, kept in the device's SQLite, sent on
+    every login, never shown; another data folder (a wiped app) is another
+    device with its own id and secret."""
+    dev = make_device("A", server, "grid1")
+    secret = _secret(dev)
+    assert len(secret) >= 43
+    bound = server.store.get_device(dev.device_id)
+    assert bound.secret_hash == secret_hash(secret)  # only its hash on the server
+    assert secret not in repr(dev.status())
+    assert main(["--data-dir", str(dev.data_dir), "status", "--json"]) == 0
+    assert secret not in capsys.readouterr().out
+    dev.close()
+    again = Device.open(dev.data_dir, fast_settings())
+    assert (again.device_id, _secret(again)) == (dev.device_id, secret)  # reopened: the same
+    again.login(server.url, "grid2", PASSWORD)  # a hand-over on the same phone
+    assert server.store.get_device(dev.device_id).secret_hash == secret_hash(secret)
+    wiped = make_device("A-wiped")
+    assert wiped.device_id != dev.device_id and _secret(wiped) != secret
+    again.close()
+
+
+def test_a_cloned_device_id_cannot_log_in(server, make_device) -> None:
+    """Another phone that copies a device's id (it is in every pulled hlc) but
+    not its secret is refused; the real device goes on syncing."""
+    real = make_device("real", server, "office1")
+    clone = make_device("clone")
+    with clone.store.write() as tx:  # only the id: the secret never leaves the phone
+        tx.set("device_id", real.device_id)
+    clone.close()
+    clone = Device.open(clone.data_dir, fast_settings())
+    assert clone.device_id == real.device_id
+    with pytest.raises(DeviceError) as exc:
+        clone.login(server.url, "grid2", PASSWORD)
+    assert exc.value.code == "device_id_taken"
+    assert clone.status().login_state == "logged_out"
+    real.update_site(server.town.site1, contact_name="孙八")
+    assert real.sync().ok
+    assert server.record("site", server.town.site1)["contact_name"] == "孙八"
+    clone.close()
+
+
+def test_a_data_folder_from_before_secrets_gets_one(make_device) -> None:
+    dev = make_device("old")
+    with dev.store.write() as tx:
+        tx.set("device_secret", None)
+    dev.close()
+    dev = Device.open(dev.data_dir, fast_settings())
+    assert len(_secret(dev)) >= 43
+    dev.close()

@@ -16,7 +16,7 @@ from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import create_user
 from sync_server.store.sqlite import SqliteStore
 
-from .support import PASSWORD
+from .support import PASSWORD, device_secret
 
 MONDAY = dt.date(2025, 12, 1)
 #: A case registered on Friday 2025-11-28 at 09:00 (+08:00), not yet accepted.
@@ -32,7 +32,8 @@ def admin_headers(server) -> dict[str, str]:
     finally:
         store.close()
     r = httpx.post(server.url + "/api/v1/auth/login", json={
-        "username": "admin", "password": PASSWORD, "device_id": uuid7()})
+        "username": "admin", "password": PASSWORD, "device_id": uuid7(),
+        "device_secret": device_secret("admin")})
     assert r.status_code == 200, r.text
     return {"Authorization": "Bearer " + r.json()["token"]}
 

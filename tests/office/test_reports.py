@@ -10,7 +10,7 @@ from typing import Any, Callable
 import openpyxl
 import pytest
 
-from server.support import DAY_MS, AppClient, Device, ManualClock, World, error_of
+from server.support import DAY_MS, AppClient, Device, ManualClock, World, device_secret, error_of
 from sync_server.demo import DEMO_PASSWORD, demo_id, seed_demo
 
 from server.support import complete_answers, submit_inspection
@@ -28,7 +28,8 @@ class Demo:
 
     def login(self, username: str, device_id: str) -> dict[str, str]:
         r = self.http.post("/api/v1/auth/login", json={
-            "username": username, "password": DEMO_PASSWORD, "device_id": device_id})
+            "username": username, "password": DEMO_PASSWORD, "device_id": device_id,
+            "device_secret": device_secret(device_id)})
         assert r.status_code == 200, r.text
         return {"Authorization": "Bearer " + r.json()["token"]}
 

@@ -20,7 +20,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from server.support import World, assert_error_shape, complete_answers, submit_inspection
+from server.support import (
+    World,
+    assert_error_shape,
+    complete_answers,
+    device_secret,
+    submit_inspection,
+)
 from shared_schema.calendar import CALENDAR_FILE
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import revoke_device
@@ -61,6 +67,8 @@ _ADMIN_ONLY = _only({"admin": "200"})
 _ADMIN_CREATE = _only({"admin": "201"})
 MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("POST /auth/login", "log in (scope n/a)"): {r: ("200", "200") for r in ROLES},
+    ("POST /auth/login", "another user's device id (in: with its secret, a hand-over; "
+                         "out: with another secret)"): {r: ("200", "409") for r in ROLES},
     ("POST /sync/push", "edit a site"): _EDIT,
     ("POST /sync/push", "open a case on a site"): _EDIT,
     ("POST /sync/push", "add a note event to a case"): _NOTE,
@@ -70,8 +78,13 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
         {r: ("401", "401") for r in ROLES},
     ("GET /sync/pull", "site in the pull"): _READ,
     ("GET /sync/pull", "case in the pull"): _READ,
-    ("GET /sync/pull", "complainant data (in: a case this device recorded, "
+    ("GET /sync/pull", "complainant data (in: a case this user recorded on this device, "
                        "out: the office's case in scope)"):
+        {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
+         "office": ("clear", "clear"), "leader": ("clear", "clear"),
+         "admin": ("masked", "masked")},
+    ("GET /sync/pull", "complainant data (in: a case this user recorded, pulled on another "
+                       "of their devices; out: a case another user recorded on this device)"):
         {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
          "office": ("clear", "clear"), "leader": ("clear", "clear"),
          "admin": ("masked", "masked")},
@@ -253,7 +266,15 @@ def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> 
     key = (endpoint, action)
     if key == ("POST /auth/login", "log in (scope n/a)"):
         r = t.http.post("/api/v1/auth/login", json={
-            "username": USER[role], "password": "pw-治欠", "device_id": f"login-{role}-{where}"})
+            "username": USER[role], "password": "pw-治欠", "device_id": f"login-{role}-{where}",
+            "device_secret": device_secret(f"login-{role}-{where}")})
+        return str(r.status_code)
+    if action.startswith("another user's device id"):
+        victim = t.w.device("grid2", f"victim-{role}-{where}", pull=False)
+        secret = device_secret(victim.device_id) if where == IN else "another-" + uuid7()
+        r = t.http.post("/api/v1/auth/login", json={
+            "username": USER[role], "password": "pw-治欠", "device_id": victim.device_id,
+            "device_secret": secret})
         return str(r.status_code)
     if action == "edit a site":
         dev.pull()  # base on what the server holds: a clean edit
@@ -281,6 +302,25 @@ def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> 
         return "visible" if ("site", site) in pulled(dev) else "hidden"
     if action == "case in the pull":
         return "visible" if ("case", case) in pulled(dev) else "hidden"
+    if action.startswith("complainant data (in: a case this user recorded, pulled"):
+        if where == IN:  # their own case (leader, admin: the office's), on a second device
+            target = t.own_case[role] if role not in ("leader", "admin") else t.case[IN]
+            dev = t.w.device(USER[role], f"second-{role}", pull=False)
+        else:  # another user records a case on a device, then hands it to this role
+            shared = f"handed-{role}"
+            recorder = t.w.device("sector1" if role == "office" else "office1", shared,
+                                  pull=False)
+            target = uuid7()
+            res = recorder.sync(recorder.upsert("case", target, {
+                "site_id": t.w.site1, "sector": "construction", "title": "交接",
+                "complainant_name": "张三丰", "complainant_phone": "13800001234"}))[0]
+            assert res["status"] == "applied", res
+            dev = t.w.device(USER[role], shared, pull=False)  # same device, same secret
+        data = pulled(dev).get(("case", target))
+        assert data is not None
+        clear = data["complainant_name"] in ("张三丰", "李四")
+        assert clear == (data["complainant_phone"] in ("13800001234", "13900005678"))
+        return "clear" if clear else "masked"
     if action.startswith("complainant data"):
         target = t.own_case[role] if where == IN else t.case[IN]
         if where == IN and role in ("leader", "admin"):

@@ -46,6 +46,12 @@ DAY_MS = 24 * 3600 * 1000
 PASSWORD = "pw-治欠"
 
 
+def device_secret(device_id: str) -> str:
+    """The secret a test device proves its id with: one per device id, so a
+    hand-over (another user on the same device) sends the same one."""
+    return hashlib.sha256(b"test-device-secret:" + device_id.encode()).hexdigest()
+
+
 class ManualClock:
     """Unix ms that move only when a test says so."""
 
@@ -162,7 +168,7 @@ class World:
     def login(self, username: str, device_id: str) -> dict[str, str]:
         r = self.http.post("/api/v1/auth/login", json={
             "username": username, "password": PASSWORD, "device_id": device_id,
-            "device_name": f"{username}'s phone"})
+            "device_secret": device_secret(device_id), "device_name": f"{username}'s phone"})
         assert r.status_code == 200, r.text
         return {"Authorization": "Bearer " + r.json()["token"]}
 

@@ -10,7 +10,7 @@ import pytest
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import revoke_device
 
-from .support import DAY_MS, AppClient, Device, World, error_of, ok, rejected
+from .support import DAY_MS, AppClient, Device, World, device_secret, error_of, ok, rejected
 
 
 def state_of(world: World) -> tuple[Any, ...]:
@@ -253,14 +253,15 @@ def test_no_or_unknown_token_is_401(world: World) -> None:
 def test_wrong_password_is_401(world: World) -> None:
     for username in ("grid1", "nobody"):
         r = world.http.post("/api/v1/auth/login", json={
-            "username": username, "password": "wrong", "device_id": "devA"})
+            "username": username, "password": "wrong", "device_id": "devA",
+            "device_secret": device_secret("devA")})
         assert error_of(r, 401)["code"] == "invalid_credentials"
 
 
 def test_login_answers_the_user_and_scope(world: World) -> None:
     r = world.http.post("/api/v1/auth/login", json={
         "username": "sector1", "password": "pw-治欠", "device_id": "devS",
-        "device_name": "华为"})
+        "device_secret": device_secret("devS"), "device_name": "华为"})
     body = r.json()
     assert body["user"]["role"] == "sector_inspector"
     assert body["user"]["scope"] == {"all": False, "village_ids": [], "department_ids": [world.d1]}

@@ -504,9 +504,9 @@ class SyncStoreConformance:
         rows = scoped.change_rows_since(since, limit, visibility)
         assert len(rows) == len(records)
         for row, rec in zip(rows, records):
-            entity, id, rev, deleted, data, field_revs, hlc, device = row
-            assert (entity, id, rev, bool(deleted), device) == (
-                rec.entity, rec.id, rec.rev, rec.deleted, rec.created_by_device)
+            entity, id, rev, deleted, data, field_revs, hlc, creator = row
+            assert (entity, id, rev, bool(deleted), creator) == (
+                rec.entity, rec.id, rec.rev, rec.deleted, rec.created_by_user)
             assert msgspec.json.decode(data) == rec.data
             assert msgspec.json.decode(field_revs) == rec.field_revs()
             assert hlc == max((m.hlc for m in rec.meta.values() if m.hlc), default=None)
@@ -826,6 +826,23 @@ class SyncStoreConformance:
         with store.transaction() as tx:
             tx.put_device(a)
         assert store.get_device("devA") == a
+
+    def test_a_device_keeps_its_secret_hash(self, store: SyncStore) -> None:
+        """The hash bound at a device's first login survives every rewrite of
+        its row (a push, a pull from 0, a hand-over)."""
+        with store.transaction() as tx:
+            tx.put_device(DeviceRow(device_id="devA", user_id="u1", secret_hash="ab" * 32))
+            tx.put_device(DeviceRow(device_id="devB", user_id="u2"))
+        assert store.get_device("devA").secret_hash == "ab" * 32
+        assert store.get_device("devB").secret_hash is None  # from before secrets
+        with store.transaction() as tx:  # a push rewrites the row
+            d = tx.get_device("devA")
+            d.last_push_ms = 5
+            tx.put_device(d)
+        store.note_pull("devA", 10, scope_version=3)
+        a = store.get_device("devA")
+        assert (a.secret_hash, a.last_push_ms, a.scope_version_seen) == ("ab" * 32, 5, 3)
+        assert [d.secret_hash for d in store.list_devices("u1")] == ["ab" * 32]
 
     def test_note_pull(self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
         with store.transaction() as tx:

@@ -16,7 +16,7 @@ from sync_server.store.sqlite import SqliteStore, migrations
 
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
               "m004_record_history", "m005_records_pull_columns",
-              "m006_scoped_pull_indexes", "m010_received_at"]
+              "m006_scoped_pull_indexes", "m007_device_secrets", "m010_received_at"]
 
 
 @pytest.fixture
@@ -382,3 +382,22 @@ def test_token_and_user_in_one_read_agree_with_two(store: SqliteStore,
     token, u = store.get_token_and_user("h1")
     assert token.revoked_at == 50 and u.active is False
     assert (token, u) == two(store, "h1")
+
+
+def test_m007_devices_from_before_have_no_secret(tmp_path: Path) -> None:
+    """A device row written before m007 keeps everything and has no secret
+    bound: its own user's next login binds one (tests/security)."""
+    path = tmp_path / "old.db"
+    db = _migrated_up_to(path, "m007_device_secrets")
+    with db.conn:
+        db.conn.execute("INSERT INTO devices (device_id, user_id, name, created_at, last_hlc) "
+                        "VALUES ('devA', 'u1', '红米', 5, '1764140000000.0001.devA')")
+    db.close()
+    store = SqliteStore(path)
+    try:
+        store.migrate()
+        d = store.get_device("devA")
+        assert (d.user_id, d.name, d.created_at, d.last_hlc, d.secret_hash) == (
+            "u1", "红米", 5, "1764140000000.0001.devA", None)
+    finally:
+        store.close()

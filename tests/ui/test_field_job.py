@@ -27,6 +27,7 @@ from PIL import Image
 
 from shared_schema.checklists import template_for_site_kind
 from shared_schema.ids import uuid7
+from server.support import device_secret
 from sync_server.demo import DEMO_PASSWORD
 
 from .phone import Phone
@@ -207,8 +208,10 @@ def test_field_job_offline_then_sync(tmp_path: Path, demo_server, app_process,
         i.code for i in template.items if i.photo == "required"}
     assert len({p["sha256"] for p in photos}) == 2  # the gallery file (deduplicated) + camera
     with httpx.Client(base_url=demo_server.url + "/api/v1") as http:
+        device_id = uuid7()
         r = http.post("/auth/login", json={"username": "office1", "password": DEMO_PASSWORD,
-                                           "device_id": uuid7(), "device_name": "ui-test"})
+                                           "device_id": device_id, "device_name": "ui-test",
+                                           "device_secret": device_secret(device_id)})
         r.raise_for_status()
         token = r.json()["token"]
         for p in photos:

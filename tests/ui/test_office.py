@@ -34,6 +34,7 @@ from PIL import Image
 
 from field_app.core import Device
 from field_app.core.photos import process_photo
+from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from tests.device.support import answer_all
@@ -97,7 +98,7 @@ def seed_office_work(folder: Path, url: str) -> dict[str, str]:
 def api(url: str, username: str = "office1") -> httpx.Client:
     token = httpx.post(f"{url}/api/v1/auth/login", json={
         "username": username, "password": DEMO_PASSWORD, "device_id": uuid7(),
-        "device_name": "pytest"}).json()["token"]
+        "device_secret": device_secret(username), "device_name": "pytest"}).json()["token"]
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 
 

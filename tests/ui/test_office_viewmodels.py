@@ -23,6 +23,7 @@ from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
 from field_app.ui.office_api import OfficeClient
 from field_app.ui.viewmodels import CHINA, UiError
+from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
@@ -207,7 +208,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
 def client_for(server: DemoServer, username: str) -> OfficeClient:
     token = httpx.post(f"{server.url}/api/v1/auth/login", json={
         "username": username, "password": DEMO_PASSWORD, "device_id": uuid7(),
-        "device_name": f"pytest-{username}"}).json()["token"]
+        "device_secret": device_secret(username), "device_name": f"pytest-{username}"}
+    ).json()["token"]
     return OfficeClient(server.url, token)
 
 

@@ -16,6 +16,7 @@ class AuthController(Controller):
     async def login(self, request: Request) -> Response:
         req = decode(await read_body(request, 64 * 1024), login_request_decoder)
         state = request.app.state
+        client = request.client.host if request.client else ""
         res = await to_thread.run_sync(service.login, state.store, state.settings, req,
-                                       limiter=state.login_limiter)
+                                       client, limiter=state.login_limiter)
         return json_response(res)

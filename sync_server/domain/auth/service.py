@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -12,7 +13,14 @@ from sync_server.domain.auth.passwords import hash_password, verify_password
 from sync_server.domain.registry.reference import publish_user
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
-from sync_server.store.base import DeviceRow, SyncStore, TokenRow, UserRow, Visibility
+from sync_server.store.base import (
+    AuditEntry,
+    DeviceRow,
+    SyncStore,
+    TokenRow,
+    UserRow,
+    Visibility,
+)
 
 ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
 WHOLE_TOWNSHIP = frozenset({"office", "leader", "admin"})
@@ -105,10 +113,37 @@ def set_scope(store: SyncStore, username: str, *, village_ids: list[str] | None 
     return user
 
 
-def login(store: SyncStore, settings: Settings, req: LoginRequest) -> LoginResponse:
+#: A device secret's length bounds (characters): the device app sends
+#: ``secrets.token_urlsafe(32)`` (43 characters, 256 random bits).
+SECRET_MIN, SECRET_MAX = 32, 200
+
+
+def secret_hash(secret: str) -> str:
+    """What the server keeps of a device secret: a 256-bit random value needs
+    no slow hash, its sha256 cannot be turned back into it."""
+    return hashlib.sha256(b"device-secret:" + secret.encode()).hexdigest()
+
+
+def _may_claim(device: DeviceRow, user: UserRow, hashed: str) -> bool:
+    """May a login with this secret act as this known device? With the secret
+    bound to it, yes (also a hand-over to another user); a device from before
+    secrets (none bound) only by its own user, whose login binds it."""
+    if device.secret_hash is not None:
+        return hmac.compare_digest(device.secret_hash, hashed)
+    return device.user_id == user.id
+
+
+def login(store: SyncStore, settings: Settings, req: LoginRequest,
+          client: str = "") -> LoginResponse:
     if not req.device_id or "." in req.device_id or len(req.device_id) > 100:
         raise ApiError("invalid_device_id", "device_id must be 1-100 characters without '.'",
                        400, path="$.device_id")
+    if not SECRET_MIN <= len(req.device_secret) <= SECRET_MAX:
+        # Without a secret nothing proves the device id: refused for every id,
+        # new or known (a secret-less device could be taken over by anyone).
+        raise ApiError("device_secret_required",
+                       f"device_secret must be {SECRET_MIN}-{SECRET_MAX} characters: "
+                       "update the app", 400, path="$.device_secret", min_length=SECRET_MIN)
     now = settings.now_ms()
     user = store.get_user_by_username(req.username)
     ok = verify_password(req.password, user.password_hash if user else _DUMMY_HASH)
@@ -116,21 +151,37 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest) -> LoginRespo
         raise ApiError("invalid_credentials", "wrong username or password", 401)
     if not user.active:
         raise ApiError("user_disabled", "this account is disabled", 401)
+    hashed = secret_hash(req.device_secret)
     token = secrets.token_urlsafe(32)
     expires = now + settings.token_ttl_ms
     with store.transaction() as tx:
         device = tx.get_device(req.device_id)
-        if device is None or device.user_id != user.id:
-            # A new device, or a phone handed to another user: start fresh
-            # scope tracking; the old user's tokens on it stop working.
-            if device is not None:
-                tx.revoke_tokens(device_id=req.device_id, at_ms=now)
-            device = DeviceRow(device_id=req.device_id, user_id=user.id, name=req.device_name,
-                               created_at=now, last_hlc=device.last_hlc if device else "")
-        device.name = req.device_name or device.name
-        tx.put_device(device)
-        tx.put_token(TokenRow(token_hash=token_hash(token), user_id=user.id,
-                              device_id=req.device_id, expires_at=expires, created_at=now))
+        taken = device is not None and not _may_claim(device, user, hashed)
+        if taken:
+            # Another device's id: nothing changes but the audit log.
+            tx.add_audit(AuditEntry(
+                id=uuid7(), at=now, user_id=user.id, username=user.username, role=user.role,
+                device_id=req.device_id, action="device_id_taken", entity="device",
+                entity_id=req.device_id,
+                details={"client": client, "device_name": req.device_name[:100]}))
+        else:
+            if device is None or device.user_id != user.id:
+                # A new device, or a phone handed to another user: start fresh
+                # scope tracking; the old user's tokens on it stop working.
+                if device is not None:
+                    tx.revoke_tokens(device_id=req.device_id, at_ms=now)
+                device = DeviceRow(device_id=req.device_id, user_id=user.id,
+                                   name=req.device_name, created_at=now,
+                                   last_hlc=device.last_hlc if device else "")
+            device.secret_hash = hashed  # bound at the first login, then the same
+            device.name = req.device_name or device.name
+            tx.put_device(device)
+            tx.put_token(TokenRow(token_hash=token_hash(token), user_id=user.id,
+                                  device_id=req.device_id, expires_at=expires, created_at=now))
+    if taken:
+        raise ApiError("device_id_taken",
+                       "this device id belongs to another device: reinstall the app or ask "
+                       "the administrator", 409, device_id=req.device_id)
     return LoginResponse(token=token, expires_at=expires, user=user_info(user),
                          server_time_ms=now)
 

@@ -417,11 +417,12 @@ def mask(value: Any) -> Any:
     return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
-def must_mask(p: Principal, entity: str, created_by_device: str | None) -> bool:
-    """Complainant data is masked for field roles, except on the device that
-    recorded the case."""
+def must_mask(p: Principal, entity: str, created_by_user: str | None) -> bool:
+    """Complainant data is masked for field roles, except for the user who
+    recorded the case (on any of their devices). Never because of a device
+    id: a device id is sent by the client and seen by everyone in ``hlc``."""
     return (entity == "case" and p.role not in OFFICE_ROLES
-            and created_by_device != p.device_id)
+            and (created_by_user is None or created_by_user != p.user_id))
 
 
 def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
@@ -458,8 +459,8 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
 
 
 def _raw_change(p: Principal, r: tuple) -> RawChange:
-    entity, id, rev, deleted, data, field_revs, hlc, created_by_device = r
-    if must_mask(p, entity, created_by_device):
+    entity, id, rev, deleted, data, field_revs, hlc, created_by_user = r
+    if must_mask(p, entity, created_by_user):
         masked = {k: (mask(v) if k in PERSONAL_FIELDS else v)
                   for k, v in msgspec.json.decode(data).items()}
         data = msgspec.json.encode(masked)
