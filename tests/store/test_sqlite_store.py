@@ -16,7 +16,7 @@ from sync_server.store.sqlite import SqliteStore, migrations
 
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
               "m004_record_history", "m005_records_pull_columns",
-              "m006_scoped_pull_indexes"]
+              "m006_scoped_pull_indexes", "m008_logins"]
 
 
 @pytest.fixture
