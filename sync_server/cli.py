@@ -271,7 +271,9 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     with open_store(args.db) as store:
         rows = []
         for u in store.list_users():
-            devices = ", ".join(d.device_id for d in store.list_devices(u.id)) or "—"
+            devices = ", ".join(
+                d.device_id + (" (revoked)" if store.device_blocked(d.device_id) else "")
+                for d in store.list_devices(u.id)) or "—"
             role = u.role if u.active else f"{u.role} (disabled)"
             rows.append([u.username, role, u.display_name, scope_words(store, u), devices])
     if not rows:

@@ -97,6 +97,7 @@ def test_enable_device_after_a_revoke(db, api, cli):
     with api.client(db) as client:
         api.login(client, "grid1", "phone-9")
         assert cli("user", "revoke-device", "phone-9", "--db", db).code == 0
+        assert "phone-9 (revoked)" in cli("user", "list", "--db", db).out
         blocked = client.post("/api/v1/auth/login", json={
             "username": "grid1", "password": api.password, "device_id": "phone-9"})
         assert blocked.status_code == 403
