@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from shared_schema.hlc import system_now_ms
+from sync_server.domain.auth import lifecycle
 from sync_server.domain.auth.passwords import verify_password
+from sync_server.domain.auth.policy import check_password
 from sync_server.domain.auth.service import (
     ROLES,
     WHOLE_TOWNSHIP,
     create_user,
-    revoke_device,
     set_scope,
 )
 from sync_server.domain.registry.importer import ImportFileError, import_sites
@@ -37,7 +38,6 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 FIELD_ROLES = ("grid_officer", "sector_inspector")
-MIN_PASSWORD = 8
 PROG = "sync-server"
 
 
@@ -129,6 +129,40 @@ def _warn(text: str) -> None:
     print(f"{PROG}: warning: {text}", file=sys.stderr, flush=True)
 
 
+def _settings():  # noqa: ANN202
+    """The server settings from the environment (the password hashing cost)."""
+    from sync_server.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:  # an environment variable that does not read
+        raise CliError(str(exc)) from None
+
+
+def _actor() -> lifecycle.CliActor:
+    """The operator, for the audit log: ``cli:<system user>``."""
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):
+        who = "unknown"
+    return lifecycle.CliActor(username=f"cli:{who}")
+
+
+def _password(args: argparse.Namespace) -> str:
+    """``--password``, or one line of stdin (``--password-stdin``), or typed
+    twice at a prompt."""
+    if args.password is not None and args.password_stdin:
+        raise UsageError("--password and --password-stdin contradict each other")
+    if args.password is not None:
+        return args.password
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != password:
+        raise CliError("the two passwords differ; nothing changed")
+    return password
+
+
 # --- commands --------------------------------------------------------------------
 
 
@@ -167,7 +201,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
     blobs = Path(args.blobs) if args.blobs else Settings(db_path=Path(args.db)).blob_path
     with open_store(args.db, must_exist=False) as store:
-        summary = seed_demo(store, system_now_ms(), blobs=blobs)
+        summary = seed_demo(store, system_now_ms(), blobs=blobs, scrypt_n=_settings().scrypt_n)
     if not summary.seeded:
         _out(f"already seeded: {args.db} has {summary.users} user(s); nothing changed")
         return EXIT_OK
@@ -222,17 +256,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             _warn(f"a {args.role} sees the whole township; --village/--department ignored")
             villages, departments = [], []
         _check_scope(args.role, villages, departments)
-        password = args.password
-        if password is None:
-            password = getpass.getpass(f"password for {args.username}: ")
-            if getpass.getpass("again: ") != password:
-                raise CliError("the two passwords differ; nothing changed")
-        if len(password) < MIN_PASSWORD:
-            raise CliError(f"the password must be at least {MIN_PASSWORD} characters")
+        password = _password(args)
+        check_password(password, args.username)
         now = system_now_ms()
         user = create_user(store, args.username, password, args.role,
                            display_name=args.display_name, village_ids=villages,
-                           department_ids=departments, now_ms=now)
+                           department_ids=departments, now_ms=now,
+                           scrypt_n=_settings().scrypt_n)
         _out(f"added user {user.username} ({user.role}; {scope_words(store, user)})")
     return EXIT_OK
 
@@ -241,7 +271,9 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     with open_store(args.db) as store:
         rows = []
         for u in store.list_users():
-            devices = ", ".join(d.device_id for d in store.list_devices(u.id)) or "—"
+            devices = ", ".join(
+                d.device_id + (" (revoked)" if store.device_blocked(d.device_id) else "")
+                for d in store.list_devices(u.id)) or "—"
             role = u.role if u.active else f"{u.role} (disabled)"
             rows.append([u.username, role, u.display_name, scope_words(store, u), devices])
     if not rows:
@@ -257,10 +289,73 @@ def cmd_user_revoke_device(args: argparse.Namespace) -> int:
         if device is None:
             raise CliError(f"no device {args.device_id!r} (see: {PROG} user list)")
         user = store.get_user(device.user_id)
-        count = revoke_device(store, args.device_id, system_now_ms())
+        count = lifecycle.revoke_device(store, _actor(), args.device_id, device.user_id,
+                                        system_now_ms())
     who = user.username if user else device.user_id
     _out(f"revoked {count} login token(s) of device {args.device_id} (user {who}); "
-         "it must log in again")
+         f"it may not log in again until: {PROG} user enable-device {args.device_id}")
+    return EXIT_OK
+
+
+def cmd_user_enable_device(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        if store.get_device(args.device_id) is None and \
+                store.device_blocked(args.device_id) is None:
+            raise CliError(f"no device {args.device_id!r} (see: {PROG} user list)")
+        lifted = lifecycle.enable_device(store, _actor(), args.device_id, system_now_ms())
+    if lifted:
+        _out(f"device {args.device_id} may log in again")
+    else:
+        _out(f"device {args.device_id} was not revoked; nothing changed")
+    return EXIT_OK
+
+
+def _known(store: SqliteStore, username: str) -> UserRow:
+    user = store.get_user_by_username(username)
+    if user is None:
+        raise CliError(f"no user {username!r} (see: {PROG} user list)")
+    return user
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        _known(store, args.username)
+        done = lifecycle.disable_user(store, _actor(), args.username, system_now_ms())
+    _out(f"disabled {args.username}: {done.tokens_revoked} login token(s) revoked; "
+         "their devices are logged out at their next request")
+    return EXIT_OK
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        _known(store, args.username)
+        lifecycle.enable_user(store, _actor(), args.username, system_now_ms())
+    _out(f"enabled {args.username}: they may log in again")
+    return EXIT_OK
+
+
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        _known(store, args.username)
+        password = _password(args)
+        done = lifecycle.set_password(store, _actor(), args.username, password,
+                                      system_now_ms(), _settings().scrypt_n)
+    _out(f"new password set for {args.username}; {done.tokens_revoked} login token(s) "
+         "revoked, they log in again with it")
+    return EXIT_OK
+
+
+def cmd_user_set_role(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        user = _known(store, args.username)
+        if args.role in FIELD_ROLES:
+            _check_scope(args.role, user.village_ids, user.department_ids)
+        before = user.role
+        user = lifecycle.set_role(store, _actor(), args.username, args.role,
+                                  system_now_ms()).user
+        _out(f"{user.username}: {before} -> {user.role} ({scope_words(store, user)})")
+    if before != args.role:
+        _out("their devices must pull again from the start (410 resync_required on next pull)")
     return EXIT_OK
 
 
@@ -386,13 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8000, help="port the server runs on")
     p.set_defaults(func=cmd_demo_info)
 
-    user = commands.add_parser("user", help="add, list and scope users; revoke devices")
+    user = commands.add_parser("user", help="add, list, scope, disable users; revoke devices")
     user_commands = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")
 
     p = user_commands.add_parser("add", help="add a user")
     p.add_argument("username")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--password", help="the password (prompted for when left out)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin")
     p.add_argument("--display-name", help="name shown on devices (default: the username)")
     p.add_argument("--village", nargs="+", action="extend", metavar="NAME_OR_ID",
                    help="village(s)/community(ies) the user covers")
@@ -409,6 +506,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("device_id")
     _add_db(p)
     p.set_defaults(func=cmd_user_revoke_device)
+
+    p = user_commands.add_parser("enable-device",
+                                 help="let a revoked device log in again")
+    p.add_argument("device_id")
+    _add_db(p)
+    p.set_defaults(func=cmd_user_enable_device)
+
+    p = user_commands.add_parser("disable", help="disable a user; their logins end at once")
+    p.add_argument("username")
+    _add_db(p)
+    p.set_defaults(func=cmd_user_disable)
+
+    p = user_commands.add_parser("enable", help="enable a disabled user")
+    p.add_argument("username")
+    _add_db(p)
+    p.set_defaults(func=cmd_user_enable)
+
+    p = user_commands.add_parser("set-password",
+                                 help="set a user's password; their logins end")
+    p.add_argument("username")
+    p.add_argument("--password", help="the new password (prompted for when left out)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the new password from the first line of stdin")
+    _add_db(p)
+    p.set_defaults(func=cmd_user_set_password)
+
+    p = user_commands.add_parser("set-role", help="change a user's role; their devices resync")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    _add_db(p)
+    p.set_defaults(func=cmd_user_set_role)
 
     p = user_commands.add_parser("set-scope", help="change a user's villages or departments")
     p.add_argument("username")

@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from shared_schema.checklists import load_templates
 from shared_schema.hlc import HybridClock
 from shared_schema.wire import Insert, PushRequest, Upsert
+from sync_server.domain.auth.passwords import OWASP_N
 from sync_server.domain.auth.service import Principal, create_user
 from sync_server.domain.office import writes as office_writes
 from sync_server.domain.office.review import review as office_review
@@ -252,12 +253,17 @@ DEMO_CASES: tuple[tuple[str, str, int, float, bool, str], ...] = (
 
 
 def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
-              blobs: Path | None = None) -> DemoSummary:
+              blobs: Path | None = None, scrypt_n: int = OWASP_N) -> DemoSummary:
     """Seed the demo township; a database that already has users is left alone.
 
     ``blobs`` is the server's photo folder: the demo inspections' photos are
     stored there as real (small, generated) JPEGs, so the office console shows
     them; without it the photo records name bytes the server does not hold.
+
+    The demo users share ``DEMO_PASSWORD``, hashed at cost ``scrypt_n``: the
+    one documented exemption from the password policy (``demo1234`` is on
+    its list of common passwords, so no real account can have it; see
+    docs/security.md, "Logins").
 
     ``activity`` adds the office console's work: inspections of the last ten weeks (some
     approved), an open conflict and cases at every stage. Tests that assert exact report
@@ -308,7 +314,7 @@ def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
             store, u.username, DEMO_PASSWORD, u.role, display_name=u.display_name,
             village_ids=[village_ids[v] for v in u.villages],
             department_ids=[department_ids[d] for d in u.departments],
-            now_ms=now_ms, user_id=demo_id("user", u.username))
+            now_ms=now_ms, user_id=demo_id("user", u.username), scrypt_n=scrypt_n)
     if activity:
         _seed_activity(store, now_ms, random.Random(SEED + 1), blobs)
     return _counts(store, seeded=True)

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from shared_schema.wire import encoder
 from sync_server.domain.auth.service import Principal, authenticate
 from sync_server.errors import ApiError, validation_error
+from sync_server.settings import Settings
 
 T = TypeVar("T")
 
@@ -195,6 +196,23 @@ def principal(request: Request) -> Principal:
     "Sixth round"). A pull calls it inside its one hop instead."""
     state: State = request.app.state
     return authenticate(state.store, state.settings, request.headers.get("authorization"))
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's address for login back-off and the audit log: the
+    connection's peer. ``X-Forwarded-For`` counts only when that peer is one
+    of ``settings.trusted_proxies``: then the rightmost address in it that is
+    not itself a trusted proxy (what the nearest untrusted hop said)."""
+    peer = request.client.host if request.client else ""
+    trusted = settings.trusted_proxies
+    if not trusted or peer not in trusted:
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getall("x-forwarded-for", []))
+            .split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 def int_param(request: Request, name: str, default: int | None) -> int | None:

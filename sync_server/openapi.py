@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 
 from shared_schema import wire
+from sync_server.domain.auth.service import LogoutResponse
 from sync_server.domain.calendar.service import CalendarData
 from sync_server.domain.office import schema as office
 from sync_server.domain.reports.schema import MonthlySummary
@@ -24,6 +25,7 @@ from sync_server.domain.reports.schema import MonthlySummary
 # (path, method) → (request body type, success response type)
 BODIES: dict[tuple[str, str], tuple[type | None, type | None]] = {
     ("/api/v1/auth/login", "post"): (wire.LoginRequest, wire.LoginResponse),
+    ("/api/v1/auth/logout", "post"): (None, LogoutResponse),
     ("/api/v1/sync/push", "post"): (wire.PushRequest, wire.PushResponse),
     ("/api/v1/sync/pull", "get"): (None, wire.PullResponse),
     ("/api/v1/sync/receipt", "get"): (None, wire.Receipt),
@@ -47,6 +49,12 @@ BODIES: dict[tuple[str, str], tuple[type | None, type | None]] = {
     ("/api/v1/admin/calendar", "put"): (CalendarData, CalendarData),
     ("/api/v1/admin/users", "post"): (office.CreateUserRequest, office.AdminUser),
     ("/api/v1/admin/devices/{device_id}/revoke", "post"): (None, office.RevokeResponse),
+    ("/api/v1/admin/devices/{device_id}/enable", "post"): (None, office.DeviceEnabled),
+    ("/api/v1/admin/users/{username}/disable", "post"): (None, office.UserChange),
+    ("/api/v1/admin/users/{username}/enable", "post"): (None, office.UserChange),
+    ("/api/v1/admin/users/{username}/password", "post"):
+        (office.PasswordRequest, office.UserChange),
+    ("/api/v1/admin/users/{username}/role", "post"): (office.RoleRequest, office.UserChange),
     ("/api/v1/reports/summary", "get"): (None, MonthlySummary),
 }
 QUERY = {
@@ -88,6 +96,7 @@ ERROR_STATUSES = {"400": "bad input", "401": "no, expired or revoked token",
                   "403": "out of role or scope", "404": "unknown or not visible",
                   "409": "conflict", "410": "resync required", "413": "too large",
                   "415": "wrong content type", "422": "semantically invalid",
+                  "429": "too many failed logins (Retry-After)",
                   "460": "checksum mismatch"}
 
 

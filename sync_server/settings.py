@@ -23,6 +23,19 @@ def _flag(text: str) -> bool:
     raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
 
 
+def _scrypt_n(text: str) -> int:
+    """scrypt's N: a power of two from 2^10 to 2^20."""
+    n = int(text)
+    if not (2**10 <= n <= 2**20 and n & (n - 1) == 0):
+        raise ValueError(f"expected a power of two from 1024 to 1048576, got {n}")
+    return n
+
+
+def _addresses(text: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses."""
+    return tuple(a.strip() for a in text.split(",") if a.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/server.db")
@@ -56,6 +69,24 @@ class Settings:
     #: weekend offline); earlier counts as receipt minus this, later as the
     #: receipt (shared_schema.servertime, docs/security.md "Server time").
     max_backdate_ms: int = DEFAULT_MAX_BACKDATE_MS
+    #: scrypt's cost N for new password hashes (r=8, p=1): OWASP's 2^17 needs
+    #: 128 MiB and ~0.5 s of a core per hash. A stored hash below it is
+    #: re-hashed at the next successful login (domain/auth/passwords.py).
+    scrypt_n: int = 2**17
+    #: Failed logins allowed per username, and per client address, before each
+    #: further attempt waits: 429 ``too_many_attempts`` with ``Retry-After``,
+    #: the password not even checked (domain/auth/throttle.py).
+    login_free_failures: int = 5
+    login_free_failures_per_client: int = 20
+    #: The first wait, doubled with each further failure up to the cap.
+    login_backoff_ms: int = 1000
+    login_backoff_max_ms: int = 15 * 60 * 1000
+    #: A username's or address's failures are forgotten after this long
+    #: without one (a success forgets the username's at once).
+    login_failure_memory_ms: int = 24 * 3600 * 1000
+    #: Proxies whose ``X-Forwarded-For`` names the client (exact addresses);
+    #: empty: the connection's address is the client, the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -84,6 +115,14 @@ class Settings:
             "gc_gen0": ("WAGE_PATROL_GC_GEN0", int),
             "access_log": ("WAGE_PATROL_ACCESS_LOG", _flag),
             "max_backdate_ms": ("WAGE_PATROL_MAX_BACKDATE_MS", int),
+            "scrypt_n": ("WAGE_PATROL_SCRYPT_N", _scrypt_n),
+            "login_free_failures": ("WAGE_PATROL_LOGIN_FREE_FAILURES", int),
+            "login_free_failures_per_client": ("WAGE_PATROL_LOGIN_FREE_FAILURES_PER_CLIENT",
+                                               int),
+            "login_backoff_ms": ("WAGE_PATROL_LOGIN_BACKOFF_MS", int),
+            "login_backoff_max_ms": ("WAGE_PATROL_LOGIN_BACKOFF_MAX_MS", int),
+            "login_failure_memory_ms": ("WAGE_PATROL_LOGIN_FAILURE_MEMORY_MS", int),
+            "trusted_proxies": ("WAGE_PATROL_TRUSTED_PROXIES", _addresses),
         }
         values = {}
         for key, (name, conv) in mapping.items():

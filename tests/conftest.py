@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
-from server.support import AppClient, ManualClock, World, watch_error_shape
+from server.support import SCRYPT_N, AppClient, ManualClock, World, watch_error_shape
 from sync_server.app import create_app
 from sync_server.settings import Settings
 
@@ -32,7 +32,10 @@ def make_app_client(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[...
     opened: list[AppClient] = []
 
     def make(raise_server_exceptions: bool = True, **overrides: Any) -> AppClient:
-        settings = Settings(db_path=tmp_path / "s.db", now_ms=clock, **overrides)
+        # Passwords hash at the tests' cost (SCRYPT_N), set here through the
+        # settings only: the default stays OWASP's.
+        settings = Settings(db_path=tmp_path / "s.db", now_ms=clock,
+                            **{"scrypt_n": SCRYPT_N, **overrides})
         app = create_app(settings)
         client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
         client.__enter__()

@@ -29,6 +29,7 @@ from sync_server.store.base import (
     FieldMeta,
     HistoryEntry,
     LedgerEntry,
+    LoginFailures,
     StoredRecord,
     TokenRow,
     UploadRow,
@@ -242,6 +243,24 @@ def m007_device_secrets(db: sqlite_utils.Database) -> None:
     login (protocol 1.1). Devices from before have none: theirs binds at their
     own user's next login (``auth.service.login``)."""
     db.executescript("ALTER TABLE devices ADD COLUMN secret_hash TEXT;")
+
+
+@migrations(name="m008_logins")
+def m008_logins(db: sqlite_utils.Database) -> None:
+    """Login back-off and persistent device revocation: failed logins per key
+    (``user:<name>``, ``client:<address>``) with the time of the last one,
+    and the devices an admin revoked (they may not log in until re-enabled)."""
+    db.executescript(
+        """
+        CREATE TABLE login_failures (
+            key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at INTEGER NOT NULL
+        );
+        CREATE INDEX login_failures_last ON login_failures(last_failure_at);
+        CREATE TABLE device_blocks (
+            device_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, revoked_by TEXT
+        );
+        """
+    )
 
 
 @migrations(name="m010_received_at")
@@ -568,6 +587,22 @@ class _Reads:
         return [_record(r) for r in rows]
 
 
+    # logins (migration m008_logins)
+    def device_blocked(self, device_id: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT revoked_at FROM device_blocks WHERE device_id=?", (device_id,)).fetchone()
+        return row[0] if row else None
+
+    def login_failures(self, keys: Sequence[str]) -> dict[str, LoginFailures]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        rows = self.conn.execute(
+            "SELECT key, failures, last_failure_at FROM login_failures WHERE key IN "
+            f"({','.join('?' * len(keys))})", keys).fetchall()
+        return {r[0]: LoginFailures(*r) for r in rows}
+
+
 _AUDIT_COLS = "id, at, user_id, username, role, device_id, action, entity, entity_id, details"
 
 
@@ -715,15 +750,38 @@ class _SqliteTx(_Reads):
         )
 
     def revoke_tokens(self, *, device_id: str | None = None, token_hash: str | None = None,
-                      at_ms: int) -> int:
-        if device_id is None and token_hash is None:
-            raise ValueError("name a device or a token to revoke")
+                      at_ms: int, user_id: str | None = None) -> int:
+        if device_id is None and token_hash is None and user_id is None:
+            raise ValueError("name a device, a token or a user to revoke")
         cur = self.conn.execute(
             "UPDATE tokens SET revoked_at=? WHERE revoked_at IS NULL AND "
-            "(device_id=? OR token_hash=?)",
-            (at_ms, device_id, token_hash),
+            "(device_id=? OR token_hash=? OR user_id=?)",
+            (at_ms, device_id, token_hash, user_id),
         )
         return cur.rowcount
+
+    def add_login_failure(self, key: str, at_ms: int, forget_before_ms: int) -> int:
+        return self.conn.execute(
+            "INSERT INTO login_failures VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET "
+            "failures = CASE WHEN last_failure_at < ? THEN 1 ELSE failures + 1 END, "
+            "last_failure_at = max(last_failure_at, excluded.last_failure_at) "
+            "RETURNING failures", (key, at_ms, forget_before_ms)).fetchone()[0]
+
+    def clear_login_failures(self, key: str) -> None:
+        self.conn.execute("DELETE FROM login_failures WHERE key=?", (key,))
+
+    def forget_login_failures(self, before_ms: int) -> int:
+        return self.conn.execute(
+            "DELETE FROM login_failures WHERE last_failure_at < ?", (before_ms,)).rowcount
+
+    def block_device(self, device_id: str, at_ms: int, by: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO device_blocks VALUES (?,?,?) ON CONFLICT (device_id) DO NOTHING",
+            (device_id, at_ms, by))
+
+    def unblock_device(self, device_id: str) -> bool:
+        return self.conn.execute(
+            "DELETE FROM device_blocks WHERE device_id=?", (device_id,)).rowcount > 0
 
     def put_device(self, d: DeviceRow) -> None:
         self.conn.execute(

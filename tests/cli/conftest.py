@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
-from server.support import device_secret, pull_changes
+from server.support import SCRYPT_N, device_secret, pull_changes
 from sync_server.app import create_app
 from sync_server.cli import main
 from sync_server.demo import DEMO_PASSWORD, seed_demo
@@ -57,7 +57,7 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One seed per session (six scrypt hashes); tests get copies."""
     path = tmp_path_factory.mktemp("seed") / "template.db"
     with open_store(path) as store:
-        assert seed_demo(store, NOW).seeded
+        assert seed_demo(store, NOW, scrypt_n=SCRYPT_N).seeded
     # Closing the last connection checkpoints the WAL into the file.
     assert not path.with_name(path.name + "-wal").exists()
     return path
@@ -73,7 +73,7 @@ def db(tmp_path: Path, seeded_template: Path) -> Path:
 
 @contextmanager
 def app_client(path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db_path=path))) as client:
+    with TestClient(create_app(Settings(db_path=path, scrypt_n=SCRYPT_N))) as client:
         yield client
 
 
@@ -94,6 +94,7 @@ class Api:
     pull_all = staticmethod(pull_changes)
     store = staticmethod(open_store)
     now = NOW
+    password = DEMO_PASSWORD
 
 
 @pytest.fixture

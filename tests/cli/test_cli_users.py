@@ -6,6 +6,7 @@ import getpass
 
 import pytest
 
+from server.support import device_secret
 from sync_server.demo import FIRST_VILLAGE, GRID2_VILLAGE
 
 
@@ -100,7 +101,16 @@ def test_revoke_device_blocks_its_token(db, api, cli):
         still = client.get("/api/v1/sync/pull", params={"since": 0},
                            headers={"Authorization": f"Bearer {other}"})
         assert still.status_code == 200
-        # logging in again works
+        # the device stays revoked: no logging straight back in, whoever it is
+        for who in ("grid1", "grid2"):
+            blocked = client.post("/api/v1/auth/login", json={
+                "username": who, "password": api.password, "device_id": "phone-7",
+                    "device_secret": device_secret("phone-7")})
+            assert blocked.status_code == 403
+            assert blocked.json()["error"]["code"] == "device_revoked"
+        assert "may not log in again until" in res.out
+        enabled = cli("user", "enable-device", "phone-7", "--db", db)
+        assert enabled.code == 0 and "may log in again" in enabled.out
         api.login(client, "grid1", "phone-7")
     again = cli("user", "revoke-device", "phone-7", "--db", db)
     assert again.code == 0 and "revoked 1 login token(s)" in again.out

@@ -30,7 +30,7 @@ import uvicorn
 from PIL import Image
 
 from field_app.core import Device, DeviceSettings
-from server.support import device_secret, pull_changes
+from server.support import SCRYPT_N, device_secret, pull_changes
 from shared_schema.ids import uuid7
 from sync_server.app import create_app
 from sync_server.domain.auth.service import create_user
@@ -85,7 +85,7 @@ class Township:
                 ("office1", "office", {}),
             ):
                 self.users[username] = create_user(store, username, PASSWORD, role,
-                                                   **scope).id
+                                                   scrypt_n=SCRYPT_N, **scope).id
         finally:
             store.close()
 
@@ -104,7 +104,7 @@ class LiveServer:
         self.db = folder / "server.db"
         self.town = Township()
         self.town.seed(self.db)
-        self.settings = Settings(db_path=self.db, **overrides)
+        self.settings = Settings(db_path=self.db, **{"scrypt_n": SCRYPT_N, **overrides})
         self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="error",
                                 lifespan="on", access_log=False)
@@ -160,7 +160,8 @@ class ServerProcess:
         self.log = folder / "uvicorn.log"
 
     def start(self) -> None:
-        env = {**os.environ, "WAGE_PATROL_DB": str(self.db)}
+        env = {**os.environ, "WAGE_PATROL_DB": str(self.db),
+               "WAGE_PATROL_SCRYPT_N": str(SCRYPT_N)}
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [PYTHON, "-m", "uvicorn", "--factory", "sync_server.app:app_from_env",

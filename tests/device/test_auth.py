@@ -9,6 +9,7 @@ import pytest
 
 from field_app.cli import main
 from field_app.core import Device, DeviceError
+from sync_server.domain.auth.lifecycle import CliActor, enable_device
 from sync_server.domain.auth.service import revoke_device, secret_hash
 
 from .support import PASSWORD, fast_settings, small_jpeg
@@ -59,6 +60,14 @@ def test_login_required_keeps_the_outbox(how: str, make_server, make_device, cap
     with dev.store.read() as tx:
         assert tx.outbox_ids()[:4] == ids_before
 
+    if how == "revoked":
+        # A revoked device stays revoked (issue #14): no logging straight back
+        # in until an admin enables it; the outbox is kept meanwhile.
+        with pytest.raises(DeviceError) as exc:
+            dev.login(server.url, "grid1", PASSWORD)
+        assert exc.value.code == "device_revoked"
+        assert dev.status().pending_mutations == 5
+        enable_device(server.store, CliActor("cli:test"), dev.device_id, clock())
     dev.login(server.url, "grid1", PASSWORD)
     assert dev.status().login_state == "logged_in"
     report = dev.sync()

@@ -28,7 +28,7 @@ CASE = {"status": "registered", "level": "village", "title": "日历测试",
 def admin_headers(server) -> dict[str, str]:
     store = SqliteStore(server.db)
     try:
-        create_user(store, "admin", PASSWORD, "admin")
+        create_user(store, "admin", PASSWORD, "admin", scrypt_n=server.settings.scrypt_n)
     finally:
         store.close()
     r = httpx.post(server.url + "/api/v1/auth/login", json={

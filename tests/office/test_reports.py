@@ -39,7 +39,8 @@ def demo(make_app_client: Callable[..., AppClient], clock: ManualClock) -> dict[
     """The demo seed, two inspections approved (one with the deposit missing), one demo
     case paid, resolved and closed, and one office intake in the month."""
     app = make_app_client()
-    seed_demo(app.store, clock(), activity=False)  # exact figures of this scenario only
+    seed_demo(app.store, clock(), activity=False,  # exact figures of this scenario only
+              scrypt_n=app.settings.scrypt_n)
     world = World(app.client, app.store, clock)  # only for its test Device
     world.users = {u.username: u for u in app.store.list_users()}
     office = Demo(app, clock).login("office1", "office-pc")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from server.support import (
+    SCRYPT_N,
     World,
     assert_error_shape,
     complete_answers,
@@ -29,7 +30,7 @@ from server.support import (
 )
 from shared_schema.calendar import CALENDAR_FILE
 from shared_schema.ids import uuid7
-from sync_server.domain.auth.service import revoke_device
+from sync_server.domain.auth.service import create_user, revoke_device
 from sync_server.domain.registry.service import ServerWriter
 
 ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
@@ -118,13 +119,23 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("PUT /admin/calendar", "replace the calendar (scope n/a)"): _ADMIN_ONLY,
     ("POST /admin/users", "create a grid officer of the site's village"): _ADMIN_CREATE,
     ("POST /admin/devices/{id}/revoke", "revoke a grid officer's device"): _ADMIN_ONLY,
+    ("POST /admin/devices/{id}/enable", "re-enable a grid officer's revoked device"):
+        _ADMIN_ONLY,
+    ("POST /admin/users/{username}/disable", "disable a grid officer of the site's village"):
+        _ADMIN_ONLY,
+    ("POST /admin/users/{username}/enable", "enable a disabled grid officer"): _ADMIN_ONLY,
+    ("POST /admin/users/{username}/password", "set a grid officer's password"): _ADMIN_ONLY,
+    ("POST /admin/users/{username}/role", "make a grid officer a sector inspector"):
+        _ADMIN_ONLY,
+    ("POST /auth/logout", "log out its own login (scope n/a)"):
+        {r: ("200", "200") for r in ROLES},
     ("GET /reports/summary", "this month's figures (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.xlsx", "this month's workbook (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.csv", "one sheet as CSV (scope n/a)"): _OFFICE_READ,
 }
 #: Every authenticated endpoint without a token, with an unknown, a revoked
 #: or an expired token: 401 with the one error shape, whatever the role.
-AUTHED = ("POST /sync/push", "GET /sync/pull", "GET /sync/receipt", "POST /uploads",
+AUTHED = ("POST /auth/logout", "POST /sync/push", "GET /sync/pull", "GET /sync/receipt", "POST /uploads",
           "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}",
           "GET /blobs/{sha256}", "HEAD /blobs/{sha256}",
           *sorted({endpoint for endpoint, _ in MATRIX if endpoint.split()[1].startswith(
@@ -276,6 +287,12 @@ def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> 
             "username": USER[role], "password": "pw-治欠", "device_id": victim.device_id,
             "device_secret": secret})
         return str(r.status_code)
+    if endpoint == "POST /auth/logout":
+        # a login of its own: the role's device keeps its token for the other cells
+        headers = t.w.login(USER[role], f"logout-{role}-{where}")
+        r = t.http.post("/api/v1/auth/logout", headers=headers)
+        gone = t.http.get("/api/v1/sync/pull", headers=headers).status_code
+        return str(r.status_code) if gone == 401 else f"{r.status_code}, token still works"
     if action == "edit a site":
         dev.pull()  # base on what the server holds: a clean edit
         return push_one(dev, dev.upsert("site", site, {"contact_phone": f"1{uuid7()[-10:]}"}))
@@ -402,6 +419,18 @@ def office_cell(t: Township, endpoint: str, role: str, where: str) -> str:
         case "/admin/devices/{id}/revoke":
             victim = t.w.device("grid1" if where == IN else "grid2", "rv-" + uuid7(), pull=False)
             path = path.replace("{id}", victim.device_id)
+        case "/admin/devices/{id}/enable":
+            victim = t.w.device("grid1" if where == IN else "grid2", "en-" + uuid7(), pull=False)
+            assert revoke_device(t.w.store, victim.device_id, t.w.clock()) == 1
+            path = path.replace("{id}", victim.device_id)
+        case _ if path.startswith("/admin/users/{username}/"):
+            # a grid officer of its own for every cell
+            username = "lc" + uuid7()[-10:]
+            create_user(t.w.store, username, "pw-治欠-lifecycle", "grid_officer",
+                        village_ids=[village], scrypt_n=SCRYPT_N)
+            path = path.replace("{username}", username)
+            body = {"/password": {"password": "pw-治欠-new-one"},
+                    "/role": {"role": "sector_inspector"}}.get(path[path.rindex("/"):])
         case "/reports/monthly.csv":
             query = {"sheet": "cases"}
     r = http.request(method, "/api/v1" + path, params=query, json=body, headers=dev.headers)
@@ -429,7 +458,8 @@ def test_authorisation_matrix(world: World, figures) -> None:
 
 def _request(t: Township, endpoint: str, headers: dict[str, str]):
     method, path = endpoint.split(" ", 1)
-    path = path.replace("{id}", uuid7()).replace("{sha256}", t.photo_sha[IN])
+    path = path.replace("{id}", uuid7()).replace("{sha256}", t.photo_sha[IN]).replace(
+        "{username}", "grid2")
     kwargs: dict[str, Any] = {"headers": {**headers, "Tus-Resumable": "1.0.0"}}
     if endpoint == "POST /sync/push":
         kwargs["json"] = {"protocol": 1, "device_id": "x", "client_time_ms": 0, "mutations": []}

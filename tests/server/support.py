@@ -44,6 +44,11 @@ from sync_server.store.sqlite import SqliteStore
 T0 = 1_764_140_000_000
 DAY_MS = 24 * 3600 * 1000
 PASSWORD = "pw-治欠"
+#: The tests' password hashing cost, given to the server as ``Settings.scrypt_n``
+#: (tests/conftest.py): 2^14, 16 MiB and ~50 ms a hash, instead of the
+#: default OWASP 2^17 (128 MiB, ~0.5 s). tests/server/test_passwords.py checks
+#: the default.
+SCRYPT_N = 2**14
 
 
 def device_secret(device_id: str) -> str:
@@ -159,11 +164,17 @@ class World:
             ("admin", "admin", {}),
         ):
             self.users[username] = create_user(self.store, username, PASSWORD, role,
-                                               now_ms=self.clock(), **scope)
+                                               now_ms=self.clock(), scrypt_n=self.scrypt_n(),
+                                               **scope)
         return self
 
     def user_id(self, username: str) -> str:
         return self.users[username].id
+
+    def scrypt_n(self) -> int:
+        """The cost the server hashes at (its ``Settings.scrypt_n``)."""
+        app = getattr(self.http, "app", None)
+        return app.state.settings.scrypt_n if app is not None else SCRYPT_N
 
     def login(self, username: str, device_id: str) -> dict[str, str]:
         r = self.http.post("/api/v1/auth/login", json={
@@ -352,7 +363,8 @@ class Live:
 def serve_world(directory: Path, **overrides: Any) -> Iterator[tuple[Live, World]]:
     """A seeded world on a real uvicorn, with an httpx client on it; stopped after."""
     clock = ManualClock()
-    settings = Settings(db_path=directory / "s.db", now_ms=clock, **overrides)
+    settings = Settings(db_path=directory / "s.db", now_ms=clock,
+                        **{"scrypt_n": SCRYPT_N, **overrides})
     with Live(settings) as server:
         http = httpx.Client(base_url=server.url, timeout=30)
         watch_error_shape(http)

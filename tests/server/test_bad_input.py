@@ -10,7 +10,8 @@ import pytest
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import revoke_device
 
-from .support import DAY_MS, AppClient, Device, World, device_secret, error_of, ok, rejected
+from .support import (DAY_MS, PASSWORD, AppClient, Device, World, device_secret, error_of, ok,
+                      rejected)
 
 
 def state_of(world: World) -> tuple[Any, ...]:
@@ -297,6 +298,13 @@ def test_a_revoked_device_is_401(world: World) -> None:
     assert error_of(a.pull_response(0), 401)["code"] == "token_revoked"
     assert error_of(a.push_response(), 401)["code"] == "token_revoked"
     assert other.pull_response(0).status_code == 200  # only that device
+    # and it stays revoked (issue #14): no login from it until an admin enables it
+    r = world.http.post("/api/v1/auth/login", json={
+        "username": "grid1", "password": PASSWORD, "device_id": "devA",
+        "device_secret": device_secret("devA")})
+    assert error_of(r, 403)["code"] == "device_revoked"
+    admin = world.login("admin", "admin-pc")
+    assert world.http.post("/api/v1/admin/devices/devA/enable", headers=admin).status_code == 200
     a.headers = world.login("grid1", "devA")
     assert a.pull_response(0).status_code == 200
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import msgspec
@@ -1056,3 +1057,53 @@ class SyncStoreConformance:
         with store.transaction() as tx:
             tx.put_calendar({"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}, 2, "admin")
         assert store.get_calendar() == {"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}
+
+    # logins (migration m008_logins) ---------------------------------------------------
+    def test_login_failures_count_forget_and_clear(self, store: SyncStore) -> None:
+        assert store.login_failures(["user:a"]) == {}
+        with store.transaction() as tx:
+            assert tx.add_login_failure("user:a", 1000, 0) == 1
+            assert tx.add_login_failure("user:a", 2000, 0) == 2
+            assert tx.add_login_failure("client:1.2.3.4", 2000, 0) == 1
+        rows = store.login_failures(["user:a", "client:1.2.3.4", "user:b"])
+        assert {k: (r.failures, r.last_failure_at) for k, r in rows.items()} == {
+            "user:a": (2, 2000), "client:1.2.3.4": (1, 2000)}
+        with store.transaction() as tx:
+            # the last failure is older than the memory: the count starts again
+            assert tx.add_login_failure("user:a", 9000, 5000) == 1
+            tx.clear_login_failures("client:1.2.3.4")
+        assert store.login_failures(["user:a"])["user:a"].last_failure_at == 9000
+        assert store.login_failures(["client:1.2.3.4"]) == {}
+        with store.transaction() as tx:
+            tx.add_login_failure("user:old", 100, 0)
+            assert tx.forget_login_failures(5000) == 1
+        assert set(store.login_failures(["user:a", "user:old"])) == {"user:a"}
+
+    def test_concurrent_login_failures_all_count(self, store: SyncStore) -> None:
+        def fail(_: int) -> int:
+            return store.write_grouped(lambda tx: tx.add_login_failure("user:x", 1, 0))
+
+        with ThreadPoolExecutor(8) as pool:
+            counts = sorted(pool.map(fail, range(40)))
+        assert counts == list(range(1, 41))
+        assert store.login_failures(["user:x"])["user:x"].failures == 40
+
+    def test_device_blocks_and_user_token_revocation(self, store: SyncStore) -> None:
+        assert store.device_blocked("d1") is None
+        with store.transaction() as tx:
+            tx.block_device("d1", 10, "admin-id")
+            tx.block_device("d1", 20, "other")  # the first block is kept
+            assert tx.device_blocked("d1") == 10
+        assert store.device_blocked("d1") == 10
+        with store.transaction() as tx:
+            assert tx.unblock_device("d1") is True
+            assert tx.unblock_device("d1") is False
+        assert store.device_blocked("d1") is None
+        with store.transaction() as tx:
+            for i, (user, device) in enumerate((("u1", "p1"), ("u1", "p2"), ("u2", "p3"))):
+                tx.put_token(TokenRow(token_hash=f"t{i}", user_id=user, device_id=device,
+                                      expires_at=10**13, created_at=1))
+        with store.transaction() as tx:
+            assert tx.revoke_tokens(user_id="u1", at_ms=50) == 2
+            assert tx.revoke_tokens(user_id="u1", at_ms=60) == 0
+        assert [store.get_token(f"t{i}").revoked_at for i in range(3)] == [50, 50, None]

@@ -16,7 +16,8 @@ from sync_server.store.sqlite import SqliteStore, migrations
 
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
               "m004_record_history", "m005_records_pull_columns",
-              "m006_scoped_pull_indexes", "m007_device_secrets", "m010_received_at"]
+              "m006_scoped_pull_indexes", "m007_device_secrets", "m008_logins",
+              "m010_received_at"]
 
 
 @pytest.fixture

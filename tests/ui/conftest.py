@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from field_app.core import Device
+from server.support import SCRYPT_N
 from sync_server.demo import DEMO_PASSWORD, seed_demo
 from sync_server.store.sqlite import SqliteStore
 
@@ -61,7 +62,8 @@ def seed(db: Path) -> None:
     store = SqliteStore(db)
     store.migrate()
     try:
-        assert seed_demo(store, int(time.time() * 1000), activity=False).seeded
+        assert seed_demo(store, int(time.time() * 1000), activity=False,
+                         scrypt_n=SCRYPT_N).seeded
     finally:
         store.close()
 
@@ -90,7 +92,8 @@ class DemoServer:
         self.proc = subprocess.Popen(
             [str(BIN / "sync-server"), "serve", "--db", str(self.db), "--host", "127.0.0.1",
              "--port", str(self.port)], stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True,
+            env={**os.environ, "WAGE_PATROL_SCRYPT_N": str(SCRYPT_N)})  # the tests' cost
         wait_http(self.url + "/healthz")
 
     def stop(self) -> None:

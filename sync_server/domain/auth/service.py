@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from shared_schema.base import WireStruct
 from shared_schema.ids import uuid7
 from shared_schema.wire import LoginRequest, LoginResponse, Scope, UserInfo
-from sync_server.domain.auth.passwords import hash_password, verify_password
+from sync_server.domain.auth import throttle
+from sync_server.domain.auth.passwords import (
+    OWASP_N,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from sync_server.domain.registry.reference import publish_user
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
 from sync_server.store.base import (
     AuditEntry,
     DeviceRow,
+    StoreTx,
     SyncStore,
     TokenRow,
     UserRow,
@@ -25,9 +36,12 @@ from sync_server.store.base import (
 ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
 WHOLE_TOWNSHIP = frozenset({"office", "leader", "admin"})
 
-# A fixed hash to verify against when the user does not exist, so a wrong
-# username costs as much time as a wrong password.
-_DUMMY_HASH = hash_password("not-a-password")
+#: The audit log's actions for logins (docs/security.md, "Logins").
+LOGIN, LOGIN_FAILED, LOGOUT = "login", "login_failed", "logout"
+
+
+class LogoutResponse(WireStruct, kw_only=True):
+    tokens_revoked: int
 
 
 def token_hash(token: str) -> str:
@@ -78,14 +92,17 @@ def user_info(user: UserRow) -> UserInfo:
 def create_user(store: SyncStore, username: str, password: str, role: str, *,
                 display_name: str | None = None, village_ids: list[str] | None = None,
                 department_ids: list[str] | None = None, now_ms: int = 0,
-                user_id: str | None = None) -> UserRow:
+                user_id: str | None = None, scrypt_n: int = OWASP_N) -> UserRow:
+    """A new user, hashed at cost ``scrypt_n``. The password policy is the
+    caller's (``policy.check_password``: the CLI and the admin API check it,
+    ``seed-demo`` alone does not)."""
     if role not in ROLES:
         raise ApiError("invalid_role", f"role must be one of {', '.join(ROLES)}", role=role)
     if not username or not password:
         raise ApiError("invalid_user", "username and password are required")
     user = UserRow(
         id=user_id or uuid7(), username=username, display_name=display_name or username,
-        role=role, password_hash=hash_password(password), village_ids=village_ids or [],
+        role=role, password_hash=hash_password(password, scrypt_n), village_ids=village_ids or [],
         department_ids=department_ids or [], created_at=now_ms,
     )
     with store.transaction() as tx:
@@ -135,6 +152,9 @@ def _may_claim(device: DeviceRow, user: UserRow, hashed: str) -> bool:
 
 def login(store: SyncStore, settings: Settings, req: LoginRequest,
           client: str = "") -> LoginResponse:
+    """A device login from ``client`` (its address): the device id proven by its
+    secret, throttled, audited, and re-hashing a password stored at a lower cost
+    than ``settings.scrypt_n``."""
     if not req.device_id or "." in req.device_id or len(req.device_id) > 100:
         raise ApiError("invalid_device_id", "device_id must be 1-100 characters without '.'",
                        400, path="$.device_id")
@@ -145,18 +165,38 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
                        f"device_secret must be {SECRET_MIN}-{SECRET_MAX} characters: "
                        "update the app", 400, path="$.device_secret", min_length=SECRET_MIN)
     now = settings.now_ms()
+    wait = throttle.wait_ms(store, settings, req.username, client, now)
+    if wait > 0:
+        # The password is not checked, whether the user exists or not.
+        seconds = max(1, math.ceil(wait / 1000))
+        _refused(store, now, req, client, store.get_user_by_username(req.username),
+                 "throttled", retry_after_s=seconds)
+        raise ApiError("too_many_attempts",
+                       f"登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins; "
+                       f"try again in {seconds} s)", 429,
+                       headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
     user = store.get_user_by_username(req.username)
-    ok = verify_password(req.password, user.password_hash if user else _DUMMY_HASH)
+    ok = verify_password(req.password,
+                         user.password_hash if user else dummy_hash(settings.scrypt_n))
     if not user or not ok:
+        def failed(tx: StoreTx) -> None:
+            throttle.note_failure(tx, settings, req.username, client, now)
+            _login_audit(tx, now, LOGIN_FAILED, req, client, user,
+                         "wrong_password" if user else "unknown_user")
+        store.write_grouped(failed)
         raise ApiError("invalid_credentials", "wrong username or password", 401)
     if not user.active:
+        _refused(store, now, req, client, user, "user_disabled")
         raise ApiError("user_disabled", "this account is disabled", 401)
     hashed = secret_hash(req.device_secret)
+    new_hash = (hash_password(req.password, settings.scrypt_n)
+                if needs_rehash(user.password_hash, settings.scrypt_n) else None)
     token = secrets.token_urlsafe(32)
     expires = now + settings.token_ttl_ms
     with store.transaction() as tx:
         device = tx.get_device(req.device_id)
         taken = device is not None and not _may_claim(device, user, hashed)
+        blocked = not taken and tx.device_blocked(req.device_id) is not None
         if taken:
             # Another device's id: nothing changes but the audit log.
             tx.add_audit(AuditEntry(
@@ -164,26 +204,61 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
                 device_id=req.device_id, action="device_id_taken", entity="device",
                 entity_id=req.device_id,
                 details={"client": client, "device_name": req.device_name[:100]}))
-        else:
-            if device is None or device.user_id != user.id:
-                # A new device, or a phone handed to another user: start fresh
-                # scope tracking; the old user's tokens on it stop working.
-                if device is not None:
-                    tx.revoke_tokens(device_id=req.device_id, at_ms=now)
-                device = DeviceRow(device_id=req.device_id, user_id=user.id,
-                                   name=req.device_name, created_at=now,
-                                   last_hlc=device.last_hlc if device else "")
-            device.secret_hash = hashed  # bound at the first login, then the same
-            device.name = req.device_name or device.name
-            tx.put_device(device)
+        elif not blocked:
+            throttle.note_success(tx, req.username)
+            if new_hash is not None:
+                stored = tx.get_user_by_username(user.username)
+                if stored is not None and stored.password_hash == user.password_hash:
+                    stored.password_hash = new_hash  # unless an admin set a new one meanwhile
+                    tx.put_user(stored)
+            _bind_device(tx, req, user, device, hashed, now)
             tx.put_token(TokenRow(token_hash=token_hash(token), user_id=user.id,
                                   device_id=req.device_id, expires_at=expires, created_at=now))
+            _login_audit(tx, now, LOGIN, req, client, user, "ok",
+                         rehashed=new_hash is not None)
     if taken:
         raise ApiError("device_id_taken",
                        "this device id belongs to another device: reinstall the app or ask "
                        "the administrator", 409, device_id=req.device_id)
+    if blocked:
+        _refused(store, now, req, client, user, "device_revoked")
+        raise ApiError("device_revoked", "this device was revoked by an administrator; "
+                       "ask them to enable it again", 403, device_id=req.device_id)
     return LoginResponse(token=token, expires_at=expires, user=user_info(user),
                          server_time_ms=now)
+
+
+def _bind_device(tx: StoreTx, req: LoginRequest, user: UserRow, device: DeviceRow | None,
+                 hashed: str, now: int) -> None:
+    if device is None or device.user_id != user.id:
+        # A new device, or a phone handed to another user: start fresh
+        # scope tracking; the old user's tokens on it stop working.
+        if device is not None:
+            tx.revoke_tokens(device_id=req.device_id, at_ms=now)
+        device = DeviceRow(device_id=req.device_id, user_id=user.id, name=req.device_name,
+                           created_at=now, last_hlc=device.last_hlc if device else "")
+    device.secret_hash = hashed  # bound at the first login, then the same
+    device.name = req.device_name or device.name
+    tx.put_device(device)
+
+
+def _login_audit(tx: StoreTx, now: int, action: str, req: LoginRequest, client: str,
+                 user: UserRow | None, outcome: str, **details: Any) -> None:
+    """An audit row for a login attempt: who tried (the user, or the name
+    typed when there is no such user), from which device and address, and
+    how it ended."""
+    tx.add_audit(AuditEntry(
+        id=uuid7(), at=now, user_id=user.id if user else "",
+        username=user.username if user else req.username[:throttle.KEY_CHARS],
+        role=user.role if user else "", device_id=req.device_id[:100], action=action,
+        entity="user", entity_id=user.id if user else "",
+        details={"outcome": outcome, "client": client, **details}))
+
+
+def _refused(store: SyncStore, now: int, req: LoginRequest, client: str,
+             user: UserRow | None, outcome: str, **details: Any) -> None:
+    store.write_grouped(
+        lambda tx: _login_audit(tx, now, LOGIN_FAILED, req, client, user, outcome, **details))
 
 
 def authenticate(store: SyncStore, settings: Settings, authorization: str | None) -> Principal:
@@ -198,12 +273,13 @@ def authenticate(store: SyncStore, settings: Settings, authorization: str | None
     if found is None:
         raise ApiError("token_invalid", "this login is not known; log in again", 401)
     row, user = found
+    # A disabled user's tokens are revoked too: say why (user_disabled) first.
+    if user is None or not user.active:
+        raise ApiError("user_disabled", "this account is disabled", 401)
     if row.revoked_at is not None:
         raise ApiError("token_revoked", "this device's login was revoked; log in again", 401)
     if row.expires_at <= settings.now_ms():
         raise ApiError("token_expired", "this login has expired; log in again", 401)
-    if user is None or not user.active:
-        raise ApiError("user_disabled", "this account is disabled", 401)
     return Principal(
         user_id=user.id, username=user.username, role=user.role,
         village_ids=frozenset(user.village_ids), department_ids=frozenset(user.department_ids),
@@ -216,6 +292,23 @@ def _token_and_user(store: SyncStore, hashed: str) -> tuple[TokenRow, UserRow | 
     return None if row is None else (row, store.get_user(row.user_id))
 
 
-def revoke_device(store: SyncStore, device_id: str, now_ms: int) -> int:
+def revoke_device(store: SyncStore, device_id: str, now_ms: int, by: str | None = None) -> int:
+    """Revoke a device's tokens and block it: it cannot log in again (403
+    ``device_revoked``) until ``lifecycle.enable_device``. Returns the tokens revoked."""
     with store.transaction() as tx:
+        tx.block_device(device_id, now_ms, by)
         return tx.revoke_tokens(device_id=device_id, at_ms=now_ms)
+
+
+def logout(store: SyncStore, settings: Settings, authorization: str | None) -> LogoutResponse:
+    """Revoke the caller's own token (the device's other logins, if any, stay)."""
+    p = authenticate(store, settings, authorization)
+    hashed = token_hash((authorization or "")[7:].strip())
+    now = settings.now_ms()
+    with store.transaction() as tx:
+        count = tx.revoke_tokens(token_hash=hashed, at_ms=now)
+        tx.add_audit(AuditEntry(
+            id=uuid7(), at=now, user_id=p.user_id, username=p.username, role=p.role,
+            device_id=p.device_id, action=LOGOUT, entity="user", entity_id=p.user_id,
+            details={"tokens_revoked": count}))
+    return LogoutResponse(tokens_revoked=count)

@@ -12,7 +12,8 @@ from sync_server.domain.office.schema import AuditList, AuditRow, Page
 from sync_server.store.base import SyncStore
 
 ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",
-           "user_create", "device_revoke", "device_id_taken")
+           "user_create", "device_revoke", "device_id_taken", "login", "login_failed", "logout",
+           "user_disable", "user_enable", "user_password", "user_role", "device_enable")
 
 
 def list_audit(store: SyncStore, p: Principal, *, action: str | None, entity_id: str | None,

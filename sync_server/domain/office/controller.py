@@ -27,8 +27,10 @@ from sync_server.domain.office.schema import (
     CaseEventRequest,
     CaseIntake,
     CreateUserRequest,
+    PasswordRequest,
     ResolveRequest,
     ReviewRequest,
+    RoleRequest,
 )
 from sync_server.http import decode, json_response, principal, read_body
 
@@ -38,6 +40,8 @@ _resolve = msgspec.json.Decoder(ResolveRequest)
 _intake = msgspec.json.Decoder(CaseIntake)
 _event = msgspec.json.Decoder(CaseEventRequest)
 _user = msgspec.json.Decoder(CreateUserRequest)
+_password = msgspec.json.Decoder(PasswordRequest)
+_role = msgspec.json.Decoder(RoleRequest)
 SITE_KINDS = msgspec.inspect.type_info(SiteKind).values  # type: ignore[attr-defined]
 
 
@@ -229,6 +233,51 @@ class CalendarController(Controller):
         state = request.app.state
         return await _run(admin.revoke_device, state.store, state.settings, p, device_id)
 
+    @post("/admin/devices/{device_id:str}/enable",
+          summary="Let a revoked device log in again (admin)",
+          operation_id="admin_enable_device", request_max_body_size=None)
+    async def enable_device(self, request: Request, device_id: FromPath[str]) -> Response:
+        p = await _who(request, access.ADMIN)
+        state = request.app.state
+        return await _run(admin.enable_device, state.store, state.settings, p, device_id)
+
+
+class UserAdminController(Controller):
+    """A user's life cycle (admin): disable, enable, a new password, a new role."""
+
+    path = "/api/v1/admin/users/{username:str}"
+    tags = ["admin"]
+
+    @post("/disable", summary="Disable a user; every token of theirs is revoked (admin)",
+          operation_id="admin_disable_user", request_max_body_size=None)
+    async def disable(self, request: Request, username: FromPath[str]) -> Response:
+        p = await _who(request, access.ADMIN)
+        state = request.app.state
+        return await _run(admin.disable_user, state.store, state.settings, p, username)
+
+    @post("/enable", summary="Enable a disabled user (admin)", operation_id="admin_enable_user",
+          request_max_body_size=None)
+    async def enable(self, request: Request, username: FromPath[str]) -> Response:
+        p = await _who(request, access.ADMIN)
+        state = request.app.state
+        return await _run(admin.enable_user, state.store, state.settings, p, username)
+
+    @post("/password", summary="Set a user's password; their tokens are revoked (admin)",
+          operation_id="admin_set_password", request_max_body_size=None)
+    async def password(self, request: Request, username: FromPath[str]) -> Response:
+        p = await _who(request, access.ADMIN)
+        req = await _body(request, _password)
+        state = request.app.state
+        return await _run(admin.set_password, state.store, state.settings, p, username, req)
+
+    @post("/role", summary="Change a user's role; their devices resync (admin)",
+          operation_id="admin_set_role", request_max_body_size=None)
+    async def role(self, request: Request, username: FromPath[str]) -> Response:
+        p = await _who(request, access.ADMIN)
+        req = await _body(request, _role)
+        state = request.app.state
+        return await _run(admin.set_role, state.store, state.settings, p, username, req)
+
 
 CONTROLLERS = [InspectionReviewController, ConflictController, CaseController,
-               RegistryController, AuditController, CalendarController]
+               RegistryController, AuditController, CalendarController, UserAdminController]

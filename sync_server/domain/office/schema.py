@@ -293,3 +293,23 @@ class AdminUser(WireStruct, kw_only=True):
 class RevokeResponse(WireStruct, kw_only=True):
     device_id: str
     tokens_revoked: int
+
+
+class PasswordRequest(WireStruct, kw_only=True):
+    password: str
+
+
+class RoleRequest(WireStruct, kw_only=True):
+    role: str
+
+
+class UserChange(WireStruct, kw_only=True):
+    """A user after a life-cycle change, and the tokens it revoked."""
+
+    user: AdminUser
+    tokens_revoked: int = 0
+
+
+class DeviceEnabled(WireStruct, kw_only=True):
+    device_id: str
+    was_revoked: bool
