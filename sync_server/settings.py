@@ -50,6 +50,26 @@ class Settings:
     #: happened, and under a burst of 200 devices the lines took 6-10% of the
     #: server's CPU (docs/performance.md "Sixth round").
     access_log: bool = False
+    #: An upload no byte reached for this long expires: its row and partial
+    #: file are removed (tus Expiration, ``Upload-Expires``).
+    upload_expiry_ms: int = 24 * 3600 * 1000
+    #: Declared bytes of one device's unfinished uploads at most; a POST past
+    #: it: 429 ``upload_quota``.
+    max_unfinished_bytes: int = 200 * MiB
+    #: Unfinished uploads of one user at most; a POST past it: 429 ``upload_quota``.
+    max_unfinished_uploads: int = 50
+    #: A verified blob no live photo record names is deleted this long after a
+    #: collection first saw it so.
+    orphan_grace_ms: int = 7 * 24 * 3600 * 1000
+    #: The server's collection (expired uploads, orphan blobs) runs this often
+    #: (0: only ``sync-server gc``).
+    gc_interval_ms: int = 3600 * 1000
+    #: A PATCH holds its upload's lock; a lock not renewed for this long (the
+    #: process died) may be taken by the next PATCH.
+    upload_lock_ms: int = 120_000
+    #: Free bytes the blob disk keeps: an upload that would go below it is
+    #: refused (507 ``storage_full``), and ``/readyz`` answers 503.
+    min_free_bytes: int = 256 * MiB
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -77,6 +97,13 @@ class Settings:
             "worker_threads": ("WAGE_PATROL_WORKER_THREADS", int),
             "gc_gen0": ("WAGE_PATROL_GC_GEN0", int),
             "access_log": ("WAGE_PATROL_ACCESS_LOG", _flag),
+            "upload_expiry_ms": ("WAGE_PATROL_UPLOAD_EXPIRY_MS", int),
+            "max_unfinished_bytes": ("WAGE_PATROL_MAX_UNFINISHED_BYTES", int),
+            "max_unfinished_uploads": ("WAGE_PATROL_MAX_UNFINISHED_UPLOADS", int),
+            "orphan_grace_ms": ("WAGE_PATROL_ORPHAN_GRACE_MS", int),
+            "gc_interval_ms": ("WAGE_PATROL_GC_INTERVAL_MS", int),
+            "upload_lock_ms": ("WAGE_PATROL_UPLOAD_LOCK_MS", int),
+            "min_free_bytes": ("WAGE_PATROL_MIN_FREE_BYTES", int),
         }
         values = {}
         for key, (name, conv) in mapping.items():
