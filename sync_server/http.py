@@ -177,6 +177,10 @@ def decode(body: bytes, decoder: msgspec.json.Decoder) -> Any:
     string that is not UTF-8), ``invalid_body`` (wrong shape) or ``too_deep``
     (nested past ``MAX_JSON_DEPTH``)."""
     try:
+        if not body.isascii():
+            # The decoder skips unknown keys and their values unchecked: a key
+            # that is not UTF-8 would be ignored, not refused.
+            body.decode("utf-8")  # ~3 ms per MB of Chinese text, ~0 for ASCII
         value = decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise validation_error(exc) from None
@@ -195,30 +199,30 @@ def _too_deep() -> ApiError:
                     f"{MAX_JSON_DEPTH} deep", 400, limit=MAX_JSON_DEPTH, path="$")
 
 
-_LEAVES = (str, int, float, bool, type(None))
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def too_deep(value: Any, limit: int) -> bool:
     """Does ``value`` (decoded JSON: dicts, lists, msgspec Structs) nest more
-    than ``limit`` containers deep? Iterative, and it looks only into
-    containers, so a push of plain fields costs a type check per field."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        t = type(v)
-        if t is dict:
-            children: Any = v.values()
-        elif t is list or t is tuple:
-            children = v
-        elif isinstance(v, msgspec.Struct):
-            children = [getattr(v, f) for f in v.__struct_fields__]
-        else:
+    than ``limit`` containers deep? It looks only into containers, and its own
+    recursion is at most ``limit`` calls deep. About 25 µs per inspection of
+    25 answers (a third of its decode)."""
+    return _deeper([value], limit + 1)
+
+
+def _deeper(v: Any, budget: int) -> bool:
+    for c in (v.values() if type(v) is dict else v):
+        t = type(c)
+        if t in _LEAVES:
             continue
-        if depth > limit:
+        if budget <= 1:
             return True
-        for c in children:
-            if type(c) not in _LEAVES:
-                stack.append((c, depth + 1))
+        if t is dict or t is list or t is tuple:
+            if _deeper(c, budget - 1):
+                return True
+        elif isinstance(c, msgspec.Struct):
+            if _deeper([getattr(c, f) for f in c.__struct_fields__], budget - 1):
+                return True
     return False
 
 
