@@ -21,6 +21,7 @@ import hashlib
 import logging
 import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def upload_rows(app: AppClient) -> int:
 
 @pytest.fixture
 def bounded(make_app_client, clock: ManualClock) -> tuple[AppClient, World]:
-    app = make_app_client(gc_interval_ms=0)
+    app = make_app_client()  # the server's own collector waits gc_interval_ms (1 h) first
     return app, World(app.client, app.store, clock).seed()
 
 
@@ -187,8 +188,9 @@ def test_a_device_cannot_pile_up_unfinished_uploads(bounded) -> None:
             assert err["code"] == "upload_quota"
             assert int(r.headers["Retry-After"]) > 0
             break
-    limit = app.settings.max_unfinished_bytes // (20 * MiB)
+    limit = 10  # the default max_unfinished_bytes, 200 MiB, holds ten 20 MiB photos
     assert statuses == [201] * limit + [429], statuses
+    assert app.settings.max_unfinished_bytes == 200 * MiB
     assert upload_rows(app) == limit
     # the same user on another device has a quota of its own ...
     other = world.device("grid1", "cam-quota-2")
@@ -316,7 +318,7 @@ def test_concurrent_patches_on_one_upload_get_upload_busy(tmp_path: Path,
                                                           ) -> None:
     """Finding 8: three PATCHes at offset 0 at once answered [460, 500, 500];
     HEAD then said complete and GET /blobs was 404."""
-    with serve_world(tmp_path, gc_interval_ms=0) as (server, world):
+    with serve_world(tmp_path) as (server, world):
         dev = world.device("grid1", "cam-race")
         data = bytes(range(256)) * 4096  # 1 MiB
         r = create(world.http, dev, len(data), sha(data))
@@ -356,15 +358,25 @@ def test_three_parallel_patches_never_answer_500(tmp_path: Path) -> None:
     each answer is 204, 409 or 423, and the result is consistent."""
     import concurrent.futures
 
-    with serve_world(tmp_path, gc_interval_ms=0) as (server, world):
+    with serve_world(tmp_path) as (server, world):
         dev = world.device("grid1", "cam-race3")
         data = bytes(range(256)) * 8192  # 2 MiB
         r = create(world.http, dev, len(data), sha(data))
         location = r.headers["Location"]
 
+        start = threading.Barrier(3)
+
+        def pieces() -> Any:
+            start.wait(30)  # all three bodies begin together, 64 KiB at a time
+            for i in range(0, len(data), 64 * 1024):
+                yield data[i:i + 64 * 1024]
+
         def send(_: int) -> int:
             with httpx.Client(base_url=server.url, timeout=60) as c:
-                return patch(c, dev, location, 0, data).status_code
+                return c.patch(location, content=pieces(), headers={
+                    **dev.headers, "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                    "Content-Type": "application/offset+octet-stream",
+                    "Content-Length": str(len(data))}).status_code
 
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             codes = sorted(pool.map(send, range(3)))
