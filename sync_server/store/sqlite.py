@@ -492,6 +492,12 @@ class _Reads:
         return [r[0] for r in self.conn.execute(
             "SELECT user_id FROM blob_holders WHERE sha256=? ORDER BY user_id", (sha256,))]
 
+    def photo_creators(self, sha256: str, device_id: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT created_by_user FROM records WHERE entity='photo' AND deleted=0 "
+            "AND json_extract(data, '$.sha256') = ? AND created_by_device = ? "
+            "AND created_by_user IS NOT NULL ORDER BY created_by_user", (sha256, device_id))]
+
     def unfinished_uploads(self, *, device_id: str | None = None,
                            user_id: str | None = None) -> tuple[int, int]:
         if (device_id is None) == (user_id is None):

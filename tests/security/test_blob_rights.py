@@ -156,3 +156,24 @@ def test_an_upload_is_its_users_not_its_device_ids(app_client: AppClient, world:
     assert patch(world.http, grid1, location, 100, data[100:]).status_code == 204
     error_of(world.http.get(f"/api/v1/blobs/{sha(data)}", headers=other), 404)
     assert get_blob(world, grid1, sha(data)).content == data
+
+
+def test_a_handed_over_phone_sends_the_last_users_photo(app_client: AppClient, world: World,
+                                                        clock: ManualClock) -> None:
+    """grid1 records a photo on a phone and hands it over before it was sent;
+    the next user's session sends the bytes from the same phone. The record
+    stays readable by those who may see it (grid1 recorded it on that phone)."""
+    grid1 = world.device("grid1", "handed-over")
+    data = b"\xff\xd8 taken before the hand-over" * 20
+    insp = uuid7()
+    ok(grid1.sync(grid1.upsert("inspection", insp, {"site_id": world.site1}))[0])
+    ok(grid1.sync(grid1.insert("photo", uuid7(), {
+        "sha256": sha(data), "owner_entity": "inspection", "owner_id": insp}))[0])
+    nxt = Device(world, "grid2", "handed-over",
+                 _token_on(app_client, world, "grid2", "handed-over", clock))
+    upload(world, nxt, data)
+    assert get_blob(world, world.device("office1", "off-ho"), sha(data)).content == data
+    assert get_blob(world, grid1, sha(data)).content == data
+    # the sender, and who recorded the photo on that phone
+    assert app_client.store.blob_holders(sha(data)) == sorted(
+        [world.user_id("grid1"), world.user_id("grid2")])

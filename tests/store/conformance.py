@@ -927,6 +927,24 @@ class SyncStoreConformance:
             assert tx.is_blob_holder(SHA_A, "u0")
         assert store.blob_holders(SHA_A) == ["u0", "u1"]
 
+    def test_photo_creators_on_a_device(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "photo", "p1", {"sha256": SHA_A}, created_by_user="u2",
+                created_by_device="devA")
+            put(tx, "photo", "p2", {"sha256": SHA_A}, created_by_user="u1",
+                created_by_device="devA")
+            put(tx, "photo", "p3", {"sha256": SHA_A}, created_by_user="u1",
+                created_by_device="devA")
+            put(tx, "photo", "p4", {"sha256": SHA_A}, created_by_user="u3",
+                created_by_device="devB")
+            put(tx, "photo", "p5", {"sha256": SHA_A}, created_by_user="u4",
+                created_by_device="devA", deleted=True)
+            put(tx, "photo", "p6", {"sha256": SHA_B}, created_by_user="u5",
+                created_by_device="devA")
+            assert tx.photo_creators(SHA_A, "devA") == ["u1", "u2"]
+        assert store.photo_creators(SHA_A, "devA") == ["u1", "u2"]
+        assert store.photo_creators(SHA_A, "devZ") == []
+
     def test_photo_hashes_named_by_device(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "photo", "p1", {"sha256": SHA_B}, created_by_device="devA")

@@ -193,7 +193,8 @@ def get_upload(store: SyncStore, p: Principal, upload_id: str,
 def _busy(upload: UploadRow) -> ApiError:
     return ApiError("upload_busy", "another request is writing this upload; ask HEAD for the "
                     "offset and try again", 423,
-                    headers={"Retry-After": str(BUSY_RETRY_S), "Upload-Offset": str(upload.offset)},
+                    headers={"Retry-After": str(BUSY_RETRY_S),
+                             "Upload-Offset": str(upload.offset)},
                     offset=upload.offset)
 
 
@@ -349,6 +350,10 @@ def _finish(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
         tx.put_blob(upload.sha256, upload.length, now, p.device_id)
         tx.touch_blob(upload.sha256)
         tx.add_blob_holder(upload.sha256, p.user_id, now)
+        # A phone handed over with a photo not yet sent: the next user sends
+        # it, and whoever recorded it on this phone held the bytes too.
+        for user_id in tx.photo_creators(upload.sha256, p.device_id):
+            tx.add_blob_holder(upload.sha256, user_id, now)
         if not tx.release_upload(upload.id, token, upload.length, now):
             raise _busy(upload)
 
