@@ -523,3 +523,23 @@ def test_readyz_is_503_when_the_database_fails(make_app_client, monkeypatch) -> 
     err = error_of(app.client.get("/readyz"), 503)
     assert err["details"]["database"].startswith("unreachable")
 
+
+
+def test_a_really_full_database_answers_507_and_keeps_nothing(bounded) -> None:
+    """No fake: SQLite itself refuses to grow the file (``max_page_count``)."""
+    app, world = bounded
+    dev = world.device("grid1", "cam-pages")
+    writer = app.store._writer
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    before = app.store.max_rev()
+    writer.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        batch = [dev.upsert("case", uuid7(), {"site_id": world.site1, "title": "满" * 2000,
+                                              "sector": "construction"}) for _ in range(40)]
+        r = dev.push_response(*batch)
+        err = error_of(r, 507)
+        assert err["code"] == "storage_full"
+        assert app.store.max_rev() == before
+    finally:
+        writer.execute("PRAGMA max_page_count = 1073741823")
+    assert [x["status"] for x in dev.push(*batch)["results"]] == ["applied"] * 40
