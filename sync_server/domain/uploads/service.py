@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import errno
 import hashlib
 import logging
 import os
@@ -39,7 +38,7 @@ from anyio import to_thread
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.sync.rules import CREATE_ROLES
-from sync_server.errors import ApiError, storage_full
+from sync_server.errors import ApiError, is_disk_full, storage_full
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore, UploadRow
 
@@ -91,10 +90,6 @@ class BlobStore:
 def _write(f: BinaryIO, data: bytes) -> None:
     """Append ``data`` to a partial file (the one place upload bytes hit the disk)."""
     f.write(data)
-
-
-def disk_full(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -278,7 +273,7 @@ async def _receive(store: SyncStore, blobs: BlobStore, settings: Settings, uploa
                     out.written += len(chunk)
             except BaseException as exc:  # noqa: BLE001 - reported by _settle
                 out.error = exc
-            if out.too_large or (out.error is not None and disk_full(out.error)):
+            if out.too_large or (out.error is not None and is_disk_full(out.error)):
                 # Nothing half-written: back to the offset the row holds.
                 f.seek(upload.offset)
                 f.truncate()
@@ -316,7 +311,7 @@ def _settle(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
         raise ApiError("too_large", "more bytes than Upload-Length; nothing of this request "
                        "was kept", 413, headers={"Upload-Offset": str(upload.offset)})
     if out.error is not None:
-        if disk_full(out.error):
+        if is_disk_full(out.error):
             raise storage_full("the photo store is full; nothing of this request was kept, "
                                "send it again later", offset=upload.offset,
                                headers={"Upload-Offset": str(upload.offset)})
