@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import shutil
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from pathlib import Path
+from typing import Any, AsyncIterator
 
 from anyio import CapacityLimiter, to_thread
-from litestar import Litestar, get
+from litestar import Litestar, Request, Response, get
 
 from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.auth.passwords import SCRYPT_THREADS
@@ -16,16 +20,71 @@ from sync_server.domain.calendar import service as calendar
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
+from sync_server.domain.uploads import service as uploads
 from sync_server.domain.uploads.service import BlobStore
-from sync_server.errors import EXCEPTION_HANDLERS
+from sync_server.errors import EXCEPTION_HANDLERS, error_response
+from sync_server.http import json_response
 from sync_server.openapi import openapi_config
 from sync_server.settings import Settings
 from sync_server.store.sqlite import SqliteStore
 
 
+log = logging.getLogger("sync_server")
+
+
 @get("/healthz", summary="Liveness", include_in_schema=False)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def readiness(store: SqliteStore, blobs: BlobStore, settings: Settings) -> dict[str, Any]:
+    """What ``/readyz`` reports: the database answers, its migrations are
+    current, the blob directory takes a file, and the free space of the disks
+    holding the database and the blobs (the smaller) is at least
+    ``min_free_bytes``."""
+    checks: dict[str, Any] = {}
+    try:
+        store.max_rev()
+        checks["database"] = "ok"
+        pending = store.pending_migrations()
+        checks["migrations"] = "current" if not pending else "pending: " + ", ".join(pending)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["migrations"] = "unknown"
+    checks["blobs"] = "writable" if blobs.writable() else "not writable"
+    free = blobs.free_bytes()
+    try:
+        free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
+    except OSError:
+        pass
+    checks["free_bytes"] = free
+    checks["min_free_bytes"] = settings.min_free_bytes
+    checks["ready"] = (checks["database"] == "ok" and checks["migrations"] == "current"
+                       and checks["blobs"] == "writable" and free >= settings.min_free_bytes)
+    return checks
+
+
+@get("/readyz", summary="Readiness", include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    s = request.app.state
+    checks = await to_thread.run_sync(readiness, s.store, s.blobs, s.settings)
+    if not checks.pop("ready"):
+        return error_response(503, "not_ready", "the server cannot take writes now: "
+                              "see details", checks, headers={"Retry-After": "30"})
+    return json_response({"status": "ready", **checks}, headers={"Cache-Control": "no-store"})
+
+
+async def _collector(app: Litestar, settings: Settings) -> None:
+    """``uploads.collect`` every ``gc_interval_ms``; a failure is logged, the next
+    round tries again."""
+    while True:
+        await asyncio.sleep(settings.gc_interval_ms / 1000)
+        try:
+            await to_thread.run_sync(uploads.collect, app.state.store, app.state.blobs,
+                                     settings)
+        except Exception:  # noqa: BLE001 - the server goes on; the log says why
+            log.exception("the periodic collection failed")
+        app.state.gc_rounds += 1
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -44,14 +103,23 @@ def create_app(settings: Settings) -> Litestar:
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_thread_limit
         app.state.login_limiter = CapacityLimiter(2 * SCRYPT_THREADS)
         app.state.blobs = BlobStore(settings.blob_path)
+        app.state.gc_rounds = 0
+        collector = (asyncio.get_running_loop().create_task(_collector(app, settings))
+                     if settings.gc_interval_ms > 0 else None)
         try:
             yield
         finally:
+            if collector is not None:
+                collector.cancel()
+                try:
+                    await collector
+                except asyncio.CancelledError:
+                    pass
             store.close()
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -435,6 +435,23 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from sync_server.domain.uploads.service import BlobStore, collect
+    from sync_server.settings import Settings
+
+    try:
+        settings = Settings.from_env(db_path=Path(args.db),
+                                     blobs_dir=Path(args.blobs) if args.blobs else None)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    with open_store(args.db) as store:
+        done = collect(store, BlobStore(settings.blob_path), settings)
+    _out(f"removed {done.expired_uploads} expired upload(s), {done.stray_partials} stray "
+         f"partial file(s) and {done.orphan_blobs} orphan blob(s): {_human(done.bytes_freed)} "
+         "freed")
+    return EXIT_OK
+
+
 # --- parser ----------------------------------------------------------------------
 
 
@@ -559,6 +576,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     _add_db(p)
     p.set_defaults(func=cmd_backup)
+
+    p = commands.add_parser("gc", help="remove expired uploads and orphan photo blobs")
+    _add_db(p)
+    p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
+    p.set_defaults(func=cmd_gc)
 
     parser.set_defaults(func=None, parser=parser)
     user.set_defaults(func=None, parser=user)

@@ -416,14 +416,16 @@ def demo_photo(label: str) -> bytes:
 
 
 def _store_photo(store: SyncStore, blobs: Path, data: bytes, now_ms: int,
-                 device_id: str) -> str:
-    """Put the bytes where the upload path would (``BlobStore``) and record them."""
+                 device_id: str, user_id: str) -> str:
+    """Put the bytes where the upload path would (``BlobStore``) and record them
+    (with their sender, as a verified upload does)."""
     sha = hashlib.sha256(data).hexdigest()
     target = BlobStore(blobs).path(sha)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     with store.transaction() as tx:
         tx.put_blob(sha, len(data), now_ms, device_id)
+        tx.add_blob_holder(sha, user_id, now_ms)
     return sha
 
 
@@ -484,7 +486,8 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
             "lon": round(site.data["lon"] + rng.uniform(-0.0004, 0.0004), 6),
             "answers": _answers(on_site, contracts, real_name, gaps, rng)}))
         clock[0] += 20 * 60 * 1000
-        shas = {c: (_store_photo(store, blobs, demo_photo(f"{name} {c}"), clock[0], device)
+        shas = {c: (_store_photo(store, blobs, demo_photo(f"{name} {c}"), clock[0], device,
+                                 users[user].id)
                     if blobs is not None else str(uuid.uuid5(NAMESPACE, f"{insp}{c}").hex) * 2)
                 for c in photo_items}
         push(user, device, *[mutation(Insert, device, "photo", demo_id("photo", f"{insp}{c}"), {

@@ -8,7 +8,9 @@ without leaking internals; the request tests assert none ever happens.
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from typing import Any
 
 import msgspec
@@ -32,6 +34,28 @@ class ApiError(Exception):
         self.headers = headers or {}
         if status is not None:
             self.status = status
+
+
+def storage_full(message: str, headers: dict[str, str] | None = None,
+                 **details: Any) -> ApiError:
+    """507 ``storage_full``: the server's disk (photos or database) is full."""
+    return ApiError("storage_full", message, 507, headers=headers, **details)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A full disk or quota, as the OS (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL:
+    "database or disk is full") reports it, on ``exc`` or what it was raised from."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error) and (
+                getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 class Rejection(Exception):
@@ -80,6 +104,10 @@ def handle_api_error(_: Request, exc: ApiError) -> Response:
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status >= 500 and "disconnected" in str(exc.detail).lower():
+        # The client went away mid-body: its doing, not a fault (no traceback).
+        return error_response(400, "client_disconnected",
+                              "the connection closed before the body ended")
     if status >= 500:  # a server fault, even when Litestar raised it: no internals out
         return handle_unexpected(request, exc)
     code = _HTTP_CODES.get(status, "http_error")
@@ -92,6 +120,11 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if is_disk_full(exc):  # nothing was committed: SQLite rolled back, files truncated
+        log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(507, "storage_full",
+                              "the server's disk is full; nothing was saved, try again later",
+                              headers={"Retry-After": "60"})
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "the server failed; nothing was committed")
 

@@ -38,12 +38,27 @@ ZSTD_MAX_WINDOW = 1 << 23
 #: Sync responses say which request codings the server takes (RFC 7694), in
 #: its order of preference; devices that only look for "gzip" still find it.
 ACCEPTS = {"Accept-Encoding": "zstd, gzip"}
+#: Request body codings the server decodes; anything else: 415 ``unsupported_encoding``.
+REQUEST_CODINGS = ("identity", "gzip", "x-gzip", "zstd")
+#: JSON bodies may nest objects and arrays this deep at most (400 ``too_deep``):
+#: a push is 5 deep to an answer's value; Python's own limit (~1000) would
+#: otherwise end a deeper body in a RecursionError, here or on each later pull.
+MAX_JSON_DEPTH = 64
+#: Integer query parameters fit SQLite's signed 64-bit integers.
+INT64_MAX = 2**63 - 1
 
 _local = threading.local()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing with 413 before parsing once it passes ``limit``."""
+    """The request body, refusing with 413 before parsing once it passes ``limit``,
+    and with 415 a Content-Encoding it does not decode (before reading it)."""
+    coding = request.headers.get("content-encoding", "").strip().lower() or "identity"
+    if coding not in REQUEST_CODINGS:
+        raise ApiError("unsupported_encoding",
+                       f"Content-Encoding {coding[:40]!r} is not supported; send identity, "
+                       "gzip or zstd", 415, got=coding[:40], supported=list(REQUEST_CODINGS),
+                       headers={"Accept-Encoding": "zstd, gzip"})
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError("too_large", f"the body is over the limit of {limit} bytes", 413,
@@ -57,7 +72,6 @@ async def read_body(request: Request, limit: int) -> bytes:
                            limit=limit)
         chunks.append(chunk)
     body = b"".join(chunks)
-    coding = request.headers.get("content-encoding", "").strip().lower()
     if coding in ("gzip", "x-gzip"):
         body = _gunzip(body, limit)
     elif coding == "zstd":
@@ -160,10 +174,57 @@ def _zstd(body: bytes) -> bytes:
 
 
 def decode(body: bytes, decoder: msgspec.json.Decoder) -> Any:
+    """A JSON body as ``decoder``'s type: 400 ``malformed_json`` (not JSON, or a
+    string that is not UTF-8), ``invalid_body`` (wrong shape) or ``too_deep``
+    (nested past ``MAX_JSON_DEPTH``)."""
     try:
-        return decoder.decode(body)
+        if not body.isascii():
+            # The decoder skips unknown keys and their values unchecked: a key
+            # that is not UTF-8 would be ignored, not refused.
+            body.decode("utf-8")  # ~3 ms per MB of Chinese text, ~0 for ASCII
+        value = decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise validation_error(exc) from None
+    except UnicodeDecodeError as exc:
+        raise ApiError("malformed_json", f"the body is not valid UTF-8 at byte {exc.start}",
+                       400, path="$") from None
+    except RecursionError:
+        raise _too_deep() from None
+    if too_deep(value, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return value
+
+
+def _too_deep() -> ApiError:
+    return ApiError("too_deep", f"the body nests objects and arrays more than "
+                    f"{MAX_JSON_DEPTH} deep", 400, limit=MAX_JSON_DEPTH, path="$")
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Does ``value`` (decoded JSON: dicts, lists, msgspec Structs) nest more
+    than ``limit`` containers deep? It looks only into containers, and its own
+    recursion is at most ``limit`` calls deep. About 25 µs per inspection of
+    25 answers (a third of its decode)."""
+    return _deeper([value], limit + 1)
+
+
+def _deeper(v: Any, budget: int) -> bool:
+    for c in (v.values() if type(v) is dict else v):
+        t = type(c)
+        if t in _LEAVES:
+            continue
+        if budget <= 1:
+            return True
+        if t is dict or t is list or t is tuple:
+            if _deeper(c, budget - 1):
+                return True
+        elif isinstance(c, msgspec.Struct):
+            if _deeper([getattr(c, f) for f in c.__struct_fields__], budget - 1):
+                return True
+    return False
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None,
@@ -220,6 +281,10 @@ def int_param(request: Request, name: str, default: int | None) -> int | None:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError("invalid_parameter", f"{name} must be an integer", 400, path=name) from None
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ApiError("invalid_parameter", f"{name} is out of range", 400, path=name,
+                       max=INT64_MAX)
+    return value

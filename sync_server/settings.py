@@ -87,6 +87,26 @@ class Settings:
     #: Proxies whose ``X-Forwarded-For`` names the client (exact addresses);
     #: empty: the connection's address is the client, the header is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    #: An upload no byte reached for this long expires: its row and partial
+    #: file are removed (tus Expiration, ``Upload-Expires``).
+    upload_expiry_ms: int = 24 * 3600 * 1000
+    #: Declared bytes of one device's unfinished uploads at most; a POST past
+    #: it: 429 ``upload_quota``.
+    max_unfinished_bytes: int = 200 * MiB
+    #: Unfinished uploads of one user at most; a POST past it: 429 ``upload_quota``.
+    max_unfinished_uploads: int = 50
+    #: A verified blob no live photo record names is deleted this long after a
+    #: collection first saw it so.
+    orphan_grace_ms: int = 7 * 24 * 3600 * 1000
+    #: The server's collection (expired uploads, orphan blobs) runs this often
+    #: (0: only ``sync-server gc``).
+    gc_interval_ms: int = 3600 * 1000
+    #: A PATCH holds its upload's lock; a lock not renewed for this long (the
+    #: process died) may be taken by the next PATCH.
+    upload_lock_ms: int = 120_000
+    #: Free bytes the blob disk keeps: an upload that would go below it is
+    #: refused (507 ``storage_full``), and ``/readyz`` answers 503.
+    min_free_bytes: int = 256 * MiB
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
 
     @property
@@ -123,6 +143,13 @@ class Settings:
             "login_backoff_max_ms": ("WAGE_PATROL_LOGIN_BACKOFF_MAX_MS", int),
             "login_failure_memory_ms": ("WAGE_PATROL_LOGIN_FAILURE_MEMORY_MS", int),
             "trusted_proxies": ("WAGE_PATROL_TRUSTED_PROXIES", _addresses),
+            "upload_expiry_ms": ("WAGE_PATROL_UPLOAD_EXPIRY_MS", int),
+            "max_unfinished_bytes": ("WAGE_PATROL_MAX_UNFINISHED_BYTES", int),
+            "max_unfinished_uploads": ("WAGE_PATROL_MAX_UNFINISHED_UPLOADS", int),
+            "orphan_grace_ms": ("WAGE_PATROL_ORPHAN_GRACE_MS", int),
+            "gc_interval_ms": ("WAGE_PATROL_GC_INTERVAL_MS", int),
+            "upload_lock_ms": ("WAGE_PATROL_UPLOAD_LOCK_MS", int),
+            "min_free_bytes": ("WAGE_PATROL_MIN_FREE_BYTES", int),
         }
         values = {}
         for key, (name, conv) in mapping.items():

@@ -30,7 +30,8 @@ T = TypeVar("T")
 #: What the device takes in answers, zstd first (httpx decodes both; zstd
 #: through ``zstandard``). A server that does not offer zstd answers gzip.
 ACCEPT_ENCODING = "zstd, gzip" if ZSTD else "gzip"
-RETRY_STATUSES = frozenset({408, 425, 429})
+#: 423: the server is writing the same upload for another request (``upload_busy``).
+RETRY_STATUSES = frozenset({408, 423, 425, 429})
 
 
 class Retryable(Exception):

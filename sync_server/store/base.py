@@ -137,6 +137,13 @@ class UploadRow:
     device_id: str
     user_id: str
     created_at: int
+    #: (m009) the last time bytes arrived (or the upload was made): it expires
+    #: ``upload_expiry_ms`` after this. Left out: ``created_at``.
+    updated_at: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.updated_at:
+            self.updated_at = self.created_at
 
 
 @dataclass(slots=True)
@@ -253,6 +260,46 @@ class StoreTx(Protocol):
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None: ...
     def put_upload(self, upload: UploadRow) -> None: ...
     def delete_upload(self, id: str) -> None: ...
+    # bounded uploads and blob rights (migration m009_uploads_bounded)
+    def claim_upload(self, id: str, offset: int, token: str, now_ms: int,
+                     stale_before_ms: int) -> bool:
+        """Take the upload's lock for one PATCH: only if the upload is at
+        ``offset`` and no other lock was taken or renewed at or after
+        ``stale_before_ms`` (compare-and-set: one winner among any number of
+        processes). False: the offset differs, the upload is gone, or it is busy."""
+        ...
+    def renew_upload_claim(self, id: str, token: str, now_ms: int) -> bool:
+        """Move the lock's time to ``now_ms`` if ``token`` still holds it."""
+        ...
+    def release_upload(self, id: str, token: str, offset: int, now_ms: int) -> bool:
+        """Set the offset (and ``updated_at``) and drop the lock, only if
+        ``token`` still holds it; False otherwise (nothing changed)."""
+        ...
+    def unfinished_uploads(self, *, device_id: str | None = None,
+                           user_id: str | None = None) -> tuple[int, int]:
+        """As ``SyncStore.unfinished_uploads``, inside the transaction."""
+        ...
+    def is_blob_holder(self, sha256: str, user_id: str) -> bool: ...
+    def photo_creators(self, sha256: str, device_id: str) -> list[str]:
+        """The users who created live photo records naming ``sha256`` on
+        ``device_id``, sorted."""
+        ...
+    def add_blob_holder(self, sha256: str, user_id: str, at_ms: int) -> None:
+        """``user_id`` sent these bytes and the server verified them (once)."""
+        ...
+    def touch_blob(self, sha256: str) -> None:
+        """The blob is wanted again: its orphan clock (if any) stops."""
+        ...
+    def sweep_uploads(self, expired_before_ms: int, stale_before_ms: int) -> list[UploadRow]:
+        """Delete every upload last active before ``expired_before_ms`` whose
+        lock (if any) is stale; returns the deleted rows."""
+        ...
+    def sweep_orphan_blobs(self, now_ms: int, grace_ms: int) -> list[str]:
+        """Blobs no live photo record names: mark those not yet marked as
+        orphans since ``now_ms``, unmark the named ones, and delete (rows and
+        holders) those orphaned at or before ``now_ms - grace_ms``; returns the
+        deleted hashes. A blob a live photo record names is never deleted."""
+        ...
     # office (migration m002_office)
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
@@ -354,7 +401,24 @@ class SyncStore(Protocol):
         ...
     def has_blob(self, sha256: str) -> bool: ...
     def blobs_in(self, hashes: list[str]) -> set[str]: ...
-    def blob_visible(self, sha256: str, visibility: Visibility, device_id: str) -> bool: ...
+    def blob_visible(self, sha256: str, visibility: Visibility) -> bool:
+        """May this caller read the blob? Yes if ``visibility.user_id`` is one of
+        its holders (sent the bytes), or if a live photo record the caller may
+        see names it and that record's creator is one of its holders. Knowing
+        the hash, or naming it in a record of one's own, is not enough."""
+        ...
+    def is_blob_holder(self, sha256: str, user_id: str) -> bool: ...
+    def blob_holders(self, sha256: str) -> list[str]:
+        """The users who sent and had verified these bytes, sorted."""
+        ...
+    def unfinished_uploads(self, *, device_id: str | None = None,
+                           user_id: str | None = None) -> tuple[int, int]:
+        """(how many, their declared bytes) of the unfinished uploads
+        (offset < length) of this device, or of this user."""
+        ...
+    def pending_migrations(self) -> list[str]:
+        """Migrations this code knows and the database has not applied."""
+        ...
     def get_upload(self, id: str) -> UploadRow | None: ...
     def integrity_check(self) -> str: ...
     # office (migration m002_office)

@@ -263,6 +263,46 @@ def m008_logins(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m009_uploads_bounded")
+def m009_uploads_bounded(db: sqlite_utils.Database) -> None:
+    """Bounded uploads and blob rights (issue 14).
+
+    ``uploads`` gets ``updated_at`` (the last time bytes arrived: an upload
+    expires a set time after it) and a lock (``lock_token``, ``locked_at``)
+    taken by compare-and-set for one PATCH at a time, in any number of server
+    processes. ``blobs`` gets ``orphan_since``: the first collection that saw
+    no live photo record name the blob. ``blob_holders`` keeps who sent (and
+    had verified) each blob's bytes: a blob is served through a photo record
+    only if the record's creator is one of them. Backfilled with the creators
+    of the photo records the sending device pushed, and the user of that
+    device."""
+    db.executescript(
+        """
+        ALTER TABLE uploads ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE uploads ADD COLUMN lock_token TEXT;
+        ALTER TABLE uploads ADD COLUMN locked_at INTEGER;
+        UPDATE uploads SET updated_at = coalesce(created_at, 0);
+        CREATE INDEX uploads_device ON uploads(device_id);
+        CREATE INDEX uploads_user ON uploads(user_id);
+        CREATE INDEX uploads_updated ON uploads(updated_at);
+        ALTER TABLE blobs ADD COLUMN orphan_since INTEGER;
+        CREATE TABLE blob_holders (
+            sha256 TEXT NOT NULL, user_id TEXT NOT NULL, at INTEGER NOT NULL,
+            PRIMARY KEY (sha256, user_id)
+        );
+        INSERT OR IGNORE INTO blob_holders (sha256, user_id, at)
+        SELECT b.sha256, r.created_by_user, coalesce(b.created_at, 0)
+        FROM blobs AS b JOIN records AS r
+          ON r.entity = 'photo' AND json_extract(r.data, '$.sha256') = b.sha256
+         AND r.created_by_device = b.device_id
+        WHERE r.created_by_user IS NOT NULL;
+        INSERT OR IGNORE INTO blob_holders (sha256, user_id, at)
+        SELECT b.sha256, d.user_id, coalesce(b.created_at, 0)
+        FROM blobs AS b JOIN devices AS d ON d.device_id = b.device_id;
+        """
+    )
+
+
 @migrations(name="m010_received_at")
 def m010_received_at(db: sqlite_utils.Database) -> None:
     """Server time for records written before the server stamped it
@@ -538,6 +578,30 @@ class _Reads:
         ).fetchone()
         return _record(row) if row else None
 
+    def is_blob_holder(self, sha256: str, user_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM blob_holders WHERE sha256=? AND user_id=?",
+                                 (sha256, user_id)).fetchone() is not None
+
+    def blob_holders(self, sha256: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT user_id FROM blob_holders WHERE sha256=? ORDER BY user_id", (sha256,))]
+
+    def photo_creators(self, sha256: str, device_id: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT created_by_user FROM records WHERE entity='photo' AND deleted=0 "
+            "AND json_extract(data, '$.sha256') = ? AND created_by_device = ? "
+            "AND created_by_user IS NOT NULL ORDER BY created_by_user", (sha256, device_id))]
+
+    def unfinished_uploads(self, *, device_id: str | None = None,
+                           user_id: str | None = None) -> tuple[int, int]:
+        if (device_id is None) == (user_id is None):
+            raise ValueError("name a device or a user")
+        column, key = ("device_id", device_id) if device_id is not None else ("user_id", user_id)
+        count, size = self.conn.execute(
+            f'SELECT count(*), coalesce(sum(length), 0) FROM uploads WHERE {column}=? '
+            'AND "offset" < length', (key,)).fetchone()
+        return count, size
+
     def get_device(self, device_id: str) -> DeviceRow | None:
         row = self.conn.execute(
             f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id=?", (device_id,)
@@ -603,6 +667,8 @@ class _Reads:
         return {r[0]: LoginFailures(*r) for r in rows}
 
 
+_UPLOAD_COLS = ('id, sha256, length, "offset", filename, device_id, user_id, created_at, '
+                 "updated_at")
 _AUDIT_COLS = "id, at, user_id, username, role, device_id, action, entity, entity_id, details"
 
 
@@ -793,18 +859,71 @@ class _SqliteTx(_Reads):
 
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO blobs VALUES (?,?,?,?)", (sha256, size, at_ms, device_id)
+            "INSERT OR IGNORE INTO blobs (sha256, size, created_at, device_id) VALUES (?,?,?,?)",
+            (sha256, size, at_ms, device_id)
         )
 
     def put_upload(self, u: UploadRow) -> None:
         self.conn.execute(
-            'INSERT OR REPLACE INTO uploads (id, sha256, length, "offset", filename, device_id, '
-            "user_id, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (u.id, u.sha256, u.length, u.offset, u.filename, u.device_id, u.user_id, u.created_at),
+            f"INSERT OR REPLACE INTO uploads ({_UPLOAD_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            (u.id, u.sha256, u.length, u.offset, u.filename, u.device_id, u.user_id, u.created_at,
+             u.updated_at or u.created_at),
         )
 
     def delete_upload(self, id: str) -> None:
         self.conn.execute("DELETE FROM uploads WHERE id=?", (id,))
+
+    def claim_upload(self, id: str, offset: int, token: str, now_ms: int,
+                     stale_before_ms: int) -> bool:
+        cur = self.conn.execute(
+            'UPDATE uploads SET lock_token=?, locked_at=? WHERE id=? AND "offset"=? '
+            "AND (lock_token IS NULL OR locked_at < ?)",
+            (token, now_ms, id, offset, stale_before_ms))
+        return cur.rowcount == 1
+
+    def renew_upload_claim(self, id: str, token: str, now_ms: int) -> bool:
+        cur = self.conn.execute("UPDATE uploads SET locked_at=? WHERE id=? AND lock_token=?",
+                                (now_ms, id, token))
+        return cur.rowcount == 1
+
+    def release_upload(self, id: str, token: str, offset: int, now_ms: int) -> bool:
+        cur = self.conn.execute(
+            'UPDATE uploads SET "offset"=?, updated_at=?, lock_token=NULL, locked_at=NULL '
+            "WHERE id=? AND lock_token=?", (offset, now_ms, id, token))
+        return cur.rowcount == 1
+
+    def add_blob_holder(self, sha256: str, user_id: str, at_ms: int) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO blob_holders (sha256, user_id, at) "
+                          "VALUES (?,?,?)", (sha256, user_id, at_ms))
+
+    def touch_blob(self, sha256: str) -> None:
+        self.conn.execute("UPDATE blobs SET orphan_since=NULL WHERE sha256=? "
+                          "AND orphan_since IS NOT NULL", (sha256,))
+
+    def sweep_uploads(self, expired_before_ms: int, stale_before_ms: int) -> list[UploadRow]:
+        rows = self.conn.execute(
+            f"SELECT {_UPLOAD_COLS} FROM uploads WHERE updated_at < ? "
+            "AND (lock_token IS NULL OR locked_at < ?)",
+            (expired_before_ms, stale_before_ms)).fetchall()
+        self.conn.executemany("DELETE FROM uploads WHERE id=?", [(r[0],) for r in rows])
+        return [UploadRow(*r) for r in rows]
+
+    def sweep_orphan_blobs(self, now_ms: int, grace_ms: int) -> list[str]:
+        named = ("EXISTS (SELECT 1 FROM records WHERE entity='photo' AND deleted=0 "
+                 "AND json_extract(data, '$.sha256') = blobs.sha256)")
+        self.conn.execute(f"UPDATE blobs SET orphan_since=NULL "
+                          f"WHERE orphan_since IS NOT NULL AND {named}")
+        self.conn.execute(f"UPDATE blobs SET orphan_since=? "
+                          f"WHERE orphan_since IS NULL AND NOT {named}", (now_ms,))
+        gone = [r[0] for r in self.conn.execute(
+            f"SELECT sha256 FROM blobs WHERE orphan_since <= ? AND NOT {named}",
+            (now_ms - grace_ms,))]
+        for i in range(0, len(gone), 500):
+            chunk = gone[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(f"DELETE FROM blobs WHERE sha256 IN ({marks})", chunk)
+            self.conn.execute(f"DELETE FROM blob_holders WHERE sha256 IN ({marks})", chunk)
+        return sorted(gone)
 
     def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
                          resolution: Any) -> None:
@@ -1293,30 +1412,36 @@ class SqliteStore(_Reads):
                 f"SELECT sha256 FROM blobs WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk))
         return found
 
-    def blob_visible(self, sha256: str, visibility: Visibility, device_id: str) -> bool:
-        """Does a photo record this caller may see name the blob, or did their device send it?"""
+    def blob_visible(self, sha256: str, visibility: Visibility) -> bool:
+        """Did this caller send the bytes, or does a photo record they may see
+        name the blob, created by someone who sent them?"""
+        if visibility.user_id is not None and self.is_blob_holder(sha256, visibility.user_id):
+            return True
+        holder = ("created_by_user IN (SELECT user_id FROM blob_holders WHERE sha256 = ?)")
         if visibility.all:
-            return True
-        if self.conn.execute("SELECT 1 FROM blobs WHERE sha256=? AND device_id=?",
-                             (sha256, device_id)).fetchone():
-            return True
+            row = self.conn.execute(
+                "SELECT 1 FROM records WHERE entity='photo' AND deleted=0 "
+                f"AND json_extract(data, '$.sha256') = ? AND {holder} LIMIT 1",
+                (sha256, sha256)).fetchone()
+            return row is not None
         v = list(visibility.village_ids)
         d = list(visibility.department_ids)
         row = self.conn.execute(
             "SELECT 1 FROM records WHERE entity='photo' AND deleted=0 "
             "AND json_extract(data, '$.sha256') = ? AND ("
             f"village_id IN ({','.join('?' * len(v))}) "
-            f"OR department_id IN ({','.join('?' * len(d))}) OR created_by_user = ?) LIMIT 1",
-            (sha256, *v, *d, visibility.user_id),
+            f"OR department_id IN ({','.join('?' * len(d))}) OR created_by_user = ?) "
+            f"AND {holder} LIMIT 1",
+            (sha256, *v, *d, visibility.user_id, sha256),
         ).fetchone()
         return row is not None
 
+    def pending_migrations(self) -> list[str]:
+        return [m.name for m in migrations.pending(sqlite_utils.Database(self.conn))]
+
     def get_upload(self, id: str) -> UploadRow | None:
-        row = self.conn.execute(
-            'SELECT id, sha256, length, "offset", filename, device_id, user_id, created_at '
-            "FROM uploads WHERE id=?",
-            (id,),
-        ).fetchone()
+        row = self.conn.execute(f"SELECT {_UPLOAD_COLS} FROM uploads WHERE id=?",
+                                (id,)).fetchone()
         return UploadRow(*row) if row else None
 
     def integrity_check(self) -> str:

@@ -94,10 +94,10 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
          "office": ("200", "200"), "leader": ("200", "403"), "admin": ("200", "200")},
     ("POST /uploads", "create an upload"):
         _only({"grid_officer": "201", "sector_inspector": "201", "office": "201"}),
-    ("HEAD /uploads/{id}", "own upload (in) / another device's (out)"):
+    ("HEAD /uploads/{id}", "own upload (in) / another user's (out)"):
         {r: ("404", "404") if r in NO_UPLOADS else ("200", "404") for r in ROLES},
-    ("PATCH /uploads/{id}", "own upload (in) / another device's (out)"): _OWN_ONLY,
-    ("DELETE /uploads/{id}", "own upload (in) / another device's (out)"): _OWN_ONLY,
+    ("PATCH /uploads/{id}", "own upload (in) / another user's (out)"): _OWN_ONLY,
+    ("DELETE /uploads/{id}", "own upload (in) / another user's (out)"): _OWN_ONLY,
     ("GET /blobs/{sha256}", "photo of a site"): _BLOB,
     ("HEAD /blobs/{sha256}", "photo of a site"): _BLOB,
     # the office console and reports (township-wide: "out" is a site no field
@@ -357,7 +357,8 @@ def run_cell(t: Township, endpoint: str, action: str, role: str, where: str) -> 
     if endpoint.endswith("/uploads/{id}"):
         # roles that record no photos have no upload of their own: the office's
         own = where == IN and role not in NO_UPLOADS
-        owner = dev if own else (t.dev["office"] if role != "office" else t.other)
+        # (an upload is its user's on any device: "out" is another user's)
+        owner = dev if own else (t.dev["office"] if role != "office" else t.dev["grid_officer"])
         data = JPEG + f"{role}{where}{endpoint}".encode()
         location = t.upload(owner, data, finish=False)
         h = {**dev.headers, "Tus-Resumable": "1.0.0"}

@@ -2,7 +2,9 @@
 server's own OpenAPI document (/schema/openapi.json) and sends each one as
 every role (and without a token) to a real server on 127.0.0.1: no answer is
 a 5xx, and every 4xx has the one error shape. Then hypothesis-generated
-malformed and oversized push bodies get 400 / 413 and change nothing."""
+malformed and oversized push bodies get 400 / 413 and change nothing, and
+(issue 14) invalid UTF-8 inside JSON strings and deep nesting sent to every
+JSON endpoint get 400 and change nothing."""
 
 from __future__ import annotations
 
@@ -205,3 +207,119 @@ def test_malformed_and_oversized_push_bodies_change_nothing(limited_world: World
     too_many()
     assert _counts(world) == before  # nothing was applied, not even a ledger row
     figures.record("fuzzing: malformed/oversized pushes", **sent, changed=0)
+
+
+# --- invalid UTF-8 inside strings, deep nesting (issue 14) -----------------------------
+
+#: Byte sequences that are not UTF-8: lone continuation bytes, overlong forms,
+#: surrogates, bytes never valid, truncated sequences.
+BAD_UTF8 = [b"\x80", b"\xbf", b"\xc0\xaf", b"\xc3\x28", b"\xe0\x80\xaf", b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xfe", b"\xff", b"\xe6\x9c",
+            b"\xf0\x9f\x98"]
+
+
+def _json_targets(world: World) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    """Every endpoint that reads a JSON body, with a valid-looking body for it."""
+    grid = world.login("grid1", "fuzz-utf8-grid")
+    office = world.login("office1", "fuzz-utf8-office")
+    admin = world.login("admin", "fuzz-utf8-admin")
+    some = "0190aaaa-0000-7000-8000-000000000001"
+    return [
+        ("POST", "/api/v1/auth/login", {}, {"username": "grid1", "password": "pw",
+                                            "device_id": "fuzz-x", "device_name": "名字"}),
+        ("POST", "/api/v1/sync/push", grid, _valid_body(world, "fuzz-utf8-grid")),
+        ("POST", "/api/v1/cases", office, {"source": "12333", "sector": "construction",
+                                           "title": "欠薪线索", "site_id": world.site1}),
+        ("POST", f"/api/v1/cases/{some}/events", office, {"kind": "note", "note": "记录"}),
+        ("POST", f"/api/v1/office/inspections/{some}/review", office,
+         {"decision": "approved", "comment": "好"}),
+        ("POST", f"/api/v1/office/conflicts/{some}/resolve", office,
+         {"choice": "winner", "comment": "好"}),
+        ("POST", "/api/v1/admin/users", admin, {"username": "新人", "role": "office",
+                                                "password": "a-long-password-1"}),
+        ("PUT", "/api/v1/admin/calendar", admin, {"years": {}}),
+    ]
+
+
+def _strings_in(body: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the inside of each JSON string in ``body``."""
+    spans, i = [], 0
+    while True:
+        start = body.find(b'"', i)
+        if start < 0:
+            return spans
+        end = start + 1
+        while body[end:end + 1] != b'"':
+            end += 2 if body[end:end + 1] == b"\\" else 1
+        spans.append((start + 1, end))
+        i = end + 1
+
+
+def test_invalid_utf8_and_deep_nesting_on_every_json_endpoint(world: World, figures) -> None:
+    targets = _json_targets(world)
+    before = _counts(world)
+    sent = {"invalid_utf8": 0, "deep_nesting": 0}
+    statuses: dict[int, int] = {}
+    codes: dict[str, int] = {}
+    common = dict(deadline=None, database=None, derandomize=not SOAK,
+                  suppress_health_check=list(HealthCheck))
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes) -> httpx.Response:
+        r = world.http.request(method, path, content=body,
+                               headers={**headers, "Content-Type": "application/json"})
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        assert r.status_code < 500, (path, body[:120], r.status_code, r.text)
+        return r
+
+    @settings(max_examples=size(150, 2000), **common)
+    @given(st.data())
+    def invalid_utf8(data: st.DataObject) -> None:
+        method, path, headers, valid = data.draw(st.sampled_from(targets))
+        body = json.dumps(valid, ensure_ascii=False).encode()
+        spans = _strings_in(body)
+        start, end = data.draw(st.sampled_from(spans))
+        at = data.draw(st.integers(start, end))
+        bad = data.draw(st.sampled_from(BAD_UTF8))
+        r = send(method, path, headers, body[:at] + bad + body[at:])
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert assert_error_shape(r)["code"] == "malformed_json", r.text
+        sent["invalid_utf8"] += 1
+
+    @settings(max_examples=size(100, 1000), **common)
+    @given(st.data())
+    def deep_nesting(data: st.DataObject) -> None:
+        method, path, headers, valid = data.draw(st.sampled_from(targets))
+        depth = data.draw(st.integers(65, 5000))
+        opens = data.draw(st.lists(st.sampled_from([b"[", b'{"k":']), min_size=1, max_size=4))
+        chain = b"".join(opens[i % len(opens)] for i in range(depth))
+        closes = b"".join(b"]" if opens[i % len(opens)] == b"[" else b"}"
+                          for i in reversed(range(depth)))
+        deep = chain + b"1" + closes
+        # alone, or as the value of one of the body's own fields
+        # (a push: also as a mutation's field value, where any JSON value is read)
+        keys = [None, *valid] + (["fields"] * 4 if path.endswith("/push") else [])
+        key = data.draw(st.sampled_from(keys))
+        if key is None:
+            body = deep
+        elif key == "fields":
+            mutation = {**valid["mutations"][0], "fields": {"address": "__DEEP__"}}
+            body = json.dumps({**valid, "mutations": [mutation]}).encode()
+        else:
+            body = json.dumps({**valid, key: "__DEEP__"}).encode()
+        body = body.replace(b'"__DEEP__"', deep)
+        r = send(method, path, headers, body)
+        # 400 too_deep where the deep value is decoded; where a typed body skips
+        # it (an unknown key) the body's own checks answer (invalid_body, 422 …)
+        assert 400 <= r.status_code < 500, (path, depth, r.status_code, r.text)
+        code = assert_error_shape(r)["code"]
+        codes[code] = codes.get(code, 0) + 1
+        sent["deep_nesting"] += 1
+
+    invalid_utf8()
+    deep_nesting()
+    assert _counts(world) == before
+    assert codes.get("too_deep", 0) > 0, codes
+    figures.record("fuzzing: invalid UTF-8 and deep nesting", **sent,
+                   requests=sum(statuses.values()), server_errors=0,
+                   too_deep=codes.get("too_deep", 0),
+                   **{f"status_{k}": v for k, v in sorted(statuses.items())})

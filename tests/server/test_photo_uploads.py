@@ -308,7 +308,11 @@ def test_upload_limits_and_offsets(live, device: Device) -> None:
     r = world.http.patch(location, headers={**patch, "Upload-Offset": "0"}, content=b"x" * 11)
     assert error_of(r, 413)["code"] == "too_large"
 
-    stranger = world.device("grid1", f"other-{uuid7()[-12:]}")
+    # an upload is its user's, on any of their devices (the token's user, not a
+    # device id, decides); another user does not see it
+    same_user = world.device("grid1", f"other-{uuid7()[-12:]}")
+    assert world.http.head(location, headers=same_user.headers).status_code == 200
+    stranger = world.device("grid2", f"other-{uuid7()[-12:]}")
     assert world.http.head(location, headers=stranger.headers).status_code == 404
     r = world.http.delete(location, headers=stranger.headers)
     error_of(r, 404)

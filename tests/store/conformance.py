@@ -901,32 +901,67 @@ class SyncStoreConformance:
         assert store.blobs_in([]) == set()
         many = [f"{i:064x}" for i in range(1200)] + [SHA_B]
         assert store.blobs_in(many) == {SHA_B}
-        # the first write stays: devB is not the uploader
-        assert not store.blob_visible(SHA_A, Visibility(all=False, user_id="u2"), "devB")
+        # nobody sent the bytes (no holder): not even the whole township reads them
+        assert not store.blob_visible(SHA_A, Visibility(all=False, user_id="u2"))
+        assert not store.blob_visible(SHA_A, Visibility(all=True, user_id="u2"))
 
     def test_blob_visibility(self, store: SyncStore) -> None:
+        """Read by a holder (who sent the bytes), or through a live photo record
+        the reader may see whose creator is a holder (m009_uploads_bounded)."""
         with store.transaction() as tx:
             tx.put_blob(SHA_A, 1, 1, "devA")
             tx.put_blob(SHA_B, 1, 1, "devB")
             tx.put_blob(SHA_C, 1, 1, "devB")
+            tx.add_blob_holder(SHA_A, "u1", 1)
+            tx.add_blob_holder(SHA_B, "u2", 1)
+            tx.add_blob_holder(SHA_C, "u3", 1)
             put(tx, "photo", "p1", {"sha256": SHA_B}, village_id=V1, department_id=D1,
                 created_by_user="u2")
             put(tx, "photo", "p2", {"sha256": SHA_C}, village_id=V2, created_by_user="u3",
                 deleted=True)
+            # u4 names SHA_A in a photo of village 2 without ever sending the bytes
+            put(tx, "photo", "p3", {"sha256": SHA_A}, village_id=V2, created_by_user="u4")
         nobody = Visibility(all=False, user_id="u9")
         table = [
-            (SHA_A, Visibility(all=True), "devZ", True),
-            (SHA_A, nobody, "devA", True),  # the uploading device
-            (SHA_A, nobody, "devZ", False),
-            (SHA_B, Visibility(all=False, village_ids=(V1,)), "devZ", True),
-            (SHA_B, Visibility(all=False, department_ids=(D1,)), "devZ", True),
-            (SHA_B, Visibility(all=False, village_ids=(V2,), department_ids=(D2,)), "devZ",
-             False),
-            (SHA_B, Visibility(all=False, user_id="u2"), "devZ", True),  # photo's creator
-            (SHA_C, Visibility(all=False, village_ids=(V2,), user_id="u3"), "devZ", False),
+            (SHA_A, Visibility(all=False, user_id="u1"), True),  # the sender
+            (SHA_A, Visibility(all=True, user_id="u9"), False),  # named only by a non-holder
+            (SHA_A, Visibility(all=False, village_ids=(V2,), user_id="u4"), False),
+            (SHA_A, nobody, False),
+            (SHA_B, Visibility(all=True), True),
+            (SHA_B, Visibility(all=False, village_ids=(V1,)), True),
+            (SHA_B, Visibility(all=False, department_ids=(D1,)), True),
+            (SHA_B, Visibility(all=False, village_ids=(V2,), department_ids=(D2,)), False),
+            (SHA_B, Visibility(all=False, user_id="u2"), True),  # photo's creator
+            (SHA_C, Visibility(all=False, village_ids=(V2,), user_id="u9"), False),  # deleted
+            (SHA_C, Visibility(all=True, user_id="u9"), False),
+            (SHA_C, Visibility(all=False, user_id="u3"), True),  # still its sender
         ]
-        for sha, visibility, device, expected in table:
-            assert store.blob_visible(sha, visibility, device) is expected, (sha, visibility)
+        for sha, visibility, expected in table:
+            assert store.blob_visible(sha, visibility) is expected, (sha, visibility)
+        assert store.is_blob_holder(SHA_A, "u1") and not store.is_blob_holder(SHA_A, "u4")
+        with store.transaction() as tx:
+            tx.add_blob_holder(SHA_A, "u1", 2)  # once
+            tx.add_blob_holder(SHA_A, "u0", 2)
+            assert tx.is_blob_holder(SHA_A, "u0")
+        assert store.blob_holders(SHA_A) == ["u0", "u1"]
+
+    def test_photo_creators_on_a_device(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            put(tx, "photo", "p1", {"sha256": SHA_A}, created_by_user="u2",
+                created_by_device="devA")
+            put(tx, "photo", "p2", {"sha256": SHA_A}, created_by_user="u1",
+                created_by_device="devA")
+            put(tx, "photo", "p3", {"sha256": SHA_A}, created_by_user="u1",
+                created_by_device="devA")
+            put(tx, "photo", "p4", {"sha256": SHA_A}, created_by_user="u3",
+                created_by_device="devB")
+            put(tx, "photo", "p5", {"sha256": SHA_A}, created_by_user="u4",
+                created_by_device="devA", deleted=True)
+            put(tx, "photo", "p6", {"sha256": SHA_B}, created_by_user="u5",
+                created_by_device="devA")
+            assert tx.photo_creators(SHA_A, "devA") == ["u1", "u2"]
+        assert store.photo_creators(SHA_A, "devA") == ["u1", "u2"]
+        assert store.photo_creators(SHA_A, "devZ") == []
 
     def test_photo_hashes_named_by_device(self, store: SyncStore) -> None:
         with store.transaction() as tx:
@@ -954,6 +989,96 @@ class SyncStoreConformance:
             tx.delete_upload("up1")
             tx.delete_upload("never-existed")
         assert store.get_upload("up1") is None
+
+    def test_unfinished_uploads_count_per_device_and_user(self, store: SyncStore) -> None:
+        def up(id: str, length: int, offset: int, device: str, user: str) -> UploadRow:
+            return UploadRow(id=id, sha256=SHA_A, length=length, offset=offset, filename="",
+                             device_id=device, user_id=user, created_at=1)
+
+        with store.transaction() as tx:
+            tx.put_upload(up("u-1", 100, 0, "devA", "u1"))
+            tx.put_upload(up("u-2", 50, 49, "devA", "u1"))
+            tx.put_upload(up("u-3", 70, 70, "devA", "u1"))  # complete: not counted
+            tx.put_upload(up("u-4", 30, 0, "devB", "u1"))
+            assert tx.unfinished_uploads(device_id="devA") == (2, 150)
+        assert store.unfinished_uploads(device_id="devA") == (2, 150)
+        assert store.unfinished_uploads(user_id="u1") == (3, 180)
+        assert store.unfinished_uploads(device_id="devZ") == (0, 0)
+        assert store.get_upload("u-1").updated_at == 1  # defaults to created_at
+        with pytest.raises(ValueError):
+            store.unfinished_uploads()
+
+    def test_an_upload_is_claimed_by_one_request_at_a_time(
+            self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
+        with store.transaction() as tx:
+            tx.put_upload(UploadRow(id="up1", sha256=SHA_A, length=10, offset=0, filename="",
+                                    device_id="devA", user_id="u1", created_at=1))
+        other = open_another()  # another server process
+        with store.transaction() as tx:
+            assert not tx.claim_upload("up1", 4, "t1", 100, 0)  # wrong offset
+            assert tx.claim_upload("up1", 0, "t1", 100, 0)
+        with other.transaction() as tx:
+            assert not tx.claim_upload("up1", 0, "t2", 101, 50)  # held, not stale
+            assert not tx.release_upload("up1", "t2", 5, 101)  # not its lock
+            assert not tx.renew_upload_claim("up1", "t2", 101)
+        with store.transaction() as tx:
+            assert tx.renew_upload_claim("up1", "t1", 200)
+            assert tx.release_upload("up1", "t1", 6, 210)
+            assert not tx.release_upload("up1", "t1", 7, 211)  # released already
+        row = other.get_upload("up1")
+        assert (row.offset, row.updated_at) == (6, 210)
+        with other.transaction() as tx:
+            assert tx.claim_upload("up1", 6, "t2", 300, 0)
+        with store.transaction() as tx:  # a stale lock (its process died) is taken over
+            assert not tx.claim_upload("up1", 6, "t3", 301, 300)
+            assert tx.claim_upload("up1", 6, "t3", 400, 301)
+            assert not tx.release_upload("up1", "t2", 9, 401)
+        assert store.get_upload("up1").offset == 6
+
+    def test_sweep_uploads_removes_expired_unlocked_ones(self, store: SyncStore) -> None:
+        def up(id: str, at: int) -> UploadRow:
+            return UploadRow(id=id, sha256=SHA_A, length=10, offset=0, filename="",
+                             device_id="devA", user_id="u1", created_at=at, updated_at=at)
+
+        with store.transaction() as tx:
+            for id, at in (("old", 10), ("old-busy", 10), ("new", 500)):
+                tx.put_upload(up(id, at))
+            assert tx.claim_upload("old-busy", 0, "t", 450, 0)
+        with store.transaction() as tx:
+            gone = tx.sweep_uploads(100, 400)
+        assert [u.id for u in gone] == ["old"]
+        assert store.get_upload("old") is None
+        assert store.get_upload("old-busy") is not None and store.get_upload("new") is not None
+        with store.transaction() as tx:  # once its lock is stale, it goes too
+            assert [u.id for u in tx.sweep_uploads(100, 500)] == ["old-busy"]
+
+    def test_orphan_blobs_go_after_the_grace_period(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            for sha in (SHA_A, SHA_B, SHA_C):
+                tx.put_blob(sha, 1, 1, "devA")
+                tx.add_blob_holder(sha, "u1", 1)
+            put(tx, "photo", "p1", {"sha256": SHA_A})  # named: never collected
+            put(tx, "photo", "p2", {"sha256": SHA_B}, deleted=True)  # no live record
+        with store.transaction() as tx:
+            assert tx.sweep_orphan_blobs(1_000, 500) == []  # orphans from now on
+        with store.transaction() as tx:
+            assert tx.sweep_orphan_blobs(1_400, 500) == []  # within the grace
+            put(tx, "photo", "p3", {"sha256": SHA_C})  # named again in time
+        with store.transaction() as tx:
+            assert tx.sweep_orphan_blobs(1_500, 500) == [SHA_B]
+        assert store.has_blob(SHA_A) and store.has_blob(SHA_C) and not store.has_blob(SHA_B)
+        assert store.blob_holders(SHA_B) == []
+        with store.transaction() as tx:
+            tx.delete_upload("none")
+            tx.put_record(StoredRecord(entity="photo", id="p3", rev=tx.next_rev(),
+                                       data={"id": "p3", "sha256": SHA_C}, deleted=True))
+            assert tx.sweep_orphan_blobs(2_000, 500) == []  # the clock starts again
+            tx.touch_blob(SHA_C)  # wanted again (a dedupe): the clock stops
+            assert tx.sweep_orphan_blobs(2_600, 500) == []
+            assert tx.sweep_orphan_blobs(3_200, 500) == [SHA_C]
+
+    def test_pending_migrations(self, store: SyncStore) -> None:
+        assert store.pending_migrations() == []
 
     # --- health and connections -----------------------------------------------------
 

@@ -17,7 +17,7 @@ from sync_server.store.sqlite import SqliteStore, migrations
 MIGRATIONS = ["m001_core", "m002_office", "m003_drop_field_history_record",
               "m004_record_history", "m005_records_pull_columns",
               "m006_scoped_pull_indexes", "m007_device_secrets", "m008_logins",
-              "m010_received_at"]
+              "m009_uploads_bounded", "m010_received_at"]
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ def test_a_scoped_pull_reads_its_own_scope_not_every_newer_row(store: SqliteStor
 
 def test_photos_are_found_by_hash_and_by_device_through_indexes(store: SqliteStore) -> None:
     vis = Visibility(all=False, village_ids=("v1",), user_id="u1")
-    plan = _plan_of(store, lambda: store.blob_visible("ab" * 32, vis, "dev-x"))
+    plan = _plan_of(store, lambda: store.blob_visible("ab" * 32, vis))
     assert "records_photo_sha" in plan, plan
     plan = _plan_of(store, lambda: store.photo_hashes_named_by("dev-x"))
     assert "records_photo_device" in plan, plan
@@ -402,3 +402,35 @@ def test_m007_devices_from_before_have_no_secret(tmp_path: Path) -> None:
             "u1", "红米", 5, "1764140000000.0001.devA", None)
     finally:
         store.close()
+
+
+def test_m009_backfills_blob_holders_and_upload_times(tmp_path: Path) -> None:
+    """Blobs sent before m009 keep their readers: the user of the device that
+    sent them, and the creators of photo records that device pushed naming them.
+    A photo record by anyone else does not make them a holder."""
+    path = tmp_path / "old.db"
+    db = _migrated_up_to(path, "m009_uploads_bounded")
+    sha_a, sha_b = "a" * 64, "b" * 64
+    with db.conn:
+        db.conn.execute("INSERT INTO blobs VALUES (?,?,?,?)", (sha_a, 1, 10, "devA"))
+        db.conn.execute("INSERT INTO blobs VALUES (?,?,?,?)", (sha_b, 1, 11, "devGone"))
+        db.conn.execute("INSERT INTO devices (device_id, user_id) VALUES ('devA', 'u-now')")
+        for id, sha, user, device, rev in (("p1", sha_a, "u-old", "devA", 1),
+                                          ("p2", sha_a, "u-other", "devX", 2),
+                                          ("p3", sha_b, "u-b", "devGone", 3)):
+            db.conn.execute(
+                "INSERT INTO records (entity, id, rev, data, meta, created_by_user, "
+                "created_by_device) VALUES ('photo', ?, ?, ?, '[]', ?, ?)",
+                (id, rev, f'{{"sha256": "{sha}"}}', user, device))
+        db.conn.execute("INSERT INTO uploads VALUES ('up1', ?, 10, 0, '', 'devA', 'u-now', 77)",
+                        (sha_a,))
+    db.close()
+    s = SqliteStore(path)
+    try:
+        s.migrate()
+        assert s.blob_holders(sha_a) == ["u-now", "u-old"]
+        assert s.blob_holders(sha_b) == ["u-b"]
+        assert s.get_upload("up1").updated_at == 77
+        assert s.pending_migrations() == []
+    finally:
+        s.close()

@@ -1,4 +1,4 @@
-"""tus 1.0.0 (core, creation, termination) under /api/v1/uploads, and blobs."""
+"""tus 1.0.0 (core, creation, termination, expiration) under /api/v1/uploads, and blobs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from sync_server.http import principal
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
-def _tus_headers(upload, **extra: str) -> dict[str, str]:
+def _tus_headers(upload, settings, **extra: str) -> dict[str, str]:
     return {**TUS, "Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
+            "Upload-Expires": service.expires_header(settings, upload),
             "Cache-Control": "no-store", **extra}
 
 
@@ -53,21 +54,21 @@ class UploadController(Controller):
         s = request.app.state
         if request.method == HttpMethod.OPTIONS:
             return Response(content=b"", status_code=204, headers={
-                **TUS, "Tus-Version": "1.0.0", "Tus-Extension": "creation,termination",
+                **TUS, "Tus-Version": "1.0.0", "Tus-Extension": "creation,termination,expiration",
                 "Tus-Max-Size": str(s.settings.max_upload_bytes)})
         p = principal(request)
         upload = await to_thread.run_sync(
             service.create_upload, s.store, s.blobs, s.settings, p,
             request.headers.get("upload-length"), request.headers.get("upload-metadata"))
         return Response(content=b"", status_code=201, headers=_tus_headers(
-            upload, Location=f"/api/v1/uploads/{upload.id}"))
+            upload, s.settings, Location=f"/api/v1/uploads/{upload.id}"))
 
     @head("/{upload_id:str}", summary="Offset of an upload", operation_id="uploads_head")
     async def offset(self, request: Request, upload_id: FromPath[str]) -> Response[None]:
         s = request.app.state
         p = principal(request)
-        upload = await to_thread.run_sync(service.get_upload, s.store, p, upload_id)
-        return Response(content=b"", status_code=200, headers=_tus_headers(upload))
+        upload = await to_thread.run_sync(service.get_upload, s.store, p, upload_id, s.settings)
+        return Response(content=b"", status_code=200, headers=_tus_headers(upload, s.settings))
 
     @patch("/{upload_id:str}", summary="Append bytes at Upload-Offset",
            operation_id="uploads_patch", request_max_body_size=None)
@@ -76,15 +77,16 @@ class UploadController(Controller):
         p = principal(request)
         upload = await service.append(
             s.store, s.blobs, s.settings, p, upload_id, request.headers.get("upload-offset"),
-            request.headers.get("content-type"), _patch_body(request))
-        return Response(content=b"", status_code=204, headers=_tus_headers(upload))
+            request.headers.get("content-type"), _patch_body(request),
+            request.headers.get("content-encoding"))
+        return Response(content=b"", status_code=204, headers=_tus_headers(upload, s.settings))
 
     @delete("/{upload_id:str}", summary="Abandon an upload (tus termination)",
             operation_id="uploads_delete")
     async def terminate(self, request: Request, upload_id: FromPath[str]) -> None:
         s = request.app.state
         p = principal(request)
-        await to_thread.run_sync(service.terminate, s.store, s.blobs, p, upload_id)
+        await to_thread.run_sync(service.terminate, s.store, s.blobs, s.settings, p, upload_id)
 
 
 class BlobController(Controller):
