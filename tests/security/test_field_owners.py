@@ -14,8 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from server.support import Device, World, complete_answers, error_of, ok, rejected, submit_inspection
+from server.support import (
+    Device,
+    World,
+    complete_answers,
+    error_of,
+    ok,
+    rejected,
+    submit_inspection,
+)
+from shared_schema import fields as field_table
 from shared_schema.ids import uuid7
 
 PHONE = "13701231111"
@@ -287,3 +297,63 @@ def test_an_office_conflict_decision_is_held_to_the_table(world: World) -> None:
     r = world.http.post(url, headers=office, json={"choice": "custom", "value": "13900003333"})
     assert r.status_code == 200, r.text
     assert _case(world, case_id)["complainant_phone"] == "13900003333"
+
+
+# --- a property: whatever a grid officer sends, the table holds -------------------------
+
+KNOWN = {e: sorted(rules) for e, rules in field_table.FIELDS.items()}
+CODES = {"unknown_field", "field_too_long", "masked_value", "field_not_writable",
+         "derived_field", "invalid_field", "negative_value", "invalid_value", "missing_field",
+         "unknown_site", "unknown_village", "unknown_department", "record_deleted",
+         "out_of_scope", "role_not_allowed"}
+values = (st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=6)
+          | st.integers(0, 600).map(lambda n: "长" * n) | st.sampled_from(
+              ["137****1111", "张*", "13701231111", "＊", ""])
+          | st.lists(st.text(max_size=3), max_size=3)
+          | st.dictionaries(st.text(max_size=3), st.booleans(), max_size=3))
+
+
+def test_any_field_map_from_a_grid_officer_keeps_the_table(world: World) -> None:
+    """Random field maps (known and unknown names, long texts, masks, wrong
+    types) on a site, a case the officer recorded and one the office did:
+    every answer is a result (no server error), every refusal has a known
+    code, and what is stored afterwards still keeps the table: no unknown
+    field, no registry fact, no mask in personal data, no text over its limit."""
+    office_case = _intake(world)
+    grid = world.device("grid1", "devA")
+    own_case = uuid7()
+    ok(grid.sync(grid.upsert("case", own_case, {"site_id": world.site1, "title": "欠薪",
+                                                "sector": "construction",
+                                                "complainant_phone": PHONE}))[0])
+    targets = [("site", world.site1), ("case", own_case), ("case", office_case)]
+    seen: dict[str, int] = {}
+
+    @settings(max_examples=120, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        entity, entity_id = data.draw(st.sampled_from(targets))
+        names = st.sampled_from(KNOWN[entity]) | st.text(min_size=1, max_size=8)
+        fields = data.draw(st.dictionaries(names, values, min_size=1, max_size=4))
+        [result] = grid.sync(grid.upsert(entity, entity_id, fields))
+        status = result["status"]
+        key = status if status != "rejected" else result["error"]["code"]
+        assert status in ("applied", "merged") or key in CODES, result
+        seen[key] = seen.get(key, 0) + 1
+
+    run()
+    for entity, entity_id in targets:
+        rec = world.store.get_record(entity, entity_id)
+        assert rec is not None
+        table = field_table.FIELDS[entity]
+        assert set(rec.data) <= set(table), set(rec.data) - set(table)
+        for name, value in rec.data.items():
+            rule = table[name]
+            if isinstance(value, str) and rule.max_chars is not None:
+                assert len(value) <= rule.max_chars, name
+            if rule.personal:
+                assert not field_table.is_masked(value), (name, value)
+        if entity == "site":
+            assert not {"six_systems", "headcount_on_site", "last_inspected_at"} & set(rec.data)
+    assert world.store.get_record("case", office_case).data["complainant_phone"] == PHONE
+    assert {"unknown_field", "field_too_long", "field_not_writable"} <= set(seen), seen
