@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, NamedTuple
 
+import msgspec
+
 EDITOR = "editor"
 RECORDER = "recorder"
 OFFICE = "office"
@@ -307,6 +309,42 @@ def refuse_values(entity: str, fields: Mapping[str, Any],
     return None
 
 
+def _encoded_len(value: Any) -> int:
+    """Bytes of ``value`` as JSON (one pass in C), at least the characters of
+    any text inside it; unbounded if it is not JSON."""
+    try:
+        return len(msgspec.json.encode(value))
+    except (TypeError, ValueError, RecursionError, msgspec.EncodeError):
+        return 1 << 62
+
+
+def _any_text_over(value: list | dict, chars: int) -> bool:
+    """Whether any text inside ``value`` (keys too) is over ``chars``."""
+    stack: list[Any] = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v = pop()
+        if type(v) is dict:
+            for k, x in v.items():
+                if type(k) is str and len(k) > chars:
+                    return True
+                t = type(x)
+                if t is str:
+                    if len(x) > chars:
+                        return True
+                elif t is dict or t is list:
+                    push(x)
+        else:
+            for x in v:
+                t = type(x)
+                if t is str:
+                    if len(x) > chars:
+                        return True
+                elif t is dict or t is list:
+                    push(x)
+    return False
+
+
 def _key_path(path: str, key: Any) -> str:
     return f"{path}.{key}" if isinstance(key, str) and key.isidentifier() else f"{path}[{key!r}]"
 
@@ -323,6 +361,9 @@ def _too_long(rule: FieldRule, value: Any, path: str) -> tuple[str, int, str, in
         return None
     if items is not None and len(value) > items:
         return path, items, "items", len(value)
+    if chars is None or _encoded_len(value) <= chars or not _any_text_over(value, chars):
+        return None  # no text in it is longer than all of it as JSON: the usual case
+    # Found one: walk again, naming the path (paths cost, so only now).
     stack: list[tuple[str, Any]] = [(path, value)]
     while stack:
         where, v = stack.pop()
