@@ -54,11 +54,14 @@ class FieldRule(NamedTuple):
     personal: bool = False
     max_chars: int | None = None
     max_items: int | None = None
+    #: For a map of records (an inspection's answers): the fields each has.
+    item_fields: frozenset[str] | None = None
 
 
 def _rule(*writers: str, personal: bool = False, chars: int | None = None,
-          items: int | None = None) -> FieldRule:
-    return FieldRule(frozenset(writers), personal, chars, items)
+          items: int | None = None, item_fields: Iterable[str] | None = None) -> FieldRule:
+    return FieldRule(frozenset(writers), personal, chars, items,
+                     frozenset(item_fields) if item_fields is not None else None)
 
 
 #: Limits, in characters (text) and entries (lists, maps).
@@ -121,7 +124,8 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "started_at": _rule(RECORDER),
         "submitted_at": _rule(RECORDER),
         "state": _rule(RECORDER, chars=CODE_CHARS),
-        "answers": _rule(RECORDER, chars=ANSWER_CHARS, items=ANSWER_ITEMS),
+        "answers": _rule(RECORDER, chars=ANSWER_CHARS, items=ANSWER_ITEMS,
+                         item_fields=("answer", "value", "note")),
         "lat": _rule(RECORDER),
         "lon": _rule(RECORDER),
         "notes": _rule(RECORDER, chars=NOTE_CHARS),
@@ -292,6 +296,15 @@ def refuse_values(entity: str, fields: Mapping[str, Any],
         if rule is None:
             return FieldRefusal("unknown_field", name, f"$.fields.{name}",
                                 f"{entity} has no field {name!r}", {"entity": entity})
+        if rule.item_fields is not None and type(value) is dict:
+            for key, item in value.items():
+                extra = [k for k in item if k not in rule.item_fields] if type(item) is dict else []
+                if extra:
+                    return FieldRefusal(
+                        "unknown_field", name,
+                        _key_path(_key_path(f"$.fields.{name}", key), extra[0]),
+                        f"an item of {entity}.{name} has no field {extra[0]!r}",
+                        {"entity": entity})
         if value is None or (rule.max_chars is None and rule.max_items is None):
             continue
         long = _too_long(rule, value, f"$.fields.{name}")

@@ -211,6 +211,12 @@ def test_an_unknown_field_is_rejected_with_its_path(world: World) -> None:
 
 def test_an_unknown_answer_field_or_system_field_is_rejected(world: World) -> None:
     dev = world.device("grid1", "devA")
+    insp = uuid7()
+    err = rejected(dev.sync(dev.upsert("inspection", insp, {
+        "site_id": world.site1, "answers": {"C01": {"answer": "yes", "photo_count": 3}}}))[0],
+        "unknown_field")
+    assert err["details"]["path"] == "$.fields.answers.C01.photo_count"
+    assert world.store.get_record("inspection", insp) is None
     for fields, code in (({"deleted": True}, "field_not_writable"),
                          ({"updated_at": 1}, "field_not_writable"),
                          ({"id": uuid7()}, "field_not_writable")):

@@ -49,6 +49,11 @@ def test_every_text_list_and_map_a_device_writes_is_bounded(entity: str) -> None
             assert rule.max_items is not None and rule.max_chars is not None, name
 
 
+def test_the_fields_of_an_answer_are_the_answer_type() -> None:
+    from shared_schema.entities import Answer
+    assert f.FIELDS["inspection"]["answers"].item_fields == set(Answer.__struct_fields__)
+
+
 def test_personal_data_is_the_complainants() -> None:
     assert f.PERSONAL["case"] == set(PERSONAL_FIELDS)
     assert not any(f.PERSONAL[e] for e in WRITABLE if e != "case")
@@ -186,6 +191,8 @@ REFUSED = [
      {"limit": 2000}),
     ("inspection", {"answers": {f"C{i}": {} for i in range(201)}}, "field_too_long",
      "$.fields.answers", {"unit": "items", "limit": 200}),
+    ("inspection", {"answers": {"C01": {"answer": "yes", "photo_count": 2}}}, "unknown_field",
+     "$.fields.answers.C01.photo_count", {"entity": "inspection"}),
     ("case", {"complainant_phone": "137****1111"}, "masked_value",
      "$.fields.complainant_phone", {"entity": "case"}),
     ("case", {"complainant_name": "张*"}, "masked_value", "$.fields.complainant_name", {}),
