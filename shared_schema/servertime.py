@@ -23,8 +23,8 @@ from typing import Any
 RECEIVED_AT = "received_at"
 #: When the server received the write that submitted an inspection.
 SUBMITTED_RECEIVED_AT = "submitted_received_at"
-#: Fields only the server writes: a push that sets one is rejected.
-SERVER_TIME_FIELDS = frozenset({RECEIVED_AT, SUBMITTED_RECEIVED_AT})
+#: Both are written by the server only (``shared_schema.fields``: owner
+#: ``server``): a push that sets one is rejected with ``field_not_writable``.
 
 #: How long before the server's receipt a device time may lie: 72 hours, a
 #: weekend offline (sync_server setting ``max_backdate_ms``).

@@ -34,6 +34,7 @@ from field_app.core.settings import DeviceSettings
 from field_app.core.store import KEY_COLUMNS, LocalStore, RecordRow, Tx
 from field_app.core.sync import SyncClient
 from shared_schema import cases
+from shared_schema import fields as field_rules
 from shared_schema.calendar import CALENDAR_ID, CalendarData, WorkCalendar
 from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.checklists import (
@@ -69,17 +70,58 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _typed(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Type-check a partial field map against the entity's record type."""
+def _refuse(r: field_rules.FieldRefusal | None) -> None:
+    """Raise the device error for a refusal of the field table (the same code
+    the server would reject the mutation with, at once instead of after a sync)."""
+    if r is None:
+        return
+    if r.code == "field_not_writable":
+        raise DeviceError(r.code, r.message, **r.info())
+    raise InvalidInput(r.code, r.message, **r.info())
+
+
+def _typed(entity: str, fields: dict[str, Any],
+           stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check a partial field map against the field table (unknown fields,
+    lengths, masked personal values: ``shared_schema.fields``) and type-check
+    it against the entity's record type. Fields the app stamps itself (id,
+    times, deleted) and fields only the server writes are not the caller's."""
     known = ENTITY_TYPES[entity].__struct_fields__
-    unknown = sorted(k for k in fields if k not in known or k in SYSTEM_FIELDS)
+    unknown = sorted(k for k in fields if field_rules.rule_for(entity, k) is None)
     if unknown:
         raise InvalidInput("unknown_field", f"{entity} has no field(s) {', '.join(unknown)}",
-                           fields=unknown)
+                           fields=unknown, path=f"$.fields.{unknown[0]}", field=unknown[0])
+    _refuse(field_rules.refuse_values(entity, fields, stored))
+    theirs = sorted(k for k in fields if k in SYSTEM_FIELDS or k not in known)
+    if theirs:
+        _refuse(field_rules.FieldRefusal(
+            "field_not_writable", theirs[0], f"$.fields.{theirs[0]}",
+            f"{entity}.{theirs[0]} is set by the app or the server, not by hand",
+            {"entity": entity, "fields": theirs}))
     try:
         return check_fields(entity, fields)
     except FieldTypeError as exc:
         raise InvalidInput("invalid_field", str(exc), path=exc.path) from None
+
+
+def _owners(user: dict[str, Any], entity: str, fields: dict[str, Any],
+            recorder: bool | None) -> None:
+    """Who may write these fields (``shared_schema.fields``), as far as the
+    device can tell: ``recorder`` ``None`` leaves that to the server."""
+    _refuse(field_rules.refuse_writer(entity, fields, user.get("role") or "",
+                                      recorder=recorder))
+
+
+def _case_recorder(row: RecordRow) -> bool | None:
+    """Whether this user recorded the case, as far as the phone knows: a case
+    the server has not acknowledged yet was recorded here; one whose
+    personal data the server sent masked was not (the server shows it in
+    clear to its recorder and the office); otherwise the server decides."""
+    if row.server is None:
+        return True
+    if any(field_rules.is_masked(row.server.get(k)) for k in field_rules.PERSONAL["case"]):
+        return False
+    return None
 
 
 class Device:
@@ -269,7 +311,9 @@ class Device:
                                missing=missing)
         site_id = uuid7(self.settings.now_ms)
         with self.store.write() as tx:
-            self._role(self._user(tx), EDITOR_ROLES, "add a site")
+            user = self._user(tx)
+            self._role(user, EDITOR_ROLES, "add a site")
+            _owners(user, "site", fields, recorder=True)
             self._known(tx, "village", fields.get("village_id"))
             self._known(tx, "department", fields.get("department_id"))
             self.outbox.upsert(tx, "site", site_id, fields, {k: 0 for k in fields})
@@ -278,11 +322,13 @@ class Device:
     def update_site(self, site_id: str, **fields: Any) -> None:
         fields = _typed("site", fields)
         with self.store.write() as tx:
-            self._role(self._user(tx), EDITOR_ROLES, "edit a site")
+            user = self._user(tx)
+            self._role(user, EDITOR_ROLES, "edit a site")
             row = self._live(tx, "site", site_id)
             self._known(tx, "village", fields.get("village_id"))
             self._known(tx, "department", fields.get("department_id"))
             changed = self._changed(row, fields)
+            _owners(user, "site", changed, recorder=None)
             if changed:
                 self.outbox.edit(tx, row, changed)
 
@@ -351,6 +397,7 @@ class Device:
             except AnswerError as exc:
                 raise InvalidInput(exc.code, exc.message, **exc.details) from None
             item = _clean({"answer": answer, "value": value, "note": note})
+            _refuse(field_rules.refuse_values("inspection", {"answers": {item_code: item}}))
             if (row.data.get("answers") or {}).get(item_code) != item:
                 self.outbox.edit(tx, row, {"answers": {item_code: item}})
 
@@ -408,6 +455,7 @@ class Device:
                 "lat": lat if lat is not None else photo.lat,
                 "lon": lon if lon is not None else photo.lon,
             })
+            _refuse(field_rules.refuse_values("photo", fields))
             existing = tx.photo(photo.sha256)
             if existing is None:
                 tx.add_photo(photo.sha256, str(path), len(photo.data), photo.width, photo.height)
@@ -417,12 +465,13 @@ class Device:
         return photo_id
 
     # cases ---------------------------------------------------------------------------------
-    def _case_fields(self, tx: Tx, fields: dict[str, Any]) -> dict[str, Any]:
+    def _case_fields(self, tx: Tx, fields: dict[str, Any],
+                     row: RecordRow | None = None) -> dict[str, Any]:
         derived = sorted(CASE_DERIVED.intersection(fields))
         if derived:
             raise InvalidInput("derived_field", "a case's status and level come from its "
                                "events; add a case event instead", fields=derived)
-        fields = _typed("case", fields)
+        fields = _typed("case", fields, row.server if row is not None else None)
         for name in ("workers_owed", "amount_owed"):
             if (fields.get(name) or 0) < 0:
                 raise InvalidInput("negative_value", f"{name} cannot be negative", field=name)
@@ -437,8 +486,10 @@ class Device:
         """Open a wage-arrears case (欠薪线索); its status comes from its events."""
         case_id = uuid7(self.settings.now_ms)
         with self.store.write() as tx:
-            self._role(self._user(tx), EDITOR_ROLES, "open a case")
+            user = self._user(tx)
+            self._role(user, EDITOR_ROLES, "open a case")
             fields = self._case_fields(tx, _clean(fields))
+            _owners(user, "case", fields, recorder=True)
             missing = [] if fields.get("sector") else ["sector"]
             if not (fields.get("title") or fields.get("employer")):
                 missing.append("title|employer")
@@ -451,9 +502,13 @@ class Device:
 
     def update_case(self, case_id: str, **fields: Any) -> None:
         with self.store.write() as tx:
-            self._role(self._user(tx), EDITOR_ROLES, "edit a case")
+            user = self._user(tx)
+            self._role(user, EDITOR_ROLES, "edit a case")
             row = self._live(tx, "case", case_id)
-            changed = self._changed(row, self._case_fields(tx, fields))
+            # A value the user left as shown (a masked phone too) is no change.
+            fields = {k: v for k, v in fields.items() if k not in row.data or row.data[k] != v}
+            changed = self._changed(row, self._case_fields(tx, fields, row))
+            _owners(user, "case", changed, recorder=_case_recorder(row))
             if changed:
                 self.outbox.edit(tx, row, changed)
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 from field_app.core import rebase
 from field_app.core.errors import InvalidInput, NotFound
 from field_app.core.store import RecordRow, ServerPart, Tx
+from shared_schema import fields as field_rules
 from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.hlc import CounterOverflowError, Hlc, HlcError, HybridClock
 from shared_schema.ids import uuid7
@@ -231,6 +232,9 @@ class Outbox:
         if changes:
             if isinstance(m, Delete):
                 raise InvalidInput("invalid_field", "a delete has no fields to set")
+            refusal = field_rules.refuse_values(m.entity, changes)
+            if refusal is not None:  # unknown, too long or masked: as the server would say
+                raise InvalidInput(refusal.code, refusal.message, **refusal.info())
             try:
                 check_fields(m.entity, changes)
             except FieldTypeError as exc:

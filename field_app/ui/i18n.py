@@ -328,6 +328,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.no_camera": ("相机不可用，请从相册选择照片", "No camera: pick a photo from the gallery"),
     "err.invalid_field": ("填写有误", "Invalid value"),
     "err.too_large": ("数据太大", "Too large"),
+    "err.unknown_field": ("本版本没有这一项，请更新应用", "This app version has no such field"),
+    "err.field_not_writable": ("您不能修改这一项（由劳动保障所审核或由系统填写）",
+                               "You may not change this (set by the office or the system)"),
+    "err.field_too_long": ("内容太长，请删减", "Too long: please shorten it"),
+    "err.masked_value": ("这是隐藏后的号码或姓名，不能作为新值保存",
+                         "This is a masked value and cannot be saved"),
     # office console (field_app/ui/office_views.py)
     "office.nav.review": ("巡查审核", "Review"),
     "office.nav.conflicts": ("数据冲突", "Conflicts"),
@@ -540,8 +546,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     # server time and the device's own time (issue #14)
     "office.cases.received": ("收到时间", "Received"),
     "office.time.reported": ("上报时间 {at}", "reported at {at}"),
-    "err.server_owned_field": ("该时间由服务器记录，设备不能填写",
-                               "This time is stamped by the server; a device cannot write it"),
 }
 
 # Families whose keys are built from domain values: every value needs a string.

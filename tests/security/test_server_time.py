@@ -163,7 +163,7 @@ def test_received_at_cannot_be_written_by_a_device(world: World) -> None:
     case_id = uuid7()
     fields = {"village_id": world.v1, "sector": "construction", "title": "欠薪",
               "received_at": world.clock() - 400 * DAY_MS}
-    err = rejected(grid1.sync(grid1.upsert("case", case_id, fields))[0], "server_owned_field")
+    err = rejected(grid1.sync(grid1.upsert("case", case_id, fields))[0], "field_not_writable")
     assert err["details"]["path"] == "$.fields.received_at"
     assert world.store.get_record("case", case_id) is None
     del fields["received_at"]
@@ -171,12 +171,12 @@ def test_received_at_cannot_be_written_by_a_device(world: World) -> None:
     stamped = world.store.get_record("case", case_id).data["received_at"]
     world.clock.advance(60_000)
     rejected(grid1.sync(grid1.upsert("case", case_id, {"received_at": 1}))[0],
-             "server_owned_field")
+             "field_not_writable")
     rejected(grid1.sync(grid1.insert("case_event", uuid7(), {
         "case_id": case_id, "kind": "note", "note": "x", "received_at": 1}))[0],
-        "server_owned_field")
+        "field_not_writable")
     rejected(grid1.sync(grid1.upsert("inspection", uuid7(), {
-        "site_id": world.site1, "submitted_received_at": 1}))[0], "server_owned_field")
+        "site_id": world.site1, "submitted_received_at": 1}))[0], "field_not_writable")
     assert world.store.get_record("case", case_id).data["received_at"] == stamped
     assert world.store.count_records("case_event") == 0
 

@@ -536,7 +536,8 @@ def test_a_really_full_database_answers_507_and_keeps_nothing(bounded) -> None:
     before = app.store.max_rev()
     writer.execute(f"PRAGMA max_page_count = {pages}")
     try:
-        batch = [dev.upsert("case", uuid7(), {"site_id": world.site1, "title": "满" * 2000,
+        batch = [dev.upsert("case", uuid7(), {"site_id": world.site1, "title": "满页",
+                                              "work_done": "满" * 2000,
                                               "sector": "construction"}) for _ in range(40)]
         r = dev.push_response(*batch)
         err = error_of(r, 507)

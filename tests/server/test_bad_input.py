@@ -132,14 +132,24 @@ def test_wrong_types_are_400_with_the_path(world: World, body: Any, path: str) -
     assert state_of(world) == before
 
 
-def test_unknown_fields_are_ignored_not_rejected(world: World) -> None:
+def test_unknown_entity_fields_are_rejected_unknown_envelope_fields_ignored(
+        world: World) -> None:
+    """Protocol 1.1: an unknown field of an entity is ``unknown_field`` (the
+    mutation waits in the device's quarantine instead of losing the value);
+    unknown fields of the envelope and the mutation are still ignored."""
     dev = world.device("grid1", "devA")
     m = dev.upsert("site", world.site1, {"contact_name": "赵工", "future_field": 1})
     m["future_flag"] = True
-    r = dev.push_response(m, future_top_level={"x": 1})
+    good = dev.upsert("site", world.site1, {"contact_name": "赵工"})
+    good["future_flag"] = True
+    r = dev.push_response(m, good, future_top_level={"x": 1})
     assert r.status_code == 200, r.text
-    ok(r.json()["results"][0])
-    assert "future_field" not in world.store.get_record("site", world.site1).data
+    results = r.json()["results"]
+    err = rejected(results[0], "unknown_field")
+    assert err["details"]["path"] == "$.fields.future_field"
+    ok(results[1])
+    data = world.store.get_record("site", world.site1).data
+    assert "future_field" not in data and data["contact_name"] == "赵工"
 
 
 def test_an_unsupported_protocol_is_400(world: World) -> None:

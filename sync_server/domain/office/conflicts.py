@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from shared_schema import fields as field_rules
 from shared_schema.checklists import AnswerError, load_templates, validate_answer
 from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.merge import Author
@@ -21,6 +22,7 @@ from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, name_of
 from sync_server.domain.office.schema import ConflictList, ConflictView, Page, ResolveRequest
+from sync_server.domain.sync import service as sync
 from sync_server.domain.sync.records import get_flat, write_fields
 from sync_server.errors import ApiError
 from sync_server.settings import Settings
@@ -73,13 +75,26 @@ def get_conflict(store: SyncStore, p: Principal, conflict_id: str) -> ConflictVi
     return _view(store, c)
 
 
-def _checked(entity: str, field: str, value: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """The fields map that writes ``value`` into ``field``, type-checked."""
+def _checked(p: Principal, entity: str, field: str, value: Any,
+             data: dict[str, Any]) -> dict[str, Any]:
+    """The fields map that writes ``value`` into ``field``, type-checked and
+    held to the field table (``shared_schema.fields``: lengths, masks, owners;
+    the office decides between recorded values, so a recorder's field is
+    the office's to settle here)."""
     if "." in field:
         top, item = field.split(".", 1)
         fields = {top: {item: value}}
     else:
         fields = {field: value}
+    refusal = (field_rules.refuse_values(entity, fields, data)
+               or field_rules.refuse_writer(entity, fields, p.role, recorder=None,
+                                            console=True))
+    if refusal is not None:
+        err = writes.as_api_error(sync.refused(refusal))
+        at = f"$.fields.{field}"  # the resolution's value is that field's value
+        err.details["path"] = ("$.value" + refusal.path[len(at):]
+                               if refusal.path.startswith(at) else "$.value")
+        raise err
     try:
         checked = check_fields(entity, fields)
     except FieldTypeError as exc:
@@ -117,7 +132,7 @@ def resolve(store: SyncStore, settings: Settings, p: Principal, conflict_id: str
         if rec.deleted:
             raise ApiError("record_deleted", f"this {c.entity} was deleted", 409,
                            entity=c.entity, id=c.entity_id)
-        fields = _checked(c.entity, c.field, value, rec.data)
+        fields = _checked(p, c.entity, c.field, value, rec.data)
         meta = rec.meta.get(c.field)
         hlc = writes.fresh_hlc(p.device_id, now, [c.winner_hlc, c.loser_hlc,
                                                   meta.hlc if meta else None])

@@ -27,6 +27,8 @@ REJECTION_STATUS = {
     "role_not_allowed": 403, "out_of_scope": 403, "not_found": 404,
     "record_deleted": 409, "illegal_transition": 409, "already_extended": 409,
     "not_submitted": 409, "duplicate_entity": 409, "invalid_field": 400,
+    "unknown_field": 400, "field_too_long": 400, "field_not_writable": 403,
+    "masked_value": 422,
 }
 
 
@@ -59,6 +61,7 @@ def apply(tx: StoreTx, settings: Settings, p: Principal, now_ms: int, op: str, e
           after: Iterable[str | None] = ()) -> MutationResult:
     """Apply one office mutation through the push rules; a broken rule is an ApiError."""
     batch = sync._Batch(tx, p, settings, now_ms)
+    batch.console = True  # the office console: may write what only approval writes
     hlc = fresh_hlc(p.device_id, now_ms,
                     [str(batch.last_hlc) if batch.last_hlc else None, *after])
     common = dict(id=uuid7(), seq=0, hlc=str(hlc), entity=entity, entity_id=entity_id,

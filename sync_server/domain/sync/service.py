@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
+from shared_schema import fields as field_rules
 from shared_schema.entities import (
     ENTITY_TYPES,
     INSERT_ONLY_ENTITIES,
@@ -30,7 +31,7 @@ from shared_schema.entities import (
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.ids import is_uuid
 from shared_schema.merge import Author
-from shared_schema.servertime import RECEIVED_AT, SERVER_TIME_FIELDS, event_ms
+from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import (
     SUPPORTED_PROTOCOLS,
     Delete,
@@ -80,6 +81,10 @@ class _Batch:
         self.device = device = tx.get_device(p.device_id)
         self.last_hlc = Hlc.parse(device.last_hlc) if device and device.last_hlc else None
         self.skewed = False
+        #: An office console write (``office/writes.py``), not a push: the
+        #: only way to write the fields ``shared_schema.fields`` gives to
+        #: ``approval`` (the site registry's facts).
+        self.console = False
 
 
 def push(store: SyncStore, settings: Settings, p: Principal, req: PushRequest) -> PushResponse:
@@ -143,9 +148,11 @@ class _Checked(NamedTuple):
 
 def _check(p: Principal, m: Mutation) -> _Checked:
     """The checks that need no database, the first failing one reported:
-    entity, id, operation, HLC, field types, values. Pure: run by the
-    request's thread before it queues for the single writer; ``_apply`` then
-    does the checks that need the stored records."""
+    entity, id, operation, HLC, unknown fields, lengths and masked personal
+    values (``shared_schema.fields``), derived case fields, field types,
+    values. Pure: run by the request's thread before it queues for the
+    single writer; ``_apply`` then does the checks that need the stored
+    records (role, scope, who may write which field)."""
     fp = _fingerprint(m)
     hlc = None
     try:
@@ -163,14 +170,13 @@ def _check(p: Principal, m: Mutation) -> _Checked:
         if parsed.node != p.device_id:
             raise Rejection("invalid_hlc", "the HLC node must be the device id", path="$.hlc")
         hlc = parsed  # a valid clock: stamped even if the fields are then rejected
-        if any(k in m.fields for k in SERVER_TIME_FIELDS):  # two lookups, not a scan
-            server_owned = sorted(SERVER_TIME_FIELDS.intersection(m.fields))
-            raise Rejection("server_owned_field",
-                            f"{', '.join(server_owned)} is stamped by the server, "
-                            "never written by a device", path=f"$.fields.{server_owned[0]}",
-                            fields=server_owned)
         if isinstance(m, Delete):
             return _Checked(fp, hlc)
+        refusal = field_rules.refuse_values(m.entity, m.fields)
+        if refusal is not None:
+            raise refused(refusal)
+        if m.entity == "case":
+            rules.check_case_fields(m.fields)  # every name sent, not only the typed ones
         try:
             fields = check_fields(m.entity, {k: v for k, v in m.fields.items()
                                              if k not in SYSTEM_FIELDS or k == "created_at"})
@@ -180,6 +186,27 @@ def _check(p: Principal, m: Mutation) -> _Checked:
         return _Checked(fp, hlc, fields)
     except Rejection as r:
         return _Checked(fp, hlc, error=r)
+
+
+def refused(r: field_rules.FieldRefusal) -> Rejection:
+    return Rejection(r.code, r.message, **r.info())
+
+
+def _check_owners(b: _Batch, m: Mutation, stored: StoredRecord | None) -> None:
+    """Every field ``m`` sends, against who may write it (``shared_schema.fields``):
+    after the entity's own rules, so their codes (``not_author``,
+    ``role_not_allowed``…) come first. ``stored`` is ``None`` for a new record,
+    whose creator is its recorder."""
+    if stored is None:
+        recorder = True
+    elif m.entity == "inspection":
+        recorder = stored.data.get("inspector_id") == b.p.user_id
+    else:
+        recorder = stored.created_by_user == b.p.user_id
+    refusal = field_rules.refuse_writer(m.entity, m.fields, b.p.role, recorder=recorder,
+                                        console=b.console)
+    if refusal is not None:
+        raise refused(refusal)
 
 
 def _one(b: _Batch, m: Mutation, c: _Checked) -> MutationResult:
@@ -274,7 +301,6 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
         rules.check_role(p, rules.CREATE_ROLES[m.entity], "create", m.entity)
         rules.check_required(m.entity, merged)
     if m.entity == "case":
-        rules.check_case_fields(fields)
         if stored is None:
             # A case on a site is in the site's village: it routes with that
             # village when it names none itself (small cases stay in the village).
@@ -295,6 +321,7 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
             if not ph.deleted
         )
         fields = rules.check_inspection(p, stored, fields, template, dict(counts), b.now)
+    _check_owners(b, m, stored)
     if m.entity in ("case", "inspection", "site"):
         _check_reference(b, m.entity, merged)
     keys = scope_keys(tx, m.entity, m.entity_id, {**merged, **fields})
@@ -359,6 +386,7 @@ def _insert(b: _Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                             owner_entity=fields["owner_entity"], owner_id=fields["owner_id"])
         rules.check_scope(p, owner.village_id, owner.department_id, owner.created_by_user,
                           owner.entity, owner.id)
+        _check_owners(b, m, None)
         set_keys(record, scope_keys(tx, "photo", m.entity_id, fields))
         write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
         return "applied"
@@ -368,6 +396,7 @@ def _insert(b: _Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
         raise Rejection("unknown_case", "the case is not on the server", case_id=fields["case_id"])
     rules.check_scope(p, case.village_id, case.department_id, case.created_by_user,
                       "case", case.id)
+    _check_owners(b, m, None)
     fields = {**fields, "author_role": p.role, "author_id": p.user_id, "hlc": hlc}
     events = [e.data for e in tx.children_of(case.id, "case_event") if not e.deleted]
     events.append({"created_at": b.now, **fields, RECEIVED_AT: b.now})
@@ -409,12 +438,10 @@ def _delete(b: _Batch, m: Delete, hlc: str) -> str:
 
 
 def mask(value: Any) -> Any:
-    if not isinstance(value, str) or not value:
-        return value
-    if len(value) <= 4:
-        return "*" * len(value)
-    keep = 4 if len(value) > 8 else 1
-    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+    """A personal value as others see it: ``shared_schema.fields.mask`` (phone
+    numbers 3+4, ``138****1234``), shared with the device so it can tell a
+    mask from a value and never sends one back."""
+    return field_rules.mask(value)
 
 
 def must_mask(p: Principal, entity: str, created_by_user: str | None) -> bool:
