@@ -532,6 +532,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.invalid_parameter": ("筛选条件不对", "A filter value is wrong"),
     "err.not_found": ("找不到该记录", "Not found"),
     "err.checksum_mismatch": ("文件上传不完整，请重试", "The upload was incomplete: try again"),
+    # office review page: answers as questions (issue 16)
+    "unit.yuan": ("元", "yuan"),
+    "unit.people": ("人", "people"),
+    "unit.day": ("日", "(day of month)"),
+    "office.insp.unanswered": ("未作答", "Not answered"),
+    "office.insp.note": ("备注", "Note"),
+    "office.insp.unknown_item": ("（检查表中无此项）", "(not in the checklist)"),
+    "office.insp.question": ("检查内容", "Question"),
+    "office.insp.answer": ("本次结果", "This inspection"),
+    "office.insp.code": ("编号", "No."),
+    "office.insp.items_count": ("共 {n} 项，不符合 {failed} 项", "{n} items, {failed} not compliant"),
+    "office.insp.failed": ("不符合", "Not compliant"),
+    "office.insp.previous_was": ("上次：{text}", "Last time: {text}"),
+    "office.insp.reviewed_by_comment": ("审核结论：{state} · 意见：{comment}",
+                                        "Review: {state} · comment: {comment}"),
+    "office.insp.other_photos": ("其他照片", "Other photos"),
 }
 
 # Families whose keys are built from domain values: every value needs a string.

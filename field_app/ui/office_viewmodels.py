@@ -120,6 +120,192 @@ def side_by_side(detail: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+# The review page: each item as its question, the answer in words -----------------------
+
+#: Parts of a ``numbers`` answer whose value above zero reveals unpaid wages
+#: (C24 workers reporting arrears, E11 workers and amount owed).
+ARREARS_PARTS = frozenset({"reporting_arrears", "workers_owed", "amount_owed"})
+
+
+def unit_of(label_zh: str, headcount: str | None = None) -> str:
+    """The unit key (``unit.yuan``, ``unit.people``, ``unit.day``) a number
+    under this checklist label is counted in, or "" (the templates name money
+    as ``（元）`` and headcounts as ``…人数``)."""
+    if "（元）" in label_zh or "(元)" in label_zh:
+        return "unit.yuan"
+    if headcount or label_zh.endswith("人数"):
+        return "unit.people"
+    if label_zh.endswith("发薪日"):
+        return "unit.day"
+    return ""
+
+
+def fmt_number(x: Any) -> str:
+    """12 → ``12``; 42000.0 → ``42,000``; 1234.5 → ``1,234.5``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return f"{x:,}"
+
+
+def with_unit(t: Any, x: Any, unit: str) -> str:
+    return f"{fmt_number(x)} {t(unit)}" if unit else fmt_number(x)
+
+
+def plain_label(label: str) -> str:
+    """A label without its unit in brackets (``欠薪金额（元）`` → ``欠薪金额``)."""
+    for mark in ("（元）", "(元)", " (yuan)", "(yuan)"):
+        label = label.replace(mark, "")
+    return label.strip()
+
+
+def _parts_text(t: Any, parts: Any, value: Any) -> str:
+    if not isinstance(value, dict):
+        return show_value(value)
+    out = []
+    for part in parts:
+        if part.key in value:
+            out.append(f"{plain_label(part.label.zh if t.lang == 'zh' else part.label.en)} "
+                       f"{with_unit(t, value[part.key], unit_of(part.label.zh, part.headcount))}")
+    return " · ".join(out) or show_value(value)
+
+
+def answer_words(t: Any, item: Any, entry: Any) -> str:
+    """One stored answer in words: 是/否/不适用/免缴, numbers with their unit,
+    the item's extra value under its own label, and the note."""
+    if not isinstance(entry, dict) or entry.get("answer") in (None, ""):
+        return t("office.insp.unanswered")
+    ans = entry.get("answer")
+    if item is None:
+        text = t(f"ans.{ans}") if isinstance(ans, str) and t.has(f"ans.{ans}") else show_value(ans)
+    elif item.answer in ("yes_no", "yes_no_na", "yes_no_exempt") and t.has(f"ans.{ans}"):
+        text = t(f"ans.{ans}")
+    elif item.answer == "number":
+        text = with_unit(t, ans, unit_of(item.label.zh, item.headcount))
+    elif item.answer == "numbers":
+        text = _parts_text(t, item.parts, ans)
+    else:
+        text = show_value(ans)
+    value = entry.get("value")
+    if value not in (None, ""):
+        spec = item.value if item is not None else None
+        if spec is None:
+            text += f" · {show_value(value)}"
+        else:
+            label = spec.label.zh if t.lang == "zh" else spec.label.en
+            if spec.type == "numbers":
+                shown = _parts_text(t, spec.parts, value)
+            elif spec.type == "number":
+                shown = with_unit(t, value, unit_of(spec.label.zh))
+            else:
+                shown = show_value(value)
+            text += f" · {plain_label(label)}：{shown}"
+    if entry.get("note"):
+        text += f" · {t('office.insp.note')}：{entry['note']}"
+    return text
+
+
+def is_failed(item: Any, entry: Any) -> bool:
+    """A non-compliant answer: a yes/no item answered against its ``good``
+    answer, or a count of unpaid workers (or money owed) above zero."""
+    if item is None or not isinstance(entry, dict):
+        return False
+    ans = entry.get("answer")
+    if item.good is not None:
+        return ans in ("yes", "no") and ans != item.good
+    if item.answer == "numbers" and isinstance(ans, dict):
+        return any(isinstance(ans.get(k), (int, float)) and ans.get(k) > 0
+                   for k in ARREARS_PARTS)
+    return False
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One checklist item on the review page."""
+    code: str
+    question: str
+    group: str
+    answer: str
+    previous: str
+    failed: bool
+    changed: bool
+    photos: tuple[str, ...] = ()  # sha256 of the photos taken for this item
+    sub: bool = False  # a sub-item (C22a belongs to C22)
+
+
+def template_of(detail: dict[str, Any]) -> Any:
+    """The checklist template the inspection was answered on (by its
+    ``template_id``; else the newest for the site's kind), or None."""
+    from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
+
+    tid = (detail.get("inspection") or {}).get("template_id") or ""
+    template = load_templates().get(tid)
+    if template is None:
+        try:
+            template = template_for_site_kind((detail.get("site") or {}).get("kind") or "")
+        except ChecklistError:
+            return None
+    return template
+
+
+def answer_rows(detail: dict[str, Any], t: Any) -> list[AnswerRow]:
+    """The review page's items in checklist order: question text, the answer
+    in words beside the previous one, failed answers flagged, photos beside
+    their item; answers the template does not know come last."""
+    template = template_of(detail)
+    now = (detail.get("inspection") or {}).get("answers") or {}
+    prev = ((detail.get("previous") or {}).get("answers")) or {}
+    photos: dict[str, list[str]] = defaultdict(list)
+    for p in detail.get("photos") or []:
+        if p.get("item_code") and p.get("sha256"):
+            photos[p["item_code"]].append(p["sha256"])
+    rows: list[AnswerRow] = []
+    seen: set[str] = set()
+    groups = list(template.groups) if template is not None else []
+    order = [(g, code) for g in groups for code in g.items]
+    if template is not None and not groups:
+        order = [(None, item.code) for item in template.items]
+    for group, code in order:
+        item = template.item(code)
+        if code not in now and code not in prev and code not in photos:
+            continue  # an item this inspection did not reach
+        seen.add(code)
+        a = answer_words(t, item, now.get(code))
+        b = answer_words(t, item, prev.get(code)) if prev else "—"
+        rows.append(AnswerRow(
+            code=code, question=item.label.zh if t.lang == "zh" else item.label.en,
+            group=(group.label.zh if t.lang == "zh" else group.label.en) if group else "",
+            answer=a, previous=b, failed=is_failed(item, now.get(code)),
+            changed=bool(prev) and a != b, photos=tuple(photos.get(code, ())),
+            sub=item.parent is not None))
+    for code in sorted((set(now) | set(prev)) - seen):
+        a = answer_words(t, None, now.get(code))
+        b = answer_words(t, None, prev.get(code)) if prev else "—"
+        rows.append(AnswerRow(code=code, question=t("office.insp.unknown_item"), group="",
+                              answer=a, previous=b, failed=False,
+                              changed=bool(prev) and a != b,
+                              photos=tuple(photos.get(code, ()))))
+    return rows
+
+
+def loose_photos(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Photos taken for no item (or an item not on the page)."""
+    shown = {r.code for r in answer_rows(detail, _Codes())}
+    return [p for p in detail.get("photos") or [] if p.get("item_code") not in shown]
+
+
+class _Codes:
+    """A stand-in translator for ``loose_photos`` (only the codes matter)."""
+    lang = "zh"
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return key
+
+    def has(self, key: str) -> bool:
+        return True
+
+
 @dataclass
 class ReviewQueueVM:
     filters: ReviewFilters = field(default_factory=ReviewFilters)

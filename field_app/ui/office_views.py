@@ -27,7 +27,7 @@ from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
 from . import office_viewmodels as vm
 from .adapters import PickedPhoto
 from .office_api import OfficeClient
-from .views import PAD, badge, fmt_time, hook, kv, logout_handler, section
+from .views import PAD, badge, fmt_time, hook, logout_handler, section
 
 if TYPE_CHECKING:
     from .app import FieldApp
@@ -51,6 +51,15 @@ REVIEW_COLORS = {"pending": ft.Colors.ORANGE_700, "approved": ft.Colors.GREEN_70
 SERIES = (ft.Colors.BLUE_600, ft.Colors.INDIGO_600, ft.Colors.TEAL_600, ft.Colors.GREEN_700,
           ft.Colors.PURPLE_600, ft.Colors.GREY_600)
 FINAL_REVIEWS = ("approved", "rejected")
+
+
+def kv(label: str, value: Any) -> ft.Row:
+    """A label and its value. Not selectable (unlike the phone's): Flutter web
+    leaves selectable text out of the accessibility tree, so a screen reader
+    (and the browser tests) would not read it."""
+    return ft.Row([ft.Text(label, size=13, color=ft.Colors.GREY_700, width=110),
+                   ft.Text("—" if value in (None, "") else str(value), size=14, expand=True)],
+                  vertical_alignment=ft.CrossAxisAlignment.START)
 
 
 def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
@@ -349,33 +358,65 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                           f"{author.get('device_name') or '—'} ({(author.get('device_id') or '')[:8]})"),
                        kv(t("office.review.submitted"), fmt_time(insp.get("submitted_at"))),
                        kv(t("office.insp.gps"), gps),
+                       *([hook("office-review-comment", kv(
+                           t("office.insp.comment"), insp.get("review_comment")), container=True)]
+                         if insp.get("review_comment") else []),
                        *[kv(t(f"six.{k}"), {True: t("yes"), False: t("no")}.get(v, "—"))
                          for k, v in (d.get("six_systems") or {}).items()])
-        thumbs: list[ft.Control] = []
-        for p in d.get("photos") or []:
-            if not p.get("received"):
-                thumbs.append(ft.Text(t("office.insp.photo_missing"), size=12))
-                continue
-            data = await photo(p["sha256"])
-            thumbs.append(ft.Container(ft.Column([
-                ft.Image(src=data, width=140, height=100, fit=ft.BoxFit.COVER),
-                ft.Text(p.get("item_code") or "", size=11)], spacing=2),
-                on_click=enlarge(data), ink=True))
-        photos = section(t("office.insp.photos"),
-                         ft.Row(thumbs, wrap=True, spacing=8) if thumbs
-                         else ft.Text(t("office.insp.no_photos")))
-        rows = vm.side_by_side(d)
-        table = ft.DataTable(
-            columns=[ft.DataColumn(ft.Text(t("office.insp.item"))),
-                     ft.DataColumn(ft.Text(t("office.insp.this"))),
-                     ft.DataColumn(ft.Text(t("office.insp.previous")))],
-            rows=[ft.DataRow(cells=[ft.DataCell(ft.Text(c)), ft.DataCell(ft.Text(a)),
-                                    ft.DataCell(ft.Text(b))],
-                             color=ft.Colors.AMBER_50 if changed else None)
-                  for c, a, b, changed in rows], heading_row_height=36, data_row_min_height=30)
+        received = {p["sha256"]: p for p in d.get("photos") or [] if p.get("sha256")}
+
+        async def thumbs_of(shas: list[str], size: tuple[int, int]) -> list[ft.Control]:
+            out: list[ft.Control] = []
+            for sha in shas:
+                if not (received.get(sha) or {}).get("received"):
+                    out.append(ft.Text(t("office.insp.photo_missing"), size=12))
+                    continue
+                data = await photo(sha)
+                out.append(ft.Container(ft.Image(src=data, width=size[0], height=size[1],
+                                                 fit=ft.BoxFit.COVER),
+                                        on_click=enlarge(data), ink=True, border_radius=4))
+            return out
+
+        rows = vm.answer_rows(d, t)
+        failed = sum(1 for r in rows if r.failed)
+        lines: list[ft.Control] = []
+        group = None
+        for n, r in enumerate(rows):
+            if r.group and r.group != group:
+                group = r.group
+                lines.append(ft.Text(group, size=14, weight=ft.FontWeight.BOLD,
+                                     color=ft.Colors.BLUE_900))
+            answer = ft.Row([ft.Icon(ft.Icons.CANCEL, size=16, color=ft.Colors.RED_700),
+                             ft.Text(f"{t('office.insp.failed')} · {r.answer}", size=14,
+                                     color=ft.Colors.RED_800, weight=ft.FontWeight.BOLD,
+                                     expand=True)], spacing=4) if r.failed else ft.Text(
+                r.answer, size=14)
+            prev = ft.Text(t("office.insp.previous_was", text=r.previous), size=12, width=220,
+                           color=ft.Colors.AMBER_900 if r.changed else ft.Colors.GREY_600
+                           ) if d.get("previous") else ft.Container(width=0)
+            pics = await thumbs_of(list(r.photos), (80, 60))
+            lines.append(hook(f"office-answer-{r.code}", ft.Container(ft.Row([
+                ft.Text(r.code, size=12, color=ft.Colors.GREY_600, width=44),
+                ft.Text(r.question, size=14, weight=ft.FontWeight.W_500, width=320),
+                ft.Container(answer, expand=True), prev,
+                ft.Row(pics, spacing=4, wrap=True, width=260) if pics else ft.Container(width=260),
+            ], vertical_alignment=ft.CrossAxisAlignment.START),
+                padding=ft.Padding.only(left=28 if r.sub else 8, top=4, right=8, bottom=4),
+                border_radius=6,
+                bgcolor=ft.Colors.RED_50 if r.failed else (
+                    ft.Colors.AMBER_50 if r.changed else None)), container=True))
         answers = section(t("office.insp.answers"),
+                          hook("office-failed-count", ft.Text(
+                              t("office.insp.items_count", n=len(rows), failed=failed), size=13,
+                              color=ft.Colors.RED_800 if failed else ft.Colors.GREEN_800,
+                              weight=ft.FontWeight.BOLD), container=True),
                           *([] if d.get("previous") else [ft.Text(t("office.insp.no_previous"),
-                                                                  size=12)]), table)
+                                                                  size=12)]),
+                          *lines)
+        loose = [p["sha256"] for p in vm.loose_photos(d) if p.get("sha256")]
+        photos = section(t("office.insp.other_photos"),
+                         ft.Row(await thumbs_of(loose, (140, 100)), wrap=True, spacing=8)) \
+            if loose else ft.Container(height=0)
         open_ = can_review and rs not in FINAL_REVIEWS
         buttons[:] = [
             ft.FilledButton(t("office.insp.approve"), icon=ft.Icons.CHECK, disabled=not open_,
@@ -388,13 +429,13 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         notes = [] if can_review else [ft.Text(t("office.insp.leader_readonly"))]
         if can_review and rs in FINAL_REVIEWS:
             notes.append(ft.Text(t("office.insp.final"), size=12, color=ft.Colors.GREY_700))
-        actions = section(t("office.insp.comment"), comment, ft.Row([
+        actions = section(t("office.insp.comment"), hook("office-comment", comment), ft.Row([
             hook("office-approve", buttons[0]), hook("office-has-issues", buttons[1]),
             hook("office-reject", buttons[2]),
             hook("office-back-to-queue", ft.TextButton(
                 t("office.insp.back_to_queue"), icon=ft.Icons.LIST,
                 on_click=app.nav("/office/review")))], wrap=True), *notes)
-        return [result_banner(done.get("note")), head, actions, photos, answers]
+        return [result_banner(done.get("note")), head, actions, answers, photos]
 
     return later(app, office_page(app, f"/office/inspection/{insp_id}", t("office.insp.title"),
                                   [box], back="/office/review"), box, build)

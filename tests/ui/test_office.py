@@ -83,6 +83,7 @@ def seed_office_work(folder: Path, url: str) -> dict[str, str]:
         second = grid.start_inspection(site["id"])
         answer_all(grid, second, photo_seed=50)
         grid.answer(second, "C08", 12)
+        grid.answer(second, "C20", "no", note="工资卡由班组长保管")  # a failed answer
         grid.submit_inspection(second)
         # the same field, edited on two devices before either syncs
         grid.update_site(site["id"], contractor="甲建筑劳务有限公司(演示)")
@@ -181,6 +182,61 @@ def wait_hook(desk: Phone, identifier: str, timeout: float = 40.0) -> None:
                          f"hooks shown: {shown[:40]}")
 
 
+#: What must never reach an office screen (issue 16): field keys, answer codes,
+#: English case-source codes, internal bookkeeping.
+RAW_KEYS = (r"[a-z_]+\.[a-z_]+", r"[A-Z]\d\d \| (yes|no)",
+            r"\b(patrol|walk_in|national_platform|platform|hotline(_\d+)?|trade_union|union|"
+            r"bank_warning|monitoring(_platform)?|notice_board|letter)\b",
+            r"\b(from_state|to_state|from_status|to_status|rev \d+|[a-z]+_id)\b",
+            r"\((office|leader|grid_officer|sector_inspector|admin)\)")
+
+
+def screen_texts(desk: Phone, scrolls: int = 30) -> str:
+    """Every text the page shows, from top to bottom: Flutter keeps only what is
+    on screen in the semantics tree, so scroll with the wheel and gather."""
+    page = desk.page
+    js = """() => {
+        const out = [];
+        const host = document.querySelector('flt-semantics-host') || document.body;
+        const walk = document.createTreeWalker(host, NodeFilter.SHOW_TEXT);
+        while (walk.nextNode()) out.push(walk.currentNode.textContent);
+        host.querySelectorAll('[aria-label]').forEach(e => out.push(e.getAttribute('aria-label')));
+        return out.join('\\n');
+    }"""
+    page.mouse.move(640, 450)
+    seen_: list[str] = []
+    last = None
+    for _ in range(scrolls):
+        now = page.evaluate(js)
+        seen_.append(now)
+        if now == last:
+            break
+        last = now
+        page.mouse.wheel(0, 500)
+        time.sleep(0.3)
+    for _ in range(scrolls):
+        page.mouse.wheel(0, -2000)
+    time.sleep(0.3)
+    return "\n".join(seen_)
+
+
+def hook_text(desk: Phone, identifier: str) -> str:
+    """A hook's text, as text nodes or merged semantics labels."""
+    return desk.find(identifier).evaluate(
+        "el => [el.innerText, el.getAttribute('aria-label') || '', ...Array.from("
+        "el.querySelectorAll('[aria-label]')).map(e => e.getAttribute('aria-label'))].join(' ')")
+
+
+def no_raw_keys(desk: Phone, where: str, texts: str | None = None) -> None:
+    import re
+
+    texts = screen_texts(desk) if texts is None else texts
+    assert texts.strip(), where
+    for pattern in RAW_KEYS:
+        hit = re.search(pattern, texts)
+        assert hit is None, f"{where}: raw key {hit.group(0)!r} on screen"
+
+
 def tab(desk: Phone, name: str) -> None:
     desk.page.get_by_role("tab", name=name).first.click()
 
@@ -230,12 +286,27 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     # the newest inspection, beside the previous one; approve it: the outcome shows here ----
     desk.click("office-review-item-0")
     wait_hook(desk, "office-approve")
-    wait_seen(desk, "C08")
+    # each item as its question, the answer in words, failures flagged and counted
+    wait_hook(desk, "office-failed-count")
+    wait_seen(desk, "不符合 4 项")  # C11, C23, C25 answered yes; C20 no
+    wait_seen(desk, "现场在岗人数")
+    wait_seen(desk, "12 人")
+    assert "不符合" not in hook_text(desk, "office-answer-C01")
+    assert "不符合" in hook_text(desk, "office-answer-C20")
+    assert "工资卡/社保卡未被扣押" in hook_text(desk, "office-answer-C20")
+    assert "工资卡由班组长保管" in hook_text(desk, "office-answer-C20")
     desk.shot("office-02-inspection")
+    texts = screen_texts(desk)
+    (ARTIFACTS / "office-texts-inspection.txt").write_text(texts)
+    assert "资金与担保" in texts and "工资卡/社保卡未被扣押" in texts
+    no_raw_keys(desk, "inspection", texts)
+    desk.fill("office-comment", "C20 工资卡须退还工人本人")
     desk.click("office-approve")
     wait_hook(desk, "office-result")
     wait_seen(desk, "已审核：审核通过")
     wait_seen(desk, "已更新场所台账")
+    wait_hook(desk, "office-review-comment")  # the comment stays on the page
+    assert "工资卡须退还工人本人" in hook_text(desk, "office-review-comment")
     desk.shot("office-02-reviewed")
     detail = probe.get(f"/api/v1/office/inspections/{work['inspection']}").json()
     assert detail["inspection"]["review_state"] == "approved"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 import typing
 from pathlib import Path
 from typing import Any, Iterator
@@ -63,6 +64,41 @@ def test_side_by_side_marks_changes() -> None:
     assert vm.side_by_side(detail) == [("C01", "yes", "yes", False), ("C08", "12", "10", True)]
     alone = vm.side_by_side({"inspection": {"answers": {"C01": {"answer": "no", "note": "缺"}}}})
     assert alone == [("C01", "no · 缺", "—", False)]
+
+
+def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
+    """Issue 16: each item as its question, 是/否/不适用 and numbers with
+    units, failed answers flagged and counted, photos beside their item."""
+    from field_app.ui.i18n import Translator
+
+    detail = {
+        "inspection": {"template_id": "construction.v1", "answers": {
+            "C01": {"answer": "yes"}, "C02": {"answer": "no", "note": "未提供保函"},
+            "C04": {"answer": "na"}, "C07": {"answer": "yes", "value": 50000},
+            "C08": {"answer": 12}, "C11": {"answer": "yes"},
+            "C24": {"answer": {"interviewed": 6, "reporting_arrears": 2}}}},
+        "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}},
+        "site": {"kind": "construction"},
+        "photos": [{"sha256": "a" * 64, "item_code": "C08", "received": True},
+                   {"sha256": "b" * 64, "item_code": None, "received": True}]}
+    rows = {r.code: r for r in vm.answer_rows(detail, Translator("zh"))}
+    assert list(rows) == ["C01", "C02", "C04", "C07", "C08", "C11", "C24"]  # checklist order
+    assert rows["C08"].question == "现场在岗人数" and rows["C08"].answer == "12 人"
+    assert rows["C08"].previous == "10 人" and rows["C08"].changed
+    assert rows["C08"].photos == ("a" * 64,)
+    assert rows["C01"].answer == "是" and not rows["C01"].failed and not rows["C01"].changed
+    assert rows["C02"].answer == "否 · 备注：未提供保函" and rows["C02"].failed
+    assert rows["C04"].answer == "不适用" and not rows["C04"].failed
+    assert rows["C07"].answer == "是 · 保证金或保函金额：50,000 元"
+    assert rows["C11"].failed  # 有无未登记人员进场: yes is the bad answer
+    assert rows["C24"].answer == "访谈工人数 6 人 · 其中反映欠薪人数 2 人" and rows["C24"].failed
+    assert rows["C02"].group == "资金与担保"
+    assert sum(r.failed for r in rows.values()) == 3
+    assert [p["sha256"] for p in vm.loose_photos(detail)] == ["b" * 64]
+    en = {r.code: r for r in vm.answer_rows(detail, Translator("en"))}
+    assert en["C04"].answer == "N/A" and en["C08"].answer == "12 people"
+    for r in rows.values():  # no raw answer codes left
+        assert not re.search(r"\b(yes|no|na)\b|[a-z_]+:", r.answer), r
 
 
 def test_conflict_choice_to_request_body() -> None:
