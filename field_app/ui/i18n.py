@@ -4,6 +4,7 @@ completeness check the tests run."""
 
 from __future__ import annotations
 
+from shared_schema.case_sources import CASE_SOURCES, LEGACY_SOURCES
 from shared_schema.cases import EVENT_KINDS, LEVELS, STATUSES
 
 LANGUAGES = ("zh", "en")
@@ -173,16 +174,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "case.details": ("案件信息", "Details"),
     "sector.construction": ("工程建设", "Construction"),
     "sector.non_construction": ("非工程建设", "Non-construction"),
-    "source.patrol": ("巡查发现", "Patrol"),
-    "source.12333": ("12333", "12333"),
-    "source.12345": ("12345", "12345"),
-    "source.platform": ("根治欠薪线索平台", "National clue platform"),
-    "source.walk_in": ("来访/来信", "Walk-in or letter"),
-    "source.notice_board": ("告示牌电话", "Notice-board number"),
-    "source.hotline": ("镇热线", "Township hotline"),
-    "source.union": ("工会", "Trade union"),
-    "source.bank_warning": ("专户预警", "Account warning"),
-    "source.monitoring": ("监控平台", "Monitoring platform"),
     "event_field.note": ("说明", "Note"),
     "event_field.amount_recovered": ("追回金额（元）", "Amount recovered (yuan)"),
     "event_field.workers_paid": ("已付人数", "Workers paid"),
@@ -462,18 +453,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.intake.done": ("已登记：{title} · {source} · {level} · 受理期限 {due}",
                            "Registered: {title} · {source} · {level} · accept by {due}"),
     "office.intake.open": ("查看该案件", "Open the case"),
-    "office.source.12333": ("12333 劳动保障热线", "12333 labour hotline"),
-    "office.source.12345": ("12345 政务服务热线", "12345 government hotline"),
-    "office.source.hotline_65650178": ("镇投诉电话 65650178", "Township hotline 65650178"),
-    "office.source.hotline_65650431": ("镇投诉电话 65650431", "Township hotline 65650431"),
-    "office.source.national_platform": ("全国根治欠薪线索反映平台", "National wage-arrears clue platform"),
-    "office.source.walk_in": ("来访", "Walk-in"),
-    "office.source.letter": ("来信", "Letter"),
-    "office.source.notice_board": ("维权告示牌电话", "Notice-board number"),
-    "office.source.trade_union": ("工会", "Trade union"),
-    "office.source.bank_warning": ("专户预警", "Wage-account warning"),
-    "office.source.monitoring_platform": ("监测预警平台", "Monitoring platform"),
-    "office.source.patrol": ("巡查发现", "Patrol"),
     "office.registry.title": ("场所台账", "Site registry"),
     "office.registry.search": ("搜索名称、地址、建设/施工单位", "Search name, address, builder"),
     "office.registry.site": ("场所", "Site"),
@@ -549,6 +528,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                                         "Review: {state} · comment: {comment}"),
     "office.insp.other_photos": ("其他照片", "Other photos"),
 }
+
+# Case sources: the one shared list (shared_schema.case_sources), old phones' codes too.
+STRINGS.update({f"source.{code}": pair for code, pair in CASE_SOURCES.items()})
+STRINGS.update({f"source.{old}": CASE_SOURCES[new] for old, new in LEGACY_SOURCES.items()})
 
 # Families whose keys are built from domain values: every value needs a string.
 FAMILIES: dict[str, tuple[str, ...]] = {

@@ -17,6 +17,7 @@ from typing import Any
 
 from field_app.core.errors import DeviceError, ServerError
 from field_app.core.photos import process_photo
+from shared_schema.case_sources import SOURCE_CODES
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
 
@@ -560,10 +561,10 @@ def overdue_row(view: dict[str, Any]) -> OverdueCase:
 # --------------------------------------------------------------------------------------
 # Case intake (hotline, national platform, walk-in)
 
-#: ``CaseIntake.source`` values (the server's ``IntakeSource``), hotlines first.
-INTAKE_SOURCES = ("12333", "12345", "hotline_65650178", "hotline_65650431",
-                  "national_platform", "walk_in", "letter", "notice_board", "trade_union",
-                  "bank_warning", "monitoring_platform", "patrol")
+#: ``CaseIntake.source`` values (the server's ``IntakeSource``: the shared
+#: list, shared_schema.case_sources), hotlines first.
+_HOTLINES = ("12333", "12345", "hotline_65650178", "hotline_65650431", "hotline")
+INTAKE_SOURCES = _HOTLINES + tuple(c for c in SOURCE_CODES if c not in _HOTLINES)
 SECTORS = ("construction", "non_construction")
 #: The typed fields of the intake form, in the order the form shows them.
 INTAKE_TEXT = ("title", "employer", "employer_address", "workers_owed", "amount_owed",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import flet as ft
 
+from shared_schema.case_sources import source_label
 from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
 
 from . import office_viewmodels as vm
@@ -540,7 +541,8 @@ def due_text(t: Any, view: dict[str, Any]) -> str:
 
 
 def source_text(t: Any, source: str | None) -> str:
-    return t(f"office.source.{source}") if source in vm.INTAKE_SOURCES else (source or "—")
+    """A stored source code as its label (old phones' codes too; never the code)."""
+    return source_label(source, t.lang)
 
 
 def cases_view(app: "FieldApp") -> ft.View:
@@ -729,7 +731,7 @@ def intake_view(app: "FieldApp") -> ft.View:
         section(t("office.intake.channel"), ft.Text(t("office.intake.hint"), size=12,
                                                    color=ft.Colors.GREY_700),
                 ft.Row([choice("source", t("case.source"),
-                               [(s, t(f"office.source.{s}")) for s in vm.INTAKE_SOURCES],
+                               [(s, source_label(s, t.lang)) for s in vm.INTAKE_SOURCES],
                                blank=False, width=360),
                         ft.Container(text("received_at", hint_text="2026-01-05 09:30"),
                                      width=320)], wrap=True)),

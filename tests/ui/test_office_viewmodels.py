@@ -280,9 +280,37 @@ def hotline_form(title: str, **values: Any) -> vm.IntakeForm:
 def test_intake_sources_and_audit_actions_match_the_server() -> None:
     assert set(vm.INTAKE_SOURCES) == set(typing.get_args(IntakeSource))
     assert vm.AUDIT_ACTIONS == ACTIONS
-    for key in ([f"office.source.{s}" for s in vm.INTAKE_SOURCES]
+    for key in ([f"source.{s}" for s in vm.INTAKE_SOURCES]
                 + [f"office.audit.action.{a}" for a in vm.AUDIT_ACTIONS]):
         assert key in STRINGS and all(STRINGS[key]), key
+
+
+def test_one_case_source_list_for_phone_office_and_server() -> None:
+    """Issue 16: the phone's case form, the office intake and the server take
+    their codes from shared_schema.case_sources; an old phone's stored code
+    reads as the same channel, and no screen shows a code."""
+    from field_app.ui import viewmodels as phone
+    from field_app.ui.i18n import Translator
+    from shared_schema import case_sources as cs
+    from sync_server.demo import DEMO_CASES, DEMO_MORE_CASES
+    from sync_server.domain.office.schema import SOURCE_LABELS
+
+    assert set(typing.get_args(IntakeSource)) == set(cs.SOURCE_CODES) == set(vm.INTAKE_SOURCES)
+    assert set(phone.CASE_SOURCES) <= set(cs.SOURCE_CODES)
+    assert SOURCE_LABELS == {k: zh for k, (zh, _) in cs.CASE_SOURCES.items()}
+    for case in (*DEMO_CASES, *DEMO_MORE_CASES):  # the demo's stored codes are in the list
+        code = case[5] if len(case) == 6 else case[1]
+        assert code in cs.SOURCE_CODES, case
+    zh, en = Translator("zh"), Translator("en")
+    for code in (*cs.SOURCE_CODES, *cs.LEGACY_SOURCES):
+        assert zh(f"source.{code}") == cs.source_label(code) != code
+        assert en(f"source.{code}") == cs.source_label(code, "en")
+    assert cs.source_label("platform") == "全国根治欠薪线索反映平台" == cs.source_label(
+        "national_platform")
+    assert cs.source_label("union") == "工会" and cs.source_label("monitoring") == "监测预警平台"
+    assert cs.source_label("hotline") == "镇投诉电话" and cs.source_label("walk_in") == "来访"
+    assert cs.source_label("wechat") == "其他来源" and cs.source_label(None) == "—"
+    assert cs.codes_for("national_platform") == ("national_platform", "platform")
 
 
 def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
