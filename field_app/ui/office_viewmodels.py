@@ -17,7 +17,8 @@ from typing import Any
 
 from field_app.core.errors import DeviceError, ServerError
 from field_app.core.photos import process_photo
-from shared_schema.case_sources import SOURCE_CODES
+from shared_schema.case_sources import SOURCE_CODES, source_label
+from shared_schema.field_labels import field_label
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
 
@@ -119,6 +120,81 @@ def side_by_side(detail: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         a, b = answer_text(now.get(code)), answer_text(prev.get(code)) if prev else "—"
         rows.append((code, a, b, bool(prev) and a != b))
     return rows
+
+
+# Names and values in words (no internal keys on screen) ---------------------------------
+
+
+def item_of(code: str) -> Any:
+    """The checklist item with this code in any bundled template, or None."""
+    from shared_schema.checklists import load_templates
+
+    for template in load_templates().values():
+        item = template.item(code)
+        if item is not None:
+            return item
+    return None
+
+
+def field_name(entity: str | None, field_: str | None, t: Any) -> str:
+    """A field in words: the shared field-label table, a checklist answer
+    (``answers.C08``) as its item's code and question."""
+    if field_ and field_.startswith("answers."):
+        code = field_.split(".", 1)[1]
+        item = item_of(code)
+        if item is not None:
+            return f"{code} {item.label.zh if t.lang == 'zh' else item.label.en}"
+        return field_label("inspection", "answers", t.lang)
+    return field_label(entity, field_, t.lang)
+
+
+def _coded(t: Any, prefix: str, value: Any) -> str:
+    key = f"{prefix}.{value}"
+    return t(key) if isinstance(value, str) and t.has(key) else show_value(value)
+
+
+def value_words(entity: str | None, field_: str | None, value: Any, t: Any,
+                names: dict[str, str] | None = None) -> str:
+    """A stored value in words for the screen: 是/否, 六项制度 by name, times as
+    dates, codes as their labels, record ids as the names they point at (or
+    （其他记录）, never the id)."""
+    names = names or {}
+    f = field_ or ""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if f == "six_systems" and isinstance(value, dict):
+        marks = {True: "✓", False: "✗"}
+        return " · ".join(f"{t('six.' + k)} {marks.get(value.get(k), '—')}"
+                          for k in SIX_SYSTEMS if k in value) or "—"
+    if f.endswith("_at") and isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+    if f.startswith("answers."):
+        return answer_words(t, item_of(f.split(".", 1)[1]), value)
+    if f == "source":
+        return source_label(str(value), t.lang)
+    if f == "kind":
+        return _coded(t, "event" if entity in ("case_event", "case") else "kind", value)
+    if f == "status":
+        return _coded(t, "site_status" if entity == "site" else "status", value)
+    if f in ("review_state",):
+        return _coded(t, "review", value)
+    if f == "state":
+        return _coded(t, "office.state", value)
+    for name, prefix in (("level", "level"), ("sector", "sector"), ("role", "role")):
+        if f == name:
+            return _coded(t, prefix, value)
+    if f.endswith("_id"):
+        return names.get(str(value)) or t("office.value.other_record")
+    if f.endswith("_ids") and isinstance(value, list):
+        return "、".join(names.get(str(v)) or t("office.value.other_record") for v in value) \
+            or "—"
+    if isinstance(value, (int, float)):
+        return fmt_number(value)
+    if isinstance(value, list):
+        return "、".join(show_value(v) for v in value)
+    return show_value(value)
 
 
 # The review page: each item as its question, the answer in words -----------------------
@@ -609,6 +685,19 @@ class FieldError:
     message: str = ""  # the server's own words, shown beside it
 
 
+#: Server refusals of one intake field that deserve their own sentence.
+FIELD_ERRORS = {("received_at", "invalid_value"): "office.intake.received_future"}
+
+
+def field_error_words(t: Any, name: str, err: FieldError) -> str:
+    """A form error in the console's words: never the server's English
+    message (it is logged, and kept on ``FieldError.message``)."""
+    key = FIELD_ERRORS.get((name, err.code))
+    if key:
+        return t(key)
+    return t(f"err.{err.code}") if t.has(f"err.{err.code}") else t("office.err.refused")
+
+
 def blank_intake() -> dict[str, Any]:
     return {**{k: "" for k in INTAKE_TEXT}, "source": "12333", "sector": "construction",
             "village_id": None, "site_id": None, "collective_risk": False}
@@ -758,15 +847,10 @@ class SiteDetailVM:
              for h in data["history"]), key=lambda h: (h.rev, h.field), reverse=True)
 
 
-def history_value(line: HistoryLine) -> str:
-    """A history value as text: 六项制度 as ``real_name:✓ deposit:✗``, times as dates."""
-    if line.field == "six_systems" and isinstance(line.value, dict):
-        marks = {True: "✓", False: "✗", None: "—"}
-        return " ".join(f"{k}:{marks.get(line.value.get(k), '—')}" for k in SIX_SYSTEMS
-                        if k in line.value)
-    if line.field.endswith("_at") and isinstance(line.value, int):
-        return dt.datetime.fromtimestamp(line.value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
-    return show_value(line.value)
+def history_value(line: HistoryLine, t: Any, names: dict[str, str] | None = None) -> str:
+    """A history value in words: 六项制度 as ``实名制管理 ✓ · 工资保证金 ✗``,
+    times as dates, ids as the names they point at, codes as labels."""
+    return value_words("site", line.field, line.value, t, names)
 
 
 # --------------------------------------------------------------------------------------
@@ -828,17 +912,52 @@ class AuditVM:
 AUDIT_DETAIL_KEYS = ("title", "source", "level", "kind", "from_state", "to_state",
                      "from_status", "to_status", "from_level", "to_level", "field", "choice",
                      "value", "comment", "note", "username", "role", "registry_updated",
-                     "registry_reason")
+                     "registry_reason", "village_id", "years", "tokens_revoked")
 AUDIT_HIDDEN = ("hlc",)  # machine detail: in the API, not on the screen
+#: Transitions shown as ``before → after`` under one label.
+AUDIT_PAIRS = {"from_state": ("to_state", "review_state"),
+               "from_status": ("to_status", "status"),
+               "from_level": ("to_level", "level")}
 
 
-def audit_details(row: dict[str, Any]) -> str:
-    """The audit row's details in one line, the telling keys first."""
+def audit_details(row: dict[str, Any], t: Any, names: dict[str, str] | None = None) -> str:
+    """The audit row's details in one line of words, the telling keys first:
+    labels for keys and codes (``审核结论：待审核 → 审核通过``), names for ids."""
     d = row.get("details") or {}
+    entity = row.get("entity") or ""
     keys = [k for k in AUDIT_DETAIL_KEYS if d.get(k) not in (None, "")]
     keys += [k for k in sorted(d) if k not in AUDIT_DETAIL_KEYS and d.get(k) not in (None, "")
-             and not k.endswith("_id") and k not in AUDIT_HIDDEN]
-    return " · ".join(f"{k}: {show_value(d[k])}" for k in keys)
+             and not k.endswith(("_id", "_ids")) and k not in AUDIT_HIDDEN]
+    out = []
+    for k in keys:
+        if k in ("to_state", "to_status", "to_level") and any(
+                AUDIT_PAIRS[f][0] == k and f in keys for f in AUDIT_PAIRS):
+            continue  # shown with its ``from_``
+        if k in AUDIT_PAIRS:
+            to, field_ = AUDIT_PAIRS[k]
+            ent = "inspection" if field_ == "review_state" else "case"
+            a = value_words(ent, field_, d.get(k), t, names)
+            b = value_words(ent, field_, d.get(to), t, names)
+            out.append(f"{t('office.audit.key.' + field_)}：{a}" + (f" → {b}" if b != a else ""))
+            continue
+        if k == "value" and d.get("field"):
+            shown = value_words(entity, d["field"], d[k], t, names)
+        elif k == "field":
+            shown = field_name(entity, d[k], t)
+        elif k == "kind":
+            shown = value_words("case_event", "kind", d[k], t, names)
+        elif k == "choice":
+            shown = t(f"office.audit.choice.{d[k]}") if t.has(
+                f"office.audit.choice.{d[k]}") else show_value(d[k])
+        elif k == "registry_reason":
+            shown = t(f"office.audit.reason.{d[k]}") if t.has(
+                f"office.audit.reason.{d[k]}") else show_value(d[k])
+        else:
+            shown = value_words(entity, k, d[k], t, names)
+        label = t(f"office.audit.key.{k}") if t.has(f"office.audit.key.{k}") else \
+            t("office.audit.key.other")
+        out.append(f"{label}：{shown}")
+    return " · ".join(out)
 
 
 # --------------------------------------------------------------------------------------

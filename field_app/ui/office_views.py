@@ -16,14 +16,17 @@ office-dashboard, office-dash-overdue(-N, -ledger), office-export, office-logout
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import flet as ft
 
+from field_app.core.errors import DeviceError, NetworkError
 from shared_schema.case_sources import source_label
 from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
+from shared_schema.field_labels import entity_label, field_label
 
 from . import office_viewmodels as vm
 from .adapters import PickedPhoto
@@ -52,6 +55,32 @@ REVIEW_COLORS = {"pending": ft.Colors.ORANGE_700, "approved": ft.Colors.GREEN_70
 SERIES = (ft.Colors.BLUE_600, ft.Colors.INDIGO_600, ft.Colors.TEAL_600, ft.Colors.GREEN_700,
           ft.Colors.PURPLE_600, ft.Colors.GREY_600)
 FINAL_REVIEWS = ("approved", "rejected")
+
+
+def error_words(t: Any, exc: BaseException) -> str:
+    """A failure in the console's words (Chinese by default): our text for a
+    known error code, else a plain sentence; never the server's English."""
+    if isinstance(exc, NetworkError):
+        return t("office.err.unreachable")
+    if isinstance(exc, DeviceError):
+        return t(f"err.{exc.code}") if t.has(f"err.{exc.code}") else t("office.err.refused")
+    return t("office.err.refused")
+
+
+def safe(app: "FieldApp", fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``app.safe`` for the console: a refused call is told in ``error_words``
+    (logged with the server's own message), anything else goes to the boundary."""
+
+    async def handler(*args: Any) -> None:
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                await result
+        except DeviceError as exc:
+            log.info("office action refused: %s: %s", exc.code, exc.message)
+            app.toast(error_words(app.t, exc), error=True)
+
+    return app.safe(handler)
 
 
 def kv(label: str, value: Any) -> ft.Row:
@@ -172,10 +201,10 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
         automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
         actions=[ft.Text(who, size=13),
                  hook("office-lang", ft.TextButton(
-                     t("lang.switch"), on_click=app.safe(lang),
+                     t("lang.switch"), on_click=safe(app, lang),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  hook("office-logout", ft.TextButton(
-                     t("office.logout"), icon=ft.Icons.LOGOUT, on_click=app.safe(logout),
+                     t("office.logout"), icon=ft.Icons.LOGOUT, on_click=safe(app, logout),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  ft.Container(width=8)])
     tab = route if route in OFFICE_TABS else SUB_TABS.get(route.split("/")[2], OFFICE_TABS[0])
@@ -183,7 +212,7 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
              ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
     labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
     nav = ft.NavigationBar(
-        selected_index=OFFICE_TABS.index(tab), on_change=app.safe(changed),
+        selected_index=OFFICE_TABS.index(tab), on_change=safe(app, changed),
         destinations=[ft.NavigationBarDestination(icon=i, label=t(f"office.nav.{n}"))
                       for i, n in zip(icons, labels)])
     content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
@@ -209,7 +238,7 @@ def later(app: "FieldApp", view: ft.View, box: ft.Column,
             log.warning("office load of %s failed: %s: %s", view.route,
                         type(exc).__name__, exc)
             if any(v is view for v in app.page.views):
-                box.controls = [load_failed(app, app.error_text(exc), retry)]
+                box.controls = [load_failed(app, error_words(app.t, exc), retry)]
                 app.page.update()
             raise
         if not any(v is view for v in app.page.views):
@@ -222,7 +251,7 @@ def later(app: "FieldApp", view: ft.View, box: ft.Column,
         app.page.update()
         await run()
 
-    app.page.run_task(app.safe(run))
+    app.page.run_task(safe(app, run))
     return view
 
 
@@ -232,7 +261,7 @@ def load_failed(app: "FieldApp", reason: str, retry: Callable[[Any], Any]) -> ft
         ft.Text(app.t("office.load_failed", reason=reason), color=ft.Colors.RED_800,
                 expand=True),
         ft.OutlinedButton(app.t("office.retry"), icon=ft.Icons.REFRESH,
-                          on_click=app.safe(retry))]), container=True)
+                          on_click=safe(app, retry))]), container=True)
 
 
 async def refill(app: "FieldApp", box: ft.Column,
@@ -252,7 +281,7 @@ def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app:
     return ft.Dropdown(label=label, value=value or "", dense=True, width=220,
                        options=[ft.DropdownOption(key="", text=app.t("filter.all"))]
                        + [ft.DropdownOption(key=k, text=v) for k, v in options],
-                       on_select=app.safe(picked))
+                       on_select=safe(app, picked))
 
 
 # --------------------------------------------------------------------------------------
@@ -301,7 +330,7 @@ def review_view(app: "FieldApp") -> ft.View:
         dropdown(t("office.review.kind"), state.filters.kind,
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         ft.IconButton(ft.Icons.REFRESH, tooltip=t("office.refresh"),
-                      on_click=app.safe(lambda e: refill(app, box, build))),
+                      on_click=safe(app, lambda e: refill(app, box, build))),
     ], wrap=True)
     return later(app, office_page(app, "/office/review", t("office.review.title"),
                                   [filters, hook("office-review-list", box, container=True)]),
@@ -421,11 +450,11 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         open_ = can_review and rs not in FINAL_REVIEWS
         buttons[:] = [
             ft.FilledButton(t("office.insp.approve"), icon=ft.Icons.CHECK, disabled=not open_,
-                            on_click=app.safe(decide("approved"))),
+                            on_click=safe(app, decide("approved"))),
             ft.OutlinedButton(t("office.insp.has_issues"), icon=ft.Icons.REPORT,
-                              disabled=not open_, on_click=app.safe(decide("has_issues"))),
+                              disabled=not open_, on_click=safe(app, decide("has_issues"))),
             ft.OutlinedButton(t("office.insp.reject"), icon=ft.Icons.UNDO, disabled=not open_,
-                              on_click=app.safe(decide("rejected")))]
+                              on_click=safe(app, decide("rejected")))]
         comment.disabled = not open_
         notes = [] if can_review else [ft.Text(t("office.insp.leader_readonly"))]
         if can_review and rs in FINAL_REVIEWS:
@@ -451,6 +480,7 @@ def conflicts_view(app: "FieldApp") -> ft.View:
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     can = role(app) == "office"
     done: dict[str, str] = {}
+    names = village_names(app)
 
     def who(a: dict[str, Any], hlc: str | None) -> str:
         return t("office.conf.who", name=a.get("display_name") or a.get("username") or "—",
@@ -458,6 +488,9 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                  when=fmt_time(vm.hlc_ms(hlc)))
 
     def card(n: int, c: dict[str, Any]) -> ft.Control:
+        def words(value: Any) -> str:
+            return vm.value_words(c.get("entity"), c.get("field"), value, t, names)
+
         custom = ft.TextField(label=t("office.conf.custom"), dense=True, expand=True,
                               disabled=not can)
         buttons: list[ft.Control] = []
@@ -467,34 +500,37 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                 body = vm.resolve_body(c, choice, custom.value or "")
                 res = await busy(app, buttons + [custom], call(app, "resolve", c["id"], body))
                 done["note"] = t("office.conf.resolved_to", record=c.get("record_name") or "",
-                                 field=c.get("field") or "",
-                                 value=vm.show_value((res.get("resolution") or {}).get("value")))
+                                 field=vm.field_name(c.get("entity"), c.get("field"), t),
+                                 value=words((res.get("resolution") or {}).get("value")))
                 await refill(app, box, build)
             return handler
 
         def column(title: str, value: Any, sub: str, color: str) -> ft.Container:
             return ft.Container(ft.Column([
                 ft.Text(title, size=12, color=ft.Colors.GREY_700),
-                ft.Text(vm.show_value(value), size=15, weight=ft.FontWeight.BOLD),
+                ft.Text(words(value), size=15, weight=ft.FontWeight.BOLD),
                 ft.Text(sub, size=11, color=ft.Colors.GREY_700)], spacing=2),
                 padding=PAD, bgcolor=color, border_radius=6, expand=True)
 
         suffix = "" if n == 0 else f"-{n}"
         buttons[:] = [
             ft.FilledButton(t("office.conf.pick_winner"), disabled=not can,
-                            on_click=app.safe(pick("winner"))),
+                            on_click=safe(app, pick("winner"))),
             ft.OutlinedButton(t("office.conf.pick_loser"), disabled=not can,
-                              on_click=app.safe(pick("loser"))),
+                              on_click=safe(app, pick("loser"))),
             ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
-                              on_click=app.safe(pick("custom")))]
+                              on_click=safe(app, pick("custom")))]
         place = " · ".join(x for x in (c.get("village_name"), c.get("site_name"),
                                          c.get("address")) if x)
         return section(
-            f"{c.get('record_name') or c.get('entity_id')} · {c.get('entity')}.{c.get('field')}",
+            t("office.conf.title_line",
+              record=c.get("record_name") or t("office.value.other_record"),
+              entity=entity_label(c.get("entity"), t.lang),
+              field=vm.field_name(c.get("entity"), c.get("field"), t)),
             ft.Text(t("office.conf.where", place=place or "—"), size=12,
                     color=ft.Colors.GREY_700),
             ft.Row([
-                column(t("office.conf.base"), c.get("base_value"), f"rev {c.get('base_rev')}",
+                column(t("office.conf.base"), c.get("base_value"), t("office.conf.base_sub"),
                        ft.Colors.GREY_50),
                 column(t("office.conf.winner"), c.get("winner_value"),
                        who(c.get("winner") or {}, c.get("winner_hlc")), ft.Colors.GREEN_50),
@@ -599,7 +635,7 @@ def cases_view(app: "FieldApp") -> ft.View:
         dropdown(t("office.cases.village"), filters.village,
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
         ft.Chip(label=ft.Text(t("office.cases.overdue_only")), selected=filters.overdue,
-                on_select=app.safe(overdue)),
+                on_select=safe(app, overdue)),
         hook("office-intake-new", ft.FilledButton(
             t("office.intake.new"), icon=ft.Icons.ADD_CALL, disabled=role(app) != "office",
             on_click=app.nav("/office/intake"))),
@@ -640,14 +676,14 @@ def intake_view(app: "FieldApp") -> ft.View:
             label=label, value=form.values.get(name) or "", dense=True, disabled=not can,
             options=([ft.DropdownOption(key="", text="—")] if blank else [])
             + [ft.DropdownOption(key=k, text=v) for k, v in options],
-            on_select=app.safe(picked), width=width)
+            on_select=safe(app, picked), width=width)
         return hook(f"office-intake-{name.replace('_', '-')}", controls[name])
 
     def sector_changed(e: Any) -> None:
         form.set("sector", (e.control.selected or [None])[0])
 
     controls["sector"] = ft.SegmentedButton(
-        selected=[form.values.get("sector") or "construction"], on_change=app.safe(sector_changed),
+        selected=[form.values.get("sector") or "construction"], on_change=safe(app, sector_changed),
         segments=[ft.Segment(value=s, label=ft.Text(t(f"sector.{s}"))) for s in vm.SECTORS])
 
     def collective_changed(e: Any) -> None:
@@ -655,7 +691,7 @@ def intake_view(app: "FieldApp") -> ft.View:
 
     controls["collective_risk"] = ft.Switch(label=t("case.collective_risk"),
                                             value=bool(form.values.get("collective_risk")),
-                                            on_change=app.safe(collective_changed))
+                                            on_change=safe(app, collective_changed))
     banner = ft.Column([])
     site_villages: dict[str, str | None] = {}
 
@@ -668,7 +704,7 @@ def intake_view(app: "FieldApp") -> ft.View:
 
     def site_choice(options: list[tuple[str, str]]) -> ft.Control:
         control = choice("site_id", t("office.intake.site"), options, width=520)
-        controls["site_id"].on_select = app.safe(lambda e: site_picked(e.control.value or None))
+        controls["site_id"].on_select = safe(app, lambda e: site_picked(e.control.value or None))
         return control
 
     site_box = ft.Column([site_choice([])], width=520)
@@ -680,22 +716,19 @@ def intake_view(app: "FieldApp") -> ft.View:
             if isinstance(control, ft.TextField):
                 control.value = form.values.get(name) or ""
                 err = form.errors.get(name)
-                control.error = (t.error(err.code, err.message)
-                                 + (f" ({err.message})" if err.message
-                                    and t.has(f"err.{err.code}") else "")) if err else None
+                control.error = vm.field_error_words(t, name, err) if err else None
         for name in ("source", "village_id", "site_id"):
             controls[name].value = form.values.get(name) or ""
             err = form.errors.get(name)
-            controls[name].error_text = t.error(err.code, err.message) if err else None
+            controls[name].error_text = vm.field_error_words(t, name, err) if err else None
         controls["sector"].selected = [form.values.get("sector") or "construction"]
         controls["collective_risk"].value = bool(form.values.get("collective_risk"))
         banner.controls = []
         if form.general:
             g = form.general
             banner.controls.append(hook("office-intake-error", ft.Container(ft.Column([
-                ft.Text(t.error(g.code, g.message), weight=ft.FontWeight.BOLD,
-                        color=ft.Colors.RED_800),
-                ft.Text(g.message, size=12, color=ft.Colors.RED_800, selectable=True)],
+                ft.Text(vm.field_error_words(t, "", g), weight=ft.FontWeight.BOLD,
+                        color=ft.Colors.RED_800)],
                 spacing=2), padding=PAD, bgcolor=ft.Colors.RED_50, border_radius=8),
                 container=True))
         elif form.errors:
@@ -716,7 +749,7 @@ def intake_view(app: "FieldApp") -> ft.View:
         show()
         app.page.update()
 
-    submit_btn.on_click = app.safe(submit)
+    submit_btn.on_click = safe(app, submit)
 
     async def build() -> list[ft.Control]:
         sites = (await call(app, "sites"))["items"]
@@ -808,7 +841,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                 await busy(app, [send_btn], call(app, "case_event", case_id, body))
                 await after(kind)
 
-            send_btn.on_click = app.safe(send)
+            send_btn.on_click = safe(app, send)
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t(f"event.{kind}")),
                 content=ft.Column(list(fields.values()), tight=True, width=420),
@@ -867,8 +900,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        with_client(app, lambda client: form.send(client, case_id)))
             await after("close")
 
-        pick_btn.on_click = app.safe(pick)
-        send_btn.on_click = app.safe(send)
+        pick_btn.on_click = safe(app, pick)
+        send_btn.on_click = safe(app, send)
         app.page.show_dialog(ft.AlertDialog(
             title=ft.Text(t("office.close.title")),
             content=ft.Column([ft.Text(t("office.close.hint"), size=12, color=ft.Colors.GREY_700),
@@ -884,7 +917,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             try:
                 blobs[sha256] = await call(app, "blob", sha256)
             except vm.DeviceError as exc:  # one missing proof must not hide the case
-                return ft.Text(f"{sha256[:8]}… {app.error_text(exc)}", size=11,
+                return ft.Text(error_words(t, exc), size=11,
                                color=ft.Colors.RED_700)
         data = blobs[sha256]
         if data[:5] == b"%PDF-":
@@ -899,9 +932,17 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             ft.Text(f"{fmt_time(ev.get('created_at'))} · "
                     f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
                     weight=ft.FontWeight.BOLD, size=13),
-            ft.Text(f"{ev.get('author_name') or '—'} ({ev.get('author_role') or '—'})"
+            ft.Text(t("office.cases.by", name=ev.get("author_name") or "—",
+                      role=t(f"role.{ev.get('author_role')}") if t.has(
+                          f"role.{ev.get('author_role')}") else "—")
                     + (f" · {f['note']}" if f.get("note") else ""),
                     size=12, color=ft.Colors.GREY_700)]
+        done_ = [f"{field_label('case_event', k, t.lang)}：{vm.with_unit(t, f[k], unit)}"
+                 for k, unit in (("amount_recovered", "unit.yuan"),
+                                 ("workers_paid", "unit.people"), ("referral_target", ""))
+                 if f.get(k) not in (None, "")]
+        if done_:
+            lines.append(ft.Text(" · ".join(done_), size=12))
         if f.get("callback_note"):
             lines.append(ft.Text(f"{t('office.field.callback_note')}: {f['callback_note']}",
                                  size=12))
@@ -931,7 +972,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        kv(t("office.cases.due"), due_text(t, d)))
         allowed = d.get("allowed_events") or []
         buttons[:] = [ft.OutlinedButton(
-            t(f"event.{k}"), on_click=app.safe(close_form if k == "close" else event_form(k)))
+            t(f"event.{k}"), on_click=safe(app, close_form if k == "close" else event_form(k)))
             for k in allowed]
         actions = section(t("office.cases.actions"),
                           ft.Row([hook(f"office-event-{k}", b) for k, b in zip(allowed, buttons)],
@@ -1005,7 +1046,7 @@ def registry_view(app: "FieldApp") -> ft.View:
         state.filters.q = search.value or ""
         await refill(app, box, build)
 
-    search.on_submit = app.safe(do_search)
+    search.on_submit = safe(app, do_search)
     bar = ft.Row([
         dropdown(t("office.review.village"), state.filters.village,
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
@@ -1013,7 +1054,7 @@ def registry_view(app: "FieldApp") -> ft.View:
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         hook("office-registry-search", search),
         hook("office-registry-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.refresh"),
-                                                 on_click=app.safe(do_search))),
+                                                 on_click=safe(app, do_search))),
     ], wrap=True)
     return later(app, office_page(app, "/office/registry", t("office.registry.title"),
                                   [bar, hook("office-registry", box, container=True)]), box, build)
@@ -1059,18 +1100,18 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             ft.DataColumn(ft.Text(t("office.history.field"))),
             ft.DataColumn(ft.Text(t("office.history.value"))),
             ft.DataColumn(ft.Text(t("office.history.who"))),
-            ft.DataColumn(ft.Text("rev"), numeric=True)],
+            ft.DataColumn(ft.Text(t("office.history.rev")), numeric=True)],
             rows=[ft.DataRow(color=ft.Colors.BLUE_50 if h.registry else None, cells=[
                 ft.DataCell(ft.Text(fmt_time(h.at_ms), size=12)),
-                ft.DataCell(ft.Text(h.field, size=12)),
-                ft.DataCell(ft.Text(vm.history_value(h), size=12, width=360)),
+                ft.DataCell(ft.Text(vm.field_name("site", h.field, t), size=12)),
+                ft.DataCell(ft.Text(vm.history_value(h, t, villages), size=12, width=360)),
                 ft.DataCell(ft.Text(h.who, size=12)),
                 ft.DataCell(ft.Text(str(h.rev), size=12))]) for h in state.history],
             heading_row_height=36, data_row_min_height=30)
         history = hook("office-site-history", section(
             t("office.history.title", n=len(state.history)),
             ft.Chip(label=ft.Text(t("office.history.registry_only")),
-                    selected=state.registry_only, on_select=app.safe(toggle)),
+                    selected=state.registry_only, on_select=safe(app, toggle)),
             table), container=True)
         return [head, facts, history]
 
@@ -1085,6 +1126,7 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 def audit_view(app: "FieldApp") -> ft.View:
     t = app.t
     state = kept(app, "office_audit", vm.AuditVM)
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=6)
     f = state.filters
 
@@ -1099,9 +1141,9 @@ def audit_view(app: "FieldApp") -> ft.View:
                                 size=12)),
             ft.DataCell(ft.Text(action_text(r.get("action")), size=12,
                                 weight=ft.FontWeight.BOLD)),
-            ft.DataCell(ft.Text(f"{r.get('entity') or ''} …{(r.get('entity_id') or '')[-6:]}",
-                                size=12)),
-            ft.DataCell(ft.Text(vm.audit_details(r), size=12, width=480)),
+            ft.DataCell(ft.Text(f"{entity_label(r.get('entity'), t.lang)} "
+                                f"…{(r.get('entity_id') or '')[-6:]}", size=12)),
+            ft.DataCell(ft.Text(vm.audit_details(r, t, villages), size=12, width=480)),
         ]) for n, r in enumerate(state.items)]
         table = ft.DataTable(columns=[
             ft.DataColumn(ft.Text(t("office.audit.when"))),
@@ -1116,10 +1158,10 @@ def audit_view(app: "FieldApp") -> ft.View:
                     size=13),
             hook("office-audit-prev", ft.IconButton(ft.Icons.CHEVRON_LEFT,
                                                     disabled=state.offset == 0,
-                                                    on_click=app.safe(page_by(-1)))),
+                                                    on_click=safe(app, page_by(-1)))),
             hook("office-audit-next", ft.IconButton(ft.Icons.CHEVRON_RIGHT,
                                                     disabled=not state.has_more,
-                                                    on_click=app.safe(page_by(1))))])
+                                                    on_click=safe(app, page_by(1))))])
         return [pager, ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)
                 if rows else ft.Text(t("office.empty"))]
 
@@ -1150,14 +1192,14 @@ def audit_view(app: "FieldApp") -> ft.View:
         f.params()  # a bad date is refused here, before the call
         await refill(app, box, build)
 
-    date_from.on_submit = date_to.on_submit = entity.on_submit = app.safe(apply)
+    date_from.on_submit = date_to.on_submit = entity.on_submit = safe(app, apply)
     bar = ft.Row([
         dropdown(t("office.audit.what"), f.action,
                  [(a, action_text(a)) for a in vm.AUDIT_ACTIONS], app, pick_action),
         hook("office-audit-from", date_from), hook("office-audit-to", date_to),
         hook("office-audit-entity", entity),
         hook("office-audit-apply", ft.FilledButton(t("office.audit.apply"), icon=ft.Icons.FILTER_ALT,
-                                                   on_click=app.safe(apply))),
+                                                   on_click=safe(app, apply))),
     ], wrap=True)
     return later(app, office_page(app, "/office/audit", t("office.audit.title"),
                                   [bar, hook("office-audit", box, container=True)]), box, build)
@@ -1269,7 +1311,7 @@ def overdue_panel(app: "FieldApp", panel: vm.OverduePanel) -> ft.Control:
          for n, r in enumerate(panel.top)])) if panel.top else ft.Text(
         t("office.dash.none_overdue"), size=12, color=ft.Colors.GREEN_800)
     button = hook("office-dash-overdue-ledger", ft.OutlinedButton(
-        t("office.dash.open_overdue"), icon=ft.Icons.LIST_ALT, on_click=app.safe(ledger)))
+        t("office.dash.open_overdue"), icon=ft.Icons.LIST_ALT, on_click=safe(app, ledger)))
     left = ft.Column([counts, villages] + ([ft.Text(t("office.dash.more_villages", n=more),
                                                     size=12, color=ft.Colors.GREY_700)]
                                            if more > 0 else []), spacing=8, col={"md": 5})
@@ -1381,8 +1423,8 @@ def export_view(app: "FieldApp") -> ft.View:
         app._office_picker = picker  # keep the service alive
         await picker.save_file(file_name=f"治欠台账-{last['month']}.xlsx", src_bytes=last["data"])
 
-    download_btn.on_click = app.safe(download)
-    browser_btn.on_click = app.safe(to_browser)
+    download_btn.on_click = safe(app, download)
+    browser_btn.on_click = safe(app, to_browser)
     body = section(t("office.export.title"),
                    ft.Text(t("office.export.hint"), size=13, color=ft.Colors.GREY_700),
                    month,

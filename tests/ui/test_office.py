@@ -282,6 +282,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_seen(desk, work["site"])
     assert not desk_page.locator('[flt-semantics-identifier="site-list"]').count()
     desk.shot("office-01-review")
+    no_raw_keys(desk, "review queue")
 
     # the newest inspection, beside the previous one; approve it: the outcome shows here ----
     desk.click("office-review-item-0")
@@ -308,6 +309,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-review-comment")  # the comment stays on the page
     assert "工资卡须退还工人本人" in hook_text(desk, "office-review-comment")
     desk.shot("office-02-reviewed")
+    no_raw_keys(desk, "reviewed inspection")
     detail = probe.get(f"/api/v1/office/inspections/{work['inspection']}").json()
     assert detail["inspection"]["review_state"] == "approved"
     assert desk_page.locator('[flt-semantics-identifier="office-approve"]').count()  # still here
@@ -320,6 +322,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-resolve-winner")
     wait_seen(desk, "乙建筑劳务有限公司")
     desk.shot("office-03-conflicts")
+    conflict_texts = screen_texts(desk)
+    assert "场所 · 施工总包单位" in conflict_texts  # not site.contractor
+    no_raw_keys(desk, "conflicts", conflict_texts)
     desk.click("office-resolve-winner")
     wait_hook(desk, "office-conflicts-none")
     wait_seen(desk, "冲突已处理")
@@ -333,6 +338,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-case-0")
     wait_seen(desk, "一纵线建设班组反映欠薪")
     desk.shot("office-04-cases")
+    no_raw_keys(desk, "case ledger")
     desk.click("office-intake-new")
     wait_hook(desk, "office-intake-title")
     desk.fill("office-intake-title", HOTLINE_TITLE)
@@ -344,8 +350,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     desk.fill("office-intake-received-at", "2099-01-01 09:00")  # the server refuses a future
     desk.click("office-intake-submit")
     wait_hook(desk, "office-intake-error")
-    wait_seen(desk, "received_at must be a past unix time")
+    wait_seen(desk, "受理时间不能晚于现在")  # our words, not the server's English
     desk.shot("office-05-intake-error")
+    no_raw_keys(desk, "intake refused")
     for hook_id, typed in (("office-intake-title", HOTLINE_TITLE),
                            ("office-intake-amount-owed", "56000")):  # nothing typed is lost
         assert desk.find(hook_id).locator("input").first.input_value() == typed
@@ -356,6 +363,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-intake-open")
     wait_seen(desk, "已登记")
     desk.shot("office-06-intake")
+    no_raw_keys(desk, "intake done")
     hotline = [c for c in probe.get("/api/v1/cases").json()["items"]
                if c["case"].get("title") == HOTLINE_TITLE]
     assert len(hotline) == 1 and hotline[0]["case"]["source"] == "12333"
@@ -391,6 +399,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     blob = probe.get(f"/api/v1/blobs/{sha}")
     assert blob.status_code == 200 and hashlib.sha256(blob.content).hexdigest() == sha
     desk.shot("office-08-case-closed")
+    no_raw_keys(desk, "case")
 
     # the registry, and the approved site's registry facts and history ----------------------
     tab(desk, "场所台账")
@@ -398,12 +407,14 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     row = index_of(sites, "site", work["site_id"])
     wait_hook(desk, f"office-site-{row}")
     desk.shot("office-09-registry")
+    no_raw_keys(desk, "registry")
     desk.click(f"office-site-{row}")
     wait_hook(desk, "office-site-registry")
     wait_hook(desk, "office-site-history")
-    wait_seen(desk, "headcount_on_site")
+    wait_seen(desk, "在场务工人数")
     wait_seen(desk, "乙建筑劳务有限公司")  # the contractor the conflict kept
     desk.shot("office-10-site")
+    no_raw_keys(desk, "site history")
 
     # the audit log: who did what, when -------------------------------------------------------
     tab(desk, "操作日志")
@@ -411,6 +422,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     for action in ("巡查审核", "处理冲突", "登记案件", "案件办理"):
         wait_seen(desk, action)
     desk.shot("office-11-audit")
+    audit_texts = screen_texts(desk)
+    assert "审核结论：待审核 → 审核通过" in audit_texts
+    no_raw_keys(desk, "audit log", audit_texts)
 
     # the dashboard --------------------------------------------------------------------------
     tab(desk, "统计看板")
@@ -419,12 +433,14 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-dash-overdue-0")
     wait_seen(desk, OVERDUE_TITLE)
     desk.shot("office-12-dashboard", 2.0)
+    no_raw_keys(desk, "dashboard")
 
     # the monthly workbook -------------------------------------------------------------------
     tab(desk, "报表导出")
     desk.click("office-export")
     wait_seen(desk, "已保存")
     desk.shot("office-13-export")
+    no_raw_keys(desk, "export")
     files = until(lambda: list((app_process.data_dir / "exports").glob("*.xlsx")))
     book = openpyxl.load_workbook(files[0])
     assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]

@@ -101,6 +101,60 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
         assert not re.search(r"\b(yes|no|na)\b|[a-z_]+:", r.answer), r
 
 
+#: What an office screen must never show (issue 16).
+RAW = re.compile(r"[a-z_]+\.[a-z_]+|\b[a-z]+_[a-z_]+\b|\brev \d|\b(patrol|platform|hotline|"
+                 r"pending|approved|registered|accepted|township|village|winner|office)\b|"
+                 r"[0-9a-f]{8}-")
+
+
+def test_keys_and_codes_in_words() -> None:
+    """Issue 16: field names from the shared label table, codes as labels,
+    ids as names; audit details, conflict values and history in words."""
+    from field_app.ui.i18n import Translator
+    from shared_schema.entities import ENTITY_TYPES
+    from shared_schema.field_labels import ENTITY_LABELS, FIELD_LABELS, field_label
+
+    t = Translator("zh")
+    assert vm.field_name("site", "contact_phone", t) == "联系电话"
+    assert vm.field_name("inspection", "answers.C08", t) == "C08 现场在岗人数"
+    assert vm.field_name("site", "brand_new_field", t) == "其他字段"
+    for entity in ("site", "inspection", "case", "case_event"):  # every field has a label
+        assert entity in ENTITY_LABELS
+        for name in ENTITY_TYPES[entity].__struct_fields__:
+            assert field_label(entity, name) != "其他字段", (entity, name)
+        assert set(FIELD_LABELS[entity]) <= set(ENTITY_TYPES[entity].__struct_fields__) | {
+            "accuracy_m", "amount_recovered", "workers_paid"}
+    v = "ad7142ae-0000-7000-8000-000000000001"
+    assert vm.value_words("site", "village_id", v, t, {v: "梁滩村"}) == "梁滩村"
+    assert vm.value_words("case", "source", "national_platform", t) == "全国根治欠薪线索反映平台"
+    assert vm.value_words("case", "status", "accepted", t) == "已受理"
+    assert vm.value_words("site", "status", "active", t) == "在建/在营"
+    assert vm.value_words("site", "kind", "construction", t) == "工程建设项目"
+    assert vm.value_words("site", "gov_invested", True, t) == "是"
+    assert vm.value_words("inspection", "answers.C02", {"answer": "no"}, t) == "否"
+    review = {"action": "review", "entity": "inspection", "details": {
+        "site_id": v, "from_state": "pending", "to_state": "approved", "comment": "好",
+        "registry_updated": True, "hlc": "0000000000001-0000-dev"}}
+    assert vm.audit_details(review, t) == \
+        "审核结论：待审核 → 审核通过 · 审核意见：好 · 更新场所台账：是"
+    moved = {"action": "case_transition", "entity": "case", "details": {
+        "kind": "accept", "from_status": "registered", "to_status": "accepted",
+        "from_level": "township", "to_level": "township", "note": "已联系"}}
+    assert vm.audit_details(moved, t) == \
+        "办理事项：受理 · 状态：已登记 → 已受理 · 层级：镇级 · 备注：已联系"
+    resolved = {"action": "resolve_conflict", "entity": "site", "details": {
+        "field": "contact_phone", "choice": "winner", "value": "13800000002",
+        "conflict_id": v}}
+    assert vm.audit_details(resolved, t) == \
+        "字段：联系电话 · 处理方式：采用当前值 · 采用值：13800000002"
+    intake = {"action": "case_intake", "entity": "case", "details": {
+        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}}
+    assert vm.audit_details(intake, t, {v: "梁滩村"}) == \
+        "案件：来访 · 来源：来访 · 层级：村级 · 村（社区）：梁滩村"
+    for row in (review, moved, resolved, intake):
+        assert not RAW.search(vm.audit_details(row, t)), row
+
+
 def test_conflict_choice_to_request_body() -> None:
     assert vm.resolve_body(CONFLICT, "winner") == {"choice": "winner"}
     assert vm.resolve_body(CONFLICT, "loser") == {"choice": "loser"}
@@ -421,10 +475,18 @@ def test_site_detail_registry_and_history(office: OfficeClient) -> None:
     detail.registry_only = True
     detail.load(office)
     assert all(h.registry for h in detail.history)
+    from field_app.ui.i18n import Translator
+
+    t = Translator("zh")
     line = vm.HistoryLine("six_systems", 3, {"real_name": True, "deposit": False}, None, "o", True)
-    assert vm.history_value(line) == "real_name:✓ deposit:✗"
+    assert vm.history_value(line, t) == "实名制管理 ✓ · 工资保证金 ✗"
     when = vm.HistoryLine("last_inspected_at", 4, 1767225600000, None, "o", True)
-    assert vm.history_value(when) == "2026-01-01 08:00"
+    assert vm.history_value(when, t) == "2026-01-01 08:00"
+    village = vm.HistoryLine("village_id", 1, site["village_id"], None, "o", False)
+    assert vm.history_value(village, t, {site["village_id"]: "梁滩村"}) == "梁滩村"
+    assert vm.history_value(village, t) == "（其他记录）"  # never the id
+    for h in detail.history:  # every line of the real history in words
+        assert not RAW.search(vm.field_name("site", h.field, t) + vm.history_value(h, t)), h
     assert vm.headcounts({"headcount_on_site": 12}) == {"on_site": 12, "real_name": None,
                                                         "contracts": None}
 
@@ -438,7 +500,12 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     audit.load(office)
     row = next(r for r in audit.items if r["entity_id"] == created["case"]["id"])
     assert row["username"] == "office1" and row["role"] == "office" and row["at"]
-    assert "12333来电：审计日志(VM)" in vm.audit_details(row)
+    from field_app.ui.i18n import Translator
+
+    t = Translator("zh")
+    words = vm.audit_details(row, t, {})
+    assert "12333来电：审计日志(VM)" in words and "来源：12333劳动保障热线" in words, words
+    assert not RAW.search(words), words
     assert {r["action"] for r in audit.items} == {"case_intake"}
     one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created['case']['id']} "))
     one.load(office)
