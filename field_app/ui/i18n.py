@@ -563,6 +563,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "The server refused this: check what was entered, or ask the admin"),
     "office.err.unreachable": ("连不上服务器，请检查网络后重试",
                                "Cannot reach the server: check the network and retry"),
+    "office.cases.search": ("搜索案件名称、用人单位、投诉人", "Search title, employer, complainant"),
     "office.intake.received_future": ("受理时间不能晚于现在", "The time received cannot be in the future"),
 }
 

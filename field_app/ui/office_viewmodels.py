@@ -460,10 +460,11 @@ class CaseFilters:
     level: str | None = None
     village: str | None = None
     overdue: bool = False
+    q: str = ""  # search: title, employer (and complainant, for the office)
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "level": self.level,
-                               "village": self.village}
+                               "village": self.village, "q": (self.q or "").strip()}
         if self.overdue:
             out["overdue"] = "true"
         return {k: v for k, v in out.items() if v}

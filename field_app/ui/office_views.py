@@ -627,7 +627,19 @@ def cases_view(app: "FieldApp") -> ft.View:
         e.control.selected = filters.overdue
         await refill(app, box, build)
 
+    search = ft.TextField(label=t("office.cases.search"), value=filters.q, dense=True,
+                          width=300, prefix_icon=ft.Icons.SEARCH,
+                          on_change=lambda e: setattr(filters, "q", e.control.value or ""))
+
+    async def do_search(e: Any) -> None:
+        filters.q = search.value or ""
+        await refill(app, box, build)
+
+    search.on_submit = safe(app, do_search)
     bar = ft.Row([
+        hook("office-cases-search", search),
+        hook("office-cases-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.cases.search"),
+                                              on_click=safe(app, do_search))),
         dropdown(t("office.cases.status"), filters.status, [(s, t(f"status.{s}")) for s in STATUSES],
                  app, refilter("status")),
         dropdown(t("office.cases.level"), filters.level, [(lv, t(f"level.{lv}")) for lv in LEVELS],

@@ -178,6 +178,7 @@ def test_case_filters_to_query() -> None:
     assert vm.CaseFilters().params() == {}
     assert vm.CaseFilters(status="accepted", overdue=True).params() == {
         "status": "accepted", "overdue": "true"}
+    assert vm.CaseFilters(q=" 物流 ").params() == {"q": "物流"}
 
 
 def test_allowed_transitions_office_vs_leader() -> None:
@@ -610,6 +611,17 @@ def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClien
     done = leader.case_event(case_id, vm.event_body("approve_escalation", {"note": "同意"}))
     assert done["case"]["level"] == "tackle_team"
     assert done["events"][-1]["author_role"] == "leader"
+
+
+def test_case_ledger_search_through_the_client(office: OfficeClient,
+                                               leader: OfficeClient) -> None:
+    made = hotline_form("12333来电：搜索测试(VM)")
+    made.set("complainant_name", "周某某(VM)")
+    assert made.submit(office) is not None
+    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params())["items"]
+    assert [v["case"]["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
+    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"]) == 1
+    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"] == []
 
 
 def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
