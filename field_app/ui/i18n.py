@@ -414,9 +414,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "This month: {opened} cases, owed {owed}, recovered {recovered}, on time {rate}"),
     "office.export.title": ("报表导出", "Exports"),
     "office.export.month": ("月份（YYYY-MM）", "Month (YYYY-MM)"),
-    "office.export.download": ("下载月度台账（Excel）", "Download the monthly workbook (Excel)"),
+    "office.export.download": ("另存一份到本程序的导出文件夹", "Also keep a copy in this app's export folder"),
     "office.export.saved": ("已保存：{path}", "Saved: {path}"),
-    "office.export.browser": ("保存到本机", "Save to this computer"),
+    "office.export.browser": ("下载月度台账 Excel（浏览器下载）", "Download the monthly workbook (Excel, to this browser)"),
     "office.export.hint": ("台账含：项目台账、企业台账、欠薪案件台账、汇总。",
                            "Sheets: projects, enterprises, wage cases, summary."),
     "err.comment_required": ("请填写审核意见", "Write a review comment"),
@@ -564,7 +564,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.err.unreachable": ("连不上服务器，请检查网络后重试",
                                "Cannot reach the server: check the network and retry"),
     "office.cases.search": ("搜索案件名称、用人单位、投诉人", "Search title, employer, complainant"),
-    "office.intake.received_future": ("受理时间不能晚于现在", "The time received cannot be in the future"),
+    "office.cases.period": ("欠薪期间", "Period owed"),
+    "office.cases.period_range": ("{start} 至 {end}", "{start} to {end}"),
+    "office.cases.work_done": ("工作内容", "Work done"),
+    "office.cases.site": ("场所", "Site"),
+    "office.export.started": ("已开始下载：{name}", "Download started: {name}"),
+    "office.nav.rail_hint": ("导航", "Navigation"),
+    "office.intake.received_future": ("来电/来访时间不能晚于现在", "The time received cannot be in the future"),
 }
 
 # Case sources: the one shared list (shared_schema.case_sources), old phones' codes too.

@@ -507,6 +507,14 @@ def event_body(kind: str, values: dict[str, str]) -> dict[str, Any]:
     return body
 
 
+def period_text(t: Any, case: dict[str, Any]) -> str | None:
+    """The months wages are owed for (``2025-09 至 2025-11``), or None."""
+    start, end = case.get("period_from"), case.get("period_to")
+    if not start and not end:
+        return None
+    return t("office.cases.period_range", start=start or "—", end=end or "—")
+
+
 def is_overdue(view: dict[str, Any]) -> bool:
     return bool((view.get("deadlines") or {}).get("overdue"))
 
@@ -555,6 +563,34 @@ def six_rates_by_kind(projects: dict[str, Any]) -> dict[str, dict[str, float | N
                 counts[group][k][1] += 1
     return {g: {k: (c[k][0] / c[k][1] if c[k][1] else None) for k in SIX_SYSTEMS}
             for g, c in sorted(counts.items())}
+
+
+def nice_scale(top: float, ticks: int = 5, integer: bool = False) -> tuple[float, float]:
+    """A chart's y axis with round ticks: ``(max_y, step)`` with ``step`` 1, 2,
+    2.5 or 5 times a power of ten, about ``ticks`` steps, ``max_y`` the first
+    multiple of ``step`` at or above ``top`` (whole steps for counts)."""
+    import math
+
+    if not top or top <= 0 or not math.isfinite(top):
+        return (float(ticks) if integer else 1.0), 1.0 if integer else 0.2
+    raw = top / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+    steps = math.ceil(round(top / step, 9))
+    return steps * step, step
+
+
+def ticks_of(max_y: float, step: float) -> list[float]:
+    """The tick values 0, step, …, max_y."""
+    n = int(round(max_y / step))
+    return [round(i * step, 9) for i in range(n + 1)]
+
+
+def percent(rate: float | None) -> float:
+    """A rate (0..1) as a chart percentage, capped to 0..100."""
+    return 0.0 if rate is None else max(0.0, min(100.0, rate * 100))
 
 
 def inspections_vs_plan(summaries: dict[str, dict[str, Any]]) -> dict[str, tuple[int, int]]:

@@ -211,14 +211,54 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
     icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
              ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
     labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
-    nav = ft.NavigationBar(
+    content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
+                        horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+    desk = is_desk(app)
+    app._office_desk = desk
+    if not getattr(app, "_office_resize", None):
+        # rebuild when the window crosses DESK_WIDTH (rail <-> bottom bar): the user's
+        # own resize, never a call's outcome; a handler set before is still called
+        before = app.page.on_resize
+
+        async def resized(e: Any) -> None:
+            if before is not None:
+                result = before(e)
+                if inspect.isawaitable(result):
+                    await result
+            wide = (getattr(e, "width", None) or 0) >= DESK_WIDTH
+            if (app.page.route or "").startswith("/office") and wide != getattr(
+                    app, "_office_desk", None):
+                await app.rerender()
+
+        app._office_resize = resized
+        app.page.on_resize = app.safe(resized)
+    if desk:  # a side rail at desk widths
+        rail = hook("office-rail", ft.NavigationRail(
+            selected_index=OFFICE_TABS.index(tab), on_change=safe(app, changed),
+            label_type=ft.NavigationRailLabelType.ALL, min_width=88, bgcolor=ft.Colors.WHITE,
+            destinations=[ft.NavigationRailDestination(
+                icon=i, label=hook(f"office-nav-{n}", ft.Text(t(f"office.nav.{n}"), size=13)))
+                for i, n in zip(icons, labels)]))
+        return ft.View(route=route, controls=[ft.Row(
+            [rail, ft.Container(content, expand=True, padding=ft.Padding.all(12))],
+            expand=True, spacing=0, vertical_alignment=ft.CrossAxisAlignment.STRETCH)],
+            appbar=bar, bgcolor=ft.Colors.GREY_100, padding=0)
+    nav = ft.NavigationBar(  # the bottom bar on narrow screens
         selected_index=OFFICE_TABS.index(tab), on_change=safe(app, changed),
         destinations=[ft.NavigationBarDestination(icon=i, label=t(f"office.nav.{n}"))
                       for i, n in zip(icons, labels)])
-    content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
-                        horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     return ft.View(route=route, controls=[content], appbar=bar, navigation_bar=nav,
                    bgcolor=ft.Colors.GREY_100, padding=ft.Padding.all(12))
+
+
+#: From this width (logical px) the console has a side rail, below it the bottom bar.
+DESK_WIDTH = 900
+
+
+def is_desk(app: "FieldApp") -> bool:
+    """A desk-wide window (an unknown width counts as a desk: the console's home)."""
+    width = getattr(app.page, "width", None)
+    return not width or width >= DESK_WIDTH
 
 
 def loading(app: "FieldApp") -> ft.Control:
@@ -956,7 +996,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
         if done_:
             lines.append(ft.Text(" · ".join(done_), size=12))
         if f.get("callback_note"):
-            lines.append(ft.Text(f"{t('office.field.callback_note')}: {f['callback_note']}",
+            lines.append(ft.Text(f"{t('office.field.callback_note')}：{f['callback_note']}",
                                  size=12))
         if f.get("evidence"):
             lines.append(ft.Row([await thumb(h) for h in f["evidence"]], wrap=True, spacing=6))
@@ -973,6 +1013,15 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                                                   if dl.get("overdue") else [])),
                        kv(t("office.cases.village"), d.get("village_name")),
                        kv(t("office.cases.employer"), c.get("employer")),
+                       *([ft.Row([ft.Text(t("office.cases.site"), size=13,
+                                          color=ft.Colors.GREY_700, width=110),
+                                  hook("office-case-site", ft.TextButton(
+                                      d.get("site_name") or t("office.value.other_record"),
+                                      icon=ft.Icons.APARTMENT,
+                                      on_click=app.nav(f"/office/site/{c['site_id']}")))])]
+                         if c.get("site_id") else []),
+                       kv(t("office.cases.period"), vm.period_text(t, c)),
+                       kv(t("office.cases.work_done"), c.get("work_done")),
                        kv(t("office.cases.source"), source_text(t, c.get("source"))),
                        kv(t("office.cases.workers"), c.get("workers_owed")),
                        kv(t("office.cases.amount"), f"{c.get('amount_owed') or 0:,.2f}"),
@@ -1222,13 +1271,16 @@ def audit_view(app: "FieldApp") -> ft.View:
 
 
 def bar_chart(groups: list[tuple[str, list[tuple[float, str]]]], max_y: float | None = None,
-              stacked: bool = False, height: int = 240) -> ft.Control:
-    """A flet-charts bar chart; ``groups`` = [(label, [(value, color), …])]."""
+              stacked: bool = False, height: int = 240, unit: str = "",
+              integer: bool = False, step: float | None = None) -> ft.Control:
+    """A flet-charts bar chart; ``groups`` = [(label, [(value, color), …])]. The
+    y axis has round ticks (``vm.nice_scale``) labelled with ``unit``."""
     import flet_charts as fch
 
-    top = max_y or max([sum(v for v, _ in rods) if stacked else max((v for v, _ in rods),
-                                                                     default=0)
-                        for _, rods in groups] or [0]) or 1
+    top = max([sum(v for v, _ in rods) if stacked else max((v for v, _ in rods), default=0)
+               for _, rods in groups] or [0])
+    if max_y is None or step is None:
+        max_y, step = vm.nice_scale(top, integer=integer)
     chart_groups = []
     for x, (_, rods) in enumerate(groups):
         if stacked:
@@ -1239,15 +1291,19 @@ def bar_chart(groups: list[tuple[str, list[tuple[float, str]]]], max_y: float | 
             chart_rods = [fch.BarChartRod(from_y=0, to_y=acc, stack_items=items, width=22,
                                           border_radius=2, color=ft.Colors.TRANSPARENT)]
         else:
-            chart_rods = [fch.BarChartRod(from_y=0, to_y=v, color=color, width=14,
+            chart_rods = [fch.BarChartRod(from_y=0, to_y=min(v, max_y), color=color, width=14,
                                           border_radius=2) for v, color in rods]
         chart_groups.append(fch.BarChartGroup(x=x, rods=chart_rods))
+    ticks = [fch.ChartAxisLabel(value=v, label=ft.Text(
+        f"{vm.fmt_number(int(v) if float(v).is_integer() else v)}{unit}", size=10))
+        for v in vm.ticks_of(max_y, step)]
     return ft.Container(fch.BarChart(
-        groups=chart_groups, max_y=top * 1.15, interactive=True,
+        groups=chart_groups, max_y=max_y, min_y=0, interactive=True,
         bottom_axis=fch.ChartAxis(labels=[fch.ChartAxisLabel(value=x, label=ft.Text(
             label, size=10)) for x, (label, _) in enumerate(groups)], label_size=28),
-        left_axis=fch.ChartAxis(label_size=40),
-        horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1)),
+        left_axis=fch.ChartAxis(labels=ticks, label_size=48, label_spacing=step),
+        horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1,
+                                                 interval=step)),
         height=height, padding=ft.Padding.only(top=12, right=12))
 
 
@@ -1258,7 +1314,8 @@ def legend(items: list[tuple[str, str]]) -> ft.Row:
 
 
 def pct(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%"
+    """A rate as a percentage, capped at 100%."""
+    return "—" if x is None else f"{vm.percent(x):.1f}%"
 
 
 def compact_table(columns: list[tuple[str, bool]], rows: list[ft.DataRow]) -> ft.DataTable:
@@ -1353,7 +1410,7 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         colors = {s: SERIES[i % len(SERIES)] for i, s in enumerate(STATUSES)}
         c1 = section(t("office.dash.by_village"),
                      bar_chart([(v, [(float(cnt.get(s, 0)), colors[s]) for s in statuses])
-                                for v, cnt in by_v.items()], stacked=True),
+                                for v, cnt in by_v.items()], stacked=True, integer=True),
                      legend([(t(f"status.{s}"), colors[s]) for s in statuses]))
         # amounts owed vs recovered by month (10k yuan)
         amounts = vm.amounts_by_month(cases)
@@ -1368,9 +1425,9 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         kinds = list(rates)
         kind_colors = {"gov": ft.Colors.BLUE_600, "private": ft.Colors.ORANGE_600}
         c3 = section(t("office.dash.six"),
-                     bar_chart([(t(f"six.{k}"), [((rates[g][k] or 0) * 100, kind_colors[g])
+                     bar_chart([(t(f"six.{k}"), [(vm.percent(rates[g][k]), kind_colors[g])
                                                   for g in kinds]) for k in vm.SIX_SYSTEMS],
-                               max_y=100),
+                               max_y=100, step=20, unit="%"),
                      legend([(t(f"office.dash.{g}"), kind_colors[g]) for g in kinds]),
                      ft.Text(" · ".join(f"{t('six.' + k.removesuffix('_rate'))} {pct(totals.get(k))}"
                                         for k in vm.RATE_KEYS), size=12))
@@ -1378,7 +1435,7 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         ivp = vm.inspections_vs_plan(summaries)
         c4 = section(t("office.dash.inspections"),
                      bar_chart([(m, [(float(d), ft.Colors.TEAL_600), (float(p), ft.Colors.GREY_400)])
-                                for m, (d, p) in ivp.items()]),
+                                for m, (d, p) in ivp.items()], integer=True),
                      legend([(t("office.dash.done"), ft.Colors.TEAL_600),
                              (t("office.dash.plan"), ft.Colors.GREY_400)]))
         head = ft.Text(t("office.dash.totals", opened=totals.get("cases_opened", 0),
@@ -1413,8 +1470,9 @@ def export_view(app: "FieldApp") -> ft.View:
             raise vm.UiError("month_format", "YYYY-MM")
         return m, await call(app, "workbook", m)
 
-    download_btn = ft.FilledButton(t("office.export.download"), icon=ft.Icons.DOWNLOAD)
-    browser_btn = ft.OutlinedButton(t("office.export.browser"), icon=ft.Icons.SAVE_ALT)
+    # the browser download is the main one; a copy in the app's folder is the extra
+    browser_btn = ft.FilledButton(t("office.export.browser"), icon=ft.Icons.DOWNLOAD)
+    download_btn = ft.OutlinedButton(t("office.export.download"), icon=ft.Icons.SAVE_ALT)
 
     async def save() -> None:
         m, data = await fetch()
@@ -1429,18 +1487,24 @@ def export_view(app: "FieldApp") -> ft.View:
         await busy(app, [download_btn, browser_btn], save())
 
     async def to_browser(e: Any) -> None:
-        if not last:
-            await busy(app, [download_btn, browser_btn], save())
+        async def get() -> None:
+            m, data = await fetch()
+            last.update(month=m, data=data)
+
+        await busy(app, [download_btn, browser_btn], get())
+        name = f"治欠台账-{last['month']}.xlsx"
         picker = getattr(app.files, "picker", None) or ft.FilePicker()
         app._office_picker = picker  # keep the service alive
-        await picker.save_file(file_name=f"治欠台账-{last['month']}.xlsx", src_bytes=last["data"])
+        await picker.save_file(file_name=name, src_bytes=last["data"])
+        saved.value = t("office.export.started", name=name)
+        app.page.update()
 
     download_btn.on_click = safe(app, download)
     browser_btn.on_click = safe(app, to_browser)
     body = section(t("office.export.title"),
                    ft.Text(t("office.export.hint"), size=13, color=ft.Colors.GREY_700),
                    month,
-                   ft.Row([hook("office-export", download_btn),
-                           hook("office-export-browser", browser_btn)], wrap=True),
+                   ft.Row([hook("office-export-browser", browser_btn),
+                           hook("office-export", download_btn)], wrap=True),
                    hook("office-export-path", saved))
     return office_page(app, "/office/export", t("office.export.title"), [body])

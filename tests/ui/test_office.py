@@ -102,11 +102,13 @@ def api(url: str, username: str = "office1") -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 
 
-def resolved_case(probe: httpx.Client) -> str:
+def resolved_case(probe: httpx.Client, site_id: str) -> str:
     """A case taken to 已解决 through the API: the browser closes it."""
     r = probe.post("/api/v1/cases", json={
         "source": "walk_in", "sector": "non_construction", "title": CLOSE_TITLE,
-        "employer": "某装修班组(演示)", "workers_owed": 3, "amount_owed": 18000})
+        "employer": "某装修班组(演示)", "workers_owed": 3, "amount_owed": 18000,
+        "site_id": site_id, "period_from": "2026-09", "period_to": "2026-10",
+        "work_done": "厂房内墙装修"})
     assert r.status_code == 201, r.text
     case_id = r.json()["case"]["id"]
     for body in ({"kind": "accept"}, {"kind": "payment", "amount_recovered": 18000,
@@ -237,8 +239,17 @@ def no_raw_keys(desk: Phone, where: str, texts: str | None = None) -> None:
         assert hit is None, f"{where}: raw key {hit.group(0)!r} on screen"
 
 
+NAV = {"巡查审核": "review", "数据冲突": "conflicts", "案件台账": "cases", "场所台账": "registry",
+       "操作日志": "audit", "统计看板": "dashboard", "报表导出": "export"}
+
+
 def tab(desk: Phone, name: str) -> None:
-    desk.page.get_by_role("tab", name=name).first.click()
+    """The console's navigation: a side rail at desk widths, the bottom bar below."""
+    rail = desk.page.locator(f'[flt-semantics-identifier="office-nav-{NAV[name]}"]')
+    if rail.count():
+        rail.first.click()
+    else:
+        desk.page.get_by_role("tab", name=name).first.click()
 
 
 def index_of(items: list[dict[str, Any]], key: str, value: str) -> int:
@@ -266,7 +277,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     probe = api(demo_server.url)
     conflicts = probe.get("/api/v1/office/conflicts").json()["items"]
     assert len(conflicts) == 1
-    closing = resolved_case(probe)
+    closing = resolved_case(probe, work["site_id"])
     overdue_case(probe)
     proof = proof_jpeg(tmp_path / "payment-proof.jpg")
     desk = Phone(desk_page, app_process.url)
@@ -281,6 +292,8 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-review-item-0")
     wait_seen(desk, work["site"])
     assert not desk_page.locator('[flt-semantics-identifier="site-list"]').count()
+    wait_hook(desk, "office-nav-review")  # a side rail at 1280 px, not the bottom bar
+    assert not desk_page.get_by_role("tab").count()
     desk.shot("office-01-review")
     no_raw_keys(desk, "review queue")
 
@@ -350,7 +363,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     desk.fill("office-intake-received-at", "2099-01-01 09:00")  # the server refuses a future
     desk.click("office-intake-submit")
     wait_hook(desk, "office-intake-error")
-    wait_seen(desk, "受理时间不能晚于现在")  # our words, not the server's English
+    wait_seen(desk, "来电/来访时间不能晚于现在")  # our words, not the server's English
     desk.shot("office-05-intake-error")
     no_raw_keys(desk, "intake refused")
     for hook_id, typed in (("office-intake-title", HOTLINE_TITLE),
@@ -372,12 +385,18 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
 
     # close the resolved case: payment proof by the file chooser, call-back note -------------
     tab(desk, "案件台账")
-    items = probe.get("/api/v1/cases", params={"limit": 500}).json()["items"]
-    row = index_of(items, "case", closing)
-    wait_hook(desk, f"office-case-{row}")
-    desk.click(f"office-case-{row}")
+    wait_hook(desk, "office-cases-search")  # search the ledger (on the server)
+    desk.fill("office-cases-search", "待销号")
+    desk.click("office-cases-go")
+    wait_seen(desk, "共 1 条")
+    wait_seen(desk, CLOSE_TITLE)
+    desk.shot("office-04-cases-search")
+    desk.click("office-case-0")
     wait_hook(desk, "office-event-close")
     wait_seen(desk, CLOSE_TITLE)
+    wait_seen(desk, "2026-09 至 2026-10")  # the period owed, the work, the site
+    wait_seen(desk, "厂房内墙装修")
+    wait_hook(desk, "office-case-site")
     desk.click("office-event-close")
     wait_hook(desk, "office-close-pick")
     with desk_page.expect_file_chooser() as chooser:
@@ -400,6 +419,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     assert blob.status_code == 200 and hashlib.sha256(blob.content).hexdigest() == sha
     desk.shot("office-08-case-closed")
     no_raw_keys(desk, "case")
+    desk.click("office-case-site")  # the case's site, one tap away
+    wait_hook(desk, "office-site-registry")
+    wait_seen(desk, work["site"])
 
     # the registry, and the approved site's registry facts and history ----------------------
     tab(desk, "场所台账")
@@ -437,7 +459,14 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
 
     # the monthly workbook -------------------------------------------------------------------
     tab(desk, "报表导出")
-    desk.click("office-export")
+    wait_hook(desk, "office-export-browser")
+    with desk_page.expect_download() as download:  # the main button: a browser download
+        desk.click("office-export-browser")
+    wait_seen(desk, "已开始下载")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
+    desk.click("office-export")  # and a copy in the app's export folder
     wait_seen(desk, "已保存")
     desk.shot("office-13-export")
     no_raw_keys(desk, "export")
@@ -447,6 +476,16 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     assert book["项目台账"].max_row > 2
     cases_sheet = book["欠薪案件台账"]
     assert any(HOTLINE_TITLE in str(c.value) for r in cases_sheet.iter_rows() for c in r)
+
+    # a narrow window: the bottom bar instead of the rail -----------------------------------
+    desk_page.set_viewport_size({"width": 760, "height": 860})
+    until(lambda: desk_page.get_by_role("tab").count() == 7)
+    assert not desk_page.locator('[flt-semantics-identifier="office-nav-review"]').count()
+    desk.shot("office-14-narrow")
+    tab(desk, "巡查审核")
+    wait_hook(desk, "office-review-item-0")
+    desk_page.set_viewport_size(SIZE)
+    wait_hook(desk, "office-nav-review")
 
     # log out from the console: back to the login screen ------------------------------------
     desk.click("office-logout")

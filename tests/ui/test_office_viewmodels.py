@@ -234,6 +234,23 @@ def test_dashboard_series() -> None:
     assert vm.months_back("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
 
 
+def test_chart_axes_have_round_ticks_and_percentages_stop_at_100() -> None:
+    assert vm.nice_scale(23.6) == (25.0, 5.0)
+    assert vm.nice_scale(7, integer=True) == (8.0, 2.0)
+    assert vm.nice_scale(3, integer=True) == (3.0, 1.0)
+    assert vm.nice_scale(0, integer=True) == (5.0, 1.0)
+    assert vm.nice_scale(36.45) == (40.0, 10.0)
+    assert vm.nice_scale(1234) == (1250.0, 250.0)
+    for top in (0.3, 1, 9.9, 17, 99.5, 101, 4321):
+        max_y, step = vm.nice_scale(top)
+        assert max_y >= top and max_y - step < top
+        assert step / 10 ** __import__("math").floor(__import__("math").log10(step)) in (
+            1, 2, 2.5, 5)
+    assert vm.ticks_of(25.0, 5.0) == [0, 5, 10, 15, 20, 25]
+    assert vm.percent(1.25) == 100 and vm.percent(0.5) == 50 and vm.percent(None) == 0
+    assert vm.percent(-0.1) == 0
+
+
 def test_overdue_panel_counts_and_most_overdue() -> None:
     def item(cid: str, village: str | None, status: str, left: int, overdue: bool,
              accept: str = "2026-01-08", conclude: str | None = None) -> dict[str, Any]:
@@ -689,6 +706,19 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
     assert rows[oldest].working_days_overdue > rows[older].working_days_overdue
     assert panel.top[0].working_days_overdue >= rows[oldest].working_days_overdue
     assert office.case(panel.top[0].case_id)["deadlines"]["overdue"]  # the row opens its case
+
+
+def test_side_rail_at_desk_widths_bottom_bar_below() -> None:
+    from types import SimpleNamespace
+
+    from field_app.ui import office_views
+
+    def app(width: float | None) -> Any:
+        return SimpleNamespace(page=SimpleNamespace(width=width))
+
+    assert office_views.is_desk(app(1280)) and office_views.is_desk(app(900))
+    assert not office_views.is_desk(app(899)) and not office_views.is_desk(app(412))
+    assert office_views.is_desk(app(None))  # not known yet: the console is a desk tool
 
 
 def test_office_views_never_navigate_after_a_call() -> None:
