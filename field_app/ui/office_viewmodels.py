@@ -165,8 +165,8 @@ def value_words(entity: str | None, field_: str | None, value: Any, t: Any,
     if isinstance(value, bool):
         return t("yes") if value else t("no")
     if f == "six_systems" and isinstance(value, dict):
-        marks = {True: "✓", False: "✗"}
-        return " · ".join(f"{t('six.' + k)} {marks.get(value.get(k), '—')}"
+        marks = {True: t("yes"), False: t("no")}
+        return " · ".join(f"{t('six.' + k)}：{marks.get(value.get(k), '—')}"
                           for k in SIX_SYSTEMS if k in value) or "—"
     if f.endswith("_at") and isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
@@ -885,7 +885,7 @@ class SiteDetailVM:
 
 
 def history_value(line: HistoryLine, t: Any, names: dict[str, str] | None = None) -> str:
-    """A history value in words: 六项制度 as ``实名制管理 ✓ · 工资保证金 ✗``,
+    """A history value in words: 六项制度 as ``实名制管理：是 · 工资保证金：否``,
     times as dates, ids as the names they point at, codes as labels."""
     return value_words("site", line.field, line.value, t, names)
 

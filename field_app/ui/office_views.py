@@ -668,7 +668,7 @@ def cases_view(app: "FieldApp") -> ft.View:
         await refill(app, box, build)
 
     search = ft.TextField(label=t("office.cases.search"), value=filters.q, dense=True,
-                          width=300, prefix_icon=ft.Icons.SEARCH,
+                          width=380, prefix_icon=ft.Icons.SEARCH,
                           on_change=lambda e: setattr(filters, "q", e.control.value or ""))
 
     async def do_search(e: Any) -> None:

@@ -497,7 +497,7 @@ def test_site_detail_registry_and_history(office: OfficeClient) -> None:
 
     t = Translator("zh")
     line = vm.HistoryLine("six_systems", 3, {"real_name": True, "deposit": False}, None, "o", True)
-    assert vm.history_value(line, t) == "实名制管理 ✓ · 工资保证金 ✗"
+    assert vm.history_value(line, t) == "实名制管理：是 · 工资保证金：否"
     when = vm.HistoryLine("last_inspected_at", 4, 1767225600000, None, "o", True)
     assert vm.history_value(when, t) == "2026-01-01 08:00"
     village = vm.HistoryLine("village_id", 1, site["village_id"], None, "o", False)
