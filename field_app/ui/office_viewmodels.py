@@ -17,6 +17,8 @@ from typing import Any
 
 from field_app.core.errors import DeviceError, ServerError
 from field_app.core.photos import process_photo
+from shared_schema.case_sources import SOURCE_CODES, source_label
+from shared_schema.field_labels import field_label
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.servertime import differs
@@ -121,6 +123,267 @@ def side_by_side(detail: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+# Names and values in words (no internal keys on screen) ---------------------------------
+
+
+def item_of(code: str) -> Any:
+    """The checklist item with this code in any bundled template, or None."""
+    from shared_schema.checklists import load_templates
+
+    for template in load_templates().values():
+        item = template.item(code)
+        if item is not None:
+            return item
+    return None
+
+
+def field_name(entity: str | None, field_: str | None, t: Any) -> str:
+    """A field in words: the shared field-label table, a checklist answer
+    (``answers.C08``) as its item's code and question."""
+    if field_ and field_.startswith("answers."):
+        code = field_.split(".", 1)[1]
+        item = item_of(code)
+        if item is not None:
+            return f"{code} {item.label.zh if t.lang == 'zh' else item.label.en}"
+        return field_label("inspection", "answers", t.lang)
+    return field_label(entity, field_, t.lang)
+
+
+def _coded(t: Any, prefix: str, value: Any) -> str:
+    key = f"{prefix}.{value}"
+    return t(key) if isinstance(value, str) and t.has(key) else show_value(value)
+
+
+def value_words(entity: str | None, field_: str | None, value: Any, t: Any,
+                names: dict[str, str] | None = None) -> str:
+    """A stored value in words for the screen: 是/否, 六项制度 by name, times as
+    dates, codes as their labels, record ids as the names they point at (or
+    （其他记录）, never the id)."""
+    names = names or {}
+    f = field_ or ""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
+    if f == "six_systems" and isinstance(value, dict):
+        marks = {True: t("yes"), False: t("no")}
+        return " · ".join(f"{t('six.' + k)}：{marks.get(value.get(k), '—')}"
+                          for k in SIX_SYSTEMS if k in value) or "—"
+    if f.endswith("_at") and isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+    if f.startswith("answers."):
+        return answer_words(t, item_of(f.split(".", 1)[1]), value)
+    if f == "source":
+        return source_label(str(value), t.lang)
+    if f == "kind":
+        return _coded(t, "event" if entity in ("case_event", "case") else "kind", value)
+    if f == "status":
+        return _coded(t, "site_status" if entity == "site" else "status", value)
+    if f in ("review_state",):
+        return _coded(t, "review", value)
+    if f == "state":
+        return _coded(t, "office.state", value)
+    for name, prefix in (("level", "level"), ("sector", "sector"), ("role", "role")):
+        if f == name:
+            return _coded(t, prefix, value)
+    if f.endswith("_id"):
+        return names.get(str(value)) or t("office.value.other_record")
+    if f.endswith("_ids") and isinstance(value, list):
+        return "、".join(names.get(str(v)) or t("office.value.other_record") for v in value) \
+            or "—"
+    if isinstance(value, (int, float)):
+        return fmt_number(value)
+    if isinstance(value, list):
+        return "、".join(show_value(v) for v in value)
+    return show_value(value)
+
+
+# The review page: each item as its question, the answer in words -----------------------
+
+#: Parts of a ``numbers`` answer whose value above zero reveals unpaid wages
+#: (C24 workers reporting arrears, E11 workers and amount owed).
+ARREARS_PARTS = frozenset({"reporting_arrears", "workers_owed", "amount_owed"})
+
+
+def unit_of(label_zh: str, headcount: str | None = None) -> str:
+    """The unit key (``unit.yuan``, ``unit.people``, ``unit.day``) a number
+    under this checklist label is counted in, or "" (the templates name money
+    as ``（元）`` and headcounts as ``…人数``)."""
+    if "（元）" in label_zh or "(元)" in label_zh:
+        return "unit.yuan"
+    if headcount or label_zh.endswith("人数"):
+        return "unit.people"
+    if label_zh.endswith("发薪日"):
+        return "unit.day"
+    return ""
+
+
+def fmt_number(x: Any) -> str:
+    """12 → ``12``; 42000.0 → ``42,000``; 1234.5 → ``1,234.5``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return f"{x:,}"
+
+
+def with_unit(t: Any, x: Any, unit: str) -> str:
+    return f"{fmt_number(x)} {t(unit)}" if unit else fmt_number(x)
+
+
+def plain_label(label: str) -> str:
+    """A label without its unit in brackets (``欠薪金额（元）`` → ``欠薪金额``)."""
+    for mark in ("（元）", "(元)", " (yuan)", "(yuan)"):
+        label = label.replace(mark, "")
+    return label.strip()
+
+
+def _parts_text(t: Any, parts: Any, value: Any) -> str:
+    if not isinstance(value, dict):
+        return show_value(value)
+    out = []
+    for part in parts:
+        if part.key in value:
+            out.append(f"{plain_label(part.label.zh if t.lang == 'zh' else part.label.en)} "
+                       f"{with_unit(t, value[part.key], unit_of(part.label.zh, part.headcount))}")
+    return " · ".join(out) or show_value(value)
+
+
+def answer_words(t: Any, item: Any, entry: Any) -> str:
+    """One stored answer in words: 是/否/不适用/免缴, numbers with their unit,
+    the item's extra value under its own label, and the note."""
+    if not isinstance(entry, dict) or entry.get("answer") in (None, ""):
+        return t("office.insp.unanswered")
+    ans = entry.get("answer")
+    if item is None:
+        text = t(f"ans.{ans}") if isinstance(ans, str) and t.has(f"ans.{ans}") else show_value(ans)
+    elif item.answer in ("yes_no", "yes_no_na", "yes_no_exempt") and t.has(f"ans.{ans}"):
+        text = t(f"ans.{ans}")
+    elif item.answer == "number":
+        text = with_unit(t, ans, unit_of(item.label.zh, item.headcount))
+    elif item.answer == "numbers":
+        text = _parts_text(t, item.parts, ans)
+    else:
+        text = show_value(ans)
+    value = entry.get("value")
+    if value not in (None, ""):
+        spec = item.value if item is not None else None
+        if spec is None:
+            text += f" · {show_value(value)}"
+        else:
+            label = spec.label.zh if t.lang == "zh" else spec.label.en
+            if spec.type == "numbers":
+                shown = _parts_text(t, spec.parts, value)
+            elif spec.type == "number":
+                shown = with_unit(t, value, unit_of(spec.label.zh))
+            else:
+                shown = show_value(value)
+            text += f" · {plain_label(label)}：{shown}"
+    if entry.get("note"):
+        text += f" · {t('office.insp.note')}：{entry['note']}"
+    return text
+
+
+def is_failed(item: Any, entry: Any) -> bool:
+    """A non-compliant answer: a yes/no item answered against its ``good``
+    answer, or a count of unpaid workers (or money owed) above zero."""
+    if item is None or not isinstance(entry, dict):
+        return False
+    ans = entry.get("answer")
+    if item.good is not None:
+        return ans in ("yes", "no") and ans != item.good
+    if item.answer == "numbers" and isinstance(ans, dict):
+        return any(isinstance(ans.get(k), (int, float)) and ans.get(k) > 0
+                   for k in ARREARS_PARTS)
+    return False
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One checklist item on the review page."""
+    code: str
+    question: str
+    group: str
+    answer: str
+    previous: str
+    failed: bool
+    changed: bool
+    photos: tuple[str, ...] = ()  # sha256 of the photos taken for this item
+    sub: bool = False  # a sub-item (C22a belongs to C22)
+
+
+def template_of(detail: dict[str, Any]) -> Any:
+    """The checklist template the inspection was answered on (by its
+    ``template_id``; else the newest for the site's kind), or None."""
+    from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
+
+    tid = (detail.get("inspection") or {}).get("template_id") or ""
+    template = load_templates().get(tid)
+    if template is None:
+        try:
+            template = template_for_site_kind((detail.get("site") or {}).get("kind") or "")
+        except ChecklistError:
+            return None
+    return template
+
+
+def answer_rows(detail: dict[str, Any], t: Any) -> list[AnswerRow]:
+    """The review page's items in checklist order: question text, the answer
+    in words beside the previous one, failed answers flagged, photos beside
+    their item; answers the template does not know come last."""
+    template = template_of(detail)
+    now = (detail.get("inspection") or {}).get("answers") or {}
+    prev = ((detail.get("previous") or {}).get("answers")) or {}
+    photos: dict[str, list[str]] = defaultdict(list)
+    for p in detail.get("photos") or []:
+        if p.get("item_code") and p.get("sha256"):
+            photos[p["item_code"]].append(p["sha256"])
+    rows: list[AnswerRow] = []
+    seen: set[str] = set()
+    groups = list(template.groups) if template is not None else []
+    order = [(g, code) for g in groups for code in g.items]
+    if template is not None and not groups:
+        order = [(None, item.code) for item in template.items]
+    for group, code in order:
+        item = template.item(code)
+        if code not in now and code not in prev and code not in photos:
+            continue  # an item this inspection did not reach
+        seen.add(code)
+        a = answer_words(t, item, now.get(code))
+        b = answer_words(t, item, prev.get(code)) if prev else "—"
+        rows.append(AnswerRow(
+            code=code, question=item.label.zh if t.lang == "zh" else item.label.en,
+            group=(group.label.zh if t.lang == "zh" else group.label.en) if group else "",
+            answer=a, previous=b, failed=is_failed(item, now.get(code)),
+            changed=bool(prev) and a != b, photos=tuple(photos.get(code, ())),
+            sub=item.parent is not None))
+    for code in sorted((set(now) | set(prev)) - seen):
+        a = answer_words(t, None, now.get(code))
+        b = answer_words(t, None, prev.get(code)) if prev else "—"
+        rows.append(AnswerRow(code=code, question=t("office.insp.unknown_item"), group="",
+                              answer=a, previous=b, failed=False,
+                              changed=bool(prev) and a != b,
+                              photos=tuple(photos.get(code, ()))))
+    return rows
+
+
+def loose_photos(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Photos taken for no item (or an item not on the page)."""
+    shown = {r.code for r in answer_rows(detail, _Codes())}
+    return [p for p in detail.get("photos") or [] if p.get("item_code") not in shown]
+
+
+class _Codes:
+    """A stand-in translator for ``loose_photos`` (only the codes matter)."""
+    lang = "zh"
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return key
+
+    def has(self, key: str) -> bool:
+        return True
+
+
 @dataclass
 class ReviewQueueVM:
     filters: ReviewFilters = field(default_factory=ReviewFilters)
@@ -198,10 +461,11 @@ class CaseFilters:
     level: str | None = None
     village: str | None = None
     overdue: bool = False
+    q: str = ""  # search: title, employer (and complainant, for the office)
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "level": self.level,
-                               "village": self.village}
+                               "village": self.village, "q": (self.q or "").strip()}
         if self.overdue:
             out["overdue"] = "true"
         return {k: v for k, v in out.items() if v}
@@ -242,6 +506,14 @@ def event_body(kind: str, values: dict[str, str]) -> dict[str, Any]:
         else:
             body[name] = raw
     return body
+
+
+def period_text(t: Any, case: dict[str, Any]) -> str | None:
+    """The months wages are owed for (``2025-09 至 2025-11``), or None."""
+    start, end = case.get("period_from"), case.get("period_to")
+    if not start and not end:
+        return None
+    return t("office.cases.period_range", start=start or "—", end=end or "—")
 
 
 def is_overdue(view: dict[str, Any]) -> bool:
@@ -292,6 +564,34 @@ def six_rates_by_kind(projects: dict[str, Any]) -> dict[str, dict[str, float | N
                 counts[group][k][1] += 1
     return {g: {k: (c[k][0] / c[k][1] if c[k][1] else None) for k in SIX_SYSTEMS}
             for g, c in sorted(counts.items())}
+
+
+def nice_scale(top: float, ticks: int = 5, integer: bool = False) -> tuple[float, float]:
+    """A chart's y axis with round ticks: ``(max_y, step)`` with ``step`` 1, 2,
+    2.5 or 5 times a power of ten, about ``ticks`` steps, ``max_y`` the first
+    multiple of ``step`` at or above ``top`` (whole steps for counts)."""
+    import math
+
+    if not top or top <= 0 or not math.isfinite(top):
+        return (float(ticks) if integer else 1.0), 1.0 if integer else 0.2
+    raw = top / ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+    steps = math.ceil(round(top / step, 9))
+    return steps * step, step
+
+
+def ticks_of(max_y: float, step: float) -> list[float]:
+    """The tick values 0, step, …, max_y."""
+    n = int(round(max_y / step))
+    return [round(i * step, 9) for i in range(n + 1)]
+
+
+def percent(rate: float | None) -> float:
+    """A rate (0..1) as a chart percentage, capped to 0..100."""
+    return 0.0 if rate is None else max(0.0, min(100.0, rate * 100))
 
 
 def inspections_vs_plan(summaries: dict[str, dict[str, Any]]) -> dict[str, tuple[int, int]]:
@@ -375,10 +675,10 @@ def overdue_row(view: dict[str, Any]) -> OverdueCase:
 # --------------------------------------------------------------------------------------
 # Case intake (hotline, national platform, walk-in)
 
-#: ``CaseIntake.source`` values (the server's ``IntakeSource``), hotlines first.
-INTAKE_SOURCES = ("12333", "12345", "hotline_65650178", "hotline_65650431",
-                  "national_platform", "walk_in", "letter", "notice_board", "trade_union",
-                  "bank_warning", "monitoring_platform", "patrol")
+#: ``CaseIntake.source`` values (the server's ``IntakeSource``: the shared
+#: list, shared_schema.case_sources), hotlines first.
+_HOTLINES = ("12333", "12345", "hotline_65650178", "hotline_65650431", "hotline")
+INTAKE_SOURCES = _HOTLINES + tuple(c for c in SOURCE_CODES if c not in _HOTLINES)
 SECTORS = ("construction", "non_construction")
 #: The typed fields of the intake form, in the order the form shows them.
 INTAKE_TEXT = ("title", "employer", "employer_address", "workers_owed", "amount_owed",
@@ -421,6 +721,19 @@ def error_field(details: dict[str, Any], fields: tuple[str, ...]) -> str | None:
 class FieldError:
     code: str  # shown as ``err.<code>`` when the table has it
     message: str = ""  # the server's own words, shown beside it
+
+
+#: Server refusals of one intake field that deserve their own sentence.
+FIELD_ERRORS = {("received_at", "invalid_value"): "office.intake.received_future"}
+
+
+def field_error_words(t: Any, name: str, err: FieldError) -> str:
+    """A form error in the console's words: never the server's English
+    message (it is logged, and kept on ``FieldError.message``)."""
+    key = FIELD_ERRORS.get((name, err.code))
+    if key:
+        return t(key)
+    return t(f"err.{err.code}") if t.has(f"err.{err.code}") else t("office.err.refused")
 
 
 def blank_intake() -> dict[str, Any]:
@@ -572,15 +885,10 @@ class SiteDetailVM:
              for h in data["history"]), key=lambda h: (h.rev, h.field), reverse=True)
 
 
-def history_value(line: HistoryLine) -> str:
-    """A history value as text: 六项制度 as ``real_name:✓ deposit:✗``, times as dates."""
-    if line.field == "six_systems" and isinstance(line.value, dict):
-        marks = {True: "✓", False: "✗", None: "—"}
-        return " ".join(f"{k}:{marks.get(line.value.get(k), '—')}" for k in SIX_SYSTEMS
-                        if k in line.value)
-    if line.field.endswith("_at") and isinstance(line.value, int):
-        return dt.datetime.fromtimestamp(line.value / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
-    return show_value(line.value)
+def history_value(line: HistoryLine, t: Any, names: dict[str, str] | None = None) -> str:
+    """A history value in words: 六项制度 as ``实名制管理：是 · 工资保证金：否``,
+    times as dates, ids as the names they point at, codes as labels."""
+    return value_words("site", line.field, line.value, t, names)
 
 
 # --------------------------------------------------------------------------------------
@@ -588,7 +896,9 @@ def history_value(line: HistoryLine) -> str:
 
 #: ``GET /api/v1/office/audit`` ``action`` values (the server's ``audit.ACTIONS``).
 AUDIT_ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition",
-                 "calendar_update", "user_create", "device_revoke", "device_id_taken")
+                 "calendar_update", "user_create", "device_revoke", "device_id_taken", "login",
+                 "login_failed", "logout", "user_disable", "user_enable", "user_password",
+                 "user_role", "device_enable")
 
 
 def parse_day(text: str) -> str | None:
@@ -642,17 +952,52 @@ class AuditVM:
 AUDIT_DETAIL_KEYS = ("title", "source", "level", "kind", "from_state", "to_state",
                      "from_status", "to_status", "from_level", "to_level", "field", "choice",
                      "value", "comment", "note", "username", "role", "registry_updated",
-                     "registry_reason")
+                     "registry_reason", "village_id", "years", "tokens_revoked")
 AUDIT_HIDDEN = ("hlc",)  # machine detail: in the API, not on the screen
+#: Transitions shown as ``before → after`` under one label.
+AUDIT_PAIRS = {"from_state": ("to_state", "review_state"),
+               "from_status": ("to_status", "status"),
+               "from_level": ("to_level", "level")}
 
 
-def audit_details(row: dict[str, Any]) -> str:
-    """The audit row's details in one line, the telling keys first."""
+def audit_details(row: dict[str, Any], t: Any, names: dict[str, str] | None = None) -> str:
+    """The audit row's details in one line of words, the telling keys first:
+    labels for keys and codes (``审核结论：待审核 → 审核通过``), names for ids."""
     d = row.get("details") or {}
+    entity = row.get("entity") or ""
     keys = [k for k in AUDIT_DETAIL_KEYS if d.get(k) not in (None, "")]
     keys += [k for k in sorted(d) if k not in AUDIT_DETAIL_KEYS and d.get(k) not in (None, "")
-             and not k.endswith("_id") and k not in AUDIT_HIDDEN]
-    return " · ".join(f"{k}: {show_value(d[k])}" for k in keys)
+             and not k.endswith(("_id", "_ids")) and k not in AUDIT_HIDDEN]
+    out = []
+    for k in keys:
+        if k in ("to_state", "to_status", "to_level") and any(
+                AUDIT_PAIRS[f][0] == k and f in keys for f in AUDIT_PAIRS):
+            continue  # shown with its ``from_``
+        if k in AUDIT_PAIRS:
+            to, field_ = AUDIT_PAIRS[k]
+            ent = "inspection" if field_ == "review_state" else "case"
+            a = value_words(ent, field_, d.get(k), t, names)
+            b = value_words(ent, field_, d.get(to), t, names)
+            out.append(f"{t('office.audit.key.' + field_)}：{a}" + (f" → {b}" if b != a else ""))
+            continue
+        if k == "value" and d.get("field"):
+            shown = value_words(entity, d["field"], d[k], t, names)
+        elif k == "field":
+            shown = field_name(entity, d[k], t)
+        elif k == "kind":
+            shown = value_words("case_event", "kind", d[k], t, names)
+        elif k == "choice":
+            shown = t(f"office.audit.choice.{d[k]}") if t.has(
+                f"office.audit.choice.{d[k]}") else show_value(d[k])
+        elif k == "registry_reason":
+            shown = t(f"office.audit.reason.{d[k]}") if t.has(
+                f"office.audit.reason.{d[k]}") else show_value(d[k])
+        else:
+            shown = value_words(entity, k, d[k], t, names)
+        label = t(f"office.audit.key.{k}") if t.has(f"office.audit.key.{k}") else \
+            t("office.audit.key.other")
+        out.append(f"{label}：{shown}")
+    return " · ".join(out)
 
 
 # --------------------------------------------------------------------------------------

@@ -16,18 +16,22 @@ office-dashboard, office-dash-overdue(-N, -ledger), office-export, office-logout
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import flet as ft
 
+from field_app.core.errors import DeviceError, NetworkError
+from shared_schema.case_sources import source_label
 from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
+from shared_schema.field_labels import entity_label, field_label
 
 from . import office_viewmodels as vm
 from .adapters import PickedPhoto
 from .office_api import OfficeClient
-from .views import PAD, badge, fmt_time, hook, kv, logout_handler, section
+from .views import PAD, badge, fmt_time, hook, logout_handler, section
 
 if TYPE_CHECKING:
     from .app import FieldApp
@@ -51,6 +55,41 @@ REVIEW_COLORS = {"pending": ft.Colors.ORANGE_700, "approved": ft.Colors.GREEN_70
 SERIES = (ft.Colors.BLUE_600, ft.Colors.INDIGO_600, ft.Colors.TEAL_600, ft.Colors.GREEN_700,
           ft.Colors.PURPLE_600, ft.Colors.GREY_600)
 FINAL_REVIEWS = ("approved", "rejected")
+
+
+def error_words(t: Any, exc: BaseException) -> str:
+    """A failure in the console's words (Chinese by default): our text for a
+    known error code, else a plain sentence; never the server's English."""
+    if isinstance(exc, NetworkError):
+        return t("office.err.unreachable")
+    if isinstance(exc, DeviceError):
+        return t(f"err.{exc.code}") if t.has(f"err.{exc.code}") else t("office.err.refused")
+    return t("office.err.refused")
+
+
+def safe(app: "FieldApp", fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``app.safe`` for the console: a refused call is told in ``error_words``
+    (logged with the server's own message), anything else goes to the boundary."""
+
+    async def handler(*args: Any) -> None:
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                await result
+        except DeviceError as exc:
+            log.info("office action refused: %s: %s", exc.code, exc.message)
+            app.toast(error_words(app.t, exc), error=True)
+
+    return app.safe(handler)
+
+
+def kv(label: str, value: Any) -> ft.Row:
+    """A label and its value. Not selectable (unlike the phone's): Flutter web
+    leaves selectable text out of the accessibility tree, so a screen reader
+    (and the browser tests) would not read it."""
+    return ft.Row([ft.Text(label, size=13, color=ft.Colors.GREY_700, width=110),
+                   ft.Text("—" if value in (None, "") else str(value), size=14, expand=True)],
+                  vertical_alignment=ft.CrossAxisAlignment.START)
 
 
 def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
@@ -162,24 +201,64 @@ def office_page(app: "FieldApp", route: str, title: str, body: list[ft.Control],
         automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
         actions=[ft.Text(who, size=13),
                  hook("office-lang", ft.TextButton(
-                     t("lang.switch"), on_click=app.safe(lang),
+                     t("lang.switch"), on_click=safe(app, lang),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  hook("office-logout", ft.TextButton(
-                     t("office.logout"), icon=ft.Icons.LOGOUT, on_click=app.safe(logout),
+                     t("office.logout"), icon=ft.Icons.LOGOUT, on_click=safe(app, logout),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  ft.Container(width=8)])
     tab = route if route in OFFICE_TABS else SUB_TABS.get(route.split("/")[2], OFFICE_TABS[0])
     icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
              ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
     labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
-    nav = ft.NavigationBar(
-        selected_index=OFFICE_TABS.index(tab), on_change=app.safe(changed),
-        destinations=[ft.NavigationBarDestination(icon=i, label=t(f"office.nav.{n}"))
-                      for i, n in zip(icons, labels)])
     content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
                         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+    desk = is_desk(app)
+    app._office_desk = desk
+    if not getattr(app, "_office_resize", None):
+        # rebuild when the window crosses DESK_WIDTH (rail <-> bottom bar): the user's
+        # own resize, never a call's outcome; a handler set before is still called
+        before = app.page.on_resize
+
+        async def resized(e: Any) -> None:
+            if before is not None:
+                result = before(e)
+                if inspect.isawaitable(result):
+                    await result
+            wide = (getattr(e, "width", None) or 0) >= DESK_WIDTH
+            if (app.page.route or "").startswith("/office") and wide != getattr(
+                    app, "_office_desk", None):
+                await app.rerender()
+
+        app._office_resize = resized
+        app.page.on_resize = app.safe(resized)
+    if desk:  # a side rail at desk widths
+        rail = hook("office-rail", ft.NavigationRail(
+            selected_index=OFFICE_TABS.index(tab), on_change=safe(app, changed),
+            label_type=ft.NavigationRailLabelType.ALL, min_width=88, bgcolor=ft.Colors.WHITE,
+            destinations=[ft.NavigationRailDestination(
+                icon=i, label=hook(f"office-nav-{n}", ft.Text(t(f"office.nav.{n}"), size=13)))
+                for i, n in zip(icons, labels)]))
+        return ft.View(route=route, controls=[ft.Row(
+            [rail, ft.Container(content, expand=True, padding=ft.Padding.all(12))],
+            expand=True, spacing=0, vertical_alignment=ft.CrossAxisAlignment.STRETCH)],
+            appbar=bar, bgcolor=ft.Colors.GREY_100, padding=0)
+    nav = ft.NavigationBar(  # the bottom bar on narrow screens
+        selected_index=OFFICE_TABS.index(tab), on_change=safe(app, changed),
+        destinations=[ft.NavigationBarDestination(icon=i, label=t(f"office.nav.{n}"))
+                      for i, n in zip(icons, labels)])
     return ft.View(route=route, controls=[content], appbar=bar, navigation_bar=nav,
                    bgcolor=ft.Colors.GREY_100, padding=ft.Padding.all(12))
+
+
+#: From this width (logical px) the console has a side rail, below it the bottom bar.
+DESK_WIDTH = 900
+
+
+def is_desk(app: "FieldApp") -> bool:
+    """A desk-wide window (an unknown width counts as a desk: the console's home)."""
+    width = getattr(app.page, "width", None)
+    return not width or width >= DESK_WIDTH
 
 
 def loading(app: "FieldApp") -> ft.Control:
@@ -199,7 +278,7 @@ def later(app: "FieldApp", view: ft.View, box: ft.Column,
             log.warning("office load of %s failed: %s: %s", view.route,
                         type(exc).__name__, exc)
             if any(v is view for v in app.page.views):
-                box.controls = [load_failed(app, app.error_text(exc), retry)]
+                box.controls = [load_failed(app, error_words(app.t, exc), retry)]
                 app.page.update()
             raise
         if not any(v is view for v in app.page.views):
@@ -212,7 +291,7 @@ def later(app: "FieldApp", view: ft.View, box: ft.Column,
         app.page.update()
         await run()
 
-    app.page.run_task(app.safe(run))
+    app.page.run_task(safe(app, run))
     return view
 
 
@@ -222,7 +301,7 @@ def load_failed(app: "FieldApp", reason: str, retry: Callable[[Any], Any]) -> ft
         ft.Text(app.t("office.load_failed", reason=reason), color=ft.Colors.RED_800,
                 expand=True),
         ft.OutlinedButton(app.t("office.retry"), icon=ft.Icons.REFRESH,
-                          on_click=app.safe(retry))]), container=True)
+                          on_click=safe(app, retry))]), container=True)
 
 
 async def refill(app: "FieldApp", box: ft.Column,
@@ -242,7 +321,7 @@ def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app:
     return ft.Dropdown(label=label, value=value or "", dense=True, width=220,
                        options=[ft.DropdownOption(key="", text=app.t("filter.all"))]
                        + [ft.DropdownOption(key=k, text=v) for k, v in options],
-                       on_select=app.safe(picked))
+                       on_select=safe(app, picked))
 
 
 # --------------------------------------------------------------------------------------
@@ -291,7 +370,7 @@ def review_view(app: "FieldApp") -> ft.View:
         dropdown(t("office.review.kind"), state.filters.kind,
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         ft.IconButton(ft.Icons.REFRESH, tooltip=t("office.refresh"),
-                      on_click=app.safe(lambda e: refill(app, box, build))),
+                      on_click=safe(app, lambda e: refill(app, box, build))),
     ], wrap=True)
     return later(app, office_page(app, "/office/review", t("office.review.title"),
                                   [filters, hook("office-review-list", box, container=True)]),
@@ -349,52 +428,84 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                           f"{author.get('device_name') or '—'} ({(author.get('device_id') or '')[:8]})"),
                        kv(t("office.review.submitted"), fmt_time(insp.get("submitted_at"))),
                        kv(t("office.insp.gps"), gps),
+                       *([hook("office-review-comment", kv(
+                           t("office.insp.comment"), insp.get("review_comment")), container=True)]
+                         if insp.get("review_comment") else []),
                        *[kv(t(f"six.{k}"), {True: t("yes"), False: t("no")}.get(v, "—"))
                          for k, v in (d.get("six_systems") or {}).items()])
-        thumbs: list[ft.Control] = []
-        for p in d.get("photos") or []:
-            if not p.get("received"):
-                thumbs.append(ft.Text(t("office.insp.photo_missing"), size=12))
-                continue
-            data = await photo(p["sha256"])
-            thumbs.append(ft.Container(ft.Column([
-                ft.Image(src=data, width=140, height=100, fit=ft.BoxFit.COVER),
-                ft.Text(p.get("item_code") or "", size=11)], spacing=2),
-                on_click=enlarge(data), ink=True))
-        photos = section(t("office.insp.photos"),
-                         ft.Row(thumbs, wrap=True, spacing=8) if thumbs
-                         else ft.Text(t("office.insp.no_photos")))
-        rows = vm.side_by_side(d)
-        table = ft.DataTable(
-            columns=[ft.DataColumn(ft.Text(t("office.insp.item"))),
-                     ft.DataColumn(ft.Text(t("office.insp.this"))),
-                     ft.DataColumn(ft.Text(t("office.insp.previous")))],
-            rows=[ft.DataRow(cells=[ft.DataCell(ft.Text(c)), ft.DataCell(ft.Text(a)),
-                                    ft.DataCell(ft.Text(b))],
-                             color=ft.Colors.AMBER_50 if changed else None)
-                  for c, a, b, changed in rows], heading_row_height=36, data_row_min_height=30)
+        received = {p["sha256"]: p for p in d.get("photos") or [] if p.get("sha256")}
+
+        async def thumbs_of(shas: list[str], size: tuple[int, int]) -> list[ft.Control]:
+            out: list[ft.Control] = []
+            for sha in shas:
+                if not (received.get(sha) or {}).get("received"):
+                    out.append(ft.Text(t("office.insp.photo_missing"), size=12))
+                    continue
+                data = await photo(sha)
+                out.append(ft.Container(ft.Image(src=data, width=size[0], height=size[1],
+                                                 fit=ft.BoxFit.COVER),
+                                        on_click=enlarge(data), ink=True, border_radius=4))
+            return out
+
+        rows = vm.answer_rows(d, t)
+        failed = sum(1 for r in rows if r.failed)
+        lines: list[ft.Control] = []
+        group = None
+        for n, r in enumerate(rows):
+            if r.group and r.group != group:
+                group = r.group
+                lines.append(ft.Text(group, size=14, weight=ft.FontWeight.BOLD,
+                                     color=ft.Colors.BLUE_900))
+            answer = ft.Row([ft.Icon(ft.Icons.CANCEL, size=16, color=ft.Colors.RED_700),
+                             ft.Text(f"{t('office.insp.failed')} · {r.answer}", size=14,
+                                     color=ft.Colors.RED_800, weight=ft.FontWeight.BOLD,
+                                     expand=True)], spacing=4) if r.failed else ft.Text(
+                r.answer, size=14)
+            prev = ft.Text(t("office.insp.previous_was", text=r.previous), size=12, width=220,
+                           color=ft.Colors.AMBER_900 if r.changed else ft.Colors.GREY_600
+                           ) if d.get("previous") else ft.Container(width=0)
+            pics = await thumbs_of(list(r.photos), (80, 60))
+            lines.append(hook(f"office-answer-{r.code}", ft.Container(ft.Row([
+                ft.Text(r.code, size=12, color=ft.Colors.GREY_600, width=44),
+                ft.Text(r.question, size=14, weight=ft.FontWeight.W_500, width=320),
+                ft.Container(answer, expand=True), prev,
+                ft.Row(pics, spacing=4, wrap=True, width=260) if pics else ft.Container(width=260),
+            ], vertical_alignment=ft.CrossAxisAlignment.START),
+                padding=ft.Padding.only(left=28 if r.sub else 8, top=4, right=8, bottom=4),
+                border_radius=6,
+                bgcolor=ft.Colors.RED_50 if r.failed else (
+                    ft.Colors.AMBER_50 if r.changed else None)), container=True))
         answers = section(t("office.insp.answers"),
+                          hook("office-failed-count", ft.Text(
+                              t("office.insp.items_count", n=len(rows), failed=failed), size=13,
+                              color=ft.Colors.RED_800 if failed else ft.Colors.GREEN_800,
+                              weight=ft.FontWeight.BOLD), container=True),
                           *([] if d.get("previous") else [ft.Text(t("office.insp.no_previous"),
-                                                                  size=12)]), table)
+                                                                  size=12)]),
+                          *lines)
+        loose = [p["sha256"] for p in vm.loose_photos(d) if p.get("sha256")]
+        photos = section(t("office.insp.other_photos"),
+                         ft.Row(await thumbs_of(loose, (140, 100)), wrap=True, spacing=8)) \
+            if loose else ft.Container(height=0)
         open_ = can_review and rs not in FINAL_REVIEWS
         buttons[:] = [
             ft.FilledButton(t("office.insp.approve"), icon=ft.Icons.CHECK, disabled=not open_,
-                            on_click=app.safe(decide("approved"))),
+                            on_click=safe(app, decide("approved"))),
             ft.OutlinedButton(t("office.insp.has_issues"), icon=ft.Icons.REPORT,
-                              disabled=not open_, on_click=app.safe(decide("has_issues"))),
+                              disabled=not open_, on_click=safe(app, decide("has_issues"))),
             ft.OutlinedButton(t("office.insp.reject"), icon=ft.Icons.UNDO, disabled=not open_,
-                              on_click=app.safe(decide("rejected")))]
+                              on_click=safe(app, decide("rejected")))]
         comment.disabled = not open_
         notes = [] if can_review else [ft.Text(t("office.insp.leader_readonly"))]
         if can_review and rs in FINAL_REVIEWS:
             notes.append(ft.Text(t("office.insp.final"), size=12, color=ft.Colors.GREY_700))
-        actions = section(t("office.insp.comment"), comment, ft.Row([
+        actions = section(t("office.insp.comment"), hook("office-comment", comment), ft.Row([
             hook("office-approve", buttons[0]), hook("office-has-issues", buttons[1]),
             hook("office-reject", buttons[2]),
             hook("office-back-to-queue", ft.TextButton(
                 t("office.insp.back_to_queue"), icon=ft.Icons.LIST,
                 on_click=app.nav("/office/review")))], wrap=True), *notes)
-        return [result_banner(done.get("note")), head, actions, photos, answers]
+        return [result_banner(done.get("note")), head, actions, answers, photos]
 
     return later(app, office_page(app, f"/office/inspection/{insp_id}", t("office.insp.title"),
                                   [box], back="/office/review"), box, build)
@@ -409,6 +520,7 @@ def conflicts_view(app: "FieldApp") -> ft.View:
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     can = role(app) == "office"
     done: dict[str, str] = {}
+    names = village_names(app)
 
     def who(a: dict[str, Any], hlc: str | None) -> str:
         return t("office.conf.who", name=a.get("display_name") or a.get("username") or "—",
@@ -416,6 +528,9 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                  when=fmt_time(vm.hlc_ms(hlc)))
 
     def card(n: int, c: dict[str, Any]) -> ft.Control:
+        def words(value: Any) -> str:
+            return vm.value_words(c.get("entity"), c.get("field"), value, t, names)
+
         custom = ft.TextField(label=t("office.conf.custom"), dense=True, expand=True,
                               disabled=not can)
         buttons: list[ft.Control] = []
@@ -425,34 +540,37 @@ def conflicts_view(app: "FieldApp") -> ft.View:
                 body = vm.resolve_body(c, choice, custom.value or "")
                 res = await busy(app, buttons + [custom], call(app, "resolve", c["id"], body))
                 done["note"] = t("office.conf.resolved_to", record=c.get("record_name") or "",
-                                 field=c.get("field") or "",
-                                 value=vm.show_value((res.get("resolution") or {}).get("value")))
+                                 field=vm.field_name(c.get("entity"), c.get("field"), t),
+                                 value=words((res.get("resolution") or {}).get("value")))
                 await refill(app, box, build)
             return handler
 
         def column(title: str, value: Any, sub: str, color: str) -> ft.Container:
             return ft.Container(ft.Column([
                 ft.Text(title, size=12, color=ft.Colors.GREY_700),
-                ft.Text(vm.show_value(value), size=15, weight=ft.FontWeight.BOLD),
+                ft.Text(words(value), size=15, weight=ft.FontWeight.BOLD),
                 ft.Text(sub, size=11, color=ft.Colors.GREY_700)], spacing=2),
                 padding=PAD, bgcolor=color, border_radius=6, expand=True)
 
         suffix = "" if n == 0 else f"-{n}"
         buttons[:] = [
             ft.FilledButton(t("office.conf.pick_winner"), disabled=not can,
-                            on_click=app.safe(pick("winner"))),
+                            on_click=safe(app, pick("winner"))),
             ft.OutlinedButton(t("office.conf.pick_loser"), disabled=not can,
-                              on_click=app.safe(pick("loser"))),
+                              on_click=safe(app, pick("loser"))),
             ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
-                              on_click=app.safe(pick("custom")))]
+                              on_click=safe(app, pick("custom")))]
         place = " · ".join(x for x in (c.get("village_name"), c.get("site_name"),
                                          c.get("address")) if x)
         return section(
-            f"{c.get('record_name') or c.get('entity_id')} · {c.get('entity')}.{c.get('field')}",
+            t("office.conf.title_line",
+              record=c.get("record_name") or t("office.value.other_record"),
+              entity=entity_label(c.get("entity"), t.lang),
+              field=vm.field_name(c.get("entity"), c.get("field"), t)),
             ft.Text(t("office.conf.where", place=place or "—"), size=12,
                     color=ft.Colors.GREY_700),
             ft.Row([
-                column(t("office.conf.base"), c.get("base_value"), f"rev {c.get('base_rev')}",
+                column(t("office.conf.base"), c.get("base_value"), t("office.conf.base_sub"),
                        ft.Colors.GREY_50),
                 column(t("office.conf.winner"), c.get("winner_value"),
                        who(c.get("winner") or {}, c.get("winner_hlc")), ft.Colors.GREEN_50),
@@ -499,7 +617,8 @@ def due_text(t: Any, view: dict[str, Any]) -> str:
 
 
 def source_text(t: Any, source: str | None) -> str:
-    return t(f"office.source.{source}") if source in vm.INTAKE_SOURCES else (source or "—")
+    """A stored source code as its label (old phones' codes too; never the code)."""
+    return source_label(source, t.lang)
 
 
 def cases_view(app: "FieldApp") -> ft.View:
@@ -548,7 +667,19 @@ def cases_view(app: "FieldApp") -> ft.View:
         e.control.selected = filters.overdue
         await refill(app, box, build)
 
+    search = ft.TextField(label=t("office.cases.search"), value=filters.q, dense=True,
+                          width=380, prefix_icon=ft.Icons.SEARCH,
+                          on_change=lambda e: setattr(filters, "q", e.control.value or ""))
+
+    async def do_search(e: Any) -> None:
+        filters.q = search.value or ""
+        await refill(app, box, build)
+
+    search.on_submit = safe(app, do_search)
     bar = ft.Row([
+        hook("office-cases-search", search),
+        hook("office-cases-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.cases.search"),
+                                              on_click=safe(app, do_search))),
         dropdown(t("office.cases.status"), filters.status, [(s, t(f"status.{s}")) for s in STATUSES],
                  app, refilter("status")),
         dropdown(t("office.cases.level"), filters.level, [(lv, t(f"level.{lv}")) for lv in LEVELS],
@@ -556,7 +687,7 @@ def cases_view(app: "FieldApp") -> ft.View:
         dropdown(t("office.cases.village"), filters.village,
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
         ft.Chip(label=ft.Text(t("office.cases.overdue_only")), selected=filters.overdue,
-                on_select=app.safe(overdue)),
+                on_select=safe(app, overdue)),
         hook("office-intake-new", ft.FilledButton(
             t("office.intake.new"), icon=ft.Icons.ADD_CALL, disabled=role(app) != "office",
             on_click=app.nav("/office/intake"))),
@@ -597,14 +728,14 @@ def intake_view(app: "FieldApp") -> ft.View:
             label=label, value=form.values.get(name) or "", dense=True, disabled=not can,
             options=([ft.DropdownOption(key="", text="—")] if blank else [])
             + [ft.DropdownOption(key=k, text=v) for k, v in options],
-            on_select=app.safe(picked), width=width)
+            on_select=safe(app, picked), width=width)
         return hook(f"office-intake-{name.replace('_', '-')}", controls[name])
 
     def sector_changed(e: Any) -> None:
         form.set("sector", (e.control.selected or [None])[0])
 
     controls["sector"] = ft.SegmentedButton(
-        selected=[form.values.get("sector") or "construction"], on_change=app.safe(sector_changed),
+        selected=[form.values.get("sector") or "construction"], on_change=safe(app, sector_changed),
         segments=[ft.Segment(value=s, label=ft.Text(t(f"sector.{s}"))) for s in vm.SECTORS])
 
     def collective_changed(e: Any) -> None:
@@ -612,7 +743,7 @@ def intake_view(app: "FieldApp") -> ft.View:
 
     controls["collective_risk"] = ft.Switch(label=t("case.collective_risk"),
                                             value=bool(form.values.get("collective_risk")),
-                                            on_change=app.safe(collective_changed))
+                                            on_change=safe(app, collective_changed))
     banner = ft.Column([])
     site_villages: dict[str, str | None] = {}
 
@@ -625,7 +756,7 @@ def intake_view(app: "FieldApp") -> ft.View:
 
     def site_choice(options: list[tuple[str, str]]) -> ft.Control:
         control = choice("site_id", t("office.intake.site"), options, width=520)
-        controls["site_id"].on_select = app.safe(lambda e: site_picked(e.control.value or None))
+        controls["site_id"].on_select = safe(app, lambda e: site_picked(e.control.value or None))
         return control
 
     site_box = ft.Column([site_choice([])], width=520)
@@ -637,22 +768,19 @@ def intake_view(app: "FieldApp") -> ft.View:
             if isinstance(control, ft.TextField):
                 control.value = form.values.get(name) or ""
                 err = form.errors.get(name)
-                control.error = (t.error(err.code, err.message)
-                                 + (f" ({err.message})" if err.message
-                                    and t.has(f"err.{err.code}") else "")) if err else None
+                control.error = vm.field_error_words(t, name, err) if err else None
         for name in ("source", "village_id", "site_id"):
             controls[name].value = form.values.get(name) or ""
             err = form.errors.get(name)
-            controls[name].error_text = t.error(err.code, err.message) if err else None
+            controls[name].error_text = vm.field_error_words(t, name, err) if err else None
         controls["sector"].selected = [form.values.get("sector") or "construction"]
         controls["collective_risk"].value = bool(form.values.get("collective_risk"))
         banner.controls = []
         if form.general:
             g = form.general
             banner.controls.append(hook("office-intake-error", ft.Container(ft.Column([
-                ft.Text(t.error(g.code, g.message), weight=ft.FontWeight.BOLD,
-                        color=ft.Colors.RED_800),
-                ft.Text(g.message, size=12, color=ft.Colors.RED_800, selectable=True)],
+                ft.Text(vm.field_error_words(t, "", g), weight=ft.FontWeight.BOLD,
+                        color=ft.Colors.RED_800)],
                 spacing=2), padding=PAD, bgcolor=ft.Colors.RED_50, border_radius=8),
                 container=True))
         elif form.errors:
@@ -673,7 +801,7 @@ def intake_view(app: "FieldApp") -> ft.View:
         show()
         app.page.update()
 
-    submit_btn.on_click = app.safe(submit)
+    submit_btn.on_click = safe(app, submit)
 
     async def build() -> list[ft.Control]:
         sites = (await call(app, "sites"))["items"]
@@ -688,7 +816,7 @@ def intake_view(app: "FieldApp") -> ft.View:
         section(t("office.intake.channel"), ft.Text(t("office.intake.hint"), size=12,
                                                    color=ft.Colors.GREY_700),
                 ft.Row([choice("source", t("case.source"),
-                               [(s, t(f"office.source.{s}")) for s in vm.INTAKE_SOURCES],
+                               [(s, source_label(s, t.lang)) for s in vm.INTAKE_SOURCES],
                                blank=False, width=360),
                         ft.Container(text("received_at", hint_text="2026-01-05 09:30"),
                                      width=320)], wrap=True)),
@@ -765,7 +893,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                 await busy(app, [send_btn], call(app, "case_event", case_id, body))
                 await after(kind)
 
-            send_btn.on_click = app.safe(send)
+            send_btn.on_click = safe(app, send)
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t(f"event.{kind}")),
                 content=ft.Column(list(fields.values()), tight=True, width=420),
@@ -824,8 +952,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        with_client(app, lambda client: form.send(client, case_id)))
             await after("close")
 
-        pick_btn.on_click = app.safe(pick)
-        send_btn.on_click = app.safe(send)
+        pick_btn.on_click = safe(app, pick)
+        send_btn.on_click = safe(app, send)
         app.page.show_dialog(ft.AlertDialog(
             title=ft.Text(t("office.close.title")),
             content=ft.Column([ft.Text(t("office.close.hint"), size=12, color=ft.Colors.GREY_700),
@@ -841,7 +969,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             try:
                 blobs[sha256] = await call(app, "blob", sha256)
             except vm.DeviceError as exc:  # one missing proof must not hide the case
-                return ft.Text(f"{sha256[:8]}… {app.error_text(exc)}", size=11,
+                return ft.Text(error_words(t, exc), size=11,
                                color=ft.Colors.RED_700)
         data = blobs[sha256]
         if data[:5] == b"%PDF-":
@@ -861,11 +989,19 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             ft.Text(f"{when(vm.event_times(ev))} · "
                     f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
                     weight=ft.FontWeight.BOLD, size=13),
-            ft.Text(f"{ev.get('author_name') or '—'} ({ev.get('author_role') or '—'})"
+            ft.Text(t("office.cases.by", name=ev.get("author_name") or "—",
+                      role=t(f"role.{ev.get('author_role')}") if t.has(
+                          f"role.{ev.get('author_role')}") else "—")
                     + (f" · {f['note']}" if f.get("note") else ""),
                     size=12, color=ft.Colors.GREY_700)]
+        done_ = [f"{field_label('case_event', k, t.lang)}：{vm.with_unit(t, f[k], unit)}"
+                 for k, unit in (("amount_recovered", "unit.yuan"),
+                                 ("workers_paid", "unit.people"), ("referral_target", ""))
+                 if f.get(k) not in (None, "")]
+        if done_:
+            lines.append(ft.Text(" · ".join(done_), size=12))
         if f.get("callback_note"):
-            lines.append(ft.Text(f"{t('office.field.callback_note')}: {f['callback_note']}",
+            lines.append(ft.Text(f"{t('office.field.callback_note')}：{f['callback_note']}",
                                  size=12))
         if f.get("evidence"):
             lines.append(ft.Row([await thumb(h) for h in f["evidence"]], wrap=True, spacing=6))
@@ -882,6 +1018,15 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                                                   if dl.get("overdue") else [])),
                        kv(t("office.cases.village"), d.get("village_name")),
                        kv(t("office.cases.employer"), c.get("employer")),
+                       *([ft.Row([ft.Text(t("office.cases.site"), size=13,
+                                          color=ft.Colors.GREY_700, width=110),
+                                  hook("office-case-site", ft.TextButton(
+                                      d.get("site_name") or t("office.value.other_record"),
+                                      icon=ft.Icons.APARTMENT,
+                                      on_click=app.nav(f"/office/site/{c['site_id']}")))])]
+                         if c.get("site_id") else []),
+                       kv(t("office.cases.period"), vm.period_text(t, c)),
+                       kv(t("office.cases.work_done"), c.get("work_done")),
                        kv(t("office.cases.source"), source_text(t, c.get("source"))),
                        kv(t("office.cases.received"), when(vm.case_times(c))),
                        kv(t("office.cases.workers"), c.get("workers_owed")),
@@ -894,7 +1039,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        kv(t("office.cases.due"), due_text(t, d)))
         allowed = d.get("allowed_events") or []
         buttons[:] = [ft.OutlinedButton(
-            t(f"event.{k}"), on_click=app.safe(close_form if k == "close" else event_form(k)))
+            t(f"event.{k}"), on_click=safe(app, close_form if k == "close" else event_form(k)))
             for k in allowed]
         actions = section(t("office.cases.actions"),
                           ft.Row([hook(f"office-event-{k}", b) for k, b in zip(allowed, buttons)],
@@ -968,7 +1113,7 @@ def registry_view(app: "FieldApp") -> ft.View:
         state.filters.q = search.value or ""
         await refill(app, box, build)
 
-    search.on_submit = app.safe(do_search)
+    search.on_submit = safe(app, do_search)
     bar = ft.Row([
         dropdown(t("office.review.village"), state.filters.village,
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
@@ -976,7 +1121,7 @@ def registry_view(app: "FieldApp") -> ft.View:
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         hook("office-registry-search", search),
         hook("office-registry-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.refresh"),
-                                                 on_click=app.safe(do_search))),
+                                                 on_click=safe(app, do_search))),
     ], wrap=True)
     return later(app, office_page(app, "/office/registry", t("office.registry.title"),
                                   [bar, hook("office-registry", box, container=True)]), box, build)
@@ -1022,18 +1167,18 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             ft.DataColumn(ft.Text(t("office.history.field"))),
             ft.DataColumn(ft.Text(t("office.history.value"))),
             ft.DataColumn(ft.Text(t("office.history.who"))),
-            ft.DataColumn(ft.Text("rev"), numeric=True)],
+            ft.DataColumn(ft.Text(t("office.history.rev")), numeric=True)],
             rows=[ft.DataRow(color=ft.Colors.BLUE_50 if h.registry else None, cells=[
                 ft.DataCell(ft.Text(fmt_time(h.at_ms), size=12)),
-                ft.DataCell(ft.Text(h.field, size=12)),
-                ft.DataCell(ft.Text(vm.history_value(h), size=12, width=360)),
+                ft.DataCell(ft.Text(vm.field_name("site", h.field, t), size=12)),
+                ft.DataCell(ft.Text(vm.history_value(h, t, villages), size=12, width=360)),
                 ft.DataCell(ft.Text(h.who, size=12)),
                 ft.DataCell(ft.Text(str(h.rev), size=12))]) for h in state.history],
             heading_row_height=36, data_row_min_height=30)
         history = hook("office-site-history", section(
             t("office.history.title", n=len(state.history)),
             ft.Chip(label=ft.Text(t("office.history.registry_only")),
-                    selected=state.registry_only, on_select=app.safe(toggle)),
+                    selected=state.registry_only, on_select=safe(app, toggle)),
             table), container=True)
         return [head, facts, history]
 
@@ -1048,6 +1193,7 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 def audit_view(app: "FieldApp") -> ft.View:
     t = app.t
     state = kept(app, "office_audit", vm.AuditVM)
+    villages = village_names(app)
     box = ft.Column([loading(app)], spacing=6)
     f = state.filters
 
@@ -1062,9 +1208,9 @@ def audit_view(app: "FieldApp") -> ft.View:
                                 size=12)),
             ft.DataCell(ft.Text(action_text(r.get("action")), size=12,
                                 weight=ft.FontWeight.BOLD)),
-            ft.DataCell(ft.Text(f"{r.get('entity') or ''} …{(r.get('entity_id') or '')[-6:]}",
-                                size=12)),
-            ft.DataCell(ft.Text(vm.audit_details(r), size=12, width=480)),
+            ft.DataCell(ft.Text(f"{entity_label(r.get('entity'), t.lang)} "
+                                f"…{(r.get('entity_id') or '')[-6:]}", size=12)),
+            ft.DataCell(ft.Text(vm.audit_details(r, t, villages), size=12, width=480)),
         ]) for n, r in enumerate(state.items)]
         table = ft.DataTable(columns=[
             ft.DataColumn(ft.Text(t("office.audit.when"))),
@@ -1079,10 +1225,10 @@ def audit_view(app: "FieldApp") -> ft.View:
                     size=13),
             hook("office-audit-prev", ft.IconButton(ft.Icons.CHEVRON_LEFT,
                                                     disabled=state.offset == 0,
-                                                    on_click=app.safe(page_by(-1)))),
+                                                    on_click=safe(app, page_by(-1)))),
             hook("office-audit-next", ft.IconButton(ft.Icons.CHEVRON_RIGHT,
                                                     disabled=not state.has_more,
-                                                    on_click=app.safe(page_by(1))))])
+                                                    on_click=safe(app, page_by(1))))])
         return [pager, ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)
                 if rows else ft.Text(t("office.empty"))]
 
@@ -1113,14 +1259,14 @@ def audit_view(app: "FieldApp") -> ft.View:
         f.params()  # a bad date is refused here, before the call
         await refill(app, box, build)
 
-    date_from.on_submit = date_to.on_submit = entity.on_submit = app.safe(apply)
+    date_from.on_submit = date_to.on_submit = entity.on_submit = safe(app, apply)
     bar = ft.Row([
         dropdown(t("office.audit.what"), f.action,
                  [(a, action_text(a)) for a in vm.AUDIT_ACTIONS], app, pick_action),
         hook("office-audit-from", date_from), hook("office-audit-to", date_to),
         hook("office-audit-entity", entity),
         hook("office-audit-apply", ft.FilledButton(t("office.audit.apply"), icon=ft.Icons.FILTER_ALT,
-                                                   on_click=app.safe(apply))),
+                                                   on_click=safe(app, apply))),
     ], wrap=True)
     return later(app, office_page(app, "/office/audit", t("office.audit.title"),
                                   [bar, hook("office-audit", box, container=True)]), box, build)
@@ -1131,13 +1277,16 @@ def audit_view(app: "FieldApp") -> ft.View:
 
 
 def bar_chart(groups: list[tuple[str, list[tuple[float, str]]]], max_y: float | None = None,
-              stacked: bool = False, height: int = 240) -> ft.Control:
-    """A flet-charts bar chart; ``groups`` = [(label, [(value, color), …])]."""
+              stacked: bool = False, height: int = 240, unit: str = "",
+              integer: bool = False, step: float | None = None) -> ft.Control:
+    """A flet-charts bar chart; ``groups`` = [(label, [(value, color), …])]. The
+    y axis has round ticks (``vm.nice_scale``) labelled with ``unit``."""
     import flet_charts as fch
 
-    top = max_y or max([sum(v for v, _ in rods) if stacked else max((v for v, _ in rods),
-                                                                     default=0)
-                        for _, rods in groups] or [0]) or 1
+    top = max([sum(v for v, _ in rods) if stacked else max((v for v, _ in rods), default=0)
+               for _, rods in groups] or [0])
+    if max_y is None or step is None:
+        max_y, step = vm.nice_scale(top, integer=integer)
     chart_groups = []
     for x, (_, rods) in enumerate(groups):
         if stacked:
@@ -1148,15 +1297,19 @@ def bar_chart(groups: list[tuple[str, list[tuple[float, str]]]], max_y: float | 
             chart_rods = [fch.BarChartRod(from_y=0, to_y=acc, stack_items=items, width=22,
                                           border_radius=2, color=ft.Colors.TRANSPARENT)]
         else:
-            chart_rods = [fch.BarChartRod(from_y=0, to_y=v, color=color, width=14,
+            chart_rods = [fch.BarChartRod(from_y=0, to_y=min(v, max_y), color=color, width=14,
                                           border_radius=2) for v, color in rods]
         chart_groups.append(fch.BarChartGroup(x=x, rods=chart_rods))
+    ticks = [fch.ChartAxisLabel(value=v, label=ft.Text(
+        f"{vm.fmt_number(int(v) if float(v).is_integer() else v)}{unit}", size=10))
+        for v in vm.ticks_of(max_y, step)]
     return ft.Container(fch.BarChart(
-        groups=chart_groups, max_y=top * 1.15, interactive=True,
+        groups=chart_groups, max_y=max_y, min_y=0, interactive=True,
         bottom_axis=fch.ChartAxis(labels=[fch.ChartAxisLabel(value=x, label=ft.Text(
             label, size=10)) for x, (label, _) in enumerate(groups)], label_size=28),
-        left_axis=fch.ChartAxis(label_size=40),
-        horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1)),
+        left_axis=fch.ChartAxis(labels=ticks, label_size=48, label_spacing=step),
+        horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_300, width=1,
+                                                 interval=step)),
         height=height, padding=ft.Padding.only(top=12, right=12))
 
 
@@ -1167,7 +1320,8 @@ def legend(items: list[tuple[str, str]]) -> ft.Row:
 
 
 def pct(x: float | None) -> str:
-    return "—" if x is None else f"{x * 100:.1f}%"
+    """A rate as a percentage, capped at 100%."""
+    return "—" if x is None else f"{vm.percent(x):.1f}%"
 
 
 def compact_table(columns: list[tuple[str, bool]], rows: list[ft.DataRow]) -> ft.DataTable:
@@ -1232,7 +1386,7 @@ def overdue_panel(app: "FieldApp", panel: vm.OverduePanel) -> ft.Control:
          for n, r in enumerate(panel.top)])) if panel.top else ft.Text(
         t("office.dash.none_overdue"), size=12, color=ft.Colors.GREEN_800)
     button = hook("office-dash-overdue-ledger", ft.OutlinedButton(
-        t("office.dash.open_overdue"), icon=ft.Icons.LIST_ALT, on_click=app.safe(ledger)))
+        t("office.dash.open_overdue"), icon=ft.Icons.LIST_ALT, on_click=safe(app, ledger)))
     left = ft.Column([counts, villages] + ([ft.Text(t("office.dash.more_villages", n=more),
                                                     size=12, color=ft.Colors.GREY_700)]
                                            if more > 0 else []), spacing=8, col={"md": 5})
@@ -1262,7 +1416,7 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         colors = {s: SERIES[i % len(SERIES)] for i, s in enumerate(STATUSES)}
         c1 = section(t("office.dash.by_village"),
                      bar_chart([(v, [(float(cnt.get(s, 0)), colors[s]) for s in statuses])
-                                for v, cnt in by_v.items()], stacked=True),
+                                for v, cnt in by_v.items()], stacked=True, integer=True),
                      legend([(t(f"status.{s}"), colors[s]) for s in statuses]))
         # amounts owed vs recovered by month (10k yuan)
         amounts = vm.amounts_by_month(cases)
@@ -1277,9 +1431,9 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         kinds = list(rates)
         kind_colors = {"gov": ft.Colors.BLUE_600, "private": ft.Colors.ORANGE_600}
         c3 = section(t("office.dash.six"),
-                     bar_chart([(t(f"six.{k}"), [((rates[g][k] or 0) * 100, kind_colors[g])
+                     bar_chart([(t(f"six.{k}"), [(vm.percent(rates[g][k]), kind_colors[g])
                                                   for g in kinds]) for k in vm.SIX_SYSTEMS],
-                               max_y=100),
+                               max_y=100, step=20, unit="%"),
                      legend([(t(f"office.dash.{g}"), kind_colors[g]) for g in kinds]),
                      ft.Text(" · ".join(f"{t('six.' + k.removesuffix('_rate'))} {pct(totals.get(k))}"
                                         for k in vm.RATE_KEYS), size=12))
@@ -1287,7 +1441,7 @@ def dashboard_view(app: "FieldApp") -> ft.View:
         ivp = vm.inspections_vs_plan(summaries)
         c4 = section(t("office.dash.inspections"),
                      bar_chart([(m, [(float(d), ft.Colors.TEAL_600), (float(p), ft.Colors.GREY_400)])
-                                for m, (d, p) in ivp.items()]),
+                                for m, (d, p) in ivp.items()], integer=True),
                      legend([(t("office.dash.done"), ft.Colors.TEAL_600),
                              (t("office.dash.plan"), ft.Colors.GREY_400)]))
         head = ft.Text(t("office.dash.totals", opened=totals.get("cases_opened", 0),
@@ -1322,8 +1476,9 @@ def export_view(app: "FieldApp") -> ft.View:
             raise vm.UiError("month_format", "YYYY-MM")
         return m, await call(app, "workbook", m)
 
-    download_btn = ft.FilledButton(t("office.export.download"), icon=ft.Icons.DOWNLOAD)
-    browser_btn = ft.OutlinedButton(t("office.export.browser"), icon=ft.Icons.SAVE_ALT)
+    # the browser download is the main one; a copy in the app's folder is the extra
+    browser_btn = ft.FilledButton(t("office.export.browser"), icon=ft.Icons.DOWNLOAD)
+    download_btn = ft.OutlinedButton(t("office.export.download"), icon=ft.Icons.SAVE_ALT)
 
     async def save() -> None:
         m, data = await fetch()
@@ -1338,18 +1493,24 @@ def export_view(app: "FieldApp") -> ft.View:
         await busy(app, [download_btn, browser_btn], save())
 
     async def to_browser(e: Any) -> None:
-        if not last:
-            await busy(app, [download_btn, browser_btn], save())
+        async def get() -> None:
+            m, data = await fetch()
+            last.update(month=m, data=data)
+
+        await busy(app, [download_btn, browser_btn], get())
+        name = f"治欠台账-{last['month']}.xlsx"
         picker = getattr(app.files, "picker", None) or ft.FilePicker()
         app._office_picker = picker  # keep the service alive
-        await picker.save_file(file_name=f"治欠台账-{last['month']}.xlsx", src_bytes=last["data"])
+        await picker.save_file(file_name=name, src_bytes=last["data"])
+        saved.value = t("office.export.started", name=name)
+        app.page.update()
 
-    download_btn.on_click = app.safe(download)
-    browser_btn.on_click = app.safe(to_browser)
+    download_btn.on_click = safe(app, download)
+    browser_btn.on_click = safe(app, to_browser)
     body = section(t("office.export.title"),
                    ft.Text(t("office.export.hint"), size=13, color=ft.Colors.GREY_700),
                    month,
-                   ft.Row([hook("office-export", download_btn),
-                           hook("office-export-browser", browser_btn)], wrap=True),
+                   ft.Row([hook("office-export-browser", browser_btn),
+                           hook("office-export", download_btn)], wrap=True),
                    hook("office-export-path", saved))
     return office_page(app, "/office/export", t("office.export.title"), [body])

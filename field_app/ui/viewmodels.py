@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.calendar import WorkCalendar, case_deadlines
 from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
@@ -506,8 +507,8 @@ class InspectionVM:
 INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owed",
                  "amount_owed", "period_from", "period_to", "work_done", "collective_risk",
                  "source", "complainant_name", "complainant_phone")
-CASE_SOURCES = ("patrol", "12333", "12345", "platform", "walk_in", "notice_board", "hotline",
-                "union", "bank_warning", "monitoring")
+#: The case form's sources: the shared list's codes (shared_schema.case_sources).
+CASE_SOURCES = FIELD_SOURCES
 
 
 class CaseVM:

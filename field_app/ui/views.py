@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import flet as ft
 
 from field_app.core import DeviceError, NetworkError, ServerError
+from shared_schema.case_sources import source_label
 
 from .adapters import PHOTO_SIZES
 from .viewmodels import (
@@ -793,8 +794,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             ("employer", "employer_address", "workers_owed", "amount_owed", "period_from",
              "period_to", "work_done")]
     info.append(kv(t("case.sector"), t(f"sector.{c['sector']}") if c.get("sector") else None))
-    info.append(kv(t("case.source"), t(f"source.{c['source']}") if c.get("source") in
-                   CASE_SOURCES else c.get("source")))
+    info.append(kv(t("case.source"), source_label(c.get("source"), t.lang)))
     timeline = [ft.Row([ft.Icon(ft.Icons.CIRCLE, size=10, color=ft.Colors.BLUE_700),
                         ft.Column([ft.Text(f"{fmt_time(c.get('opened_at') or c.get('created_at'))}"
                                            f" · {t('case.registered')}", size=13)],

@@ -15,6 +15,10 @@ from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 T = TypeVar("T")
 
+#: The case fields ``cases_page`` may search with ``q`` (complainant data is
+#: personal: the office service decides who may search by it).
+CASE_SEARCH_FIELDS = ("title", "employer", "complainant_name")
+
 
 @dataclass(slots=True)
 class FieldMeta:
@@ -379,13 +383,16 @@ class SyncStore(Protocol):
         ...
     def cases_page(self, *, statuses: Iterable[str] | None = None, level: str | None = None,
                    village_id: str | None = None, source: str | None = None,
-                   limit: int | None = 50, offset: int = 0
+                   limit: int | None = 50, offset: int = 0, q: str | None = None,
+                   q_fields: Sequence[str] = ("title", "employer")
                    ) -> tuple[int, list[StoredRecord]]:
         """The office case ledger: live cases matching every filter given
         (``data.status`` one of ``statuses``, where a case with no status or an
         empty one matches ``""``; ``data.level``, ``data.source``, the
-        ``village_id`` scope key), newest first by (``data.opened_at``, id);
-        ``limit`` None: all of them. Returns (how many match, this page)."""
+        ``village_id`` scope key; ``q``: a substring of one of ``q_fields``,
+        a subset of ``CASE_SEARCH_FIELDS``, ASCII letters matched in any case),
+        newest first by (``data.opened_at``, id); ``limit`` None: all of them.
+        Returns (how many match, this page)."""
         ...
     def cases_per_site(self, excluding_statuses: Iterable[str],
                        site_ids: Iterable[str] | None = None) -> dict[str, int]:

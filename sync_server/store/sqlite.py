@@ -22,6 +22,7 @@ from sqlite_utils.migrations import Migrations
 
 from shared_schema.entities import REFERENCE_ENTITIES
 from sync_server.store.base import (
+    CASE_SEARCH_FIELDS,
     AuditEntry,
     ConflictRecord,
     DeviceRow,
@@ -1345,9 +1346,18 @@ class SqliteStore(_Reads):
 
     def cases_page(self, *, statuses: Iterable[str] | None = None, level: str | None = None,
                    village_id: str | None = None, source: str | None = None,
-                   limit: int | None = 50, offset: int = 0
+                   limit: int | None = 50, offset: int = 0, q: str | None = None,
+                   q_fields: Sequence[str] = ("title", "employer")
                    ) -> tuple[int, list[StoredRecord]]:
         where, args = ["entity = 'case'", "deleted = 0"], []
+        if q:
+            fields = list(q_fields)
+            if not fields or any(f not in CASE_SEARCH_FIELDS for f in fields):
+                raise ValueError(f"not searchable case fields: {fields!r}")
+            where.append("(" + " OR ".join(
+                f"instr(lower(coalesce(json_extract(data, '$.{f}'), '')), lower(?)) > 0"
+                for f in fields) + ")")
+            args += [q] * len(fields)
         if statuses is not None:
             wanted = list(statuses)
             where.append("coalesce(json_extract(data, '$.status'), '') IN "

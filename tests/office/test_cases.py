@@ -210,3 +210,31 @@ def test_bad_events(world: World, office: dict[str, str], village_case: str) -> 
     assert err["code"] == "invalid_field"
     assert error_of(world.http.get(f"/api/v1/cases/{uuid7()}", headers=office),
                     404)["code"] == "not_found"
+
+
+def test_ledger_search_by_title_employer_and_for_the_office_the_complainant(
+        world: World, office: dict[str, str], leader: dict[str, str]) -> None:
+    """Issue 16: ``q`` searches the ledger on the server; the complainant's name
+    (personal data) is searchable by the office only, never by a leader."""
+    a = intake(world, office, title="回龙坝物流园装卸工欠薪", employer="Acme 物流",
+               complainant_name="钱某某").json()["case"]["id"]
+    b = intake(world, office, title="纺织厂欠薪", employer="某纺织厂",
+               complainant_name="孙某").json()["case"]["id"]
+
+    def found(headers: dict[str, str], q: str) -> list[str]:
+        r = world.http.get("/api/v1/cases", params={"q": q}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["page"]["total"] == len(r.json()["items"])
+        return [item["case"]["id"] for item in r.json()["items"]]
+
+    assert found(office, "物流园") == [a]
+    assert found(office, "acme") == [a]  # ASCII letters in any case
+    assert found(office, " 纺织 ") == [b]
+    assert found(office, "钱某") == [a]  # the office finds a complainant
+    assert found(leader, "钱某") == []  # a leader cannot look a person up
+    assert found(leader, "纺织") == [b]
+    assert found(office, "%") == []  # no pattern characters
+    assert set(found(office, "")) >= {a, b}
+    err = error_of(world.http.get("/api/v1/cases", params={"q": "长" * 101}, headers=office),
+                   400)
+    assert err["code"] == "invalid_parameter" and err["details"]["path"] == "q"

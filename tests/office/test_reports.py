@@ -192,3 +192,37 @@ def test_leader_reads_reports(demo: dict[str, Any]) -> None:
     grid = Demo(demo["app"], None).login("grid1", "g-phone")  # type: ignore[arg-type]
     assert error_of(demo["app"].client.get("/api/v1/reports/summary", headers=grid),
                     403)["code"] == "forbidden"
+
+
+def test_workbook_source_column_shows_labels_old_phone_codes_too(
+        demo: dict[str, Any], clock: ManualClock) -> None:
+    """Issue 16: the 来源 column shows the shared list's Chinese label, never a
+    code; a case an old phone pushed with its own code (``platform``) keeps
+    that stored code and reads as the national platform."""
+    from shared_schema.ids import uuid7
+
+    app = demo["app"]
+    world = World(app.client, app.store, clock)
+    world.users = {u.username: u for u in app.store.list_users()}
+    grid = Device(world, "grid1", "old-phone", Demo(app, clock).login("grid1", "old-phone"))
+    case_id = uuid7()
+    village = app.store.get_record("site", demo["sites"][0]).village_id
+    result = grid.sync(grid.upsert("case", case_id, {
+        "title": "旧版手机登记(演示)", "employer": "某班组", "sector": "construction",
+        "village_id": village, "source": "platform", "workers_owed": 2, "amount_owed": 5000}))
+    assert result[0]["status"] == "applied", result
+    assert app.store.get_record("case", case_id).data["source"] == "platform"  # not rewritten
+    s = get(demo, "/api/v1/reports/summary", month="2025-11").json()
+    keys = [c["key"] for c in s["cases"]["columns"]]
+    rows = [row if isinstance(row, dict) else dict(zip(keys, row)) for row in s["cases"]["rows"]]
+    sources = {row["title"]: row["source"] for row in rows}
+    assert sources["纺织厂拖欠3名工人两个月工资(演示)"] == "巡查发现"
+    assert sources["镇级受理欠薪(演示)"] == "12345政务服务热线"
+    assert sources["旧版手机登记(演示)"] == "全国根治欠薪线索反映平台"
+    wb = openpyxl.load_workbook(io.BytesIO(get(demo, "/api/v1/reports/monthly.xlsx",
+                                               month="2025-11").content))
+    values = list(wb["欠薪案件台账"].iter_rows(values_only=True))
+    head = next(n for n, row in enumerate(values) if "来源" in row)
+    col = values[head].index("来源")
+    shown = {row[col] for row in values[head + 1:]} - {None}
+    assert {"巡查发现", "12345政务服务热线", "全国根治欠薪线索反映平台"} <= shown, shown

@@ -674,6 +674,49 @@ class SyncStoreConformance:
                 end = None if limit is None else offset + limit
                 assert [r.id for r in page] == want[offset:end], (filters, limit, offset)
 
+    def test_the_case_ledger_search_matches_a_substring_filter(self, store: SyncStore) -> None:
+        """``cases_page(q=…)`` against the same substring test in Python over
+        the fields asked for (ASCII letters in any case; complainant only when
+        named); ``%`` and ``_`` are plain characters, not patterns."""
+        rng = random.Random(13)
+        words = ["回龙坝物流", "ACME Build", "acme", "某装修班组", "100%", "a_b", None, ""]
+        with store.transaction() as tx:
+            for n in range(120):
+                data = {"title": rng.choice(words), "employer": rng.choice(words),
+                        "complainant_name": rng.choice(["钱某某", "Zhao Acme", None]),
+                        "opened_at": rng.randrange(1000, 1060), "level": "township"}
+                put(tx, "case", f"q{n:03d}", {k: v for k, v in data.items() if v is not None},
+                    deleted=rng.random() < 0.1, village_id=rng.choice([V1, V2]))
+        every = [r for r in store.records("case") if not r.deleted]
+        ascii_lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+        def oracle(q: str, fields: tuple[str, ...], village_id: str | None = None) -> list[str]:
+            out = [r for r in every
+                   if any(q.translate(ascii_lower) in str(r.data.get(f) or "").translate(
+                       ascii_lower) for f in fields)
+                   and (not village_id or r.village_id == village_id)]
+            out.sort(key=lambda r: (r.data.get("opened_at") or 0, r.id), reverse=True)
+            return [r.id for r in out]
+
+        for q, fields, village in (("物流", ("title", "employer"), None),
+                                   ("acme", ("title", "employer"), None),
+                                   ("ACME", ("title",), V1), ("%", ("title", "employer"), None),
+                                   ("_", ("employer",), None),
+                                   ("acme", ("title", "employer", "complainant_name"), None),
+                                   ("钱某", ("title", "employer"), None),
+                                   ("钱某", ("title", "employer", "complainant_name"), V2)):
+            want = oracle(q, fields, village)
+            for limit, offset in ((None, 0), (5, 0), (5, 5)):
+                total, page = store.cases_page(q=q, q_fields=fields, village_id=village,
+                                               limit=limit, offset=offset)
+                assert total == len(want), (q, fields)
+                end = None if limit is None else offset + limit
+                assert [r.id for r in page] == want[offset:end], (q, fields, offset)
+        assert store.cases_page(q="钱某", q_fields=("title", "employer"))[0] == 0
+        assert store.cases_page(q="钱某", q_fields=("title", "complainant_name"))[0] > 0
+        with pytest.raises(ValueError):
+            store.cases_page(q="x", q_fields=("complainant_phone",))
+
     def test_cases_per_site_leave_out_final_and_deleted_cases(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "case", "c1", {"site_id": "s1", "status": "accepted"})

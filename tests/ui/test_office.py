@@ -84,6 +84,7 @@ def seed_office_work(folder: Path, url: str) -> dict[str, str]:
         second = grid.start_inspection(site["id"])
         answer_all(grid, second, photo_seed=50)
         grid.answer(second, "C08", 12)
+        grid.answer(second, "C20", "no", note="工资卡由班组长保管")  # a failed answer
         grid.submit_inspection(second)
         # the same field, edited on two devices before either syncs
         grid.update_site(site["id"], contractor="甲建筑劳务有限公司(演示)")
@@ -102,11 +103,13 @@ def api(url: str, username: str = "office1") -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 
 
-def resolved_case(probe: httpx.Client) -> str:
+def resolved_case(probe: httpx.Client, site_id: str) -> str:
     """A case taken to 已解决 through the API: the browser closes it."""
     r = probe.post("/api/v1/cases", json={
         "source": "walk_in", "sector": "non_construction", "title": CLOSE_TITLE,
-        "employer": "某装修班组(演示)", "workers_owed": 3, "amount_owed": 18000})
+        "employer": "某装修班组(演示)", "workers_owed": 3, "amount_owed": 18000,
+        "site_id": site_id, "period_from": "2026-09", "period_to": "2026-10",
+        "work_done": "厂房内墙装修"})
     assert r.status_code == 201, r.text
     case_id = r.json()["case"]["id"]
     for body in ({"kind": "accept"}, {"kind": "payment", "amount_recovered": 18000,
@@ -182,8 +185,72 @@ def wait_hook(desk: Phone, identifier: str, timeout: float = 40.0) -> None:
                          f"hooks shown: {shown[:40]}")
 
 
+#: What must never reach an office screen (issue 16): field keys, answer codes,
+#: English case-source codes, internal bookkeeping.
+RAW_KEYS = (r"[a-z_]+\.[a-z_]+", r"[A-Z]\d\d \| (yes|no)",
+            r"\b(patrol|walk_in|national_platform|platform|hotline(_\d+)?|trade_union|union|"
+            r"bank_warning|monitoring(_platform)?|notice_board|letter)\b",
+            r"\b(from_state|to_state|from_status|to_status|rev \d+|[a-z]+_id)\b",
+            r"\((office|leader|grid_officer|sector_inspector|admin)\)")
+
+
+def screen_texts(desk: Phone, scrolls: int = 30) -> str:
+    """Every text the page shows, from top to bottom: Flutter keeps only what is
+    on screen in the semantics tree, so scroll with the wheel and gather."""
+    page = desk.page
+    js = """() => {
+        const out = [];
+        const host = document.querySelector('flt-semantics-host') || document.body;
+        const walk = document.createTreeWalker(host, NodeFilter.SHOW_TEXT);
+        while (walk.nextNode()) out.push(walk.currentNode.textContent);
+        host.querySelectorAll('[aria-label]').forEach(e => out.push(e.getAttribute('aria-label')));
+        return out.join('\\n');
+    }"""
+    page.mouse.move(640, 450)
+    seen_: list[str] = []
+    last = None
+    for _ in range(scrolls):
+        now = page.evaluate(js)
+        seen_.append(now)
+        if now == last:
+            break
+        last = now
+        page.mouse.wheel(0, 500)
+        time.sleep(0.3)
+    for _ in range(scrolls):
+        page.mouse.wheel(0, -2000)
+    time.sleep(0.3)
+    return "\n".join(seen_)
+
+
+def hook_text(desk: Phone, identifier: str) -> str:
+    """A hook's text, as text nodes or merged semantics labels."""
+    return desk.find(identifier).evaluate(
+        "el => [el.innerText, el.getAttribute('aria-label') || '', ...Array.from("
+        "el.querySelectorAll('[aria-label]')).map(e => e.getAttribute('aria-label'))].join(' ')")
+
+
+def no_raw_keys(desk: Phone, where: str, texts: str | None = None) -> None:
+    import re
+
+    texts = screen_texts(desk) if texts is None else texts
+    assert texts.strip(), where
+    for pattern in RAW_KEYS:
+        hit = re.search(pattern, texts)
+        assert hit is None, f"{where}: raw key {hit.group(0)!r} on screen"
+
+
+NAV = {"巡查审核": "review", "数据冲突": "conflicts", "案件台账": "cases", "场所台账": "registry",
+       "操作日志": "audit", "统计看板": "dashboard", "报表导出": "export"}
+
+
 def tab(desk: Phone, name: str) -> None:
-    desk.page.get_by_role("tab", name=name).first.click()
+    """The console's navigation: a side rail at desk widths, the bottom bar below."""
+    rail = desk.page.locator(f'[flt-semantics-identifier="office-nav-{NAV[name]}"]')
+    if rail.count():
+        rail.first.click()
+    else:
+        desk.page.get_by_role("tab", name=name).first.click()
 
 
 def index_of(items: list[dict[str, Any]], key: str, value: str) -> int:
@@ -211,7 +278,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     probe = api(demo_server.url)
     conflicts = probe.get("/api/v1/office/conflicts").json()["items"]
     assert len(conflicts) == 1
-    closing = resolved_case(probe)
+    closing = resolved_case(probe, work["site_id"])
     overdue_case(probe)
     proof = proof_jpeg(tmp_path / "payment-proof.jpg")
     desk = Phone(desk_page, app_process.url)
@@ -226,18 +293,37 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-review-item-0")
     wait_seen(desk, work["site"])
     assert not desk_page.locator('[flt-semantics-identifier="site-list"]').count()
+    wait_hook(desk, "office-nav-review")  # a side rail at 1280 px, not the bottom bar
+    assert not desk_page.get_by_role("tab").count()
     desk.shot("office-01-review")
+    no_raw_keys(desk, "review queue")
 
     # the newest inspection, beside the previous one; approve it: the outcome shows here ----
     desk.click("office-review-item-0")
     wait_hook(desk, "office-approve")
-    wait_seen(desk, "C08")
+    # each item as its question, the answer in words, failures flagged and counted
+    wait_hook(desk, "office-failed-count")
+    wait_seen(desk, "不符合 4 项")  # C11, C23, C25 answered yes; C20 no
+    wait_seen(desk, "现场在岗人数")
+    wait_seen(desk, "12 人")
+    assert "不符合" not in hook_text(desk, "office-answer-C01")
+    assert "不符合" in hook_text(desk, "office-answer-C20")
+    assert "工资卡/社保卡未被扣押" in hook_text(desk, "office-answer-C20")
+    assert "工资卡由班组长保管" in hook_text(desk, "office-answer-C20")
     desk.shot("office-02-inspection")
+    texts = screen_texts(desk)
+    (ARTIFACTS / "office-texts-inspection.txt").write_text(texts)
+    assert "资金与担保" in texts and "工资卡/社保卡未被扣押" in texts
+    no_raw_keys(desk, "inspection", texts)
+    desk.fill("office-comment", "C20 工资卡须退还工人本人")
     desk.click("office-approve")
     wait_hook(desk, "office-result")
     wait_seen(desk, "已审核：审核通过")
     wait_seen(desk, "已更新场所台账")
+    wait_hook(desk, "office-review-comment")  # the comment stays on the page
+    assert "工资卡须退还工人本人" in hook_text(desk, "office-review-comment")
     desk.shot("office-02-reviewed")
+    no_raw_keys(desk, "reviewed inspection")
     detail = probe.get(f"/api/v1/office/inspections/{work['inspection']}").json()
     assert detail["inspection"]["review_state"] == "approved"
     assert desk_page.locator('[flt-semantics-identifier="office-approve"]').count()  # still here
@@ -250,6 +336,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-resolve-winner")
     wait_seen(desk, "乙建筑劳务有限公司")
     desk.shot("office-03-conflicts")
+    conflict_texts = screen_texts(desk)
+    assert "场所 · 施工总包单位" in conflict_texts  # not site.contractor
+    no_raw_keys(desk, "conflicts", conflict_texts)
     desk.click("office-resolve-winner")
     wait_hook(desk, "office-conflicts-none")
     wait_seen(desk, "冲突已处理")
@@ -263,6 +352,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-case-0")
     wait_seen(desk, "一纵线建设班组反映欠薪")
     desk.shot("office-04-cases")
+    no_raw_keys(desk, "case ledger")
     desk.click("office-intake-new")
     wait_hook(desk, "office-intake-title")
     desk.fill("office-intake-title", HOTLINE_TITLE)
@@ -274,8 +364,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     desk.fill("office-intake-received-at", "2099-01-01 09:00")  # the server refuses a future
     desk.click("office-intake-submit")
     wait_hook(desk, "office-intake-error")
-    wait_seen(desk, "received_at must be a past unix time")
+    wait_seen(desk, "来电/来访时间不能晚于现在")  # our words, not the server's English
     desk.shot("office-05-intake-error")
+    no_raw_keys(desk, "intake refused")
     for hook_id, typed in (("office-intake-title", HOTLINE_TITLE),
                            ("office-intake-amount-owed", "56000")):  # nothing typed is lost
         assert desk.find(hook_id).locator("input").first.input_value() == typed
@@ -286,6 +377,7 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-intake-open")
     wait_seen(desk, "已登记")
     desk.shot("office-06-intake")
+    no_raw_keys(desk, "intake done")
     hotline = [c for c in probe.get("/api/v1/cases").json()["items"]
                if c["case"].get("title") == HOTLINE_TITLE]
     assert len(hotline) == 1 and hotline[0]["case"]["source"] == "12333"
@@ -294,12 +386,18 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
 
     # close the resolved case: payment proof by the file chooser, call-back note -------------
     tab(desk, "案件台账")
-    items = probe.get("/api/v1/cases", params={"limit": 500}).json()["items"]
-    row = index_of(items, "case", closing)
-    wait_hook(desk, f"office-case-{row}")
-    desk.click(f"office-case-{row}")
+    wait_hook(desk, "office-cases-search")  # search the ledger (on the server)
+    desk.fill("office-cases-search", "待销号")
+    desk.click("office-cases-go")
+    wait_seen(desk, "共 1 条")
+    wait_seen(desk, CLOSE_TITLE)
+    desk.shot("office-04-cases-search")
+    desk.click("office-case-0")
     wait_hook(desk, "office-event-close")
     wait_seen(desk, CLOSE_TITLE)
+    wait_seen(desk, "2026-09 至 2026-10")  # the period owed, the work, the site
+    wait_seen(desk, "厂房内墙装修")
+    wait_hook(desk, "office-case-site")
     desk.click("office-event-close")
     wait_hook(desk, "office-close-pick")
     with desk_page.expect_file_chooser() as chooser:
@@ -321,6 +419,10 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     blob = probe.get(f"/api/v1/blobs/{sha}")
     assert blob.status_code == 200 and hashlib.sha256(blob.content).hexdigest() == sha
     desk.shot("office-08-case-closed")
+    no_raw_keys(desk, "case")
+    desk.click("office-case-site")  # the case's site, one tap away
+    wait_hook(desk, "office-site-registry")
+    wait_seen(desk, work["site"])
 
     # the registry, and the approved site's registry facts and history ----------------------
     tab(desk, "场所台账")
@@ -328,12 +430,14 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     row = index_of(sites, "site", work["site_id"])
     wait_hook(desk, f"office-site-{row}")
     desk.shot("office-09-registry")
+    no_raw_keys(desk, "registry")
     desk.click(f"office-site-{row}")
     wait_hook(desk, "office-site-registry")
     wait_hook(desk, "office-site-history")
-    wait_seen(desk, "headcount_on_site")
+    wait_seen(desk, "在场务工人数")
     wait_seen(desk, "乙建筑劳务有限公司")  # the contractor the conflict kept
     desk.shot("office-10-site")
+    no_raw_keys(desk, "site history")
 
     # the audit log: who did what, when -------------------------------------------------------
     tab(desk, "操作日志")
@@ -341,6 +445,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     for action in ("巡查审核", "处理冲突", "登记案件", "案件办理"):
         wait_seen(desk, action)
     desk.shot("office-11-audit")
+    audit_texts = screen_texts(desk)
+    assert "审核结论：待审核 → 审核通过" in audit_texts
+    no_raw_keys(desk, "audit log", audit_texts)
 
     # the dashboard --------------------------------------------------------------------------
     tab(desk, "统计看板")
@@ -349,18 +456,37 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     wait_hook(desk, "office-dash-overdue-0")
     wait_seen(desk, OVERDUE_TITLE)
     desk.shot("office-12-dashboard", 2.0)
+    no_raw_keys(desk, "dashboard")
 
     # the monthly workbook -------------------------------------------------------------------
     tab(desk, "报表导出")
-    desk.click("office-export")
+    wait_hook(desk, "office-export-browser")
+    with desk_page.expect_download() as download:  # the main button: a browser download
+        desk.click("office-export-browser")
+    wait_seen(desk, "已开始下载")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
+    desk.click("office-export")  # and a copy in the app's export folder
     wait_seen(desk, "已保存")
     desk.shot("office-13-export")
+    no_raw_keys(desk, "export")
     files = until(lambda: list((app_process.data_dir / "exports").glob("*.xlsx")))
     book = openpyxl.load_workbook(files[0])
     assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
     assert book["项目台账"].max_row > 2
     cases_sheet = book["欠薪案件台账"]
     assert any(HOTLINE_TITLE in str(c.value) for r in cases_sheet.iter_rows() for c in r)
+
+    # a narrow window: the bottom bar instead of the rail -----------------------------------
+    desk_page.set_viewport_size({"width": 760, "height": 860})
+    until(lambda: desk_page.get_by_role("tab").count() == 7)
+    assert not desk_page.locator('[flt-semantics-identifier="office-nav-review"]').count()
+    desk.shot("office-14-narrow")
+    tab(desk, "巡查审核")
+    wait_hook(desk, "office-review-item-0")
+    desk_page.set_viewport_size(SIZE)
+    wait_hook(desk, "office-nav-review")
 
     # log out from the console: back to the login screen ------------------------------------
     desk.click("office-logout")

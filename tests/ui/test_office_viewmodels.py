@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 import typing
 from pathlib import Path
 from typing import Any, Iterator
@@ -66,6 +67,95 @@ def test_side_by_side_marks_changes() -> None:
     assert alone == [("C01", "no · 缺", "—", False)]
 
 
+def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
+    """Issue 16: each item as its question, 是/否/不适用 and numbers with
+    units, failed answers flagged and counted, photos beside their item."""
+    from field_app.ui.i18n import Translator
+
+    detail = {
+        "inspection": {"template_id": "construction.v1", "answers": {
+            "C01": {"answer": "yes"}, "C02": {"answer": "no", "note": "未提供保函"},
+            "C04": {"answer": "na"}, "C07": {"answer": "yes", "value": 50000},
+            "C08": {"answer": 12}, "C11": {"answer": "yes"},
+            "C24": {"answer": {"interviewed": 6, "reporting_arrears": 2}}}},
+        "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}},
+        "site": {"kind": "construction"},
+        "photos": [{"sha256": "a" * 64, "item_code": "C08", "received": True},
+                   {"sha256": "b" * 64, "item_code": None, "received": True}]}
+    rows = {r.code: r for r in vm.answer_rows(detail, Translator("zh"))}
+    assert list(rows) == ["C01", "C02", "C04", "C07", "C08", "C11", "C24"]  # checklist order
+    assert rows["C08"].question == "现场在岗人数" and rows["C08"].answer == "12 人"
+    assert rows["C08"].previous == "10 人" and rows["C08"].changed
+    assert rows["C08"].photos == ("a" * 64,)
+    assert rows["C01"].answer == "是" and not rows["C01"].failed and not rows["C01"].changed
+    assert rows["C02"].answer == "否 · 备注：未提供保函" and rows["C02"].failed
+    assert rows["C04"].answer == "不适用" and not rows["C04"].failed
+    assert rows["C07"].answer == "是 · 保证金或保函金额：50,000 元"
+    assert rows["C11"].failed  # 有无未登记人员进场: yes is the bad answer
+    assert rows["C24"].answer == "访谈工人数 6 人 · 其中反映欠薪人数 2 人" and rows["C24"].failed
+    assert rows["C02"].group == "资金与担保"
+    assert sum(r.failed for r in rows.values()) == 3
+    assert [p["sha256"] for p in vm.loose_photos(detail)] == ["b" * 64]
+    en = {r.code: r for r in vm.answer_rows(detail, Translator("en"))}
+    assert en["C04"].answer == "N/A" and en["C08"].answer == "12 people"
+    for r in rows.values():  # no raw answer codes left
+        assert not re.search(r"\b(yes|no|na)\b|[a-z_]+:", r.answer), r
+
+
+#: What an office screen must never show (issue 16).
+RAW = re.compile(r"[a-z_]+\.[a-z_]+|\b[a-z]+_[a-z_]+\b|\brev \d|\b(patrol|platform|hotline|"
+                 r"pending|approved|registered|accepted|township|village|winner|office)\b|"
+                 r"[0-9a-f]{8}-")
+
+
+def test_keys_and_codes_in_words() -> None:
+    """Issue 16: field names from the shared label table, codes as labels,
+    ids as names; audit details, conflict values and history in words."""
+    from field_app.ui.i18n import Translator
+    from shared_schema.entities import ENTITY_TYPES
+    from shared_schema.field_labels import ENTITY_LABELS, FIELD_LABELS, field_label
+
+    t = Translator("zh")
+    assert vm.field_name("site", "contact_phone", t) == "联系电话"
+    assert vm.field_name("inspection", "answers.C08", t) == "C08 现场在岗人数"
+    assert vm.field_name("site", "brand_new_field", t) == "其他字段"
+    for entity in ("site", "inspection", "case", "case_event"):  # every field has a label
+        assert entity in ENTITY_LABELS
+        for name in ENTITY_TYPES[entity].__struct_fields__:
+            assert field_label(entity, name) != "其他字段", (entity, name)
+        assert set(FIELD_LABELS[entity]) <= set(ENTITY_TYPES[entity].__struct_fields__) | {
+            "accuracy_m", "amount_recovered", "workers_paid"}
+    v = "ad7142ae-0000-7000-8000-000000000001"
+    assert vm.value_words("site", "village_id", v, t, {v: "梁滩村"}) == "梁滩村"
+    assert vm.value_words("case", "source", "national_platform", t) == "全国根治欠薪线索反映平台"
+    assert vm.value_words("case", "status", "accepted", t) == "已受理"
+    assert vm.value_words("site", "status", "active", t) == "在建/在营"
+    assert vm.value_words("site", "kind", "construction", t) == "工程建设项目"
+    assert vm.value_words("site", "gov_invested", True, t) == "是"
+    assert vm.value_words("inspection", "answers.C02", {"answer": "no"}, t) == "否"
+    review = {"action": "review", "entity": "inspection", "details": {
+        "site_id": v, "from_state": "pending", "to_state": "approved", "comment": "好",
+        "registry_updated": True, "hlc": "0000000000001-0000-dev"}}
+    assert vm.audit_details(review, t) == \
+        "审核结论：待审核 → 审核通过 · 审核意见：好 · 更新场所台账：是"
+    moved = {"action": "case_transition", "entity": "case", "details": {
+        "kind": "accept", "from_status": "registered", "to_status": "accepted",
+        "from_level": "township", "to_level": "township", "note": "已联系"}}
+    assert vm.audit_details(moved, t) == \
+        "办理事项：受理 · 状态：已登记 → 已受理 · 层级：镇级 · 备注：已联系"
+    resolved = {"action": "resolve_conflict", "entity": "site", "details": {
+        "field": "contact_phone", "choice": "winner", "value": "13800000002",
+        "conflict_id": v}}
+    assert vm.audit_details(resolved, t) == \
+        "字段：联系电话 · 处理方式：采用当前值 · 采用值：13800000002"
+    intake = {"action": "case_intake", "entity": "case", "details": {
+        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}}
+    assert vm.audit_details(intake, t, {v: "梁滩村"}) == \
+        "案件：来访 · 来源：来访 · 层级：村级 · 村（社区）：梁滩村"
+    for row in (review, moved, resolved, intake):
+        assert not RAW.search(vm.audit_details(row, t)), row
+
+
 def test_conflict_choice_to_request_body() -> None:
     assert vm.resolve_body(CONFLICT, "winner") == {"choice": "winner"}
     assert vm.resolve_body(CONFLICT, "loser") == {"choice": "loser"}
@@ -89,6 +179,7 @@ def test_case_filters_to_query() -> None:
     assert vm.CaseFilters().params() == {}
     assert vm.CaseFilters(status="accepted", overdue=True).params() == {
         "status": "accepted", "overdue": "true"}
+    assert vm.CaseFilters(q=" 物流 ").params() == {"q": "物流"}
 
 
 def test_allowed_transitions_office_vs_leader() -> None:
@@ -142,6 +233,23 @@ def test_dashboard_series() -> None:
                                                           "projects_inspected": 4}}}) == {
         "2026-01": (4, 11)}
     assert vm.months_back("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+
+
+def test_chart_axes_have_round_ticks_and_percentages_stop_at_100() -> None:
+    assert vm.nice_scale(23.6) == (25.0, 5.0)
+    assert vm.nice_scale(7, integer=True) == (8.0, 2.0)
+    assert vm.nice_scale(3, integer=True) == (3.0, 1.0)
+    assert vm.nice_scale(0, integer=True) == (5.0, 1.0)
+    assert vm.nice_scale(36.45) == (40.0, 10.0)
+    assert vm.nice_scale(1234) == (1250.0, 250.0)
+    for top in (0.3, 1, 9.9, 17, 99.5, 101, 4321):
+        max_y, step = vm.nice_scale(top)
+        assert max_y >= top and max_y - step < top
+        assert step / 10 ** __import__("math").floor(__import__("math").log10(step)) in (
+            1, 2, 2.5, 5)
+    assert vm.ticks_of(25.0, 5.0) == [0, 5, 10, 15, 20, 25]
+    assert vm.percent(1.25) == 100 and vm.percent(0.5) == 50 and vm.percent(None) == 0
+    assert vm.percent(-0.1) == 0
 
 
 def test_overdue_panel_counts_and_most_overdue() -> None:
@@ -246,9 +354,37 @@ def hotline_form(title: str, **values: Any) -> vm.IntakeForm:
 def test_intake_sources_and_audit_actions_match_the_server() -> None:
     assert set(vm.INTAKE_SOURCES) == set(typing.get_args(IntakeSource))
     assert vm.AUDIT_ACTIONS == ACTIONS
-    for key in ([f"office.source.{s}" for s in vm.INTAKE_SOURCES]
+    for key in ([f"source.{s}" for s in vm.INTAKE_SOURCES]
                 + [f"office.audit.action.{a}" for a in vm.AUDIT_ACTIONS]):
         assert key in STRINGS and all(STRINGS[key]), key
+
+
+def test_one_case_source_list_for_phone_office_and_server() -> None:
+    """Issue 16: the phone's case form, the office intake and the server take
+    their codes from shared_schema.case_sources; an old phone's stored code
+    reads as the same channel, and no screen shows a code."""
+    from field_app.ui import viewmodels as phone
+    from field_app.ui.i18n import Translator
+    from shared_schema import case_sources as cs
+    from sync_server.demo import DEMO_CASES, DEMO_MORE_CASES
+    from sync_server.domain.office.schema import SOURCE_LABELS
+
+    assert set(typing.get_args(IntakeSource)) == set(cs.SOURCE_CODES) == set(vm.INTAKE_SOURCES)
+    assert set(phone.CASE_SOURCES) <= set(cs.SOURCE_CODES)
+    assert SOURCE_LABELS == {k: zh for k, (zh, _) in cs.CASE_SOURCES.items()}
+    for case in (*DEMO_CASES, *DEMO_MORE_CASES):  # the demo's stored codes are in the list
+        code = case[5] if len(case) == 6 else case[1]
+        assert code in cs.SOURCE_CODES, case
+    zh, en = Translator("zh"), Translator("en")
+    for code in (*cs.SOURCE_CODES, *cs.LEGACY_SOURCES):
+        assert zh(f"source.{code}") == cs.source_label(code) != code
+        assert en(f"source.{code}") == cs.source_label(code, "en")
+    assert cs.source_label("platform") == "全国根治欠薪线索反映平台" == cs.source_label(
+        "national_platform")
+    assert cs.source_label("union") == "工会" and cs.source_label("monitoring") == "监测预警平台"
+    assert cs.source_label("hotline") == "镇投诉电话" and cs.source_label("walk_in") == "来访"
+    assert cs.source_label("wechat") == "其他来源" and cs.source_label(None) == "—"
+    assert cs.codes_for("national_platform") == ("national_platform", "platform")
 
 
 def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
@@ -359,10 +495,18 @@ def test_site_detail_registry_and_history(office: OfficeClient) -> None:
     detail.registry_only = True
     detail.load(office)
     assert all(h.registry for h in detail.history)
+    from field_app.ui.i18n import Translator
+
+    t = Translator("zh")
     line = vm.HistoryLine("six_systems", 3, {"real_name": True, "deposit": False}, None, "o", True)
-    assert vm.history_value(line) == "real_name:✓ deposit:✗"
+    assert vm.history_value(line, t) == "实名制管理：是 · 工资保证金：否"
     when = vm.HistoryLine("last_inspected_at", 4, 1767225600000, None, "o", True)
-    assert vm.history_value(when) == "2026-01-01 08:00"
+    assert vm.history_value(when, t) == "2026-01-01 08:00"
+    village = vm.HistoryLine("village_id", 1, site["village_id"], None, "o", False)
+    assert vm.history_value(village, t, {site["village_id"]: "梁滩村"}) == "梁滩村"
+    assert vm.history_value(village, t) == "（其他记录）"  # never the id
+    for h in detail.history:  # every line of the real history in words
+        assert not RAW.search(vm.field_name("site", h.field, t) + vm.history_value(h, t)), h
     assert vm.headcounts({"headcount_on_site": 12}) == {"on_site": 12, "real_name": None,
                                                         "contracts": None}
 
@@ -376,7 +520,12 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     audit.load(office)
     row = next(r for r in audit.items if r["entity_id"] == created["case"]["id"])
     assert row["username"] == "office1" and row["role"] == "office" and row["at"]
-    assert "12333来电：审计日志(VM)" in vm.audit_details(row)
+    from field_app.ui.i18n import Translator
+
+    t = Translator("zh")
+    words = vm.audit_details(row, t, {})
+    assert "12333来电：审计日志(VM)" in words and "来源：12333劳动保障热线" in words, words
+    assert not RAW.search(words), words
     assert {r["action"] for r in audit.items} == {"case_intake"}
     one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created['case']['id']} "))
     one.load(office)
@@ -483,6 +632,17 @@ def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClien
     assert done["events"][-1]["author_role"] == "leader"
 
 
+def test_case_ledger_search_through_the_client(office: OfficeClient,
+                                               leader: OfficeClient) -> None:
+    made = hotline_form("12333来电：搜索测试(VM)")
+    made.set("complainant_name", "周某某(VM)")
+    assert made.submit(office) is not None
+    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params())["items"]
+    assert [v["case"]["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
+    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"]) == 1
+    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"] == []
+
+
 def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
     form = hotline_form("领导不能登记(VM)")
     assert form.submit(leader) is None
@@ -548,6 +708,19 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
     assert rows[oldest].working_days_overdue > rows[older].working_days_overdue
     assert panel.top[0].working_days_overdue >= rows[oldest].working_days_overdue
     assert office.case(panel.top[0].case_id)["deadlines"]["overdue"]  # the row opens its case
+
+
+def test_side_rail_at_desk_widths_bottom_bar_below() -> None:
+    from types import SimpleNamespace
+
+    from field_app.ui import office_views
+
+    def app(width: float | None) -> Any:
+        return SimpleNamespace(page=SimpleNamespace(width=width))
+
+    assert office_views.is_desk(app(1280)) and office_views.is_desk(app(900))
+    assert not office_views.is_desk(app(899)) and not office_views.is_desk(app(412))
+    assert office_views.is_desk(app(None))  # not known yet: the console is a desk tool
 
 
 def test_office_views_never_navigate_after_a_call() -> None:

@@ -64,16 +64,28 @@ def _get(store_or_tx: Any, case_id: str) -> StoredRecord:
 RUNNING = ("", case_rules.REGISTERED, case_rules.ACCEPTED)
 
 
+#: ``q`` searches these; the complainant's name (personal data) only for the office.
+SEARCHED = ("title", "employer")
+SEARCHED_BY_OFFICE = SEARCHED + ("complainant_name",)
+MAX_Q = 100
+
+
 def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: str | None,
                level: str | None, village: str | None, overdue: bool | None,
                due_soon: bool | None, source: str | None, limit: int,
-               offset: int) -> CaseList:
+               offset: int, q: str | None = None) -> CaseList:
     """The ledger, newest first. The store filters, orders and pages it; with
     ``overdue`` or ``due_soon`` the deadlines of every matching case are
     counted here (they depend on today and the calendar), so the store
     returns all of them, only those whose deadline runs when either flag is
-    true. Names and allowed events are worked out for the page only."""
+    true. Names and allowed events are worked out for the page only. ``q``
+    finds a substring of the title or employer, and of the complainant's
+    name for the office role only (a leader cannot find cases by a person)."""
     access.require(p, access.OFFICE_LEADER)
+    needle = (q or "").strip()
+    if len(needle) > MAX_Q:
+        raise ApiError("invalid_parameter", f"q must be at most {MAX_Q} characters", 400,
+                       path="q")
     now = settings.now_ms()
     window = settings.max_backdate_ms
     cal = calendar.load(store)
@@ -81,7 +93,9 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
     by_deadline = overdue is not None or due_soon is not None
     total, page = store.cases_page(statuses=statuses, level=level, village_id=village,
                                    source=source, limit=None if by_deadline else limit,
-                                   offset=0 if by_deadline else offset)
+                                   offset=0 if by_deadline else offset, q=needle or None,
+                                   q_fields=SEARCHED_BY_OFFICE if p.role == "office"
+                                   else SEARCHED)
     if by_deadline:
         page = [rec for rec in page if _deadlines_match(
             calendar.case_deadlines(cal, rec.data, now, window), overdue, due_soon)]

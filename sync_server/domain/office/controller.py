@@ -136,7 +136,7 @@ class CaseController(Controller):
             level=params.text(request, "level", case_rules.LEVELS),
             village=params.text(request, "village"), overdue=params.flag(request, "overdue"),
             due_soon=params.flag(request, "due_soon"), source=params.text(request, "source"),
-            limit=limit, offset=offset)
+            limit=limit, offset=offset, q=params.text(request, "q"))
 
     @post("/", summary="Office intake of a case", operation_id="intake_case",
           request_max_body_size=None)

@@ -12,23 +12,15 @@ from typing import Any, Literal
 import msgspec
 
 from shared_schema.base import WireStruct
+from shared_schema.case_sources import CASE_SOURCES, SOURCE_CODES
 from shared_schema.entities import Sector
 from sync_server.domain.calendar.service import Deadlines
 
 ReviewDecision = Literal["approved", "has_issues", "rejected"]
-#: Where an office intake came from (受理渠道).
-IntakeSource = Literal[
-    "12333", "12345", "national_platform", "walk_in", "letter", "hotline_65650178",
-    "hotline_65650431", "notice_board", "trade_union", "bank_warning", "monitoring_platform",
-    "patrol",
-]
-SOURCE_LABELS = {
-    "12333": "12333劳动保障热线", "12345": "12345政务服务热线",
-    "national_platform": "全国根治欠薪线索反映平台", "walk_in": "来访", "letter": "来信",
-    "hotline_65650178": "镇投诉电话65650178", "hotline_65650431": "镇投诉电话65650431",
-    "notice_board": "维权告示牌电话", "trade_union": "工会", "bank_warning": "专户预警",
-    "monitoring_platform": "监测预警平台", "patrol": "巡查发现",
-}
+#: Where an office intake came from (受理渠道): the one shared code list
+#: (``shared_schema.case_sources``; older phones' codes are read, not taken in).
+IntakeSource = Literal[SOURCE_CODES]  # type: ignore[valid-type]
+SOURCE_LABELS = {code: zh for code, (zh, _en) in CASE_SOURCES.items()}
 
 
 class Page(WireStruct, kw_only=True):

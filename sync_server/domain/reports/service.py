@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from shared_schema import cases as case_rules
+from shared_schema.case_sources import source_label
 from shared_schema.checklists import SIX_SYSTEMS, headcounts, load_templates
 from shared_schema.servertime import (
     DEFAULT_MAX_BACKDATE_MS,
@@ -258,7 +259,8 @@ def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict
     concluded = d.get("resolved_at") or d.get("closed_at")
     return {
         "opened": _date(m.opened(c)),
-        "title": d.get("title") or d.get("employer"), "source": d.get("source"),
+        "title": d.get("title") or d.get("employer"),
+        "source": source_label(d.get("source")) if d.get("source") else None,
         "village": m.names["village"].get(c.village_id or ""), "employer": d.get("employer"),
         "sector": {"construction": "工程建设", "non_construction": "非工程建设"}.get(
             d.get("sector") or "", d.get("sector")),
