@@ -35,6 +35,7 @@ log = logging.getLogger("field_app.ui")
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
 TOP_ROUTES = ("/sites", "/sync", "/settings")
+TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
 
 
 class FieldApp:
@@ -54,6 +55,7 @@ class FieldApp:
         self.sync = SyncVM(device)
         self.sync_chip = ft.Text("", size=12)
         self.fix: Any = None  # last GPS fix
+        self.typed: dict[str, dict] = {}  # insp id -> text typed but not stored (invalid)
         self._closed = False
         self.apply_photo_size()
 
@@ -65,9 +67,11 @@ class FieldApp:
 
     def toast(self, text: str, error: bool = False) -> None:
         try:
+            # floating above the bottom bars (上一步/下一步/提交, the tabs): never over them
             self.page.show_dialog(ft.SnackBar(
                 ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None,
-                duration=ft.Duration(seconds=4)))
+                duration=ft.Duration(seconds=4), behavior=ft.SnackBarBehavior.FLOATING,
+                margin=ft.Margin.only(left=12, right=12, bottom=TOAST_CLEARANCE)))
         except Exception:  # noqa: BLE001 - never let the boundary itself fail
             log.exception("snackbar failed")
 

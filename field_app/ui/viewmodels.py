@@ -17,11 +17,13 @@ from shared_schema.calendar import WorkCalendar, case_deadlines
 from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.checklists import (
+    AnswerError,
     ChecklistItem,
     ChecklistTemplate,
     headcounts,
     missing_for_submit,
     six_systems,
+    validate_answer,
 )
 
 from field_app.core import Device, DeviceError, SyncProgress, SyncReport
@@ -167,6 +169,60 @@ def parse_number(text: str, integer: bool) -> int | float | None:
     if integer:
         return int(number) if number.is_integer() else None
     return int(number) if number.is_integer() else number
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """Why typed text is not stored: an i18n key and its arguments, shown
+    under the field (``part`` names the part of a two-number item)."""
+
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+    part: str | None = None
+
+
+def check_number_text(text: str, integer: bool) -> tuple[int | float | None, FieldError | None]:
+    """Typed text → (number, None) or (None, the error to show under the field)."""
+    if not (text or "").strip():
+        return None, FieldError("err.required")
+    cleaned = text.strip().replace(",", "")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None, FieldError("err.not_a_number")
+    if number != number or number in (float("inf"), float("-inf")):
+        return None, FieldError("err.not_a_number")
+    if integer and not number.is_integer():
+        return None, FieldError("err.whole_number")
+    return (int(number) if number.is_integer() else number), None
+
+
+def answer_error(template: ChecklistTemplate, item: ChecklistItem, answer: Any,
+                 value: Any = None) -> FieldError | None:
+    """The shared answer rules (``validate_answer``, as the device and the
+    server apply them) as an error for the field, or None when it fits."""
+    try:
+        validate_answer(template, item.code, answer, value)
+    except AnswerError as exc:
+        d = exc.details
+        part = d.get("part")
+        if exc.code == "negative_value":
+            return FieldError("err.negative", part=part)
+        if d.get("at_most"):
+            parts = {p.key: p for p in item.parts}
+            small, big = parts.get(part), parts.get(d["at_most"])
+            if small is not None and big is not None and (small.headcount, big.headcount) == (
+                    "migrant", "on_site"):
+                return FieldError("err.migrant_gt_on_site", part=part)
+            if small is not None and big is not None:
+                return FieldError("err.at_most", {
+                    "part": {"zh": small.label.zh, "en": small.label.en},
+                    "other": {"zh": big.label.zh, "en": big.label.en}}, part=part)
+            return FieldError("err.out_of_range", part=part)
+        if exc.code == "out_of_range":
+            return FieldError("err.out_of_range", part=part)
+        return FieldError("err.invalid_value", part=part)
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,13 +422,29 @@ class WizardStep:
     items: list[ChecklistItem]
 
 
+#: items that reveal unpaid workers, and the part that counts them (登记欠薪线索)
+ARREARS_PARTS = {"C24": "reporting_arrears", "E11": "workers_owed"}
+
+
+@dataclass
+class Typed:
+    """Text typed into a field that is not stored, and why."""
+
+    text: Any  # str, or {part: str} for a two-number item
+    error: FieldError
+
+
 class InspectionVM:
     """The inspection wizard: one step per template group, autosave on every answer."""
 
-    def __init__(self, device: Device, insp_id: str) -> None:
+    def __init__(self, device: Device, insp_id: str,
+                 invalid: dict[str, "Typed"] | None = None) -> None:
         self.device = device
         self.id = insp_id
         self.step = 0
+        #: typed text that is not stored (key: item code, or "<code>.value"),
+        #: kept until fixed; the caller may pass a dict that outlives the view
+        self.invalid: dict[str, Typed] = {} if invalid is None else invalid
         self.reload()
 
     def reload(self) -> None:
@@ -413,41 +485,99 @@ class InspectionVM:
         self.device.answer(self.id, code, answer, value=value or None, note=note or None)
         self.record = self.device.get("inspection", self.id) or self.record
 
-    def answer_number(self, code: str, text: str) -> None:
+    # typed numbers: checked first; bad text is kept and shown, never stored ---------------
+    def check_number(self, code: str, text: str) -> tuple[Any, FieldError | None]:
         item = self.template.item(code)
         assert item is not None
-        number = parse_number(text, item.integer)
-        if number is None:
-            raise UiError("invalid_answer", "not a number", item_code=code)
-        self.answer(code, number)
+        number, err = check_number_text(text, item.integer)
+        if err is None:
+            err = answer_error(self.template, item, number)
+        return (None, err) if err else (number, None)
 
-    def answer_parts(self, code: str, texts: dict[str, str]) -> None:
+    def check_parts(self, code: str, texts: dict[str, str]) -> tuple[Any, FieldError | None]:
         item = self.template.item(code)
         assert item is not None
         parts = {}
         for part in item.parts:
-            number = parse_number(texts.get(part.key, ""), part.integer)
-            if number is None:
-                raise UiError("invalid_answer", "not a number", item_code=code)
+            number, err = check_number_text(texts.get(part.key, ""), part.integer)
+            if err is not None:
+                return None, FieldError(err.key, err.args, part=part.key)
             parts[part.key] = number
-        self.answer(code, parts)
+        err = answer_error(self.template, item, parts)
+        return (None, err) if err else (parts, None)
 
-    def set_value(self, code: str, text: str) -> None:
-        """The item's extra value (bank, amount, month …): saved with the answer."""
+    def stage(self, code: str, text: str | dict[str, str]) -> FieldError | None:
+        """Check what was typed into a number item (or its parts) at once:
+        an error is remembered with the text (``invalid``) and returned; a fit
+        clears it. Nothing is stored here (``answer_number``/``answer_parts``
+        store, debounced by the view)."""
+        if self._blank_and_unanswered(code, text):
+            self._mark(code, text, None)
+            return None
+        _, err = (self.check_parts(code, text) if isinstance(text, dict)
+                  else self.check_number(code, text))
+        self._mark(code, text, err)
+        return err
+
+    def _blank_and_unanswered(self, code: str, text: str | dict[str, str]) -> bool:
+        """Nothing typed into an item never answered: unanswered, not invalid."""
+        texts = text.values() if isinstance(text, dict) else [text]
+        return (not any((t or "").strip() for t in texts)
+                and self.entry(code).get("answer") is None)
+
+    def _mark(self, key: str, text: Any, err: FieldError | None) -> None:
+        if err is None:
+            self.invalid.pop(key, None)
+        else:
+            self.invalid[key] = Typed(text, err)
+
+    def answer_number(self, code: str, text: str) -> FieldError | None:
+        """Store a typed number, or keep the text as invalid (nothing stored)."""
+        if self._blank_and_unanswered(code, text):
+            self._mark(code, text, None)
+            return None
+        number, err = self.check_number(code, text)
+        self._mark(code, text, err)
+        if err is None:
+            self.answer(code, number)
+        return err
+
+    def answer_parts(self, code: str, texts: dict[str, str]) -> FieldError | None:
+        if self._blank_and_unanswered(code, texts):
+            self._mark(code, dict(texts), None)
+            return None
+        parts, err = self.check_parts(code, texts)
+        self._mark(code, dict(texts), err)
+        if err is None:
+            self.answer(code, parts)
+        return err
+
+    def set_value(self, code: str, text: str) -> FieldError | None:
+        """The item's extra value (bank, amount, month …): saved with the answer,
+        or kept as invalid text with the reason."""
         item = self.template.item(code)
         if item is None or item.value is None:
-            return
+            return None
+        key = f"{code}.value"
         entry = self.entry(code)
-        if entry.get("answer") is None:
-            raise UiError("invalid_answer", "answer the item first", item_code=code)
         value: Any = text.strip() or None
-        if value is not None and item.value.type == "number":
-            value = parse_number(text, item.value.integer)
-            if value is None:
-                raise UiError("invalid_value", "not a number", item_code=code)
+        err: FieldError | None = None
+        if entry.get("answer") is None:
+            err = FieldError("err.answer_first")
+        elif value is not None and item.value.type == "number":
+            value, err = check_number_text(text, item.value.integer)
+        if err is None and value is not None:
+            err = answer_error(self.template, item, entry["answer"], value)
+            if err is not None and item.value.type in ("date", "month"):
+                err = FieldError("err.date_format" if item.value.type == "date"
+                                 else "err.month_format")
+        self._mark(key, text, err)
+        if err is not None:
+            return err
         self.device.answer(self.id, code, entry["answer"], value=value,
                            note=entry.get("note"))
         self.record = self.device.get("inspection", self.id) or self.record
+        return None
 
     def set_note(self, code: str, text: str) -> None:
         entry = self.entry(code)
@@ -477,7 +607,22 @@ class InspectionVM:
         return [p for p in self.device.photos(self.id) if (p.get("item_code") or None) == code]
 
     def missing(self) -> list[dict[str, str]]:
-        return missing_for_submit(self.template, self.answers, self.photo_counts)
+        """What blocks submitting: the shared rules, plus every field whose
+        typed text is invalid (it is not stored, so it cannot be submitted)."""
+        out = missing_for_submit(self.template, self.answers, self.photo_counts)
+        bad = {k.split(".")[0] for k in self.invalid}
+        out = [m for m in out if not (m["item_code"] in bad and m["reason"] == "unanswered")]
+        order = {i.code: n for n, i in enumerate(self.template.items)}
+        out += [{"item_code": code, "reason": "invalid"} for code in bad]
+        out.sort(key=lambda m: order.get(m["item_code"], 0))
+        return out
+
+    def step_of(self, code: str) -> int | None:
+        """The wizard step holding an item (the missing list jumps there)."""
+        for n, step in enumerate(self.steps):
+            if any(i.code == code for i in step.items):
+                return n
+        return None
 
     def step_missing(self, index: int) -> int:
         codes = {i.code for i in self.steps[index].items}
@@ -485,6 +630,45 @@ class InspectionVM:
 
     def headcounts(self) -> dict[str, int | None]:
         return headcounts(self.template, self.answers)
+
+    def failed(self, code: str) -> bool:
+        """A failed answer: a yes/no item answered against its ``good`` answer,
+        or an arrears item (C24, E11) where workers report unpaid wages."""
+        item = self.template.item(code)
+        ans = self.entry(code).get("answer")
+        if item is None or ans is None:
+            return False
+        if item.good is not None:
+            return ans in ("yes", "no") and ans != item.good
+        return self.arrears_reported(code)
+
+    def arrears_reported(self, code: str) -> bool:
+        part = ARREARS_PARTS.get(code)
+        ans = self.entry(code).get("answer")
+        return bool(part and isinstance(ans, dict) and (ans.get(part) or 0) > 0)
+
+    def rest_compliant(self, index: int) -> list[str]:
+        """The unanswered yes/no items of a step ("其余全部符合" answers them
+        with their compliant answer)."""
+        return [i.code for i in self.steps[index].items
+                if i.good is not None and self.entry(i.code).get("answer") is None
+                and i.code not in self.invalid]
+
+    def answer_rest_compliant(self, index: int) -> list[str]:
+        codes = self.rest_compliant(index)
+        for code in codes:
+            item = self.template.item(code)
+            assert item is not None and item.good is not None
+            self.answer(code, item.good)
+        return codes
+
+    def photos_taken(self) -> int:
+        return sum(self.photo_counts.values())
+
+    def photos_required(self) -> int:
+        """Items whose photo is required (and not answered 不适用)."""
+        return sum(1 for i in self.template.items if i.photo == "required"
+                   and self.entry(i.code).get("answer") != "na")
 
     def answered(self) -> int:
         return sum(1 for i in self.template.items if self.entry(i.code).get("answer") is not None)

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .app import FieldApp
 
 BIG = 56  # touch target height (px)
+SECONDARY = 44  # secondary buttons: never below 44 px
+TEXT_MAX = 200  # characters of a free-text answer, value or note (the counter shows it)
 PAD = ft.Padding.all(12)
 
 
@@ -367,6 +369,24 @@ async def locate(app: "FieldApp") -> Any:
     return fix
 
 
+def date_button(app: "FieldApp", on_date: Callable[[str], Any]) -> ft.Control:
+    """A calendar button: the picked day as YYYY-MM-DD."""
+
+    def pick(e: Any) -> None:
+        def changed(ev: Any) -> None:
+            value = ev.control.value
+            if value is not None:
+                on_date(value.strftime("%Y-%m-%d") if hasattr(value, "strftime")
+                        else str(value)[:10])
+
+        app.page.show_dialog(ft.DatePicker(
+            first_date=dt.datetime(2000, 1, 1), last_date=dt.datetime(2100, 12, 31),
+            on_change=app.safe(changed)))
+
+    return ft.IconButton(ft.Icons.CALENDAR_MONTH, tooltip=app.t("insp.pick_date"),
+                         on_click=app.safe(pick), width=SECONDARY, height=SECONDARY)
+
+
 # --------------------------------------------------------------------------------------
 # Inspection wizard
 
@@ -374,15 +394,17 @@ async def locate(app: "FieldApp") -> Any:
 def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     t = app.t
     lang = t.lang
-    vm = InspectionVM(app.device, insp_id)
-    if app.fix:
-        vm.set_location(app.fix.lat, app.fix.lon, app.fix.accuracy)
+    vm = InspectionVM(app.device, insp_id, invalid=app.typed.setdefault(insp_id, {}))
     step_box = ft.Column(spacing=10)
     steps_row = ft.Row(spacing=6, scroll=ft.ScrollMode.AUTO)
     progress = ft.Text("", size=13)
     gps = ft.Text("", size=12, color=ft.Colors.GREY_700)
     heads = ft.Text("", size=13, weight=ft.FontWeight.W_600)
     pending_saves: dict[str, asyncio.Task] = {}
+
+    def err_text(err: Any) -> str:
+        return t(err.key, **{k: v[lang] if isinstance(v, dict) else v
+                             for k, v in err.args.items()})
 
     def gps_text() -> str:
         lat, lon = vm.record.get("lat"), vm.record.get("lon")
@@ -395,8 +417,9 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         return t("gps.none")
 
     def header() -> None:
-        progress.value = t("insp.progress", done=vm.answered(), total=len(vm.template.items),
-                           missing=len(vm.missing()))
+        progress.value = t("insp.counts", done=vm.answered(), total=len(vm.template.items),
+                           missing=len(vm.missing()), photos=vm.photos_taken(),
+                           required=vm.photos_required())
         h = vm.headcounts()
         heads.value = t("insp.heads", on_site=_n(h["on_site"]), real_name=_n(h["real_name"]),
                         contracts=_n(h["contracts"]))
@@ -428,7 +451,13 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
 
     pending_now: dict[str, Callable[[], None]] = {}
 
-    def debounced(key: str, fn: Callable[[], None]) -> None:
+    def cancel_save(key: str) -> None:
+        old = pending_saves.pop(key, None)
+        if old and not old.done():
+            old.cancel()
+        pending_now.pop(key, None)
+
+    def debounced(key: str, fn: Callable[[], Any]) -> None:
         """Autosave typed text after a short pause (and on step change / submit)."""
         old = pending_saves.get(key)
         if old and not old.done():
@@ -451,7 +480,8 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         pending_saves[key] = asyncio.ensure_future(later())
 
     def item_card(item: Any) -> ft.Container:
-        box = ft.Container(padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8)
+        box = ft.Container(padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
+                           key=ft.ScrollKey(f"item-{item.code}"))
         box.content = item_body(item, box)
         return box
 
@@ -490,34 +520,65 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                     color=ft.Colors.WHITE if selected else ft.Colors.BLACK,
                     shape=ft.RoundedRectangleBorder(radius=8))
                 buttons.append(hook(f"ans-{item.code}-{c}", ft.FilledButton(
-                    t(f"ans.{c}"), style=style, height=BIG, disabled=ro,
-                    on_click=app.safe(choose(c))), expand=True))
+                    ("✓ " if selected else "") + t(f"ans.{c}"), style=style, height=BIG,
+                    disabled=ro, on_click=app.safe(choose(c))), expand=True,
+                    selected=selected, button=True))
             rows.append(ft.Row(buttons, spacing=6))
         elif item.answer == "number":
+            kept = vm.invalid.get(item.code)
+            num = ft.TextField(
+                label=t("insp.number"),
+                value=kept.text if kept else ("" if ans is None else str(ans)),
+                error=err_text(kept.error) if kept else None,
+                keyboard_type=ft.KeyboardType.NUMBER, disabled=ro, text_size=18)
+
             def typed(e: Any) -> None:
                 text = e.control.value or ""
-                debounced(item.code, lambda: vm.answer_number(item.code, text))
-            rows.append(hook(f"num-{item.code}", ft.TextField(
-                label=t("insp.number"), value="" if ans is None else str(ans),
-                keyboard_type=ft.KeyboardType.NUMBER, on_change=app.safe(typed), disabled=ro,
-                text_size=18)))
+                err = vm.stage(item.code, text)  # checked at once, shown under the field
+                num.error = err_text(err) if err else None
+                if err is None and text.strip():
+                    debounced(item.code, lambda: vm.answer_number(item.code, text))
+                else:
+                    cancel_save(item.code)  # the bad text is never stored
+                header()
+                app.page.update()
+            num.on_change = app.safe(typed)
+            rows.append(hook(f"num-{item.code}", num))
         elif item.answer == "numbers":
             current = dict(ans) if isinstance(ans, dict) else {}
-            texts = {p.key: "" if current.get(p.key) is None else str(current[p.key])
-                     for p in item.parts}
+            kept = vm.invalid.get(item.code)
+            texts = dict(kept.text) if kept else {
+                p.key: "" if current.get(p.key) is None else str(current[p.key])
+                for p in item.parts}
+            boxes = {p.key: ft.TextField(
+                label=getattr(p.label, lang), value=texts.get(p.key, ""), disabled=ro,
+                keyboard_type=ft.KeyboardType.NUMBER) for p in item.parts}
+
+            def show_parts(err: Any) -> None:
+                first = item.parts[0].key
+                for key, box in boxes.items():
+                    box.error = err_text(err) if err and (err.part or first) == key else None
 
             def typed_part(key: str) -> Callable[[Any], None]:
                 def handler(e: Any) -> None:
                     texts[key] = e.control.value or ""
-                    if all(texts.values()):
-                        snapshot = dict(texts)
+                    snapshot = dict(texts)
+                    err = vm.stage(item.code, snapshot)
+                    show_parts(err)
+                    if err is None and all(v.strip() for v in snapshot.values()):
                         debounced(item.code, lambda: vm.answer_parts(item.code, snapshot))
+                    else:
+                        cancel_save(item.code)
+                    header()
+                    app.page.update()
                 return handler
 
-            rows.append(ft.Row([hook(f"num-{item.code}-{p.key}", ft.TextField(
-                label=getattr(p.label, lang), value=texts[p.key], disabled=ro,
-                keyboard_type=ft.KeyboardType.NUMBER, on_change=app.safe(typed_part(p.key))),
-                expand=True) for p in item.parts], spacing=6))
+            show_parts(kept.error if kept else None)
+            for key, box in boxes.items():
+                box.on_change = app.safe(typed_part(key))
+            rows.append(ft.Row([hook(f"num-{item.code}-{p.key}", boxes[p.key], expand=True)
+                                for p in item.parts], spacing=6,
+                               vertical_alignment=ft.CrossAxisAlignment.START))
         else:  # text
             def typed_text(e: Any) -> None:
                 text = (e.control.value or "").strip()
@@ -525,21 +586,39 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                     debounced(item.code, lambda: vm.answer(item.code, text))
             rows.append(hook(f"txt-{item.code}", ft.TextField(
                 label=t("insp.text"), value=ans or "", multiline=True, min_lines=2,
-                on_change=app.safe(typed_text), disabled=ro)))
+                max_length=TEXT_MAX, on_change=app.safe(typed_text), disabled=ro)))
         if item.value is not None:
-            def typed_value(e: Any) -> None:
-                text = e.control.value or ""
-                debounced(f"{item.code}.value", lambda: vm.set_value(item.code, text))
+            vkey = f"{item.code}.value"
+            kept_value = vm.invalid.get(vkey)
             value = entry.get("value")
-            rows.append(hook(f"val-{item.code}", ft.TextField(
+            val_box = ft.TextField(
                 label=getattr(item.value.label, lang)
                 + (" (YYYY-MM-DD)" if item.value.type == "date" else
                    " (YYYY-MM)" if item.value.type == "month" else ""),
-                value="" if value is None else str(value), dense=True, disabled=ro,
-                keyboard_type=ft.KeyboardType.NUMBER if item.value.type == "number" else None,
-                on_change=app.safe(typed_value))))
+                value=kept_value.text if kept_value else ("" if value is None else str(value)),
+                error=err_text(kept_value.error) if kept_value else None,
+                dense=True, disabled=ro, max_length=TEXT_MAX if item.value.type == "text"
+                else None,
+                keyboard_type=ft.KeyboardType.NUMBER if item.value.type == "number" else None)
+
+            def saved_value(text: str) -> Callable[[], None]:
+                def save() -> None:
+                    err = vm.set_value(item.code, text)
+                    val_box.error = err_text(err) if err else None
+                return save
+
+            def typed_value(e: Any) -> None:
+                debounced(vkey, saved_value(e.control.value or ""))
+            val_box.on_change = app.safe(typed_value)
+            value_row: list[ft.Control] = [hook(f"val-{item.code}", val_box, expand=True)]
+            if item.value.type == "date" and not ro:
+                value_row.append(date_button(app, lambda d: (
+                    setattr(val_box, "value", d), saved_value(d)(), redraw(item, box))))
+            rows.append(ft.Row(value_row, spacing=4,
+                               vertical_alignment=ft.CrossAxisAlignment.START))
         note = ft.TextField(label=t("insp.note"), value=entry.get("note") or "", dense=True,
                             visible=bool(entry.get("note")), disabled=ro,
+                            max_length=TEXT_MAX,
                             on_change=app.safe(lambda e: debounced(
                                 f"{item.code}.note",
                                 (lambda text: lambda: vm.set_note(item.code, text))(
@@ -549,9 +628,19 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             note.visible = not note.visible
             app.page.update()
 
+        if vm.failed(item.code) and not ro:
+            # a failed answer asks for the evidence: a note and/or a photo
+            note.visible = True
+            rows.append(hook(f"failed-{item.code}", ft.Text(
+                t("insp.failed_hint"), size=12, color=ft.Colors.RED_700)))
         rows.append(note)
         tools: list[ft.Control] = [ft.TextButton(t("insp.add_note"), icon=ft.Icons.NOTES,
-                                                 on_click=app.safe(show_note), disabled=ro)]
+                                                 on_click=app.safe(show_note), disabled=ro,
+                                                 height=SECONDARY)]
+        if vm.arrears_reported(item.code) and not ro:
+            tools.append(hook(f"arrears-{item.code}", ft.OutlinedButton(
+                t("insp.arrears_lead"), icon=ft.Icons.REPORT, height=SECONDARY,
+                on_click=app.nav(f"/site/{vm.record.get('site_id')}/case"))))
         if item.photo != "none":
             photos = vm.photos(item.code)
             thumbs = []
@@ -587,10 +676,10 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             tools += [
                 hook(f"photo-cam-{item.code}", ft.TextButton(
                     t("insp.camera"), icon=ft.Icons.PHOTO_CAMERA, disabled=ro,
-                    on_click=app.safe(from_camera))),
+                    on_click=app.safe(from_camera), height=SECONDARY)),
                 hook(f"photo-file-{item.code}", ft.TextButton(
                     t("insp.gallery"), icon=ft.Icons.PHOTO_LIBRARY, disabled=ro,
-                    on_click=app.safe(from_files))),
+                    on_click=app.safe(from_files), height=SECONDARY)),
             ]
         rows.append(ft.Row(tools, spacing=0, wrap=True))
         return ft.Column(rows, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
@@ -601,11 +690,34 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         if any(i.headcount for i in step.items):
             cards.append(ft.Container(heads, padding=PAD, bgcolor=ft.Colors.AMBER_50,
                                       border_radius=8))
+        rest = vm.rest_compliant(vm.step)
+        if rest and not vm.read_only:
+            cards.append(hook("rest-compliant", ft.OutlinedButton(
+                t("insp.rest_compliant", n=len(rest)), icon=ft.Icons.DONE_ALL,
+                height=SECONDARY, on_click=app.safe(confirm_rest))))
         cards += [item_card(i) for i in step.items]
         step_box.controls = cards
         prev_btn.disabled = vm.step == 0
         next_btn.disabled = vm.step >= len(vm.steps) - 1
         header()
+
+    def confirm_rest(e: Any) -> None:
+        codes = vm.rest_compliant(vm.step)
+
+        async def go(ev: Any) -> None:
+            app.page.pop_dialog()
+            vm.answer_rest_compliant(vm.step)
+            draw()
+            app.refresh_chip()
+            app.page.update()
+
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("insp.rest_compliant_title")),
+            content=ft.Text(t("insp.rest_compliant_confirm", n=len(codes),
+                              codes="、".join(codes))),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("rest-compliant-confirm", ft.FilledButton(
+                         t("insp.rest_compliant_ok"), on_click=app.safe(go)))]))
 
     async def to_top() -> None:
         scroller = view.controls[0] if view.controls else None
@@ -628,6 +740,20 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         header()
         app.page.update()
 
+    def jump(code: str) -> Callable[[Any], Any]:
+        async def handler(e: Any) -> None:
+            app.page.pop_dialog()
+            step = vm.step_of(code)
+            if step is None:
+                return
+            vm.step = step
+            draw()
+            app.page.update()
+            scroller = view.controls[0] if view.controls else None
+            if isinstance(scroller, ft.Column) and scroller.page is not None:
+                await scroller.scroll_to(scroll_key=f"item-{code}", duration=0)
+        return handler
+
     async def submit(e: Any) -> None:
         await flush()
         missing = vm.submit()
@@ -636,8 +762,12 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             for m in missing:
                 item = vm.template.item(m["item_code"])
                 label = getattr(item.label, lang) if item else ""
-                lines.append(ft.Text(f"{m['item_code']} {label}: {t('reason.' + m['reason'])}",
-                                     size=13))
+                lines.append(hook(f"missing-{m['item_code']}-{m['reason']}", ft.TextButton(
+                    f"{m['item_code']} {label}: {t('reason.' + m['reason'])}",
+                    on_click=app.safe(jump(m["item_code"])),
+                    style=ft.ButtonStyle(alignment=ft.Alignment.CENTER_LEFT,
+                                         padding=ft.Padding.symmetric(horizontal=4)),
+                    height=44)))
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t("insp.missing_title", n=len(missing))),
                 content=hook("inspection-missing", ft.Column(lines, tight=True,

@@ -287,13 +287,14 @@ def test_inspection_wizard_autosaves_and_lists_missing(grid1_device: Device,
     vm.answer_number("C08", "42")
     vm.set_note("C08", "含临时工")
     assert vm.entry("C08") == {"answer": 42, "note": "含临时工"}
-    with pytest.raises(DeviceError):
-        vm.answer_number("C09", "四十")
-    with pytest.raises(DeviceError):
-        vm.set_value("C04", "银行")  # the value waits for its answer
+    # bad text is returned as the field's error and kept, never raised or stored
+    assert vm.answer_number("C09", "四十").key == "err.not_a_number"
+    assert "C09" not in grid1_device.get("inspection", vm.id)["answers"]
+    assert vm.set_value("C04", "银行").key == "err.answer_first"  # the value waits for its answer
     missing = vm.submit()
     assert {"item_code": "C08", "reason": "photo_required"} in missing
     assert {"item_code": "C02", "reason": "unanswered"} in missing
+    assert {"item_code": "C09", "reason": "invalid"} in missing
     assert vm.headcounts()["on_site"] == 42
     # a fresh view-model sees the autosaved draft
     again = InspectionVM(grid1_device, vm.id)
@@ -336,3 +337,85 @@ def test_sync_vm_reports_progress_and_logout_guard(grid1_device: Device) -> None
     assert vm.pending() == (0, 0, 0)
     assert sign_out(grid1_device).allowed
     assert grid1_device.status().login_state == "logged_out"
+
+
+# --- issue 16: bad input stays where it is, never stored ---------------------------------------
+
+def factory_site(dev: Device) -> dict:
+    return next(s for s in dev.sites() if s["kind"] == "factory")
+
+
+def test_a_bad_number_is_kept_shown_and_never_stored(grid1_device: Device) -> None:
+    """-5, abc and 4.5 in a headcount: the error is the field's own (an i18n
+    key the view shows under it), the text stays, the stored value is the
+    last good one, the text survives a new view-model (another step, another
+    render) and submit lists the field as invalid."""
+    site = construction_site(grid1_device)
+    kept: dict = {}
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]), invalid=kept)
+    assert vm.answer_number("C08", "42") is None
+    zh = Translator("zh")
+    for text, key, words in (("-5", "err.negative", "不能为负数"),
+                             ("abc", "err.not_a_number", "请输入数字"),
+                             ("4.5", "err.whole_number", "请输入整数")):
+        err = vm.stage("C08", text)
+        assert err is not None and err.key == key and zh(key) == words
+        assert vm.answer_number("C08", text) == err  # a save of it stores nothing
+        assert grid1_device.get("inspection", vm.id)["answers"]["C08"] == {"answer": 42}
+        assert kept["C08"].text == text
+    again = InspectionVM(grid1_device, vm.id, invalid=kept)
+    assert again.invalid["C08"].text == "4.5"
+    assert {"item_code": "C08", "reason": "invalid"} in again.missing()
+    assert {"item_code": "C08", "reason": "invalid"} in again.submit()
+    assert grid1_device.get("inspection", vm.id)["state"] == "draft"
+    # fixed: the error goes, the new value is stored
+    assert again.answer_number("C08", "40") is None
+    assert "C08" not in kept and again.entry("C08")["answer"] == 40
+    assert all(m["reason"] != "invalid" for m in again.missing())
+    # an empty field of an item never answered is unanswered, not invalid
+    assert again.stage("C09", "") is None and "C09" not in kept
+    # an empty field of an answered item is invalid (the screen would lie otherwise)
+    assert again.stage("C08", "").key == "err.required"
+
+
+def test_migrants_above_on_site_are_refused_under_the_field(grid1_device: Device) -> None:
+    site = factory_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    err = vm.answer_parts("E02", {"on_site": "10", "migrant": "12"})
+    assert err is not None and err.key == "err.migrant_gt_on_site" and err.part == "migrant"
+    assert Translator("zh")(err.key) == "外来务工人数不能大于在岗人数"
+    assert (grid1_device.get("inspection", vm.id).get("answers") or {}).get("E02") is None
+    assert vm.invalid["E02"].text == {"on_site": "10", "migrant": "12"}
+    neg = vm.stage("E02", {"on_site": "-5", "migrant": "0"})
+    assert neg is not None and neg.key == "err.negative" and neg.part == "on_site"
+    assert vm.answer_parts("E02", {"on_site": "10", "migrant": "8"}) is None
+    assert vm.entry("E02")["answer"] == {"on_site": 10, "migrant": 8} and not vm.invalid
+
+
+def test_a_bad_extra_value_is_kept_and_not_stored(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    assert vm.set_value("C04", "银行").key == "err.answer_first"  # the value waits for its answer
+    vm.answer("C04", "yes")
+    assert vm.set_value("C04", "重庆农村商业银行") is None
+    assert vm.entry("C04") == {"answer": "yes", "value": "重庆农村商业银行"}
+
+
+def test_checklist_shortcuts(grid1_device: Device) -> None:
+    """其余全部符合 answers the step's unanswered yes/no items with their
+    compliant answer; a failed answer is flagged; C24 with workers reporting
+    arrears offers 登记欠薪线索; the missing list knows each item's step."""
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    vm.answer("C01", "no")
+    rest = vm.rest_compliant(0)
+    assert rest and "C01" not in rest
+    assert vm.answer_rest_compliant(0) == rest
+    for code in rest:
+        item = vm.template.item(code)
+        assert vm.entry(code)["answer"] == item.good
+    assert vm.rest_compliant(0) == [] and vm.failed("C01") and not vm.failed(rest[0])
+    vm.answer_parts("C24", {"interviewed": "6", "reporting_arrears": "2"})
+    assert vm.arrears_reported("C24") and vm.failed("C24")
+    assert vm.step_of("C24") == [s.code for s in vm.steps].index("risk")
+    assert vm.photos_taken() == 0 and vm.photos_required() >= 1
