@@ -551,6 +551,7 @@ class Device:
                 quarantined=tx.count("quarantine", "state='open'"),
                 last_sync_ms=tx.get("last_sync_ms"), last_sync_ok=tx.get("last_sync_ok"),
                 cursor=int(tx.get("cursor", 0)), clock_offset_ms=offset, hlc=self.clock.last,
+                last_good_sync_ms=tx.get("last_good_sync_ms"),
             )
 
     # quarantine ----------------------------------------------------------------------------

@@ -189,6 +189,7 @@ class SyncClient:
         if not url or not token:
             report.login_required = True
             report.errors.append("login required: this device has not logged in yet")
+            report.error_codes.append("not_logged_in")
             return report
         api = ApiClient(url, self.settings, token)
         phases: list[Callable[[], None]] = [lambda: self.pull(api, report, progress)]
@@ -205,19 +206,24 @@ class SyncClient:
                     phase()
                 except ServerError as exc:  # refused as a whole: note it, go on
                     report.errors.append(exc.message)
+                    report.error_codes.append(exc.code)
         except LoginRequired as exc:
             report.login_required = True
             report.errors.append(f"login required ({exc.code}): {exc.message}")
+            report.error_codes.append(exc.code)
             with self.store.write() as tx:
                 tx.set("login_required", True)
                 tx.set("login_reason", exc.code)
         except DeviceError as exc:  # the network is gone: stop, everything stays queued
             report.errors.append(exc.message)
+            report.error_codes.append(exc.code)
         finally:
             api.close()
             with self.store.write() as tx:
                 tx.set("last_sync_ms", self.settings.now_ms())
                 tx.set("last_sync_ok", report.ok)
+                if report.ok:
+                    tx.set("last_good_sync_ms", self.settings.now_ms())
                 tx.set("last_sync_report", msgspec.to_builtins(report))
             progress(SyncProgress(phase="done", records_done=report.pushed + report.pulled,
                                   bytes_done=report.bytes_uploaded))

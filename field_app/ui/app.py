@@ -29,7 +29,15 @@ from .adapters import (
 )
 from .i18n import Translator
 from .office_viewmodels import is_office
-from .viewmodels import CHINA, SiteListVM, SyncVM, UiError
+from .viewmodels import (
+    CHINA,
+    SiteListVM,
+    SyncVM,
+    UiError,
+    forms_text,
+    queue_forms,
+    sync_problem,
+)
 
 log = logging.getLogger("field_app.ui")
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
@@ -55,6 +63,7 @@ class FieldApp:
         self.sync = SyncVM(device)
         self.sync_chip = ft.Text("", size=12)
         self.fix: Any = None  # last GPS fix
+        self.fix_at: int | None = None  # when it was taken (ms)
         self.typed: dict[str, dict] = {}  # insp id -> text typed but not stored (invalid)
         self._closed = False
         self.apply_photo_size()
@@ -162,14 +171,21 @@ class FieldApp:
 
     # --- chrome ----------------------------------------------------------------------------
     def chip_text(self) -> str:
+        """What waits, in forms (2 份巡查、3 张照片), and the last good sync;
+        无网络 after a sync that could not reach the server."""
         st = self.device.status()
         last = self.t("sync.never")
-        if st.last_sync_ms:
-            last = dt.datetime.fromtimestamp(st.last_sync_ms / 1000, CHINA).strftime(
+        if st.last_good_sync_ms:
+            last = dt.datetime.fromtimestamp(st.last_good_sync_ms / 1000, CHINA).strftime(
                 "%m-%d %H:%M")
-        text = self.t("chip", records=st.pending_mutations, photos=st.pending_photos, last=last)
+        forms = queue_forms(self.device)
+        text = (self.t("chip.forms", forms=forms_text(self.t, forms), last=last) if forms
+                else self.t("chip.nothing", last=last))
         if self.sync.state.running:
             text = self.t("chip.running") + " · " + text
+        elif st.last_sync_ok is False and sync_problem(self.sync.state.report) in (
+                None, "sync.offline"):
+            text = self.t("chip.offline") + " · " + text
         if st.quarantined:
             text += " · " + self.t("chip.quarantined", n=st.quarantined)
         return text
@@ -241,6 +257,22 @@ class FieldApp:
         if on_progress:
             on_progress()
         return report
+
+    def sync_soon(self) -> None:
+        """Send now if the server answers (after a submit): no wait for the timer."""
+        async def go() -> None:
+            try:
+                st = self.device.status()
+                if (not self.prefs.auto_sync or self.sync.state.running
+                        or st.login_state != "logged_in"):
+                    return
+                if await asyncio.to_thread(server_reachable, st.server_url):
+                    await self.run_sync()
+                    if (self.page.route or "").startswith(("/sites", "/sync", "/site/")):
+                        await self.render()
+            except Exception:  # noqa: BLE001 - background: offline stays queued
+                log.warning("sync after submit failed: %s", traceback.format_exc())
+        self.page.run_task(go)
 
     async def auto_sync_loop(self) -> None:
         """Background sync: whenever something waits and the server answers."""

@@ -242,6 +242,7 @@ class SiteRow:
     open_cases: int
     unsynced: int
     haystack: str  # lower-cased text the search matches
+    returned: int = 0  # my inspections the office returned (退回), not yet reopened
 
 
 @dataclass
@@ -288,8 +289,12 @@ def pending_by_record(device: Device) -> dict[tuple[str, str], int]:
 
 def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[dict],
                     cases: list[dict], photos: list[dict], events: list[dict],
-                    pending: dict[tuple[str, str], int], at_ms: int) -> list[SiteRow]:
+                    pending: dict[tuple[str, str], int], at_ms: int,
+                    me: str | None = None) -> list[SiteRow]:
     """Pure: one row per site with its badges."""
+    returned: dict[str, int] = {}
+    for i in returned_to(inspections, me):
+        returned[i.get("site_id")] = returned.get(i.get("site_id"), 0) + 1
     village_names = {v["id"]: v.get("name") or "" for v in villages}
     insp_by_site: dict[str, list[dict]] = {}
     insp_site: dict[str, str] = {}
@@ -330,8 +335,14 @@ def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[d
             gov_invested=bool(s.get("gov_invested")),
             due=is_due(s, insp_by_site.get(s["id"], ()), at_ms),
             open_cases=open_cases.get(s["id"], 0), unsynced=unsynced.get(s["id"], 0),
-            haystack=f"{hay} {village}".lower()))
+            haystack=f"{hay} {village}".lower(), returned=returned.get(s["id"], 0)))
     return rows
+
+
+def returned_to(inspections: Iterable[dict[str, Any]], me: str | None) -> list[dict[str, Any]]:
+    """退回给我: my inspections the office returned, not yet submitted again."""
+    return [i for i in inspections if i.get("review_state") == "rejected"
+            and i.get("state") == "submitted" and me and i.get("inspector_id") == me]
 
 
 class SiteListVM:
@@ -343,14 +354,21 @@ class SiteListVM:
         self.rows: list[SiteRow] = []
         self.filter = SiteFilter()
         self.villages: list[dict] = []
+        self.returned: list[tuple[dict, str]] = []  # (inspection, site name): 退回给我
 
     def load(self) -> None:
         d = self.device
         assert d is not None
         self.villages = sorted(d.villages(), key=lambda v: v.get("name") or "")
-        self.rows = build_site_rows(d.sites(), self.villages, d.inspections(), d.cases(),
+        inspections = d.inspections()
+        pending = pending_by_record(d)
+        me = current_user(d).get("id")
+        self.rows = build_site_rows(d.sites(), self.villages, inspections, d.cases(),
                                     d.records("photo"), d.records("case_event"),
-                                    pending_by_record(d), self.clock())
+                                    pending, self.clock(), me=me)
+        names = {r.id: r.name for r in self.rows}
+        self.returned = [(i, names.get(i.get("site_id"), "")) for i in returned_to(
+            inspections, me) if not pending.get(("inspection", i["id"]))]
 
     def set_rows(self, rows: list[SiteRow]) -> None:
         self.rows = rows
@@ -409,6 +427,67 @@ def site_detail(device: Device, site_id: str) -> SiteDetail:
                       six_source=source, headcounts=heads, inspections=inspections,
                       open_cases=[c for c in cases if c.get("status") not in FINAL_STATUSES],
                       all_cases=cases)
+
+
+# ---------------------------------------------------------------------------------------
+# GPS: the inspection's stored location, and what the screen says about it
+
+STALE_FIX_MS = 2 * 60_000  # a cached fix older than this is never shown as current
+
+
+def better_fix(stored: dict[str, Any], accuracy: float | None) -> bool:
+    """Whether a new fix should replace the inspection's stored location: when
+    none is stored, when the stored one has no accuracy, or when the new radius
+    is as small or smaller (the best fix wins; an equal one is the newer)."""
+    if stored.get("lat") is None or stored.get("lon") is None:
+        return True
+    old = stored.get("accuracy_m")
+    if old is None:
+        return True
+    return accuracy is not None and accuracy <= old
+
+
+@dataclass(frozen=True)
+class GpsShown:
+    state: str  # "saved" (the stored fields), "stale" (an old cached fix, not used), "missing"
+    lat: float | None = None
+    lon: float | None = None
+    accuracy: float | None = None
+    at: int | None = None
+    age_ms: int | None = None
+
+
+def gps_shown(record: dict[str, Any], now: int,
+              cached: tuple[float, float, float | None, int] | None = None) -> GpsShown:
+    """What the inspection screen shows: the stored location (exactly what the
+    office sees), else 未定位, with an older cached fix named as stale and its
+    age (never as the inspection's location)."""
+    if record.get("lat") is not None and record.get("lon") is not None:
+        return GpsShown("saved", record["lat"], record["lon"], record.get("accuracy_m"),
+                        record.get("located_at"))
+    if cached is not None:
+        return GpsShown("stale", cached[0], cached[1], cached[2], cached[3],
+                        max(0, now - cached[3]))
+    return GpsShown("missing")
+
+
+def waiting(device: Device, entity: str, entity_id: str) -> bool:
+    """Whether a change of this record still waits in the outbox."""
+    with device.store.read() as tx:
+        return tx.q("SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ? LIMIT 1",
+                    (entity, entity_id)).fetchone() is not None
+
+
+def review_label(insp: dict[str, Any], waiting_changes: bool) -> str | None:
+    """The i18n key of an inspection's review badge: none for a draft (草稿 is
+    its state, not 待审核), 退回 while returned, 已重新提交 once a returned one
+    was submitted again and waits to reach the server."""
+    if insp.get("state") != "submitted":
+        return None
+    review = insp.get("review_state") or "pending"
+    if review == "rejected" and waiting_changes:
+        return "insp.resubmitted"
+    return f"review.{review}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -590,9 +669,38 @@ class InspectionVM:
     location: tuple[float, float, float | None] | None = None  # lat, lon, accuracy (m)
 
     def set_location(self, lat: float, lon: float, accuracy: float | None) -> None:
-        """The GPS fix used for photos (the inspection's own lat/lon are set
-        when it starts: ``start_inspection(site_id, lat=…, lon=…)``)."""
+        """The latest GPS fix: it tags the photos taken from now on."""
         self.location = (lat, lon, accuracy)
+
+    def note_fix(self, lat: float, lon: float, accuracy: float | None, at_ms: int) -> bool:
+        """A fix obtained while the inspection is open: it tags the next photos,
+        and becomes the inspection's stored location when it is the best one
+        so far (``better_fix``). True when it was stored."""
+        self.set_location(lat, lon, accuracy)
+        if self.read_only or not better_fix(self.record, accuracy):
+            return False
+        self.device.set_inspection_location(self.id, lat, lon, accuracy, at_ms)
+        self.record = self.device.get("inspection", self.id) or self.record
+        return True
+
+    def gps(self, now: int, cached: tuple[float, float, float | None, int] | None = None
+            ) -> "GpsShown":
+        return gps_shown(self.record, now, cached)
+
+    # returned (退回) -----------------------------------------------------------------------
+    @property
+    def returned(self) -> bool:
+        return self.record.get("review_state") == "rejected"
+
+    def can_reopen(self) -> bool:
+        me = current_user(self.device).get("id")
+        return (self.returned and self.record.get("state") == "submitted"
+                and self.record.get("inspector_id") == me
+                and not waiting(self.device, "inspection", self.id))
+
+    def reopen(self) -> None:
+        self.device.reopen_inspection(self.id)
+        self.reload()
 
     def add_photo(self, data: bytes | str, code: str | None, caption: str | None = None) -> str:
         lat = lon = None
@@ -816,6 +924,47 @@ class SyncVM:
     def pending(self) -> tuple[int, int, int]:
         st = self.device.status()
         return st.pending_mutations, st.pending_photos, st.quarantined
+
+
+QUEUE_ORDER = ("inspection", "case", "case_event", "site", "photo")
+
+
+def queue_forms(device: Device) -> dict[str, int]:
+    """What waits to be sent, counted in forms (an inspection with 30 answers
+    is 1 份巡查), not in field changes: records per entity in the outbox, and
+    photos as the larger of photo records and photo uploads waiting."""
+    with device.store.read() as tx:
+        rows = tx.q("SELECT entity, COUNT(DISTINCT entity_id) FROM outbox GROUP BY 1").fetchall()
+    counts = {entity: n for entity, n in rows}
+    uploads = device.status().pending_photos
+    counts["photo"] = max(counts.get("photo", 0), uploads)
+    return {k: v for k, v in counts.items() if v}
+
+
+def forms_text(t: Callable[..., str], counts: dict[str, int]) -> str:
+    """2 份巡查、1 个案件、3 张照片 (or the English words)."""
+    parts = []
+    for entity in QUEUE_ORDER:
+        if counts.get(entity):
+            parts.append(t(f"queue.{entity}", n=counts[entity]))
+    other = sum(n for e, n in counts.items() if e not in QUEUE_ORDER)
+    if other:
+        parts.append(t("queue.other", n=other))
+    return ("、" if t("queue.case", n=1).startswith("1 个") else ", ").join(parts)
+
+
+def sync_problem(report: SyncReport | None) -> str | None:
+    """The i18n key for why a sync did not finish, from the report's error
+    codes (never its English text): 无网络 when the server cannot be reached,
+    a login prompt, else 服务器暂时出错."""
+    if report is None or report.ok:
+        return None
+    if report.login_required:
+        return "sync.login_required"
+    codes = getattr(report, "error_codes", None) or []
+    if "network" in codes or not codes:
+        return "sync.offline"
+    return "sync.server_down"
 
 
 def quarantine_changes(fields: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:

@@ -20,11 +20,17 @@ from .viewmodels import (
     CaseVM,
     UiError,
     current_user,
+    forms_text,
+    queue_forms,
+    review_label,
+    sync_problem,
+    waiting,
     quarantine_changes,
     InspectionVM,
     LoginForm,
     open_case,
     required_fields,
+    STALE_FIX_MS,
     sign_out,
     site_detail,
 )
@@ -133,7 +139,7 @@ def login_view(app: "FieldApp") -> ft.View:
         app.page.update()
         report = await app.run_sync()
         if not report.ok:
-            app.toast(t("sync.failed", errors="; ".join(report.errors)), error=True)
+            app.toast(t(sync_problem(report) or "sync.offline"), error=True)
         await app.go("/sites")
 
     async def lang(e: Any) -> None:
@@ -172,6 +178,8 @@ def site_card(app: "FieldApp", row: Any) -> ft.Control:
         badges.append(badge(t("badge.due"), ft.Colors.ORANGE_800))
     if row.open_cases:
         badges.append(badge(t("badge.cases", n=row.open_cases), ft.Colors.RED_700))
+    if row.returned:
+        badges.append(badge(t("badge.returned"), ft.Colors.RED_900))
     if row.unsynced:
         badges.append(badge(t("badge.unsynced", n=row.unsynced), ft.Colors.BLUE_700))
     sub = " · ".join(x for x in (row.village, t(f"kind.{row.kind}"),
@@ -238,7 +246,21 @@ def sites_view(app: "FieldApp") -> ft.View:
                            ft.DropdownOption(key=k, text=t(f"kind.{k}")) for k in SITE_KINDS],
                        on_select=app.safe(pick_kind), dense=True, expand=True)
     fill()
+    returned: list[ft.Control] = []
+    if vm.returned:
+        returned.append(hook("returned-list", ft.Container(ft.Column([
+            ft.Text(t("sites.returned", n=len(vm.returned)), size=15,
+                    weight=ft.FontWeight.BOLD, color=ft.Colors.RED_900),
+            *[hook(f"returned-{i['id']}", ft.Container(
+                ft.Column([ft.Text(name, size=14, weight=ft.FontWeight.W_600),
+                           ft.Text(i.get("review_comment") or "", size=12,
+                                   color=ft.Colors.GREY_800)], spacing=2),
+                padding=ft.Padding.all(8), border_radius=6, bgcolor=ft.Colors.WHITE,
+                on_click=app.nav(f"/inspection/{i['id']}"), ink=True))
+              for i, name in vm.returned[:5]]], spacing=6),
+            padding=ft.Padding.all(10), bgcolor=ft.Colors.RED_50, border_radius=8)))
     body: list[ft.Control] = [
+        *returned,
         hook("site-search", ft.TextField(
             label=t("sites.search"), value=vm.filter.query, prefix_icon=ft.Icons.SEARCH,
             on_change=app.safe(search), dense=True)),
@@ -284,14 +306,17 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
     def insp_tile(i: dict) -> ft.Control:
         state = t(f"insp_state.{i.get('state') or 'draft'}")
-        review = t(f"review.{i['review_state']}") if i.get("review_state") else ""
+        label = review_label(i, waiting(app.device, "inspection", i["id"]))
+        review = t(label) if label else ""
         lines = [ft.Text(f"{fmt_time(i.get('submitted_at') or i.get('started_at'))} · {state}"
                          + (f" · {review}" if review else ""), size=14)]
         if i.get("review_comment"):
             lines.append(ft.Text(t("site.review_comment", comment=i["review_comment"]),
                                  size=12, color=ft.Colors.GREY_700))
+        returned = label == "review.rejected"
         return ft.Container(ft.Column(lines, spacing=2), padding=ft.Padding.all(8),
-                            border_radius=6, bgcolor=ft.Colors.BLUE_50,
+                            border_radius=6,
+                            bgcolor=ft.Colors.RED_50 if returned else ft.Colors.BLUE_50,
                             on_click=app.nav(f"/inspection/{i['id']}"), ink=True)
 
     def case_tile(c: dict) -> ft.Control:
@@ -311,9 +336,8 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             app.toast(t("site.continue_draft"))
             await app.go(f"/inspection/{draft['id']}")
             return
-        fix = await locate(app)
-        insp_id = app.device.start_inspection(
-            site_id, **({"lat": fix.lat, "lon": fix.lon} if fix else {}))
+        # the wizard locates while it is open and keeps the best fix (never a cached one)
+        insp_id = app.device.start_inspection(site_id)
         await app.go(f"/inspection/{insp_id}")
 
     def edit_site(e: Any) -> None:
@@ -358,15 +382,23 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
 
 async def locate(app: "FieldApp") -> Any:
-    """A GPS fix within a few seconds, or None (recording never waits for GPS)."""
+    """A fresh GPS fix within a few seconds, or None (recording never waits
+    for GPS). The app remembers the last fix and its time (shown as stale
+    later, never reused as a current one)."""
     if app.locator is None:
         return None
     try:
         fix = await asyncio.wait_for(app.locator.locate(), timeout=6)
     except Exception:  # noqa: BLE001 - no GPS is not an error
         return None
-    app.fix = fix
+    if fix is not None:
+        app.fix, app.fix_at = fix, app.device.settings.now_ms()
     return fix
+
+
+def age_text(t: Any, ms: int) -> str:
+    minutes = max(1, ms // 60_000)
+    return t("gps.age_min", n=minutes) if minutes < 120 else t("gps.age_hour", n=minutes // 60)
 
 
 def date_button(app: "FieldApp", on_date: Callable[[str], Any]) -> ft.Control:
@@ -407,14 +439,22 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                              for k, v in err.args.items()})
 
     def gps_text() -> str:
-        lat, lon = vm.record.get("lat"), vm.record.get("lon")
-        if vm.location:
-            lat, lon, acc = vm.location
-            return t("gps.fix", lat=f"{lat:.5f}", lon=f"{lon:.5f}",
-                     acc=f"{acc:.0f}" if acc is not None else "?")
-        if lat is not None and lon is not None:
-            return t("gps.fix", lat=f"{lat:.5f}", lon=f"{lon:.5f}", acc="?")
-        return t("gps.none")
+        """The stored location (what the office sees), else 未定位, with a
+        cached older fix named stale with its age."""
+        now = app.device.settings.now_ms()
+        cached = None
+        if app.fix is not None and app.fix_at and now - app.fix_at > STALE_FIX_MS:
+            cached = (app.fix.lat, app.fix.lon, app.fix.accuracy, app.fix_at)
+        g = vm.gps(now, cached)
+        if g.state == "saved":
+            gps.color = ft.Colors.GREEN_800
+            return t("gps.saved", lat=f"{g.lat:.5f}", lon=f"{g.lon:.5f}",
+                     acc=f"{g.accuracy:.0f}" if g.accuracy is not None else "?",
+                     when=fmt_time(g.at)[11:] if g.at else "—")
+        gps.color = ft.Colors.RED_700
+        if g.state == "stale":
+            return t("gps.stale", age=age_text(t, g.age_ms or 0))
+        return t("gps.missing")
 
     def header() -> None:
         progress.value = t("insp.counts", done=vm.answered(), total=len(vm.template.items),
@@ -736,9 +776,31 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         if fix is None:
             app.toast(t("gps.unavailable"), error=True)
             return
-        vm.set_location(fix.lat, fix.lon, fix.accuracy)
+        saved = vm.note_fix(fix.lat, fix.lon, fix.accuracy, app.fix_at)
+        if saved:
+            app.toast(t("gps.updated"))
+        elif not vm.read_only:
+            app.toast(t("gps.kept", acc=f"{fix.accuracy:.0f}" if fix.accuracy is not None
+                        else "?", best=f"{vm.record.get('accuracy_m'):.0f}"))
         header()
+        app.refresh_chip()
         app.page.update()
+
+    async def locate_on_open() -> None:
+        """The wizard looks for a fix as soon as it opens (a draft only)."""
+        try:
+            fix = await locate(app)
+            if fix is not None and vm.note_fix(fix.lat, fix.lon, fix.accuracy, app.fix_at):
+                header()
+                app.refresh_chip()
+                app.page.update()
+        except Exception:  # noqa: BLE001 - background: the page may be gone
+            pass
+
+    async def reopen(e: Any) -> None:
+        vm.reopen()
+        app.toast(t("insp.reopened"))
+        await app.rerender()
 
     def jump(code: str) -> Callable[[Any], Any]:
         async def handler(e: Any) -> None:
@@ -775,8 +837,34 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                                                              height=360)),
                 actions=[ft.TextButton(t("ok"), on_click=lambda ev: app.page.pop_dialog())]))
             return
+        app.typed.pop(insp_id, None)
         app.toast(t("insp.submitted"))
+        app.sync_soon()  # online: sent at once, not at the next timer tick
         await app.go(f"/site/{vm.record.get('site_id')}")
+
+    def review_banner() -> list[ft.Control]:
+        """The reviewer's word on the inspection itself; a returned one offers
+        修改后重新提交 (a new revision of the same inspection)."""
+        r = vm.record
+        label = review_label(r, waiting(app.device, "inspection", vm.id))
+        if vm.returned and (r.get("state") == "draft" or label == "review.rejected"):
+            rows: list[ft.Control] = [ft.Text(
+                t("insp.returned", comment=r.get("review_comment") or "—"), size=14,
+                weight=ft.FontWeight.W_600, color=ft.Colors.RED_900)]
+            if vm.can_reopen():
+                rows.append(hook("inspection-reopen", ft.FilledButton(
+                    t("insp.reopen"), icon=ft.Icons.EDIT, height=SECONDARY,
+                    on_click=app.safe(reopen))))
+            return [hook("inspection-review", ft.Container(
+                ft.Column(rows, spacing=6), padding=PAD, bgcolor=ft.Colors.RED_50,
+                border_radius=8))]
+        if label:
+            text = t("insp.review_state", state=t(label))
+            if r.get("review_comment"):
+                text += " · " + t("site.review_comment", comment=r["review_comment"])
+            return [hook("inspection-review", ft.Text(text, size=13,
+                                                      color=ft.Colors.GREY_800))]
+        return []
 
     prev_btn = ft.OutlinedButton(t("prev"), on_click=app.safe(lambda e: move(-1)), height=BIG)
     next_btn = ft.OutlinedButton(t("next"), on_click=app.safe(lambda e: move(1)), height=BIG)
@@ -789,13 +877,19 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         ft.Text(vm.site.get("name") or "", size=17, weight=ft.FontWeight.BOLD),
         ft.Text(title, size=13, color=ft.Colors.GREY_700),
         ft.Row([progress], wrap=True),
-        ft.Row([ft.Icon(ft.Icons.GPS_FIXED, size=16), gps,
-                ft.TextButton(t("gps.refresh"), on_click=app.safe(refresh_gps))], wrap=True,
-               spacing=4),
-        ft.Text(t("insp.read_only"), color=ft.Colors.RED_700, visible=vm.read_only),
+        ft.Row([ft.Icon(ft.Icons.GPS_FIXED, size=16), hook("gps-status", gps),
+                hook("gps-refresh", ft.TextButton(t("gps.refresh"), height=SECONDARY,
+                                                  on_click=app.safe(refresh_gps),
+                                                  disabled=vm.read_only))],
+               wrap=True, spacing=4),
+        *review_banner(),
+        ft.Text(t("insp.read_only"), color=ft.Colors.RED_700,
+                visible=vm.read_only and not vm.returned),
         steps_row,
         step_box,
     ]
+    if not vm.read_only and app.locator is not None:
+        app.page.run_task(locate_on_open)
     bottom = ft.Row([hook("wizard-prev", prev_btn), hook("wizard-next", next_btn), submit_btn],
                     spacing=6)
     view = page_view(app, f"/inspection/{insp_id}", t("insp.title"), body,
@@ -991,8 +1085,17 @@ def sync_view(app: "FieldApp") -> ft.View:
     records_label = ft.Text("", size=12)
     photos_label = ft.Text("", size=12)
     summary = ft.Text("", size=14)
-    counts = ft.Text(t("sync.counts", records=st.pending_mutations, photos=st.pending_photos,
-                       quarantined=st.quarantined), size=14)
+    counts = ft.Text("", size=14)
+    problem = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.RED_700)
+    last_good = ft.Text("", size=13)
+
+    def queue_text() -> str:
+        now = app.device.status()
+        forms = queue_forms(app.device)
+        text = t("sync.queue", forms=forms_text(t, forms)) if forms else t("sync.queue_empty")
+        if now.quarantined:
+            text += " · " + t("sync.refused", n=now.quarantined)
+        return text
     receipt_box = ft.Column(spacing=4)
 
     def show_progress() -> None:
@@ -1001,24 +1104,30 @@ def sync_view(app: "FieldApp") -> ft.View:
         photos_bar.value = s.bytes_fraction
         if not s.running and s.phase is None:
             records_bar.value = photos_bar.value = 0
-        records_label.value = t("sync.records", done=s.records_done,
-                                total="?" if s.records_total is None else s.records_total,
-                                phase=t(f"phase.{s.phase}") if s.phase else "")
+        if s.running and s.records_total:
+            records_label.value = t("sync.records", done=s.records_done,
+                                    total=s.records_total,
+                                    phase=t(f"phase.{s.phase}") if s.phase else "")
+        elif s.running:
+            records_label.value = t(f"phase.{s.phase}") if s.phase else ""
+        else:  # never "记录 0/?" once it is over
+            records_label.value = t("sync.records_done") if s.report and s.report.ok else ""
         photos_label.value = t("sync.photos", done=_kb(s.bytes_done),
-                               total="?" if not s.bytes_total else _kb(s.bytes_total))
+                               total=_kb(s.bytes_total)) if s.bytes_total else ""
         if s.report is not None:
             r = s.report
             text = t("sync.summary", pushed=r.pushed, pulled=r.pulled,
                      photos=r.photos_uploaded, rejected=r.rejected, conflicts=r.conflicts)
-            if r.login_required:
-                text += "\n" + t("sync.login_required")
-            if r.errors:
-                text += "\n" + t("sync.failed", errors="; ".join(r.errors))
             summary.value = text
-            summary.color = ft.Colors.GREEN_800 if r.ok else ft.Colors.RED_700
+            summary.color = ft.Colors.GREEN_800 if r.ok else ft.Colors.GREY_800
         now = app.device.status()
-        counts.value = t("sync.counts", records=now.pending_mutations,
-                         photos=now.pending_photos, quarantined=now.quarantined)
+        key = sync_problem(s.report) if s.report is not None else (
+            "sync.offline" if now.last_sync_ok is False else None)
+        problem.value = t(key) if key else ""
+        problem.visible = bool(key)
+        last_good.value = t("sync.last_good", when=fmt_time(now.last_good_sync_ms)
+                            if now.last_good_sync_ms else t("sync.never"))
+        counts.value = queue_text()
         try:
             app.page.update()
         except Exception:  # noqa: BLE001 - page may be gone
@@ -1030,8 +1139,7 @@ def sync_view(app: "FieldApp") -> ft.View:
             app.toast(t("sync.login_required"), error=True)
             await app.go("/login")
             return
-        app.toast(t("sync.done") if report.ok else t("sync.failed",
-                                                      errors="; ".join(report.errors)),
+        app.toast(t("sync.done") if report.ok else t(sync_problem(report) or "sync.offline"),
                   error=not report.ok)
         await app.rerender()
 
@@ -1089,10 +1197,8 @@ def sync_view(app: "FieldApp") -> ft.View:
 
     quarantine = app.device.quarantine()
     body = [
-        section(t("sync.title"), counts,
-                ft.Text(t("sync.last", when=fmt_time(st.last_sync_ms),
-                          ok=t("yes") if st.last_sync_ok else t("no")
-                          if st.last_sync_ok is not None else "—"), size=13),
+        section(t("sync.title"), hook("sync-queue", counts), hook("sync-problem", problem),
+                hook("sync-last-good", last_good),
                 ft.Text(t("sync.server", url=st.server_url or "—"), size=12,
                         color=ft.Colors.GREY_700),
                 hook("sync-now", ft.FilledButton(t("sync.now"), icon=ft.Icons.SYNC,

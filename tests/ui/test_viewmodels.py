@@ -22,7 +22,14 @@ from field_app.ui.viewmodels import (
     SiteRow,
     SyncVM,
     allowed_transitions,
+    better_fix,
+    build_site_rows,
     case_deadline,
+    forms_text,
+    queue_forms,
+    returned_to,
+    review_label,
+    sync_problem,
     check_logout,
     filter_sites,
     is_due,
@@ -419,3 +426,121 @@ def test_checklist_shortcuts(grid1_device: Device) -> None:
     assert vm.arrears_reported("C24") and vm.failed("C24")
     assert vm.step_of("C24") == [s.code for s in vm.steps].index("risk")
     assert vm.photos_taken() == 0 and vm.photos_required() >= 1
+
+
+# --- issue 16: GPS that is saved, with its accuracy -----------------------------------------------
+
+@pytest.mark.parametrize(("stored", "accuracy", "better"), [
+    ({}, None, True),  # nothing stored: any fix
+    ({"lat": 29.5, "lon": 106.3}, 50.0, True),  # stored without accuracy
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 12.0, True),
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 20.0, True),  # as good: the newer
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 35.0, False),
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, None, False),
+])
+def test_better_fix(stored: dict, accuracy: float | None, better: bool) -> None:
+    assert better_fix(stored, accuracy) is better
+
+
+def test_the_best_fix_while_open_is_stored_and_shown_as_stored(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    now = NOW
+    assert vm.gps(now).state == "missing"  # 未定位, never a made-up position
+    cached = (29.0, 106.0, 8.0, now - 10 * 60_000)
+    stale = vm.gps(now, cached)
+    assert (stale.state, stale.age_ms) == ("stale", 10 * 60_000)  # shown with its age, not used
+    assert grid1_device.get("inspection", vm.id).get("lat") is None
+    assert vm.note_fix(29.59, 106.35, 30.0, now) is True
+    assert vm.note_fix(29.70, 106.40, 80.0, now + 1000) is False  # worse: kept the better one
+    assert vm.location == (29.70, 106.40, 80.0)  # the latest fix still tags the next photos
+    assert vm.note_fix(29.5905, 106.3542, 12.0, now + 2000) is True  # 重新定位: better
+    stored = grid1_device.get("inspection", vm.id)
+    assert (stored["lat"], stored["lon"], stored["accuracy_m"], stored["located_at"]) == (
+        29.5905, 106.3542, 12.0, now + 2000)
+    shown = InspectionVM(grid1_device, vm.id).gps(now + 5000, cached)
+    assert (shown.state, shown.lat, shown.lon, shown.accuracy, shown.at) == (
+        "saved", 29.5905, 106.3542, 12.0, now + 2000)  # exactly the stored fields
+    pid = vm.add_photo(camera_bytes(), "C08")
+    photo = grid1_device.get("photo", pid)
+    assert (photo["lat"], photo["lon"]) == (29.5905, 106.3542)
+
+
+def camera_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+# --- issue 16: returned inspections, drafts, the queue in forms, sync in words ---------------------
+
+def test_review_labels_and_returned_to_me() -> None:
+    assert review_label({"state": "draft", "review_state": "pending"}, False) is None  # 草稿
+    assert review_label({"state": "submitted", "review_state": "pending"}, False) == (
+        "review.pending")
+    assert review_label({"state": "submitted", "review_state": "rejected"}, False) == (
+        "review.rejected")
+    assert review_label({"state": "submitted", "review_state": "rejected"}, True) == (
+        "insp.resubmitted")
+    mine = {"id": "i1", "site_id": "s1", "state": "submitted", "review_state": "rejected",
+            "inspector_id": "me"}
+    others = [mine, {**mine, "id": "i2", "inspector_id": "other"},
+              {**mine, "id": "i3", "state": "draft"},  # reopened: being fixed
+              {**mine, "id": "i4", "review_state": "approved"}]
+    assert [i["id"] for i in returned_to(others, "me")] == ["i1"]
+    rows = build_site_rows([{"id": "s1", "name": "工地"}], [], others, [], [], [], {}, NOW,
+                           me="me")
+    assert rows[0].returned == 1
+    assert Translator("zh")("badge.returned") == "退回"
+
+
+def test_only_a_returned_inspection_reopens_on_the_device(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    assert not vm.can_reopen()
+    with pytest.raises(DeviceError) as exc:
+        vm.reopen()
+    assert exc.value.code == "not_returned"
+
+
+def test_the_queue_is_counted_in_forms(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    insp = grid1_device.start_inspection(site["id"])
+    for code in ("C01", "C02", "C03"):
+        grid1_device.answer(insp, code, "yes")
+    assert queue_forms(grid1_device) == {"inspection": 1}
+    open_case(grid1_device, site["id"], {"title": "拖欠工资", "sector": "construction"})
+    grid1_device.attach_photo(insp, camera_bytes(), item_code="C08")
+    forms = queue_forms(grid1_device)
+    assert forms == {"inspection": 1, "case": 1, "photo": 1}
+    assert forms_text(Translator("zh"), forms) == "1 份巡查、1 个案件、1 张照片"
+    assert forms_text(Translator("en"), forms) == "1 inspection(s), 1 case(s), 1 photo(s)"
+
+
+def test_an_offline_sync_is_said_in_words(grid1_device: Device, demo_server) -> None:
+    """The server is gone: the report carries the code ``network`` and the
+    screen says 无网络 (never the English exception text); the last good sync
+    time stays the one before."""
+    import dataclasses
+
+    good = grid1_device.status().last_good_sync_ms
+    assert good is not None
+    demo_server.stop()
+    grid1_device.settings = dataclasses.replace(grid1_device.settings, max_attempts=1)
+    site = construction_site(grid1_device)
+    grid1_device.start_inspection(site["id"])
+    report = grid1_device.sync()
+    assert not report.ok and "network" in report.error_codes
+    key = sync_problem(report)
+    assert key == "sync.offline" and Translator("zh")(key).startswith("无网络")
+    assert not re.search(r"[A-Za-z]{4,}", Translator("zh")(key))
+    st = grid1_device.status()
+    assert st.last_sync_ok is False and st.last_good_sync_ms == good
+    from field_app.core.reports import SyncReport
+    assert sync_problem(SyncReport(errors=["x"], error_codes=["http_503"])) == "sync.server_down"
+    assert sync_problem(SyncReport(login_required=True, errors=["x"])) == "sync.login_required"
+    assert sync_problem(SyncReport()) is None
