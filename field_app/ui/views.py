@@ -257,7 +257,8 @@ def sites_view(app: "FieldApp") -> ft.View:
                                    color=ft.Colors.GREY_800)], spacing=2),
                 padding=ft.Padding.all(8), border_radius=6, bgcolor=ft.Colors.WHITE,
                 on_click=app.nav(f"/inspection/{i['id']}"), ink=True))
-              for i, name in vm.returned[:5]]], spacing=6),
+              for i, name in vm.returned[:5]]], spacing=6,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
             padding=ft.Padding.all(10), bgcolor=ft.Colors.RED_50, border_radius=8)))
     body: list[ft.Control] = [
         *returned,
@@ -282,6 +283,15 @@ def sites_view(app: "FieldApp") -> ft.View:
 SITE_FIELDS = ("address", "builder", "contractor", "contract_amount", "start_date", "status",
                "contact_name", "contact_phone", "industry")
 EDITABLE_SITE_FIELDS = ("address", "contractor", "contact_name", "contact_phone")
+CONSTRUCTION_ONLY = ("builder", "contractor", "contract_amount", "start_date")
+
+
+def site_fields(kind: str | None) -> tuple[str, ...]:
+    """The registry fields a site's page shows: a factory or a logistics firm
+    has no builder, general contractor, contract amount or start of works."""
+    if kind == "construction":
+        return tuple(f for f in SITE_FIELDS if f != "industry")
+    return tuple(f for f in SITE_FIELDS if f not in CONSTRUCTION_ONLY)
 
 
 def site_view(app: "FieldApp", site_id: str) -> ft.View:
@@ -290,7 +300,7 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
     s = d.site
     registry = [kv(t("site.village"), d.village), kv(t("site.kind"), t(f"kind.{s.get('kind')}")),
                 kv(t("site.gov"), t("yes") if s.get("gov_invested") else t("no"))]
-    for f in SITE_FIELDS:
+    for f in site_fields(s.get("kind")):
         value = s.get(f)
         if f == "status" and value:
             value = t(f"site_status.{value}")
@@ -342,7 +352,8 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
     def edit_site(e: Any) -> None:
         fields = {f: ft.TextField(label=t(f"site.{f}"), value=str(s.get(f) or ""))
-                  for f in EDITABLE_SITE_FIELDS}
+                  for f in EDITABLE_SITE_FIELDS
+                  if s.get("kind") == "construction" or f not in CONSTRUCTION_ONLY}
 
         async def save(ev: Any) -> None:
             changes = {f: (c.value or "").strip() or None for f, c in fields.items()}
@@ -433,6 +444,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     gps = ft.Text("", size=12, color=ft.Colors.GREY_700)
     heads = ft.Text("", size=13, weight=ft.FontWeight.W_600)
     pending_saves: dict[str, asyncio.Task] = {}
+    rest_btn = ft.OutlinedButton("", icon=ft.Icons.DONE_ALL, height=SECONDARY)
 
     def err_text(err: Any) -> str:
         return t(err.key, **{k: v[lang] if isinstance(v, dict) else v
@@ -464,6 +476,9 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         heads.value = t("insp.heads", on_site=_n(h["on_site"]), real_name=_n(h["real_name"]),
                         contracts=_n(h["contracts"]))
         gps.value = gps_text()
+        rest = vm.rest_compliant(vm.step)
+        rest_btn.content = t("insp.rest_compliant", n=len(rest))
+        rest_btn.visible = bool(rest) and not vm.read_only
         steps_row.controls = [
             ft.Chip(label=ft.Text(f"{i + 1}. {s.label[lang]}"
                                   + (f" ({vm.step_missing(i)})" if vm.step_missing(i) else " ✓"),
@@ -520,8 +535,10 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         pending_saves[key] = asyncio.ensure_future(later())
 
     def item_card(item: Any) -> ft.Container:
+        # a key new on every draw: a key matching the previous draw's makes Flet
+        # freeze the new controls ("Frozen controls cannot be updated" on typing)
         box = ft.Container(padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
-                           key=ft.ScrollKey(f"item-{item.code}"))
+                           key=ft.ScrollKey(f"item-{item.code}-{drawn[0]}"))
         box.content = item_body(item, box)
         return box
 
@@ -569,7 +586,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             num = ft.TextField(
                 label=t("insp.number"),
                 value=kept.text if kept else ("" if ans is None else str(ans)),
-                error=err_text(kept.error) if kept else None,
+                error=err_text(kept.error) if kept else None, error_max_lines=3,
                 keyboard_type=ft.KeyboardType.NUMBER, disabled=ro, text_size=18)
 
             def typed(e: Any) -> None:
@@ -592,7 +609,8 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                 for p in item.parts}
             boxes = {p.key: ft.TextField(
                 label=getattr(p.label, lang), value=texts.get(p.key, ""), disabled=ro,
-                keyboard_type=ft.KeyboardType.NUMBER) for p in item.parts}
+                keyboard_type=ft.KeyboardType.NUMBER, error_max_lines=3)
+                for p in item.parts}
 
             def show_parts(err: Any) -> None:
                 first = item.parts[0].key
@@ -724,17 +742,17 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         rows.append(ft.Row(tools, spacing=0, wrap=True))
         return ft.Column(rows, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
+    drawn = [0]  # draws so far: part of the item cards' scroll keys
+
     def draw() -> None:
+        drawn[0] += 1
         step = vm.steps[vm.step]
         cards: list[ft.Control] = [ft.Text(step.label[lang], size=17, weight=ft.FontWeight.BOLD)]
         if any(i.headcount for i in step.items):
             cards.append(ft.Container(heads, padding=PAD, bgcolor=ft.Colors.AMBER_50,
                                       border_radius=8))
-        rest = vm.rest_compliant(vm.step)
-        if rest and not vm.read_only:
-            cards.append(hook("rest-compliant", ft.OutlinedButton(
-                t("insp.rest_compliant", n=len(rest)), icon=ft.Icons.DONE_ALL,
-                height=SECONDARY, on_click=app.safe(confirm_rest))))
+        if not vm.read_only:
+            cards.append(hook("rest-compliant", rest_btn))
         cards += [item_card(i) for i in step.items]
         step_box.controls = cards
         prev_btn.disabled = vm.step == 0
@@ -758,6 +776,8 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
                      hook("rest-compliant-confirm", ft.FilledButton(
                          t("insp.rest_compliant_ok"), on_click=app.safe(go)))]))
+
+    rest_btn.on_click = app.safe(confirm_rest)
 
     async def to_top() -> None:
         scroller = view.controls[0] if view.controls else None
@@ -813,7 +833,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             app.page.update()
             scroller = view.controls[0] if view.controls else None
             if isinstance(scroller, ft.Column) and scroller.page is not None:
-                await scroller.scroll_to(scroll_key=f"item-{code}", duration=0)
+                await scroller.scroll_to(scroll_key=f"item-{code}-{drawn[0]}", duration=0)
         return handler
 
     async def submit(e: Any) -> None:
@@ -1102,8 +1122,12 @@ def sync_view(app: "FieldApp") -> ft.View:
         s = app.sync.state
         records_bar.value = s.records_fraction
         photos_bar.value = s.bytes_fraction
-        if not s.running and s.phase is None:
-            records_bar.value = photos_bar.value = 0
+        if not s.running:  # never an endless "working" bar once it is over
+            done = 1.0 if s.report is not None and s.report.ok else 0.0
+            records_bar.value = done if records_bar.value is None else records_bar.value
+            photos_bar.value = done if photos_bar.value is None else photos_bar.value
+            if s.report is not None and not s.report.ok:
+                records_bar.value = photos_bar.value = 0.0
         if s.running and s.records_total:
             records_label.value = t("sync.records", done=s.records_done,
                                     total=s.records_total,

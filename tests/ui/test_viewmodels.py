@@ -544,3 +544,12 @@ def test_an_offline_sync_is_said_in_words(grid1_device: Device, demo_server) -> 
     assert sync_problem(SyncReport(errors=["x"], error_codes=["http_503"])) == "sync.server_down"
     assert sync_problem(SyncReport(login_required=True, errors=["x"])) == "sync.login_required"
     assert sync_problem(SyncReport()) is None
+
+
+def test_a_factory_page_shows_no_construction_fields() -> None:
+    from field_app.ui.views import site_fields
+
+    factory = site_fields("factory")
+    assert not {"builder", "contractor", "contract_amount", "start_date"} & set(factory)
+    assert {"address", "industry", "contact_phone"} <= set(factory)
+    assert {"builder", "contractor", "contract_amount"} <= set(site_fields("construction"))
