@@ -33,8 +33,8 @@ from .viewmodels import (
     CHINA,
     SiteListVM,
     SyncVM,
+    QUEUE_ORDER,
     UiError,
-    forms_text,
     queue_forms,
     sync_problem,
 )
@@ -179,8 +179,12 @@ class FieldApp:
             last = dt.datetime.fromtimestamp(st.last_good_sync_ms / 1000, CHINA).strftime(
                 "%m-%d %H:%M")
         forms = queue_forms(self.device)
-        text = (self.t("chip.forms", forms=forms_text(self.t, forms), last=last) if forms
-                else self.t("chip.nothing", last=last))
+        # short, so the page title beside it is never cut off; the sync page has the words
+        text = (self.t("chip.waiting", forms=" ".join(
+            self.t(f"short.{e}", n=n) for e, n in sorted(
+                forms.items(), key=lambda kv: QUEUE_ORDER.index(kv[0])
+                if kv[0] in QUEUE_ORDER else 99)))
+                if forms else self.t("chip.nothing", last=last))
         if self.sync.state.running:
             text = self.t("chip.running") + " · " + text
         elif st.last_sync_ok is False and sync_problem(self.sync.state.report) in (

@@ -9,6 +9,7 @@ values so they can be table-tested.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -118,6 +119,24 @@ def required_fields(kind: str) -> list[str]:
 
 
 INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
+#: a mainland mobile number (11 digits from 1) or a landline with its area code
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
+
+
+def money(amount: Any) -> str:
+    """An amount as money: 42000 → "42,000 元" (cents only when there are some)."""
+    if amount is None or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return "—"
+    text = f"{amount:,.2f}"
+    return (text[:-3] if text.endswith(".00") else text) + " 元"
+
+
+def employer_for(site: dict[str, Any]) -> str:
+    """The case form's employer, pre-filled from the site: a factory or a firm
+    is the employer itself; on a construction project it is the contractor."""
+    if site.get("kind") == "construction":
+        return site.get("contractor") or ""
+    return site.get("name") or ""
 
 
 def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -150,6 +169,12 @@ def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             fields[name] = value
         else:
             fields[name] = value
+    if ("period_from" in fields and "period_to" in fields
+            and fields["period_to"] < fields["period_from"]):
+        errors["period_to"] = "err.month_order"  # YYYY-MM compares as text
+    phone = fields.get("complainant_phone")
+    if phone is not None and not PHONE.fullmatch(str(phone).replace(" ", "").replace("-", "")):
+        errors["complainant_phone"] = "err.phone"
     if not fields.get("title") and not fields.get("employer"):
         errors["title"] = "err.title_or_employer"
     if fields.get("sector") not in ("construction", "non_construction"):

@@ -20,7 +20,9 @@ from .viewmodels import (
     CaseVM,
     UiError,
     current_user,
+    employer_for,
     forms_text,
+    money,
     queue_forms,
     review_label,
     sync_problem,
@@ -445,6 +447,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     heads = ft.Text("", size=13, weight=ft.FontWeight.W_600)
     pending_saves: dict[str, asyncio.Task] = {}
     rest_btn = ft.OutlinedButton("", icon=ft.Icons.DONE_ALL, height=SECONDARY)
+    rest_box = hook("rest-compliant", rest_btn)
 
     def err_text(err: Any) -> str:
         return t(err.key, **{k: v[lang] if isinstance(v, dict) else v
@@ -478,7 +481,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         gps.value = gps_text()
         rest = vm.rest_compliant(vm.step)
         rest_btn.content = t("insp.rest_compliant", n=len(rest))
-        rest_btn.visible = bool(rest) and not vm.read_only
+        rest_box.visible = bool(rest) and not vm.read_only
         steps_row.controls = [
             ft.Chip(label=ft.Text(f"{i + 1}. {s.label[lang]}"
                                   + (f" ({vm.step_missing(i)})" if vm.step_missing(i) else " ✓"),
@@ -752,7 +755,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             cards.append(ft.Container(heads, padding=PAD, bgcolor=ft.Colors.AMBER_50,
                                       border_radius=8))
         if not vm.read_only:
-            cards.append(hook("rest-compliant", rest_btn))
+            cards.append(rest_box)
         cards += [item_card(i) for i in step.items]
         step_box.controls = cards
         prev_btn.disabled = vm.step == 0
@@ -978,7 +981,7 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     collective = ft.Switch(label=t("case.collective_risk"), value=False)
     number = ft.KeyboardType.NUMBER
     form = [
-        tf("title"), tf("employer", value=site.get("contractor") or ""),
+        tf("title"), tf("employer", value=employer_for(site)),
         tf("employer_address", value=site.get("address") or ""),
         ft.Text(t("case.sector"), size=13), sector_btn,
         ft.Row([ft.Container(tf("workers_owed", keyboard_type=number), expand=True),
@@ -1033,7 +1036,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        else t("case.days_left", days=dl.days_left)),
             size=14, weight=ft.FontWeight.BOLD,
             color=ft.Colors.RED_700 if dl.overdue else ft.Colors.GREEN_800)
-    info = [kv(t(f"case.{f}"), c.get(f)) for f in
+    info = [kv(t(f"case.{f}"), money(c.get(f)) if f == "amount_owed" and c.get(f) is not None
+               else c.get(f)) for f in
             ("employer", "employer_address", "workers_owed", "amount_owed", "period_from",
              "period_to", "work_done")]
     info.append(kv(t("case.sector"), t(f"sector.{c['sector']}") if c.get("sector") else None))
@@ -1108,6 +1112,7 @@ def sync_view(app: "FieldApp") -> ft.View:
     counts = ft.Text("", size=14)
     problem = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.RED_700)
     last_good = ft.Text("", size=13)
+    problem_box = hook("sync-problem", problem)
 
     def queue_text() -> str:
         now = app.device.status()
@@ -1148,7 +1153,7 @@ def sync_view(app: "FieldApp") -> ft.View:
         key = sync_problem(s.report) if s.report is not None else (
             "sync.offline" if now.last_sync_ok is False else None)
         problem.value = t(key) if key else ""
-        problem.visible = bool(key)
+        problem_box.visible = bool(key)  # the hook, not its content (Semantics needs one)
         last_good.value = t("sync.last_good", when=fmt_time(now.last_good_sync_ms)
                             if now.last_good_sync_ms else t("sync.never"))
         counts.value = queue_text()
@@ -1221,7 +1226,7 @@ def sync_view(app: "FieldApp") -> ft.View:
 
     quarantine = app.device.quarantine()
     body = [
-        section(t("sync.title"), hook("sync-queue", counts), hook("sync-problem", problem),
+        section(t("sync.title"), hook("sync-queue", counts), problem_box,
                 hook("sync-last-good", last_good),
                 ft.Text(t("sync.server", url=st.server_url or "—"), size=12,
                         color=ft.Colors.GREY_700),

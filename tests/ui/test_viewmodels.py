@@ -553,3 +553,21 @@ def test_a_factory_page_shows_no_construction_fields() -> None:
     assert not {"builder", "contractor", "contract_amount", "start_date"} & set(factory)
     assert {"address", "industry", "contact_phone"} <= set(factory)
     assert {"builder", "contractor", "contract_amount"} <= set(site_fields("construction"))
+
+
+def test_case_form_small_truths() -> None:
+    from field_app.ui.viewmodels import employer_for, money
+
+    base = {"title": "拖欠工资", "sector": "non_construction"}
+    _, errors = parse_intake({**base, "period_from": "2025-05", "period_to": "2025-03",
+                              "complainant_phone": "1234"})
+    assert errors == {"period_to": "err.month_order", "complainant_phone": "err.phone"}
+    assert Translator("zh")("err.month_order") == "结束月份不能早于开始月份"
+    fields, errors = parse_intake({**base, "period_from": "2025-01", "period_to": "2025-03",
+                                   "complainant_phone": "138 0000 1234"})
+    assert errors == {} and fields["period_to"] == "2025-03"
+    assert parse_intake({**base, "complainant_phone": "023-65001234"})[1] == {}
+    assert money(42000) == "42,000 元" and money(1234.5) == "1,234.50 元" and money(None) == "—"
+    assert employer_for({"kind": "factory", "name": "凯达五金制品厂"}) == "凯达五金制品厂"
+    assert employer_for({"kind": "construction", "name": "工地", "contractor": "渝通建设"}) == (
+        "渝通建设")
