@@ -502,6 +502,7 @@ class SyncClient:
                 if res.status == "merged":
                     report.merged += 1
                     report.conflicts += len(res.conflicts)
+                    note_replaced(tx, m, res.conflicts, self.settings.now_ms())
                 elif res.status == "duplicate":
                     report.duplicates += 1
             report.pushed += self.outbox.acknowledge_all(tx, acked)
@@ -574,3 +575,22 @@ class SyncClient:
             tx.add_quarantine(id=f"photo:{sha256}", kind="photo", code=code, message=message,
                               details={"sha256": sha256})
             tx.update_photo(sha256, state="quarantined", last_error=message)
+
+
+REPLACED_KEEP = 200  # conflicted edits remembered for the screens
+
+
+def note_replaced(tx: Any, m: Any, conflicts: list[Any], now_ms: int) -> None:
+    """Remember the fields of my edit the server kept in a conflict record (what
+    I typed), so the record's screen can say what happened once the pull
+    brings the value that was kept (``state['replaced_edits']``)."""
+    if not conflicts:
+        return
+    kept = list(tx.get("replaced_edits") or [])
+    for c in conflicts:
+        mine: Any = m.fields
+        for part in c.field.split("."):
+            mine = mine.get(part) if isinstance(mine, dict) else None
+        kept.append({"entity": m.entity, "entity_id": m.entity_id, "field": c.field,
+                     "mine": mine, "conflict_id": c.conflict_id, "at": now_ms})
+    tx.set("replaced_edits", kept[-REPLACED_KEEP:])

@@ -205,6 +205,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "short.photo": ("照片{n}", "{n} photo"),
     "chip.offline": ("无网络", "Offline"),
     "conflict.title": ("您离线时的修改被替换", "Your offline edit was replaced"),
+    "conflict.newer": ("另一处较新的修改", "a newer edit elsewhere"),
     "conflict.detail": ("{field}：您填的「{mine}」，保留的是「{kept}」（{who}），由劳动保障所裁定",
                         "{field}: you typed “{mine}”, kept “{kept}” ({who}); the labour office "
                         "decides"),

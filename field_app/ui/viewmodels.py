@@ -992,6 +992,35 @@ def sync_problem(report: SyncReport | None) -> str | None:
     return "sync.server_down"
 
 
+@dataclass(frozen=True)
+class ReplacedEdit:
+    field: str  # "contact_phone", "answers.C08"
+    mine: Any  # what this phone sent
+    kept: Any  # what the server kept (the record's value now)
+    conflict_id: str
+
+
+def replaced_edits(device: Device, entity: str, entity_id: str) -> list[ReplacedEdit]:
+    """My offline edits of this record that the server replaced (it kept
+    another value in a conflict record the office decides on): what I typed
+    and what is stored now. An edit the pull shows as kept is not listed."""
+    with device.store.read() as tx:
+        noted = [r for r in (tx.get("replaced_edits") or [])
+                 if r.get("entity") == entity and r.get("entity_id") == entity_id]
+    record = device.get(entity, entity_id) or {}
+    out: dict[str, ReplacedEdit] = {}
+    for r in noted:
+        kept: Any = record
+        for part in r["field"].split("."):
+            kept = kept.get(part) if isinstance(kept, dict) else None
+        if kept != r.get("mine"):
+            out[r["field"]] = ReplacedEdit(r["field"], r.get("mine"), kept,
+                                           r.get("conflict_id") or "")
+        else:
+            out.pop(r["field"], None)
+    return list(out.values())
+
+
 def quarantine_changes(fields: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:
     """Fix-and-retry form → the changed fields, typed like the refused values
     (numbers stay numbers, yes/no stays a bool); untouched fields are left out."""

@@ -20,6 +20,7 @@ from .viewmodels import (
     CaseVM,
     UiError,
     current_user,
+    replaced_edits,
     employer_for,
     forms_text,
     money,
@@ -55,6 +56,33 @@ def fmt_time(ms: int | None) -> str:
     if not ms:
         return "—"
     return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def replaced_banner(app: "FieldApp", entity: str, entity_id: str,
+                    label: Callable[[str], str]) -> list[ft.Control]:
+    """My offline edits the server replaced, on the record itself: what I
+    typed, what was kept, and that the labour office decides (the conflict)."""
+    t = app.t
+    edits = replaced_edits(app.device, entity, entity_id)
+    if not edits:
+        return []
+
+    def words(v: Any) -> str:
+        if isinstance(v, dict):
+            inner = v.get("answer", v)
+            if isinstance(inner, str) and app.t.has(f"ans.{inner}"):
+                return t(f"ans.{inner}")
+            return str(inner)
+        return "—" if v in (None, "") else str(v)
+
+    lines = [ft.Text(t("conflict.title"), size=14, weight=ft.FontWeight.BOLD,
+                     color=ft.Colors.ORANGE_900)]
+    lines += [ft.Text(t("conflict.detail", field=label(e.field), mine=words(e.mine),
+                        kept=words(e.kept), who=t("conflict.newer")), size=13)
+              for e in edits]
+    return [hook(f"replaced-{entity}", ft.Container(
+        ft.Column(lines, spacing=4), padding=PAD, bgcolor=ft.Colors.ORANGE_50,
+        border_radius=8))]
 
 
 def badge(text: str, color: str) -> ft.Container:
@@ -306,6 +334,8 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
         value = s.get(f)
         if f == "status" and value:
             value = t(f"site_status.{value}")
+        elif f == "contract_amount" and value is not None:
+            value = money(value)
         registry.append(kv(t(f"site.{f}"), value))
     six = [ft.Row([ft.Icon(ft.Icons.CHECK_CIRCLE if v else ft.Icons.CANCEL if v is False
                            else ft.Icons.HELP_OUTLINE,
@@ -381,6 +411,8 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
     ], spacing=8)
     body = [
         ft.Text(s.get("name") or "", size=20, weight=ft.FontWeight.BOLD),
+        *replaced_banner(app, "site", site_id,
+                         lambda f: t(f"site.{f}") if t.has(f"site.{f}") else f),
         actions,
         ft.TextButton(t("site.edit"), icon=ft.Icons.EDIT, on_click=app.safe(edit_site)),
         section(t("site.six_systems"), *(six or [ft.Text(t("site.no_approved"), size=13)])),
@@ -865,6 +897,11 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         app.sync_soon()  # online: sent at once, not at the next timer tick
         await app.go(f"/site/{vm.record.get('site_id')}")
 
+    def item_label(field: str) -> str:
+        code = field.split(".")[-1]
+        item = vm.template.item(code)
+        return f"{code} {getattr(item.label, lang)}" if item else field
+
     def review_banner() -> list[ft.Control]:
         """The reviewer's word on the inspection itself; a returned one offers
         修改后重新提交 (a new revision of the same inspection)."""
@@ -906,6 +943,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                                                   disabled=vm.read_only))],
                wrap=True, spacing=4),
         *review_banner(),
+        *replaced_banner(app, "inspection", insp_id, item_label),
         ft.Text(t("insp.read_only"), color=ft.Colors.RED_700,
                 visible=vm.read_only and not vm.returned),
         steps_row,
@@ -1088,6 +1126,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
         ft.Row([badge(t("status." + (c.get("status") or "registered")), ft.Colors.BLUE_700),
                 badge(t("level." + (c.get("level") or "village")), ft.Colors.TEAL_700)]),
         deadline,
+        *replaced_banner(app, "case", case_id,
+                         lambda f: t(f"case.{f}") if t.has(f"case.{f}") else f),
         section(t("case.actions"), ft.Row(buttons, wrap=True, spacing=6) if buttons
                 else ft.Text(t("case.no_actions"), size=13)),
         section(t("case.timeline"), *timeline),

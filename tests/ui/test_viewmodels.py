@@ -4,6 +4,7 @@ view-models over a real device logged in to a real (demo-seeded) server."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import re
 from pathlib import Path
 
@@ -571,3 +572,31 @@ def test_case_form_small_truths() -> None:
     assert employer_for({"kind": "factory", "name": "凯达五金制品厂"}) == "凯达五金制品厂"
     assert employer_for({"kind": "construction", "name": "工地", "contractor": "渝通建设"}) == (
         "渝通建设")
+
+
+def test_an_offline_edit_the_server_replaced_is_shown_on_the_record(
+        grid1_device: Device, demo_server, tmp_path: Path) -> None:
+    """Two phones of grid1 change a site's contact phone; the one offline
+    longer loses (older clock). Its record then lists what was typed, what
+    was kept, and the office decides (the server's conflict record)."""
+    from field_app.ui.viewmodels import replaced_edits
+    from sync_server.demo import DEMO_PASSWORD
+
+    site = construction_site(grid1_device)
+    other = Device.open(tmp_path / "other-phone")
+    try:
+        other.login(demo_server.url, "grid1", DEMO_PASSWORD)
+        assert other.sync().ok
+        grid1_device.update_site(site["id"], contact_phone="13800000001")  # offline first
+        time.sleep(0.01)
+        other.update_site(site["id"], contact_phone="13900000002")
+        assert other.sync().ok
+        report = grid1_device.sync()
+        assert report.ok and report.conflicts == 1
+        edits = replaced_edits(grid1_device, "site", site["id"])
+        assert [(e.field, e.mine, e.kept) for e in edits] == [
+            ("contact_phone", "13800000001", "13900000002")]
+        assert grid1_device.get("site", site["id"])["contact_phone"] == "13900000002"
+        assert replaced_edits(other, "site", site["id"]) == []
+    finally:
+        other.close()
