@@ -42,7 +42,7 @@ from .viewmodels import (
 log = logging.getLogger("field_app.ui")
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
-TOP_ROUTES = ("/sites", "/sync", "/settings")
+TOP_ROUTES = ("/sites", "/cases", "/sync", "/settings")
 TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
 
 
@@ -156,6 +156,8 @@ class FieldApp:
                 return views.case_intake_view, [site_id]
             case ["inspection", insp_id]:
                 return views.inspection_view, [insp_id]
+            case ["cases"]:
+                return views.cases_view, []
             case ["case", case_id]:
                 return views.case_view, [case_id]
             case ["sync"]:
@@ -228,6 +230,7 @@ class FieldApp:
             selected_index=TOP_ROUTES.index(route), on_change=self.safe(changed),
             destinations=[
                 ft.NavigationBarDestination(icon=ft.Icons.APARTMENT, label=self.t("nav.sites")),
+                ft.NavigationBarDestination(icon=ft.Icons.REPORT, label=self.t("nav.cases")),
                 ft.NavigationBarDestination(icon=ft.Icons.SYNC, label=self.t("nav.sync")),
                 ft.NavigationBarDestination(icon=ft.Icons.SETTINGS, label=self.t("nav.settings")),
             ])

@@ -206,6 +206,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chip.offline": ("无网络", "Offline"),
     "conflict.title": ("您离线时的修改被替换", "Your offline edit was replaced"),
     "conflict.newer": ("另一处较新的修改", "a newer edit elsewhere"),
+    "nav.cases": ("案件", "Cases"),
+    "cases.title": ("欠薪案件", "Wage cases"),
+    "cases.empty": ("手机上还没有案件", "No cases on this phone yet"),
+    "emoji.removed": ("已去掉表情符号：手机和劳保所的字体都无法显示", "Emoji removed: the phone's "
+                      "and the office's font cannot show them"),
     "conflict.detail": ("{field}：您填的「{mine}」，保留的是「{kept}」（{who}），由劳动保障所裁定",
                         "{field}: you typed “{mine}”, kept “{kept}” ({who}); the labour office "
                         "decides"),

@@ -123,6 +123,19 @@ INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
 PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
 
 
+#: pictographs the bundled CJK font cannot draw (they would show as boxes, here
+#: and in the office): emoji, symbols and pictographs, dingbats, flags, the
+#: variation selector and the zero-width joiner that glue them
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0001F1E6-\U0001F1FF"
+                   "\U0000FE0F\U0000200D\U00002B50\U00002B55]")
+
+
+def strip_emoji(text: str) -> tuple[str, bool]:
+    """Text without emoji, and whether any were removed (the screen says so)."""
+    clean = EMOJI.sub("", text)
+    return clean, clean != text
+
+
 def money(amount: Any) -> str:
     """An amount as money: 42000 → "42,000 元" (cents only when there are some)."""
     if amount is None or isinstance(amount, bool) or not isinstance(amount, (int, float)):
@@ -866,6 +879,39 @@ class CaseVM:
         event_id = self.device.add_case_event(self.id, kind, **fields)
         self.reload()
         return event_id
+
+
+@dataclass
+class CaseRow:
+    id: str
+    title: str
+    site: str
+    status: str
+    level: str
+    amount: Any
+    opened_at: int | None
+    deadline: Deadline | None
+
+
+def case_rows(device: Device, today: dt.date | None = None) -> list[CaseRow]:
+    """The cases on this phone (my villages' and the ones I registered), open
+    ones first, then newest first, each with its next deadline."""
+    today = today or dt.datetime.now(CHINA).date()
+    sites = {s["id"]: s.get("name") or "" for s in device.sites()}
+    events: dict[str, list[dict]] = {}
+    for e in device.records("case_event"):
+        events.setdefault(e.get("case_id") or "", []).append(e)
+    cal = device.work_calendar()
+    rows = []
+    for c in device.cases():
+        state = case_state(c, events.get(c["id"], []))
+        rows.append(CaseRow(
+            id=c["id"], title=c.get("title") or c.get("employer") or "—",
+            site=sites.get(c.get("site_id") or "", ""), status=state.status, level=state.level,
+            amount=c.get("amount_owed"), opened_at=c.get("opened_at") or c.get("created_at"),
+            deadline=case_deadline(c, state.extended, today, cal)))
+    rows.sort(key=lambda r: (r.status in FINAL_STATUSES, -(r.opened_at or 0)))
+    return rows
 
 
 def open_case(device: Device, site_id: str | None, raw: dict[str, Any]

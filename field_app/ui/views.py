@@ -19,8 +19,10 @@ from .viewmodels import (
     SITE_KINDS,
     CaseVM,
     UiError,
+    case_rows,
     current_user,
     replaced_edits,
+    strip_emoji,
     employer_for,
     forms_text,
     money,
@@ -674,7 +676,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                                vertical_alignment=ft.CrossAxisAlignment.START))
         else:  # text
             def typed_text(e: Any) -> None:
-                text = (e.control.value or "").strip()
+                text = no_emoji(e.control)
                 if text:
                     debounced(item.code, lambda: vm.answer(item.code, text))
             rows.append(hook(f"txt-{item.code}", ft.TextField(
@@ -715,7 +717,7 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                             on_change=app.safe(lambda e: debounced(
                                 f"{item.code}.note",
                                 (lambda text: lambda: vm.set_note(item.code, text))(
-                                    e.control.value or ""))))
+                                    no_emoji(e.control)))))
 
         def show_note(e: Any) -> None:
             note.visible = not note.visible
@@ -778,6 +780,15 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         return ft.Column(rows, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
     drawn = [0]  # draws so far: part of the item cards' scroll keys
+
+    def no_emoji(control: Any) -> str:
+        """The field's text without emoji (the phone's font cannot show them):
+        removed from the field at once, with a word why."""
+        clean, removed = strip_emoji(control.value or "")
+        if removed:
+            control.value = clean
+            app.toast(t("emoji.removed"))
+        return clean.strip()
 
     def draw() -> None:
         drawn[0] += 1
@@ -1031,6 +1042,12 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     ]
 
     async def submit(e: Any) -> None:
+        removed = False
+        for control in fields.values():
+            control.value, gone = strip_emoji(control.value or "")
+            removed = removed or gone
+        if removed:
+            app.toast(t("emoji.removed"))
         raw = {k: c.value for k, c in fields.items()}
         raw["sector"] = (sector_btn.selected or [None])[0]
         raw["source"] = source.value
@@ -1057,6 +1074,33 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
 
 
 EVENT_FIELDS = ("note", "amount_recovered", "workers_paid", "referral_target", "callback_note")
+
+
+def cases_view(app: "FieldApp") -> ft.View:
+    """案件: every case on this phone, open ones first, with the next deadline."""
+    t = app.t
+    tiles: list[ft.Control] = []
+    for r in case_rows(app.device):
+        sub = " · ".join(x for x in (r.site, money(r.amount) if r.amount is not None else "",
+                                     fmt_time(r.opened_at)[:10]) if x)
+        lines: list[ft.Control] = [
+            ft.Text(r.title, size=15, weight=ft.FontWeight.W_600),
+            ft.Text(sub, size=12, color=ft.Colors.GREY_700),
+            ft.Row([badge(t(f"status.{r.status}"), ft.Colors.BLUE_700),
+                    badge(t(f"level.{r.level}"), ft.Colors.TEAL_700)], spacing=6)]
+        if r.deadline:
+            lines.append(ft.Text(
+                t(f"case.deadline_{r.deadline.kind}", due=r.deadline.due.isoformat()) + " · "
+                + (t("case.overdue", days=-r.deadline.days_left) if r.deadline.overdue
+                   else t("case.days_left", days=r.deadline.days_left)), size=12,
+                color=ft.Colors.RED_700 if r.deadline.overdue else ft.Colors.GREEN_800))
+        tiles.append(hook(f"case-row-{r.id}", ft.Container(
+            ft.Column(lines, spacing=4), padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
+            on_click=app.nav(f"/case/{r.id}"), ink=True)))
+    body: list[ft.Control] = [hook("case-list", ft.Column(
+        tiles or [ft.Text(t("cases.empty"), color=ft.Colors.GREY_700)], spacing=8,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH))]
+    return page_view(app, "/cases", t("cases.title"), body)
 
 
 def case_view(app: "FieldApp", case_id: str) -> ft.View:
@@ -1371,4 +1415,4 @@ def settings_view(app: "FieldApp") -> ft.View:
 
 
 __all__ = ["login_view", "sites_view", "site_view", "inspection_view", "case_intake_view",
-           "case_view", "sync_view", "settings_view"]
+           "case_view", "cases_view", "sync_view", "settings_view"]

@@ -600,3 +600,28 @@ def test_an_offline_edit_the_server_replaced_is_shown_on_the_record(
         assert replaced_edits(other, "site", site["id"]) == []
     finally:
         other.close()
+
+
+def test_emoji_are_stripped_with_a_word() -> None:
+    from field_app.ui.viewmodels import strip_emoji
+
+    assert strip_emoji("现场整洁👍🏻，工人✅已签字") == ("现场整洁，工人已签字", True)
+    assert strip_emoji("👨‍👩‍👧 家属") == (" 家属", True)
+    assert strip_emoji("合同 42 份（1—3 月）") == ("合同 42 份（1—3 月）", False)
+    assert Translator("zh")("emoji.removed").startswith("已去掉表情符号")
+
+
+def test_the_phone_lists_its_cases(grid1_device: Device) -> None:
+    from field_app.ui.viewmodels import case_rows
+
+    site = construction_site(grid1_device)
+    case_id, errors = open_case(grid1_device, site["id"], {
+        "title": "拖欠钢筋班组工资", "sector": "construction", "amount_owed": "42000",
+        "village_id": site["village_id"]})
+    assert not errors
+    rows = case_rows(grid1_device, today=dt.date.today())
+    mine = next(r for r in rows if r.id == case_id)
+    assert (mine.title, mine.site, mine.status, mine.amount) == (
+        "拖欠钢筋班组工资", site["name"], "registered", 42000)
+    assert mine.deadline is not None and mine.deadline.kind == "accept"
+    assert len(rows) == len(grid1_device.cases())
