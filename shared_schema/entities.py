@@ -106,6 +106,11 @@ class Inspection(Record, kw_only=True):
     answers: dict[str, Answer] | None = None
     lat: float | None = None
     lon: float | None = None
+    # The fix lat/lon came from: its accuracy radius (metres) and when it was
+    # taken (unix ms). The phone keeps the best fix obtained while the
+    # inspection is open (docs/device-api.md, "Inspection location").
+    accuracy_m: float | None = None
+    located_at: int | None = None
     notes: str | None = None
     review_state: ReviewState | None = None
     review_comment: str | None = None

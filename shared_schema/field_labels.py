@@ -67,6 +67,7 @@ FIELD_LABELS: dict[str, dict[str, Label]] = {
         "lat": ("纬度", "Latitude"),
         "lon": ("经度", "Longitude"),
         "accuracy_m": ("定位精度（米）", "GPS accuracy (m)"),
+        "located_at": ("定位时间", "Located at"),
         "notes": ("备注", "Notes"),
         "review_state": ("审核结论", "Review"),
         "review_comment": ("审核意见", "Review comment"),

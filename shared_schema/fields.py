@@ -128,6 +128,8 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
                          item_fields=("answer", "value", "note")),
         "lat": _rule(RECORDER),
         "lon": _rule(RECORDER),
+        "accuracy_m": _rule(RECORDER),  # the fix's accuracy radius
+        "located_at": _rule(RECORDER),  # when the fix was taken (device time)
         "notes": _rule(RECORDER, chars=NOTE_CHARS),
         "review_state": _rule(OFFICE, chars=CODE_CHARS),
         "review_comment": _rule(OFFICE, chars=NOTE_CHARS),

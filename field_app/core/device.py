@@ -361,8 +361,9 @@ class Device:
     def start_inspection(self, site_id: str, **fields: Any) -> str:
         """Start a draft inspection of a site with the template for its kind."""
         extra = _typed("inspection", _clean(fields))
-        if set(extra) - {"lat", "lon", "notes"}:
-            raise InvalidInput("invalid_field", "only lat, lon and notes can be given here")
+        if set(extra) - {"lat", "lon", "accuracy_m", "located_at", "notes"}:
+            raise InvalidInput("invalid_field",
+                               "only lat, lon, accuracy_m, located_at and notes can be given here")
         insp_id = uuid7(self.settings.now_ms)
         with self.store.write() as tx:
             user = self._user(tx)
@@ -400,6 +401,38 @@ class Device:
             _refuse(field_rules.refuse_values("inspection", {"answers": {item_code: item}}))
             if (row.data.get("answers") or {}).get(item_code) != item:
                 self.outbox.edit(tx, row, {"answers": {item_code: item}})
+
+    def set_inspection_location(self, insp_id: str, lat: float, lon: float,
+                                accuracy_m: float | None, located_at: int) -> None:
+        """The draft inspection's location: a GPS fix with its accuracy radius
+        (metres) and the time it was taken. The caller decides which fix is
+        the best (the UI keeps the one with the smallest radius)."""
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (
+                accuracy_m is not None and accuracy_m < 0):
+            raise InvalidInput("invalid_value", "not a GPS position",
+                               lat=lat, lon=lon, accuracy_m=accuracy_m)
+        fields = _typed("inspection", {"lat": lat, "lon": lon, "accuracy_m": accuracy_m,
+                                       "located_at": located_at})
+        with self.store.write() as tx:
+            row, _ = self._draft(tx, insp_id)
+            changed = {k: v for k, v in fields.items() if row.data.get(k) != v}
+            if changed:
+                self.outbox.edit(tx, row, changed)
+
+    def reopen_inspection(self, insp_id: str) -> None:
+        """A returned inspection (review ``rejected``, 退回) back to a draft of
+        the same inspection, for its author to fix and submit again (a new
+        revision; the server sets the review back to pending on resubmit;
+        docs/cases.md, "Returned inspections")."""
+        with self.store.write() as tx:
+            user = self._user(tx)
+            row = self._live(tx, "inspection", insp_id)
+            if row.data.get("inspector_id") != user["id"]:
+                raise DeviceError("not_author", "only the inspector who recorded it may change it")
+            if row.data.get("state") != "submitted" or row.data.get("review_state") != "rejected":
+                raise DeviceError("not_returned",
+                                  "only a submitted inspection returned by the office can reopen")
+            self.outbox.edit(tx, row, {"state": "draft"})
 
     def photo_counts(self, insp_id: str) -> dict[str, int]:
         return dict(Counter(p.get("item_code") or "" for p in self.photos(insp_id)))
@@ -581,6 +614,7 @@ class Device:
                 quarantined=tx.count("quarantine", "state='open'"),
                 last_sync_ms=tx.get("last_sync_ms"), last_sync_ok=tx.get("last_sync_ok"),
                 cursor=int(tx.get("cursor", 0)), clock_offset_ms=offset, hlc=self.clock.last,
+                last_good_sync_ms=tx.get("last_good_sync_ms"),
             )
 
     # quarantine ----------------------------------------------------------------------------

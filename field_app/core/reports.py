@@ -39,6 +39,9 @@ class SyncReport(msgspec.Struct, kw_only=True):
     bytes_uploaded: int = 0
     login_required: bool = False
     resynced: bool = False  # the server asked for a full resync (410) and it was done
+    #: one stable code per line of ``errors`` (``network``, ``http_503``, a server
+    #: code…), for a screen to say it in the user's language
+    error_codes: list[str] = []
 
     @property
     def ok(self) -> bool:
@@ -73,6 +76,7 @@ class DeviceStatus(msgspec.Struct, kw_only=True):
     clock_offset_ms: int | None
     hlc: str
     login_reason: str | None = None
+    last_good_sync_ms: int | None = None  # the last sync that ended without errors
 
 
 class QuarantineItem(msgspec.Struct, kw_only=True):

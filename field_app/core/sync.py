@@ -189,6 +189,7 @@ class SyncClient:
         if not url or not token:
             report.login_required = True
             report.errors.append("login required: this device has not logged in yet")
+            report.error_codes.append("not_logged_in")
             return report
         api = ApiClient(url, self.settings, token)
         phases: list[Callable[[], None]] = [lambda: self.pull(api, report, progress)]
@@ -205,19 +206,24 @@ class SyncClient:
                     phase()
                 except ServerError as exc:  # refused as a whole: note it, go on
                     report.errors.append(exc.message)
+                    report.error_codes.append(exc.code)
         except LoginRequired as exc:
             report.login_required = True
             report.errors.append(f"login required ({exc.code}): {exc.message}")
+            report.error_codes.append(exc.code)
             with self.store.write() as tx:
                 tx.set("login_required", True)
                 tx.set("login_reason", exc.code)
         except DeviceError as exc:  # the network is gone: stop, everything stays queued
             report.errors.append(exc.message)
+            report.error_codes.append(exc.code)
         finally:
             api.close()
             with self.store.write() as tx:
                 tx.set("last_sync_ms", self.settings.now_ms())
                 tx.set("last_sync_ok", report.ok)
+                if report.ok:
+                    tx.set("last_good_sync_ms", self.settings.now_ms())
                 tx.set("last_sync_report", msgspec.to_builtins(report))
             progress(SyncProgress(phase="done", records_done=report.pushed + report.pulled,
                                   bytes_done=report.bytes_uploaded))
@@ -496,6 +502,7 @@ class SyncClient:
                 if res.status == "merged":
                     report.merged += 1
                     report.conflicts += len(res.conflicts)
+                    note_replaced(tx, m, res.conflicts, self.settings.now_ms())
                 elif res.status == "duplicate":
                     report.duplicates += 1
             report.pushed += self.outbox.acknowledge_all(tx, acked)
@@ -568,3 +575,22 @@ class SyncClient:
             tx.add_quarantine(id=f"photo:{sha256}", kind="photo", code=code, message=message,
                               details={"sha256": sha256})
             tx.update_photo(sha256, state="quarantined", last_error=message)
+
+
+REPLACED_KEEP = 200  # conflicted edits remembered for the screens
+
+
+def note_replaced(tx: Any, m: Any, conflicts: list[Any], now_ms: int) -> None:
+    """Remember the fields of my edit the server kept in a conflict record (what
+    I typed), so the record's screen can say what happened once the pull
+    brings the value that was kept (``state['replaced_edits']``)."""
+    if not conflicts:
+        return
+    kept = list(tx.get("replaced_edits") or [])
+    for c in conflicts:
+        mine: Any = m.fields
+        for part in c.field.split("."):
+            mine = mine.get(part) if isinstance(mine, dict) else None
+        kept.append({"entity": m.entity, "entity_id": m.entity_id, "field": c.field,
+                     "mine": mine, "conflict_id": c.conflict_id, "at": now_ms})
+    tx.set("replaced_edits", kept[-REPLACED_KEEP:])

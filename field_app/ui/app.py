@@ -29,12 +29,21 @@ from .adapters import (
 )
 from .i18n import Translator
 from .office_viewmodels import is_office
-from .viewmodels import CHINA, SiteListVM, SyncVM, UiError
+from .viewmodels import (
+    CHINA,
+    SiteListVM,
+    SyncVM,
+    QUEUE_ORDER,
+    UiError,
+    queue_forms,
+    sync_problem,
+)
 
 log = logging.getLogger("field_app.ui")
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
-TOP_ROUTES = ("/sites", "/sync", "/settings")
+TOP_ROUTES = ("/sites", "/cases", "/sync", "/settings")
+TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
 
 
 class FieldApp:
@@ -54,6 +63,8 @@ class FieldApp:
         self.sync = SyncVM(device)
         self.sync_chip = ft.Text("", size=12)
         self.fix: Any = None  # last GPS fix
+        self.fix_at: int | None = None  # when it was taken (ms)
+        self.typed: dict[str, dict] = {}  # insp id -> text typed but not stored (invalid)
         self._closed = False
         self.apply_photo_size()
 
@@ -65,9 +76,11 @@ class FieldApp:
 
     def toast(self, text: str, error: bool = False) -> None:
         try:
+            # floating above the bottom bars (上一步/下一步/提交, the tabs): never over them
             self.page.show_dialog(ft.SnackBar(
                 ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None,
-                duration=ft.Duration(seconds=4)))
+                duration=ft.Duration(seconds=4), behavior=ft.SnackBarBehavior.FLOATING,
+                margin=ft.Margin.only(left=12, right=12, bottom=TOAST_CLEARANCE)))
         except Exception:  # noqa: BLE001 - never let the boundary itself fail
             log.exception("snackbar failed")
 
@@ -143,6 +156,8 @@ class FieldApp:
                 return views.case_intake_view, [site_id]
             case ["inspection", insp_id]:
                 return views.inspection_view, [insp_id]
+            case ["cases"]:
+                return views.cases_view, []
             case ["case", case_id]:
                 return views.case_view, [case_id]
             case ["sync"]:
@@ -158,14 +173,25 @@ class FieldApp:
 
     # --- chrome ----------------------------------------------------------------------------
     def chip_text(self) -> str:
+        """What waits, in forms (2 份巡查、3 张照片), and the last good sync;
+        无网络 after a sync that could not reach the server."""
         st = self.device.status()
         last = self.t("sync.never")
-        if st.last_sync_ms:
-            last = dt.datetime.fromtimestamp(st.last_sync_ms / 1000, CHINA).strftime(
+        if st.last_good_sync_ms:
+            last = dt.datetime.fromtimestamp(st.last_good_sync_ms / 1000, CHINA).strftime(
                 "%m-%d %H:%M")
-        text = self.t("chip", records=st.pending_mutations, photos=st.pending_photos, last=last)
+        forms = queue_forms(self.device)
+        # short, so the page title beside it is never cut off; the sync page has the words
+        text = (self.t("chip.waiting", forms=" ".join(
+            self.t(f"short.{e}", n=n) for e, n in sorted(
+                forms.items(), key=lambda kv: QUEUE_ORDER.index(kv[0])
+                if kv[0] in QUEUE_ORDER else 99)))
+                if forms else self.t("chip.nothing", last=last))
         if self.sync.state.running:
             text = self.t("chip.running") + " · " + text
+        elif st.last_sync_ok is False and sync_problem(self.sync.state.report) in (
+                None, "sync.offline"):
+            text = self.t("chip.offline") + " · " + text
         if st.quarantined:
             text += " · " + self.t("chip.quarantined", n=st.quarantined)
         return text
@@ -204,6 +230,7 @@ class FieldApp:
             selected_index=TOP_ROUTES.index(route), on_change=self.safe(changed),
             destinations=[
                 ft.NavigationBarDestination(icon=ft.Icons.APARTMENT, label=self.t("nav.sites")),
+                ft.NavigationBarDestination(icon=ft.Icons.REPORT, label=self.t("nav.cases")),
                 ft.NavigationBarDestination(icon=ft.Icons.SYNC, label=self.t("nav.sync")),
                 ft.NavigationBarDestination(icon=ft.Icons.SETTINGS, label=self.t("nav.settings")),
             ])
@@ -237,6 +264,22 @@ class FieldApp:
         if on_progress:
             on_progress()
         return report
+
+    def sync_soon(self) -> None:
+        """Send now if the server answers (after a submit): no wait for the timer."""
+        async def go() -> None:
+            try:
+                st = self.device.status()
+                if (not self.prefs.auto_sync or self.sync.state.running
+                        or st.login_state != "logged_in"):
+                    return
+                if await asyncio.to_thread(server_reachable, st.server_url):
+                    await self.run_sync()
+                    if (self.page.route or "").startswith(("/sites", "/sync", "/site/")):
+                        await self.render()
+            except Exception:  # noqa: BLE001 - background: offline stays queued
+                log.warning("sync after submit failed: %s", traceback.format_exc())
+        self.page.run_task(go)
 
     async def auto_sync_loop(self) -> None:
         """Background sync: whenever something waits and the server answers."""

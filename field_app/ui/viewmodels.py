@@ -9,6 +9,7 @@ values so they can be table-tested.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -18,11 +19,13 @@ from shared_schema.calendar import WorkCalendar, case_deadlines
 from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.checklists import (
+    AnswerError,
     ChecklistItem,
     ChecklistTemplate,
     headcounts,
     missing_for_submit,
     six_systems,
+    validate_answer,
 )
 
 from field_app.core import Device, DeviceError, SyncProgress, SyncReport
@@ -117,6 +120,37 @@ def required_fields(kind: str) -> list[str]:
 
 
 INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
+#: a mainland mobile number (11 digits from 1) or a landline with its area code
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
+
+
+#: pictographs the bundled CJK font cannot draw (they would show as boxes, here
+#: and in the office): emoji, symbols and pictographs, dingbats, flags, the
+#: variation selector and the zero-width joiner that glue them
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0001F1E6-\U0001F1FF"
+                   "\U0000FE0F\U0000200D\U00002B50\U00002B55]")
+
+
+def strip_emoji(text: str) -> tuple[str, bool]:
+    """Text without emoji, and whether any were removed (the screen says so)."""
+    clean = EMOJI.sub("", text)
+    return clean, clean != text
+
+
+def money(amount: Any) -> str:
+    """An amount as money: 42000 → "42,000 元" (cents only when there are some)."""
+    if amount is None or isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        return "—"
+    text = f"{amount:,.2f}"
+    return (text[:-3] if text.endswith(".00") else text) + " 元"
+
+
+def employer_for(site: dict[str, Any]) -> str:
+    """The case form's employer, pre-filled from the site: a factory or a firm
+    is the employer itself; on a construction project it is the contractor."""
+    if site.get("kind") == "construction":
+        return site.get("contractor") or ""
+    return site.get("name") or ""
 
 
 def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -149,6 +183,12 @@ def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             fields[name] = value
         else:
             fields[name] = value
+    if ("period_from" in fields and "period_to" in fields
+            and fields["period_to"] < fields["period_from"]):
+        errors["period_to"] = "err.month_order"  # YYYY-MM compares as text
+    phone = fields.get("complainant_phone")
+    if phone is not None and not PHONE.fullmatch(str(phone).replace(" ", "").replace("-", "")):
+        errors["complainant_phone"] = "err.phone"
     if not fields.get("title") and not fields.get("employer"):
         errors["title"] = "err.title_or_employer"
     if fields.get("sector") not in ("construction", "non_construction"):
@@ -170,6 +210,60 @@ def parse_number(text: str, integer: bool) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """Why typed text is not stored: an i18n key and its arguments, shown
+    under the field (``part`` names the part of a two-number item)."""
+
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+    part: str | None = None
+
+
+def check_number_text(text: str, integer: bool) -> tuple[int | float | None, FieldError | None]:
+    """Typed text → (number, None) or (None, the error to show under the field)."""
+    if not (text or "").strip():
+        return None, FieldError("err.required")
+    cleaned = text.strip().replace(",", "")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None, FieldError("err.not_a_number")
+    if number != number or number in (float("inf"), float("-inf")):
+        return None, FieldError("err.not_a_number")
+    if integer and not number.is_integer():
+        return None, FieldError("err.whole_number")
+    return (int(number) if number.is_integer() else number), None
+
+
+def answer_error(template: ChecklistTemplate, item: ChecklistItem, answer: Any,
+                 value: Any = None) -> FieldError | None:
+    """The shared answer rules (``validate_answer``, as the device and the
+    server apply them) as an error for the field, or None when it fits."""
+    try:
+        validate_answer(template, item.code, answer, value)
+    except AnswerError as exc:
+        d = exc.details
+        part = d.get("part")
+        if exc.code == "negative_value":
+            return FieldError("err.negative", part=part)
+        if d.get("at_most"):
+            parts = {p.key: p for p in item.parts}
+            small, big = parts.get(part), parts.get(d["at_most"])
+            if small is not None and big is not None and (small.headcount, big.headcount) == (
+                    "migrant", "on_site"):
+                return FieldError("err.migrant_gt_on_site", part=part)
+            if small is not None and big is not None:
+                return FieldError("err.at_most", {
+                    "part": {"zh": small.label.zh, "en": small.label.en},
+                    "other": {"zh": big.label.zh, "en": big.label.en}}, part=part)
+            return FieldError("err.out_of_range", part=part)
+        if exc.code == "out_of_range":
+            return FieldError("err.out_of_range", part=part)
+        return FieldError("err.invalid_value", part=part)
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # Site list
 
@@ -187,6 +281,7 @@ class SiteRow:
     open_cases: int
     unsynced: int
     haystack: str  # lower-cased text the search matches
+    returned: int = 0  # my inspections the office returned (退回), not yet reopened
 
 
 @dataclass
@@ -233,8 +328,12 @@ def pending_by_record(device: Device) -> dict[tuple[str, str], int]:
 
 def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[dict],
                     cases: list[dict], photos: list[dict], events: list[dict],
-                    pending: dict[tuple[str, str], int], at_ms: int) -> list[SiteRow]:
+                    pending: dict[tuple[str, str], int], at_ms: int,
+                    me: str | None = None) -> list[SiteRow]:
     """Pure: one row per site with its badges."""
+    returned: dict[str, int] = {}
+    for i in returned_to(inspections, me):
+        returned[i.get("site_id")] = returned.get(i.get("site_id"), 0) + 1
     village_names = {v["id"]: v.get("name") or "" for v in villages}
     insp_by_site: dict[str, list[dict]] = {}
     insp_site: dict[str, str] = {}
@@ -275,8 +374,14 @@ def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[d
             gov_invested=bool(s.get("gov_invested")),
             due=is_due(s, insp_by_site.get(s["id"], ()), at_ms),
             open_cases=open_cases.get(s["id"], 0), unsynced=unsynced.get(s["id"], 0),
-            haystack=f"{hay} {village}".lower()))
+            haystack=f"{hay} {village}".lower(), returned=returned.get(s["id"], 0)))
     return rows
+
+
+def returned_to(inspections: Iterable[dict[str, Any]], me: str | None) -> list[dict[str, Any]]:
+    """退回给我: my inspections the office returned, not yet submitted again."""
+    return [i for i in inspections if i.get("review_state") == "rejected"
+            and i.get("state") == "submitted" and me and i.get("inspector_id") == me]
 
 
 class SiteListVM:
@@ -288,14 +393,21 @@ class SiteListVM:
         self.rows: list[SiteRow] = []
         self.filter = SiteFilter()
         self.villages: list[dict] = []
+        self.returned: list[tuple[dict, str]] = []  # (inspection, site name): 退回给我
 
     def load(self) -> None:
         d = self.device
         assert d is not None
         self.villages = sorted(d.villages(), key=lambda v: v.get("name") or "")
-        self.rows = build_site_rows(d.sites(), self.villages, d.inspections(), d.cases(),
+        inspections = d.inspections()
+        pending = pending_by_record(d)
+        me = current_user(d).get("id")
+        self.rows = build_site_rows(d.sites(), self.villages, inspections, d.cases(),
                                     d.records("photo"), d.records("case_event"),
-                                    pending_by_record(d), self.clock())
+                                    pending, self.clock(), me=me)
+        names = {r.id: r.name for r in self.rows}
+        self.returned = [(i, names.get(i.get("site_id"), "")) for i in returned_to(
+            inspections, me) if not pending.get(("inspection", i["id"]))]
 
     def set_rows(self, rows: list[SiteRow]) -> None:
         self.rows = rows
@@ -357,6 +469,67 @@ def site_detail(device: Device, site_id: str) -> SiteDetail:
 
 
 # ---------------------------------------------------------------------------------------
+# GPS: the inspection's stored location, and what the screen says about it
+
+STALE_FIX_MS = 2 * 60_000  # a cached fix older than this is never shown as current
+
+
+def better_fix(stored: dict[str, Any], accuracy: float | None) -> bool:
+    """Whether a new fix should replace the inspection's stored location: when
+    none is stored, when the stored one has no accuracy, or when the new radius
+    is as small or smaller (the best fix wins; an equal one is the newer)."""
+    if stored.get("lat") is None or stored.get("lon") is None:
+        return True
+    old = stored.get("accuracy_m")
+    if old is None:
+        return True
+    return accuracy is not None and accuracy <= old
+
+
+@dataclass(frozen=True)
+class GpsShown:
+    state: str  # "saved" (the stored fields), "stale" (an old cached fix, not used), "missing"
+    lat: float | None = None
+    lon: float | None = None
+    accuracy: float | None = None
+    at: int | None = None
+    age_ms: int | None = None
+
+
+def gps_shown(record: dict[str, Any], now: int,
+              cached: tuple[float, float, float | None, int] | None = None) -> GpsShown:
+    """What the inspection screen shows: the stored location (exactly what the
+    office sees), else 未定位, with an older cached fix named as stale and its
+    age (never as the inspection's location)."""
+    if record.get("lat") is not None and record.get("lon") is not None:
+        return GpsShown("saved", record["lat"], record["lon"], record.get("accuracy_m"),
+                        record.get("located_at"))
+    if cached is not None:
+        return GpsShown("stale", cached[0], cached[1], cached[2], cached[3],
+                        max(0, now - cached[3]))
+    return GpsShown("missing")
+
+
+def waiting(device: Device, entity: str, entity_id: str) -> bool:
+    """Whether a change of this record still waits in the outbox."""
+    with device.store.read() as tx:
+        return tx.q("SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ? LIMIT 1",
+                    (entity, entity_id)).fetchone() is not None
+
+
+def review_label(insp: dict[str, Any], waiting_changes: bool) -> str | None:
+    """The i18n key of an inspection's review badge: none for a draft (草稿 is
+    its state, not 待审核), 退回 while returned, 已重新提交 once a returned one
+    was submitted again and waits to reach the server."""
+    if insp.get("state") != "submitted":
+        return None
+    review = insp.get("review_state") or "pending"
+    if review == "rejected" and waiting_changes:
+        return "insp.resubmitted"
+    return f"review.{review}"
+
+
+# ---------------------------------------------------------------------------------------
 # Inspection wizard
 
 
@@ -367,13 +540,29 @@ class WizardStep:
     items: list[ChecklistItem]
 
 
+#: items that reveal unpaid workers, and the part that counts them (登记欠薪线索)
+ARREARS_PARTS = {"C24": "reporting_arrears", "E11": "workers_owed"}
+
+
+@dataclass
+class Typed:
+    """Text typed into a field that is not stored, and why."""
+
+    text: Any  # str, or {part: str} for a two-number item
+    error: FieldError
+
+
 class InspectionVM:
     """The inspection wizard: one step per template group, autosave on every answer."""
 
-    def __init__(self, device: Device, insp_id: str) -> None:
+    def __init__(self, device: Device, insp_id: str,
+                 invalid: dict[str, "Typed"] | None = None) -> None:
         self.device = device
         self.id = insp_id
         self.step = 0
+        #: typed text that is not stored (key: item code, or "<code>.value"),
+        #: kept until fixed; the caller may pass a dict that outlives the view
+        self.invalid: dict[str, Typed] = {} if invalid is None else invalid
         self.reload()
 
     def reload(self) -> None:
@@ -414,41 +603,99 @@ class InspectionVM:
         self.device.answer(self.id, code, answer, value=value or None, note=note or None)
         self.record = self.device.get("inspection", self.id) or self.record
 
-    def answer_number(self, code: str, text: str) -> None:
+    # typed numbers: checked first; bad text is kept and shown, never stored ---------------
+    def check_number(self, code: str, text: str) -> tuple[Any, FieldError | None]:
         item = self.template.item(code)
         assert item is not None
-        number = parse_number(text, item.integer)
-        if number is None:
-            raise UiError("invalid_answer", "not a number", item_code=code)
-        self.answer(code, number)
+        number, err = check_number_text(text, item.integer)
+        if err is None:
+            err = answer_error(self.template, item, number)
+        return (None, err) if err else (number, None)
 
-    def answer_parts(self, code: str, texts: dict[str, str]) -> None:
+    def check_parts(self, code: str, texts: dict[str, str]) -> tuple[Any, FieldError | None]:
         item = self.template.item(code)
         assert item is not None
         parts = {}
         for part in item.parts:
-            number = parse_number(texts.get(part.key, ""), part.integer)
-            if number is None:
-                raise UiError("invalid_answer", "not a number", item_code=code)
+            number, err = check_number_text(texts.get(part.key, ""), part.integer)
+            if err is not None:
+                return None, FieldError(err.key, err.args, part=part.key)
             parts[part.key] = number
-        self.answer(code, parts)
+        err = answer_error(self.template, item, parts)
+        return (None, err) if err else (parts, None)
 
-    def set_value(self, code: str, text: str) -> None:
-        """The item's extra value (bank, amount, month …): saved with the answer."""
+    def stage(self, code: str, text: str | dict[str, str]) -> FieldError | None:
+        """Check what was typed into a number item (or its parts) at once:
+        an error is remembered with the text (``invalid``) and returned; a fit
+        clears it. Nothing is stored here (``answer_number``/``answer_parts``
+        store, debounced by the view)."""
+        if self._blank_and_unanswered(code, text):
+            self._mark(code, text, None)
+            return None
+        _, err = (self.check_parts(code, text) if isinstance(text, dict)
+                  else self.check_number(code, text))
+        self._mark(code, text, err)
+        return err
+
+    def _blank_and_unanswered(self, code: str, text: str | dict[str, str]) -> bool:
+        """Nothing typed into an item never answered: unanswered, not invalid."""
+        texts = text.values() if isinstance(text, dict) else [text]
+        return (not any((t or "").strip() for t in texts)
+                and self.entry(code).get("answer") is None)
+
+    def _mark(self, key: str, text: Any, err: FieldError | None) -> None:
+        if err is None:
+            self.invalid.pop(key, None)
+        else:
+            self.invalid[key] = Typed(text, err)
+
+    def answer_number(self, code: str, text: str) -> FieldError | None:
+        """Store a typed number, or keep the text as invalid (nothing stored)."""
+        if self._blank_and_unanswered(code, text):
+            self._mark(code, text, None)
+            return None
+        number, err = self.check_number(code, text)
+        self._mark(code, text, err)
+        if err is None:
+            self.answer(code, number)
+        return err
+
+    def answer_parts(self, code: str, texts: dict[str, str]) -> FieldError | None:
+        if self._blank_and_unanswered(code, texts):
+            self._mark(code, dict(texts), None)
+            return None
+        parts, err = self.check_parts(code, texts)
+        self._mark(code, dict(texts), err)
+        if err is None:
+            self.answer(code, parts)
+        return err
+
+    def set_value(self, code: str, text: str) -> FieldError | None:
+        """The item's extra value (bank, amount, month …): saved with the answer,
+        or kept as invalid text with the reason."""
         item = self.template.item(code)
         if item is None or item.value is None:
-            return
+            return None
+        key = f"{code}.value"
         entry = self.entry(code)
-        if entry.get("answer") is None:
-            raise UiError("invalid_answer", "answer the item first", item_code=code)
         value: Any = text.strip() or None
-        if value is not None and item.value.type == "number":
-            value = parse_number(text, item.value.integer)
-            if value is None:
-                raise UiError("invalid_value", "not a number", item_code=code)
+        err: FieldError | None = None
+        if entry.get("answer") is None:
+            err = FieldError("err.answer_first")
+        elif value is not None and item.value.type == "number":
+            value, err = check_number_text(text, item.value.integer)
+        if err is None and value is not None:
+            err = answer_error(self.template, item, entry["answer"], value)
+            if err is not None and item.value.type in ("date", "month"):
+                err = FieldError("err.date_format" if item.value.type == "date"
+                                 else "err.month_format")
+        self._mark(key, text, err)
+        if err is not None:
+            return err
         self.device.answer(self.id, code, entry["answer"], value=value,
                            note=entry.get("note"))
         self.record = self.device.get("inspection", self.id) or self.record
+        return None
 
     def set_note(self, code: str, text: str) -> None:
         entry = self.entry(code)
@@ -461,9 +708,38 @@ class InspectionVM:
     location: tuple[float, float, float | None] | None = None  # lat, lon, accuracy (m)
 
     def set_location(self, lat: float, lon: float, accuracy: float | None) -> None:
-        """The GPS fix used for photos (the inspection's own lat/lon are set
-        when it starts: ``start_inspection(site_id, lat=…, lon=…)``)."""
+        """The latest GPS fix: it tags the photos taken from now on."""
         self.location = (lat, lon, accuracy)
+
+    def note_fix(self, lat: float, lon: float, accuracy: float | None, at_ms: int) -> bool:
+        """A fix obtained while the inspection is open: it tags the next photos,
+        and becomes the inspection's stored location when it is the best one
+        so far (``better_fix``). True when it was stored."""
+        self.set_location(lat, lon, accuracy)
+        if self.read_only or not better_fix(self.record, accuracy):
+            return False
+        self.device.set_inspection_location(self.id, lat, lon, accuracy, at_ms)
+        self.record = self.device.get("inspection", self.id) or self.record
+        return True
+
+    def gps(self, now: int, cached: tuple[float, float, float | None, int] | None = None
+            ) -> "GpsShown":
+        return gps_shown(self.record, now, cached)
+
+    # returned (退回) -----------------------------------------------------------------------
+    @property
+    def returned(self) -> bool:
+        return self.record.get("review_state") == "rejected"
+
+    def can_reopen(self) -> bool:
+        me = current_user(self.device).get("id")
+        return (self.returned and self.record.get("state") == "submitted"
+                and self.record.get("inspector_id") == me
+                and not waiting(self.device, "inspection", self.id))
+
+    def reopen(self) -> None:
+        self.device.reopen_inspection(self.id)
+        self.reload()
 
     def add_photo(self, data: bytes | str, code: str | None, caption: str | None = None) -> str:
         lat = lon = None
@@ -478,7 +754,22 @@ class InspectionVM:
         return [p for p in self.device.photos(self.id) if (p.get("item_code") or None) == code]
 
     def missing(self) -> list[dict[str, str]]:
-        return missing_for_submit(self.template, self.answers, self.photo_counts)
+        """What blocks submitting: the shared rules, plus every field whose
+        typed text is invalid (it is not stored, so it cannot be submitted)."""
+        out = missing_for_submit(self.template, self.answers, self.photo_counts)
+        bad = {k.split(".")[0] for k in self.invalid}
+        out = [m for m in out if not (m["item_code"] in bad and m["reason"] == "unanswered")]
+        order = {i.code: n for n, i in enumerate(self.template.items)}
+        out += [{"item_code": code, "reason": "invalid"} for code in bad]
+        out.sort(key=lambda m: order.get(m["item_code"], 0))
+        return out
+
+    def step_of(self, code: str) -> int | None:
+        """The wizard step holding an item (the missing list jumps there)."""
+        for n, step in enumerate(self.steps):
+            if any(i.code == code for i in step.items):
+                return n
+        return None
 
     def step_missing(self, index: int) -> int:
         codes = {i.code for i in self.steps[index].items}
@@ -486,6 +777,45 @@ class InspectionVM:
 
     def headcounts(self) -> dict[str, int | None]:
         return headcounts(self.template, self.answers)
+
+    def failed(self, code: str) -> bool:
+        """A failed answer: a yes/no item answered against its ``good`` answer,
+        or an arrears item (C24, E11) where workers report unpaid wages."""
+        item = self.template.item(code)
+        ans = self.entry(code).get("answer")
+        if item is None or ans is None:
+            return False
+        if item.good is not None:
+            return ans in ("yes", "no") and ans != item.good
+        return self.arrears_reported(code)
+
+    def arrears_reported(self, code: str) -> bool:
+        part = ARREARS_PARTS.get(code)
+        ans = self.entry(code).get("answer")
+        return bool(part and isinstance(ans, dict) and (ans.get(part) or 0) > 0)
+
+    def rest_compliant(self, index: int) -> list[str]:
+        """The unanswered yes/no items of a step ("其余全部符合" answers them
+        with their compliant answer)."""
+        return [i.code for i in self.steps[index].items
+                if i.good is not None and self.entry(i.code).get("answer") is None
+                and i.code not in self.invalid]
+
+    def answer_rest_compliant(self, index: int) -> list[str]:
+        codes = self.rest_compliant(index)
+        for code in codes:
+            item = self.template.item(code)
+            assert item is not None and item.good is not None
+            self.answer(code, item.good)
+        return codes
+
+    def photos_taken(self) -> int:
+        return sum(self.photo_counts.values())
+
+    def photos_required(self) -> int:
+        """Items whose photo is required (and not answered 不适用)."""
+        return sum(1 for i in self.template.items if i.photo == "required"
+                   and self.entry(i.code).get("answer") != "na")
 
     def answered(self) -> int:
         return sum(1 for i in self.template.items if self.entry(i.code).get("answer") is not None)
@@ -550,6 +880,39 @@ class CaseVM:
         event_id = self.device.add_case_event(self.id, kind, **fields)
         self.reload()
         return event_id
+
+
+@dataclass
+class CaseRow:
+    id: str
+    title: str
+    site: str
+    status: str
+    level: str
+    amount: Any
+    opened_at: int | None
+    deadline: Deadline | None
+
+
+def case_rows(device: Device, today: dt.date | None = None) -> list[CaseRow]:
+    """The cases on this phone (my villages' and the ones I registered), open
+    ones first, then newest first, each with its next deadline."""
+    today = today or dt.datetime.now(CHINA).date()
+    sites = {s["id"]: s.get("name") or "" for s in device.sites()}
+    events: dict[str, list[dict]] = {}
+    for e in device.records("case_event"):
+        events.setdefault(e.get("case_id") or "", []).append(e)
+    cal = device.work_calendar()
+    rows = []
+    for c in device.cases():
+        state = case_state(c, events.get(c["id"], []))
+        rows.append(CaseRow(
+            id=c["id"], title=c.get("title") or c.get("employer") or "—",
+            site=sites.get(c.get("site_id") or "", ""), status=state.status, level=state.level,
+            amount=c.get("amount_owed"), opened_at=c.get("opened_at") or c.get("created_at"),
+            deadline=case_deadline(c, state.extended, today, cal)))
+    rows.sort(key=lambda r: (r.status in FINAL_STATUSES, -(r.opened_at or 0)))
+    return rows
 
 
 def open_case(device: Device, site_id: str | None, raw: dict[str, Any]
@@ -633,6 +996,76 @@ class SyncVM:
     def pending(self) -> tuple[int, int, int]:
         st = self.device.status()
         return st.pending_mutations, st.pending_photos, st.quarantined
+
+
+QUEUE_ORDER = ("inspection", "case", "case_event", "site", "photo")
+
+
+def queue_forms(device: Device) -> dict[str, int]:
+    """What waits to be sent, counted in forms (an inspection with 30 answers
+    is 1 份巡查), not in field changes: records per entity in the outbox, and
+    photos as the larger of photo records and photo uploads waiting."""
+    with device.store.read() as tx:
+        rows = tx.q("SELECT entity, COUNT(DISTINCT entity_id) FROM outbox GROUP BY 1").fetchall()
+    counts = {entity: n for entity, n in rows}
+    uploads = device.status().pending_photos
+    counts["photo"] = max(counts.get("photo", 0), uploads)
+    return {k: v for k, v in counts.items() if v}
+
+
+def forms_text(t: Callable[..., str], counts: dict[str, int]) -> str:
+    """2 份巡查、1 个案件、3 张照片 (or the English words)."""
+    parts = []
+    for entity in QUEUE_ORDER:
+        if counts.get(entity):
+            parts.append(t(f"queue.{entity}", n=counts[entity]))
+    other = sum(n for e, n in counts.items() if e not in QUEUE_ORDER)
+    if other:
+        parts.append(t("queue.other", n=other))
+    return ("、" if t("queue.case", n=1).startswith("1 个") else ", ").join(parts)
+
+
+def sync_problem(report: SyncReport | None) -> str | None:
+    """The i18n key for why a sync did not finish, from the report's error
+    codes (never its English text): 无网络 when the server cannot be reached,
+    a login prompt, else 服务器暂时出错."""
+    if report is None or report.ok:
+        return None
+    if report.login_required:
+        return "sync.login_required"
+    codes = getattr(report, "error_codes", None) or []
+    if "network" in codes or not codes:
+        return "sync.offline"
+    return "sync.server_down"
+
+
+@dataclass(frozen=True)
+class ReplacedEdit:
+    field: str  # "contact_phone", "answers.C08"
+    mine: Any  # what this phone sent
+    kept: Any  # what the server kept (the record's value now)
+    conflict_id: str
+
+
+def replaced_edits(device: Device, entity: str, entity_id: str) -> list[ReplacedEdit]:
+    """My offline edits of this record that the server replaced (it kept
+    another value in a conflict record the office decides on): what I typed
+    and what is stored now. An edit the pull shows as kept is not listed."""
+    with device.store.read() as tx:
+        noted = [r for r in (tx.get("replaced_edits") or [])
+                 if r.get("entity") == entity and r.get("entity_id") == entity_id]
+    record = device.get(entity, entity_id) or {}
+    out: dict[str, ReplacedEdit] = {}
+    for r in noted:
+        kept: Any = record
+        for part in r["field"].split("."):
+            kept = kept.get(part) if isinstance(kept, dict) else None
+        if kept != r.get("mine"):
+            out[r["field"]] = ReplacedEdit(r["field"], r.get("mine"), kept,
+                                           r.get("conflict_id") or "")
+        else:
+            out.pop(r["field"], None)
+    return list(out.values())
 
 
 def quarantine_changes(fields: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:

@@ -20,12 +20,23 @@ from .viewmodels import (
     SITE_KINDS,
     CaseVM,
     UiError,
+    case_rows,
     current_user,
+    replaced_edits,
+    strip_emoji,
+    employer_for,
+    forms_text,
+    money,
+    queue_forms,
+    review_label,
+    sync_problem,
+    waiting,
     quarantine_changes,
     InspectionVM,
     LoginForm,
     open_case,
     required_fields,
+    STALE_FIX_MS,
     sign_out,
     site_detail,
 )
@@ -34,6 +45,8 @@ if TYPE_CHECKING:
     from .app import FieldApp
 
 BIG = 56  # touch target height (px)
+SECONDARY = 44  # secondary buttons: never below 44 px
+TEXT_MAX = 200  # characters of a free-text answer, value or note (the counter shows it)
 PAD = ft.Padding.all(12)
 
 
@@ -46,6 +59,33 @@ def fmt_time(ms: int | None) -> str:
     if not ms:
         return "—"
     return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def replaced_banner(app: "FieldApp", entity: str, entity_id: str,
+                    label: Callable[[str], str]) -> list[ft.Control]:
+    """My offline edits the server replaced, on the record itself: what I
+    typed, what was kept, and that the labour office decides (the conflict)."""
+    t = app.t
+    edits = replaced_edits(app.device, entity, entity_id)
+    if not edits:
+        return []
+
+    def words(v: Any) -> str:
+        if isinstance(v, dict):
+            inner = v.get("answer", v)
+            if isinstance(inner, str) and app.t.has(f"ans.{inner}"):
+                return t(f"ans.{inner}")
+            return str(inner)
+        return "—" if v in (None, "") else str(v)
+
+    lines = [ft.Text(t("conflict.title"), size=14, weight=ft.FontWeight.BOLD,
+                     color=ft.Colors.ORANGE_900)]
+    lines += [ft.Text(t("conflict.detail", field=label(e.field), mine=words(e.mine),
+                        kept=words(e.kept), who=t("conflict.newer")), size=13)
+              for e in edits]
+    return [hook(f"replaced-{entity}", ft.Container(
+        ft.Column(lines, spacing=4), padding=PAD, bgcolor=ft.Colors.ORANGE_50,
+        border_radius=8))]
 
 
 def badge(text: str, color: str) -> ft.Container:
@@ -132,7 +172,7 @@ def login_view(app: "FieldApp") -> ft.View:
         app.page.update()
         report = await app.run_sync()
         if not report.ok:
-            app.toast(t("sync.failed", errors="; ".join(report.errors)), error=True)
+            app.toast(t(sync_problem(report) or "sync.offline"), error=True)
         await app.go("/sites")
 
     async def lang(e: Any) -> None:
@@ -171,6 +211,8 @@ def site_card(app: "FieldApp", row: Any) -> ft.Control:
         badges.append(badge(t("badge.due"), ft.Colors.ORANGE_800))
     if row.open_cases:
         badges.append(badge(t("badge.cases", n=row.open_cases), ft.Colors.RED_700))
+    if row.returned:
+        badges.append(badge(t("badge.returned"), ft.Colors.RED_900))
     if row.unsynced:
         badges.append(badge(t("badge.unsynced", n=row.unsynced), ft.Colors.BLUE_700))
     sub = " · ".join(x for x in (row.village, t(f"kind.{row.kind}"),
@@ -237,7 +279,22 @@ def sites_view(app: "FieldApp") -> ft.View:
                            ft.DropdownOption(key=k, text=t(f"kind.{k}")) for k in SITE_KINDS],
                        on_select=app.safe(pick_kind), dense=True, expand=True)
     fill()
+    returned: list[ft.Control] = []
+    if vm.returned:
+        returned.append(hook("returned-list", ft.Container(ft.Column([
+            ft.Text(t("sites.returned", n=len(vm.returned)), size=15,
+                    weight=ft.FontWeight.BOLD, color=ft.Colors.RED_900),
+            *[hook(f"returned-{i['id']}", ft.Container(
+                ft.Column([ft.Text(name, size=14, weight=ft.FontWeight.W_600),
+                           ft.Text(i.get("review_comment") or "", size=12,
+                                   color=ft.Colors.GREY_800)], spacing=2),
+                padding=ft.Padding.all(8), border_radius=6, bgcolor=ft.Colors.WHITE,
+                on_click=app.nav(f"/inspection/{i['id']}"), ink=True))
+              for i, name in vm.returned[:5]]], spacing=6,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+            padding=ft.Padding.all(10), bgcolor=ft.Colors.RED_50, border_radius=8)))
     body: list[ft.Control] = [
+        *returned,
         hook("site-search", ft.TextField(
             label=t("sites.search"), value=vm.filter.query, prefix_icon=ft.Icons.SEARCH,
             on_change=app.safe(search), dense=True)),
@@ -259,6 +316,15 @@ def sites_view(app: "FieldApp") -> ft.View:
 SITE_FIELDS = ("address", "builder", "contractor", "contract_amount", "start_date", "status",
                "contact_name", "contact_phone", "industry")
 EDITABLE_SITE_FIELDS = ("address", "contractor", "contact_name", "contact_phone")
+CONSTRUCTION_ONLY = ("builder", "contractor", "contract_amount", "start_date")
+
+
+def site_fields(kind: str | None) -> tuple[str, ...]:
+    """The registry fields a site's page shows: a factory or a logistics firm
+    has no builder, general contractor, contract amount or start of works."""
+    if kind == "construction":
+        return tuple(f for f in SITE_FIELDS if f != "industry")
+    return tuple(f for f in SITE_FIELDS if f not in CONSTRUCTION_ONLY)
 
 
 def site_view(app: "FieldApp", site_id: str) -> ft.View:
@@ -267,10 +333,12 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
     s = d.site
     registry = [kv(t("site.village"), d.village), kv(t("site.kind"), t(f"kind.{s.get('kind')}")),
                 kv(t("site.gov"), t("yes") if s.get("gov_invested") else t("no"))]
-    for f in SITE_FIELDS:
+    for f in site_fields(s.get("kind")):
         value = s.get(f)
         if f == "status" and value:
             value = t(f"site_status.{value}")
+        elif f == "contract_amount" and value is not None:
+            value = money(value)
         registry.append(kv(t(f"site.{f}"), value))
     six = [ft.Row([ft.Icon(ft.Icons.CHECK_CIRCLE if v else ft.Icons.CANCEL if v is False
                            else ft.Icons.HELP_OUTLINE,
@@ -283,14 +351,17 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
     def insp_tile(i: dict) -> ft.Control:
         state = t(f"insp_state.{i.get('state') or 'draft'}")
-        review = t(f"review.{i['review_state']}") if i.get("review_state") else ""
+        label = review_label(i, waiting(app.device, "inspection", i["id"]))
+        review = t(label) if label else ""
         lines = [ft.Text(f"{fmt_time(i.get('submitted_at') or i.get('started_at'))} · {state}"
                          + (f" · {review}" if review else ""), size=14)]
         if i.get("review_comment"):
             lines.append(ft.Text(t("site.review_comment", comment=i["review_comment"]),
                                  size=12, color=ft.Colors.GREY_700))
+        returned = label == "review.rejected"
         return ft.Container(ft.Column(lines, spacing=2), padding=ft.Padding.all(8),
-                            border_radius=6, bgcolor=ft.Colors.BLUE_50,
+                            border_radius=6,
+                            bgcolor=ft.Colors.RED_50 if returned else ft.Colors.BLUE_50,
                             on_click=app.nav(f"/inspection/{i['id']}"), ink=True)
 
     def case_tile(c: dict) -> ft.Control:
@@ -310,14 +381,14 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             app.toast(t("site.continue_draft"))
             await app.go(f"/inspection/{draft['id']}")
             return
-        fix = await locate(app)
-        insp_id = app.device.start_inspection(
-            site_id, **({"lat": fix.lat, "lon": fix.lon} if fix else {}))
+        # the wizard locates while it is open and keeps the best fix (never a cached one)
+        insp_id = app.device.start_inspection(site_id)
         await app.go(f"/inspection/{insp_id}")
 
     def edit_site(e: Any) -> None:
         fields = {f: ft.TextField(label=t(f"site.{f}"), value=str(s.get(f) or ""))
-                  for f in EDITABLE_SITE_FIELDS}
+                  for f in EDITABLE_SITE_FIELDS
+                  if s.get("kind") == "construction" or f not in CONSTRUCTION_ONLY}
 
         async def save(ev: Any) -> None:
             changes = {f: (c.value or "").strip() or None for f, c in fields.items()}
@@ -343,6 +414,8 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
     ], spacing=8)
     body = [
         ft.Text(s.get("name") or "", size=20, weight=ft.FontWeight.BOLD),
+        *replaced_banner(app, "site", site_id,
+                         lambda f: t(f"site.{f}") if t.has(f"site.{f}") else f),
         actions,
         ft.TextButton(t("site.edit"), icon=ft.Icons.EDIT, on_click=app.safe(edit_site)),
         section(t("site.six_systems"), *(six or [ft.Text(t("site.no_approved"), size=13)])),
@@ -357,15 +430,41 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
 
 
 async def locate(app: "FieldApp") -> Any:
-    """A GPS fix within a few seconds, or None (recording never waits for GPS)."""
+    """A fresh GPS fix within a few seconds, or None (recording never waits
+    for GPS). The app remembers the last fix and its time (shown as stale
+    later, never reused as a current one)."""
     if app.locator is None:
         return None
     try:
         fix = await asyncio.wait_for(app.locator.locate(), timeout=6)
     except Exception:  # noqa: BLE001 - no GPS is not an error
         return None
-    app.fix = fix
+    if fix is not None:
+        app.fix, app.fix_at = fix, app.device.settings.now_ms()
     return fix
+
+
+def age_text(t: Any, ms: int) -> str:
+    minutes = max(1, ms // 60_000)
+    return t("gps.age_min", n=minutes) if minutes < 120 else t("gps.age_hour", n=minutes // 60)
+
+
+def date_button(app: "FieldApp", on_date: Callable[[str], Any]) -> ft.Control:
+    """A calendar button: the picked day as YYYY-MM-DD."""
+
+    def pick(e: Any) -> None:
+        def changed(ev: Any) -> None:
+            value = ev.control.value
+            if value is not None:
+                on_date(value.strftime("%Y-%m-%d") if hasattr(value, "strftime")
+                        else str(value)[:10])
+
+        app.page.show_dialog(ft.DatePicker(
+            first_date=dt.datetime(2000, 1, 1), last_date=dt.datetime(2100, 12, 31),
+            on_change=app.safe(changed)))
+
+    return ft.IconButton(ft.Icons.CALENDAR_MONTH, tooltip=app.t("insp.pick_date"),
+                         on_click=app.safe(pick), width=SECONDARY, height=SECONDARY)
 
 
 # --------------------------------------------------------------------------------------
@@ -375,33 +474,49 @@ async def locate(app: "FieldApp") -> Any:
 def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
     t = app.t
     lang = t.lang
-    vm = InspectionVM(app.device, insp_id)
-    if app.fix:
-        vm.set_location(app.fix.lat, app.fix.lon, app.fix.accuracy)
+    vm = InspectionVM(app.device, insp_id, invalid=app.typed.setdefault(insp_id, {}))
     step_box = ft.Column(spacing=10)
     steps_row = ft.Row(spacing=6, scroll=ft.ScrollMode.AUTO)
     progress = ft.Text("", size=13)
     gps = ft.Text("", size=12, color=ft.Colors.GREY_700)
     heads = ft.Text("", size=13, weight=ft.FontWeight.W_600)
     pending_saves: dict[str, asyncio.Task] = {}
+    rest_btn = ft.OutlinedButton("", icon=ft.Icons.DONE_ALL, height=SECONDARY)
+    rest_box = hook("rest-compliant", rest_btn)
+
+    def err_text(err: Any) -> str:
+        return t(err.key, **{k: v[lang] if isinstance(v, dict) else v
+                             for k, v in err.args.items()})
 
     def gps_text() -> str:
-        lat, lon = vm.record.get("lat"), vm.record.get("lon")
-        if vm.location:
-            lat, lon, acc = vm.location
-            return t("gps.fix", lat=f"{lat:.5f}", lon=f"{lon:.5f}",
-                     acc=f"{acc:.0f}" if acc is not None else "?")
-        if lat is not None and lon is not None:
-            return t("gps.fix", lat=f"{lat:.5f}", lon=f"{lon:.5f}", acc="?")
-        return t("gps.none")
+        """The stored location (what the office sees), else 未定位, with a
+        cached older fix named stale with its age."""
+        now = app.device.settings.now_ms()
+        cached = None
+        if app.fix is not None and app.fix_at and now - app.fix_at > STALE_FIX_MS:
+            cached = (app.fix.lat, app.fix.lon, app.fix.accuracy, app.fix_at)
+        g = vm.gps(now, cached)
+        if g.state == "saved":
+            gps.color = ft.Colors.GREEN_800
+            return t("gps.saved", lat=f"{g.lat:.5f}", lon=f"{g.lon:.5f}",
+                     acc=f"{g.accuracy:.0f}" if g.accuracy is not None else "?",
+                     when=fmt_time(g.at)[11:] if g.at else "—")
+        gps.color = ft.Colors.RED_700
+        if g.state == "stale":
+            return t("gps.stale", age=age_text(t, g.age_ms or 0))
+        return t("gps.missing")
 
     def header() -> None:
-        progress.value = t("insp.progress", done=vm.answered(), total=len(vm.template.items),
-                           missing=len(vm.missing()))
+        progress.value = t("insp.counts", done=vm.answered(), total=len(vm.template.items),
+                           missing=len(vm.missing()), photos=vm.photos_taken(),
+                           required=vm.photos_required())
         h = vm.headcounts()
         heads.value = t("insp.heads", on_site=_n(h["on_site"]), real_name=_n(h["real_name"]),
                         contracts=_n(h["contracts"]))
         gps.value = gps_text()
+        rest = vm.rest_compliant(vm.step)
+        rest_btn.content = t("insp.rest_compliant", n=len(rest))
+        rest_box.visible = bool(rest) and not vm.read_only
         steps_row.controls = [
             ft.Chip(label=ft.Text(f"{i + 1}. {s.label[lang]}"
                                   + (f" ({vm.step_missing(i)})" if vm.step_missing(i) else " ✓"),
@@ -429,7 +544,13 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
 
     pending_now: dict[str, Callable[[], None]] = {}
 
-    def debounced(key: str, fn: Callable[[], None]) -> None:
+    def cancel_save(key: str) -> None:
+        old = pending_saves.pop(key, None)
+        if old and not old.done():
+            old.cancel()
+        pending_now.pop(key, None)
+
+    def debounced(key: str, fn: Callable[[], Any]) -> None:
         """Autosave typed text after a short pause (and on step change / submit)."""
         old = pending_saves.get(key)
         if old and not old.done():
@@ -452,7 +573,10 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         pending_saves[key] = asyncio.ensure_future(later())
 
     def item_card(item: Any) -> ft.Container:
-        box = ft.Container(padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8)
+        # a key new on every draw: a key matching the previous draw's makes Flet
+        # freeze the new controls ("Frozen controls cannot be updated" on typing)
+        box = ft.Container(padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
+                           key=ft.ScrollKey(f"item-{item.code}-{drawn[0]}"))
         box.content = item_body(item, box)
         return box
 
@@ -491,68 +615,128 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                     color=ft.Colors.WHITE if selected else ft.Colors.BLACK,
                     shape=ft.RoundedRectangleBorder(radius=8))
                 buttons.append(hook(f"ans-{item.code}-{c}", ft.FilledButton(
-                    t(f"ans.{c}"), style=style, height=BIG, disabled=ro,
-                    on_click=app.safe(choose(c))), expand=True))
+                    ("✓ " if selected else "") + t(f"ans.{c}"), style=style, height=BIG,
+                    disabled=ro, on_click=app.safe(choose(c))), expand=True,
+                    selected=selected, button=True))
             rows.append(ft.Row(buttons, spacing=6))
         elif item.answer == "number":
+            kept = vm.invalid.get(item.code)
+            num = ft.TextField(
+                label=t("insp.number"),
+                value=kept.text if kept else ("" if ans is None else str(ans)),
+                error=err_text(kept.error) if kept else None, error_max_lines=3,
+                keyboard_type=ft.KeyboardType.NUMBER, disabled=ro, text_size=18)
+
             def typed(e: Any) -> None:
                 text = e.control.value or ""
-                debounced(item.code, lambda: vm.answer_number(item.code, text))
-            rows.append(hook(f"num-{item.code}", ft.TextField(
-                label=t("insp.number"), value="" if ans is None else str(ans),
-                keyboard_type=ft.KeyboardType.NUMBER, on_change=app.safe(typed), disabled=ro,
-                text_size=18)))
+                err = vm.stage(item.code, text)  # checked at once, shown under the field
+                num.error = err_text(err) if err else None
+                if err is None and text.strip():
+                    debounced(item.code, lambda: vm.answer_number(item.code, text))
+                else:
+                    cancel_save(item.code)  # the bad text is never stored
+                header()
+                app.page.update()
+            num.on_change = app.safe(typed)
+            rows.append(hook(f"num-{item.code}", num))
         elif item.answer == "numbers":
             current = dict(ans) if isinstance(ans, dict) else {}
-            texts = {p.key: "" if current.get(p.key) is None else str(current[p.key])
-                     for p in item.parts}
+            kept = vm.invalid.get(item.code)
+            texts = dict(kept.text) if kept else {
+                p.key: "" if current.get(p.key) is None else str(current[p.key])
+                for p in item.parts}
+            boxes = {p.key: ft.TextField(
+                label=getattr(p.label, lang), value=texts.get(p.key, ""), disabled=ro,
+                keyboard_type=ft.KeyboardType.NUMBER, error_max_lines=3)
+                for p in item.parts}
+
+            def show_parts(err: Any) -> None:
+                first = item.parts[0].key
+                for key, box in boxes.items():
+                    box.error = err_text(err) if err and (err.part or first) == key else None
 
             def typed_part(key: str) -> Callable[[Any], None]:
                 def handler(e: Any) -> None:
                     texts[key] = e.control.value or ""
-                    if all(texts.values()):
-                        snapshot = dict(texts)
+                    snapshot = dict(texts)
+                    err = vm.stage(item.code, snapshot)
+                    show_parts(err)
+                    if err is None and all(v.strip() for v in snapshot.values()):
                         debounced(item.code, lambda: vm.answer_parts(item.code, snapshot))
+                    else:
+                        cancel_save(item.code)
+                    header()
+                    app.page.update()
                 return handler
 
-            rows.append(ft.Row([hook(f"num-{item.code}-{p.key}", ft.TextField(
-                label=getattr(p.label, lang), value=texts[p.key], disabled=ro,
-                keyboard_type=ft.KeyboardType.NUMBER, on_change=app.safe(typed_part(p.key))),
-                expand=True) for p in item.parts], spacing=6))
+            show_parts(kept.error if kept else None)
+            for key, box in boxes.items():
+                box.on_change = app.safe(typed_part(key))
+            rows.append(ft.Row([hook(f"num-{item.code}-{p.key}", boxes[p.key], expand=True)
+                                for p in item.parts], spacing=6,
+                               vertical_alignment=ft.CrossAxisAlignment.START))
         else:  # text
             def typed_text(e: Any) -> None:
-                text = (e.control.value or "").strip()
+                text = no_emoji(e.control)
                 if text:
                     debounced(item.code, lambda: vm.answer(item.code, text))
             rows.append(hook(f"txt-{item.code}", ft.TextField(
                 label=t("insp.text"), value=ans or "", multiline=True, min_lines=2,
-                on_change=app.safe(typed_text), disabled=ro)))
+                max_length=TEXT_MAX, on_change=app.safe(typed_text), disabled=ro)))
         if item.value is not None:
-            def typed_value(e: Any) -> None:
-                text = e.control.value or ""
-                debounced(f"{item.code}.value", lambda: vm.set_value(item.code, text))
+            vkey = f"{item.code}.value"
+            kept_value = vm.invalid.get(vkey)
             value = entry.get("value")
-            rows.append(hook(f"val-{item.code}", ft.TextField(
+            val_box = ft.TextField(
                 label=getattr(item.value.label, lang)
                 + (" (YYYY-MM-DD)" if item.value.type == "date" else
                    " (YYYY-MM)" if item.value.type == "month" else ""),
-                value="" if value is None else str(value), dense=True, disabled=ro,
-                keyboard_type=ft.KeyboardType.NUMBER if item.value.type == "number" else None,
-                on_change=app.safe(typed_value))))
+                value=kept_value.text if kept_value else ("" if value is None else str(value)),
+                error=err_text(kept_value.error) if kept_value else None,
+                dense=True, disabled=ro, max_length=TEXT_MAX if item.value.type == "text"
+                else None,
+                keyboard_type=ft.KeyboardType.NUMBER if item.value.type == "number" else None)
+
+            def saved_value(text: str) -> Callable[[], None]:
+                def save() -> None:
+                    err = vm.set_value(item.code, text)
+                    val_box.error = err_text(err) if err else None
+                return save
+
+            def typed_value(e: Any) -> None:
+                debounced(vkey, saved_value(e.control.value or ""))
+            val_box.on_change = app.safe(typed_value)
+            value_row: list[ft.Control] = [hook(f"val-{item.code}", val_box, expand=True)]
+            if item.value.type == "date" and not ro:
+                value_row.append(date_button(app, lambda d: (
+                    setattr(val_box, "value", d), saved_value(d)(), redraw(item, box))))
+            rows.append(ft.Row(value_row, spacing=4,
+                               vertical_alignment=ft.CrossAxisAlignment.START))
         note = ft.TextField(label=t("insp.note"), value=entry.get("note") or "", dense=True,
                             visible=bool(entry.get("note")), disabled=ro,
+                            max_length=TEXT_MAX,
                             on_change=app.safe(lambda e: debounced(
                                 f"{item.code}.note",
                                 (lambda text: lambda: vm.set_note(item.code, text))(
-                                    e.control.value or ""))))
+                                    no_emoji(e.control)))))
 
         def show_note(e: Any) -> None:
             note.visible = not note.visible
             app.page.update()
 
+        if vm.failed(item.code) and not ro:
+            # a failed answer asks for the evidence: a note and/or a photo
+            note.visible = True
+            rows.append(hook(f"failed-{item.code}", ft.Text(
+                t("insp.failed_hint"), size=12, color=ft.Colors.RED_700)))
         rows.append(note)
         tools: list[ft.Control] = [ft.TextButton(t("insp.add_note"), icon=ft.Icons.NOTES,
-                                                 on_click=app.safe(show_note), disabled=ro)]
+                                                 on_click=app.safe(show_note), disabled=ro,
+                                                 height=SECONDARY)]
+        if vm.arrears_reported(item.code) and not ro:
+            tools.append(hook(f"arrears-{item.code}", ft.OutlinedButton(
+                t("insp.arrears_lead"), icon=ft.Icons.REPORT, height=SECONDARY,
+                on_click=app.nav(f"/site/{vm.record.get('site_id')}/case"))))
         if item.photo != "none":
             photos = vm.photos(item.code)
             thumbs = []
@@ -588,25 +772,59 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             tools += [
                 hook(f"photo-cam-{item.code}", ft.TextButton(
                     t("insp.camera"), icon=ft.Icons.PHOTO_CAMERA, disabled=ro,
-                    on_click=app.safe(from_camera))),
+                    on_click=app.safe(from_camera), height=SECONDARY)),
                 hook(f"photo-file-{item.code}", ft.TextButton(
                     t("insp.gallery"), icon=ft.Icons.PHOTO_LIBRARY, disabled=ro,
-                    on_click=app.safe(from_files))),
+                    on_click=app.safe(from_files), height=SECONDARY)),
             ]
         rows.append(ft.Row(tools, spacing=0, wrap=True))
         return ft.Column(rows, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
+    drawn = [0]  # draws so far: part of the item cards' scroll keys
+
+    def no_emoji(control: Any) -> str:
+        """The field's text without emoji (the phone's font cannot show them):
+        removed from the field at once, with a word why."""
+        clean, removed = strip_emoji(control.value or "")
+        if removed:
+            control.value = clean
+            app.toast(t("emoji.removed"))
+        return clean.strip()
+
     def draw() -> None:
+        drawn[0] += 1
         step = vm.steps[vm.step]
         cards: list[ft.Control] = [ft.Text(step.label[lang], size=17, weight=ft.FontWeight.BOLD)]
         if any(i.headcount for i in step.items):
             cards.append(ft.Container(heads, padding=PAD, bgcolor=ft.Colors.AMBER_50,
                                       border_radius=8))
+        if not vm.read_only:
+            cards.append(rest_box)
         cards += [item_card(i) for i in step.items]
         step_box.controls = cards
         prev_btn.disabled = vm.step == 0
         next_btn.disabled = vm.step >= len(vm.steps) - 1
         header()
+
+    def confirm_rest(e: Any) -> None:
+        codes = vm.rest_compliant(vm.step)
+
+        async def go(ev: Any) -> None:
+            app.page.pop_dialog()
+            vm.answer_rest_compliant(vm.step)
+            draw()
+            app.refresh_chip()
+            app.page.update()
+
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("insp.rest_compliant_title")),
+            content=ft.Text(t("insp.rest_compliant_confirm", n=len(codes),
+                              codes="、".join(codes))),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("rest-compliant-confirm", ft.FilledButton(
+                         t("insp.rest_compliant_ok"), on_click=app.safe(go)))]))
+
+    rest_btn.on_click = app.safe(confirm_rest)
 
     async def to_top() -> None:
         scroller = view.controls[0] if view.controls else None
@@ -625,9 +843,45 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         if fix is None:
             app.toast(t("gps.unavailable"), error=True)
             return
-        vm.set_location(fix.lat, fix.lon, fix.accuracy)
+        saved = vm.note_fix(fix.lat, fix.lon, fix.accuracy, app.fix_at)
+        if saved:
+            app.toast(t("gps.updated"))
+        elif not vm.read_only:
+            app.toast(t("gps.kept", acc=f"{fix.accuracy:.0f}" if fix.accuracy is not None
+                        else "?", best=f"{vm.record.get('accuracy_m'):.0f}"))
         header()
+        app.refresh_chip()
         app.page.update()
+
+    async def locate_on_open() -> None:
+        """The wizard looks for a fix as soon as it opens (a draft only)."""
+        try:
+            fix = await locate(app)
+            if fix is not None and vm.note_fix(fix.lat, fix.lon, fix.accuracy, app.fix_at):
+                header()
+                app.refresh_chip()
+                app.page.update()
+        except Exception:  # noqa: BLE001 - background: the page may be gone
+            pass
+
+    async def reopen(e: Any) -> None:
+        vm.reopen()
+        app.toast(t("insp.reopened"))
+        await app.rerender()
+
+    def jump(code: str) -> Callable[[Any], Any]:
+        async def handler(e: Any) -> None:
+            app.page.pop_dialog()
+            step = vm.step_of(code)
+            if step is None:
+                return
+            vm.step = step
+            draw()
+            app.page.update()
+            scroller = view.controls[0] if view.controls else None
+            if isinstance(scroller, ft.Column) and scroller.page is not None:
+                await scroller.scroll_to(scroll_key=f"item-{code}-{drawn[0]}", duration=0)
+        return handler
 
     async def submit(e: Any) -> None:
         await flush()
@@ -637,8 +891,12 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
             for m in missing:
                 item = vm.template.item(m["item_code"])
                 label = getattr(item.label, lang) if item else ""
-                lines.append(ft.Text(f"{m['item_code']} {label}: {t('reason.' + m['reason'])}",
-                                     size=13))
+                lines.append(hook(f"missing-{m['item_code']}-{m['reason']}", ft.TextButton(
+                    f"{m['item_code']} {label}: {t('reason.' + m['reason'])}",
+                    on_click=app.safe(jump(m["item_code"])),
+                    style=ft.ButtonStyle(alignment=ft.Alignment.CENTER_LEFT,
+                                         padding=ft.Padding.symmetric(horizontal=4)),
+                    height=44)))
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t("insp.missing_title", n=len(missing))),
                 content=hook("inspection-missing", ft.Column(lines, tight=True,
@@ -646,8 +904,39 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
                                                              height=360)),
                 actions=[ft.TextButton(t("ok"), on_click=lambda ev: app.page.pop_dialog())]))
             return
+        app.typed.pop(insp_id, None)
         app.toast(t("insp.submitted"))
+        app.sync_soon()  # online: sent at once, not at the next timer tick
         await app.go(f"/site/{vm.record.get('site_id')}")
+
+    def item_label(field: str) -> str:
+        code = field.split(".")[-1]
+        item = vm.template.item(code)
+        return f"{code} {getattr(item.label, lang)}" if item else field
+
+    def review_banner() -> list[ft.Control]:
+        """The reviewer's word on the inspection itself; a returned one offers
+        修改后重新提交 (a new revision of the same inspection)."""
+        r = vm.record
+        label = review_label(r, waiting(app.device, "inspection", vm.id))
+        if vm.returned and (r.get("state") == "draft" or label == "review.rejected"):
+            rows: list[ft.Control] = [ft.Text(
+                t("insp.returned", comment=r.get("review_comment") or "—"), size=14,
+                weight=ft.FontWeight.W_600, color=ft.Colors.RED_900)]
+            if vm.can_reopen():
+                rows.append(hook("inspection-reopen", ft.FilledButton(
+                    t("insp.reopen"), icon=ft.Icons.EDIT, height=SECONDARY,
+                    on_click=app.safe(reopen))))
+            return [hook("inspection-review", ft.Container(
+                ft.Column(rows, spacing=6), padding=PAD, bgcolor=ft.Colors.RED_50,
+                border_radius=8))]
+        if label:
+            text = t("insp.review_state", state=t(label))
+            if r.get("review_comment"):
+                text += " · " + t("site.review_comment", comment=r["review_comment"])
+            return [hook("inspection-review", ft.Text(text, size=13,
+                                                      color=ft.Colors.GREY_800))]
+        return []
 
     prev_btn = ft.OutlinedButton(t("prev"), on_click=app.safe(lambda e: move(-1)), height=BIG)
     next_btn = ft.OutlinedButton(t("next"), on_click=app.safe(lambda e: move(1)), height=BIG)
@@ -660,13 +949,20 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         ft.Text(vm.site.get("name") or "", size=17, weight=ft.FontWeight.BOLD),
         ft.Text(title, size=13, color=ft.Colors.GREY_700),
         ft.Row([progress], wrap=True),
-        ft.Row([ft.Icon(ft.Icons.GPS_FIXED, size=16), gps,
-                ft.TextButton(t("gps.refresh"), on_click=app.safe(refresh_gps))], wrap=True,
-               spacing=4),
-        ft.Text(t("insp.read_only"), color=ft.Colors.RED_700, visible=vm.read_only),
+        ft.Row([ft.Icon(ft.Icons.GPS_FIXED, size=16), hook("gps-status", gps),
+                hook("gps-refresh", ft.TextButton(t("gps.refresh"), height=SECONDARY,
+                                                  on_click=app.safe(refresh_gps),
+                                                  disabled=vm.read_only))],
+               wrap=True, spacing=4),
+        *review_banner(),
+        *replaced_banner(app, "inspection", insp_id, item_label),
+        ft.Text(t("insp.read_only"), color=ft.Colors.RED_700,
+                visible=vm.read_only and not vm.returned),
         steps_row,
         step_box,
     ]
+    if not vm.read_only and app.locator is not None:
+        app.page.run_task(locate_on_open)
     bottom = ft.Row([hook("wizard-prev", prev_btn), hook("wizard-next", next_btn), submit_btn],
                     spacing=6)
     view = page_view(app, f"/inspection/{insp_id}", t("insp.title"), body,
@@ -735,7 +1031,7 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     collective = ft.Switch(label=t("case.collective_risk"), value=False)
     number = ft.KeyboardType.NUMBER
     form = [
-        tf("title"), tf("employer", value=site.get("contractor") or ""),
+        tf("title"), tf("employer", value=employer_for(site)),
         tf("employer_address", value=site.get("address") or ""),
         ft.Text(t("case.sector"), size=13), sector_btn,
         ft.Row([ft.Container(tf("workers_owed", keyboard_type=number), expand=True),
@@ -747,6 +1043,12 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     ]
 
     async def submit(e: Any) -> None:
+        removed = False
+        for control in fields.values():
+            control.value, gone = strip_emoji(control.value or "")
+            removed = removed or gone
+        if removed:
+            app.toast(t("emoji.removed"))
         raw = {k: c.value for k, c in fields.items()}
         raw["sector"] = (sector_btn.selected or [None])[0]
         raw["source"] = source.value
@@ -775,6 +1077,33 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
 EVENT_FIELDS = ("note", "amount_recovered", "workers_paid", "referral_target", "callback_note")
 
 
+def cases_view(app: "FieldApp") -> ft.View:
+    """案件: every case on this phone, open ones first, with the next deadline."""
+    t = app.t
+    tiles: list[ft.Control] = []
+    for r in case_rows(app.device):
+        sub = " · ".join(x for x in (r.site, money(r.amount) if r.amount is not None else "",
+                                     fmt_time(r.opened_at)[:10]) if x)
+        lines: list[ft.Control] = [
+            ft.Text(r.title, size=15, weight=ft.FontWeight.W_600),
+            ft.Text(sub, size=12, color=ft.Colors.GREY_700),
+            ft.Row([badge(t(f"status.{r.status}"), ft.Colors.BLUE_700),
+                    badge(t(f"level.{r.level}"), ft.Colors.TEAL_700)], spacing=6)]
+        if r.deadline:
+            lines.append(ft.Text(
+                t(f"case.deadline_{r.deadline.kind}", due=r.deadline.due.isoformat()) + " · "
+                + (t("case.overdue", days=-r.deadline.days_left) if r.deadline.overdue
+                   else t("case.days_left", days=r.deadline.days_left)), size=12,
+                color=ft.Colors.RED_700 if r.deadline.overdue else ft.Colors.GREEN_800))
+        tiles.append(hook(f"case-row-{r.id}", ft.Container(
+            ft.Column(lines, spacing=4), padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
+            on_click=app.nav(f"/case/{r.id}"), ink=True)))
+    body: list[ft.Control] = [hook("case-list", ft.Column(
+        tiles or [ft.Text(t("cases.empty"), color=ft.Colors.GREY_700)], spacing=8,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH))]
+    return page_view(app, "/cases", t("cases.title"), body)
+
+
 def case_view(app: "FieldApp", case_id: str) -> ft.View:
     t = app.t
     vm = CaseVM(app.device, case_id)
@@ -790,7 +1119,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                        else t("case.days_left", days=dl.days_left)),
             size=14, weight=ft.FontWeight.BOLD,
             color=ft.Colors.RED_700 if dl.overdue else ft.Colors.GREEN_800)
-    info = [kv(t(f"case.{f}"), c.get(f)) for f in
+    info = [kv(t(f"case.{f}"), money(c.get(f)) if f == "amount_owed" and c.get(f) is not None
+               else c.get(f)) for f in
             ("employer", "employer_address", "workers_owed", "amount_owed", "period_from",
              "period_to", "work_done")]
     info.append(kv(t("case.sector"), t(f"sector.{c['sector']}") if c.get("sector") else None))
@@ -840,6 +1170,8 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
         ft.Row([badge(t("status." + (c.get("status") or "registered")), ft.Colors.BLUE_700),
                 badge(t("level." + (c.get("level") or "village")), ft.Colors.TEAL_700)]),
         deadline,
+        *replaced_banner(app, "case", case_id,
+                         lambda f: t(f"case.{f}") if t.has(f"case.{f}") else f),
         section(t("case.actions"), ft.Row(buttons, wrap=True, spacing=6) if buttons
                 else ft.Text(t("case.no_actions"), size=13)),
         section(t("case.timeline"), *timeline),
@@ -861,34 +1193,54 @@ def sync_view(app: "FieldApp") -> ft.View:
     records_label = ft.Text("", size=12)
     photos_label = ft.Text("", size=12)
     summary = ft.Text("", size=14)
-    counts = ft.Text(t("sync.counts", records=st.pending_mutations, photos=st.pending_photos,
-                       quarantined=st.quarantined), size=14)
+    counts = ft.Text("", size=14)
+    problem = ft.Text("", size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.RED_700)
+    last_good = ft.Text("", size=13)
+    problem_box = hook("sync-problem", problem)
+
+    def queue_text() -> str:
+        now = app.device.status()
+        forms = queue_forms(app.device)
+        text = t("sync.queue", forms=forms_text(t, forms)) if forms else t("sync.queue_empty")
+        if now.quarantined:
+            text += " · " + t("sync.refused", n=now.quarantined)
+        return text
     receipt_box = ft.Column(spacing=4)
 
     def show_progress() -> None:
         s = app.sync.state
         records_bar.value = s.records_fraction
         photos_bar.value = s.bytes_fraction
-        if not s.running and s.phase is None:
-            records_bar.value = photos_bar.value = 0
-        records_label.value = t("sync.records", done=s.records_done,
-                                total="?" if s.records_total is None else s.records_total,
-                                phase=t(f"phase.{s.phase}") if s.phase else "")
+        if not s.running:  # never an endless "working" bar once it is over
+            done = 1.0 if s.report is not None and s.report.ok else 0.0
+            records_bar.value = done if records_bar.value is None else records_bar.value
+            photos_bar.value = done if photos_bar.value is None else photos_bar.value
+            if s.report is not None and not s.report.ok:
+                records_bar.value = photos_bar.value = 0.0
+        if s.running and s.records_total:
+            records_label.value = t("sync.records", done=s.records_done,
+                                    total=s.records_total,
+                                    phase=t(f"phase.{s.phase}") if s.phase else "")
+        elif s.running:
+            records_label.value = t(f"phase.{s.phase}") if s.phase else ""
+        else:  # never "记录 0/?" once it is over
+            records_label.value = t("sync.records_done") if s.report and s.report.ok else ""
         photos_label.value = t("sync.photos", done=_kb(s.bytes_done),
-                               total="?" if not s.bytes_total else _kb(s.bytes_total))
+                               total=_kb(s.bytes_total)) if s.bytes_total else ""
         if s.report is not None:
             r = s.report
             text = t("sync.summary", pushed=r.pushed, pulled=r.pulled,
                      photos=r.photos_uploaded, rejected=r.rejected, conflicts=r.conflicts)
-            if r.login_required:
-                text += "\n" + t("sync.login_required")
-            if r.errors:
-                text += "\n" + t("sync.failed", errors="; ".join(r.errors))
             summary.value = text
-            summary.color = ft.Colors.GREEN_800 if r.ok else ft.Colors.RED_700
+            summary.color = ft.Colors.GREEN_800 if r.ok else ft.Colors.GREY_800
         now = app.device.status()
-        counts.value = t("sync.counts", records=now.pending_mutations,
-                         photos=now.pending_photos, quarantined=now.quarantined)
+        key = sync_problem(s.report) if s.report is not None else (
+            "sync.offline" if now.last_sync_ok is False else None)
+        problem.value = t(key) if key else ""
+        problem_box.visible = bool(key)  # the hook, not its content (Semantics needs one)
+        last_good.value = t("sync.last_good", when=fmt_time(now.last_good_sync_ms)
+                            if now.last_good_sync_ms else t("sync.never"))
+        counts.value = queue_text()
         try:
             app.page.update()
         except Exception:  # noqa: BLE001 - page may be gone
@@ -900,8 +1252,7 @@ def sync_view(app: "FieldApp") -> ft.View:
             app.toast(t("sync.login_required"), error=True)
             await app.go("/login")
             return
-        app.toast(t("sync.done") if report.ok else t("sync.failed",
-                                                      errors="; ".join(report.errors)),
+        app.toast(t("sync.done") if report.ok else t(sync_problem(report) or "sync.offline"),
                   error=not report.ok)
         await app.rerender()
 
@@ -959,10 +1310,8 @@ def sync_view(app: "FieldApp") -> ft.View:
 
     quarantine = app.device.quarantine()
     body = [
-        section(t("sync.title"), counts,
-                ft.Text(t("sync.last", when=fmt_time(st.last_sync_ms),
-                          ok=t("yes") if st.last_sync_ok else t("no")
-                          if st.last_sync_ok is not None else "—"), size=13),
+        section(t("sync.title"), hook("sync-queue", counts), problem_box,
+                hook("sync-last-good", last_good),
                 ft.Text(t("sync.server", url=st.server_url or "—"), size=12,
                         color=ft.Colors.GREY_700),
                 hook("sync-now", ft.FilledButton(t("sync.now"), icon=ft.Icons.SYNC,
@@ -1066,4 +1415,4 @@ def settings_view(app: "FieldApp") -> ft.View:
 
 
 __all__ = ["login_view", "sites_view", "site_view", "inspection_view", "case_intake_view",
-           "case_view", "sync_view", "settings_view"]
+           "case_view", "cases_view", "sync_view", "settings_view"]

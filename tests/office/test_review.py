@@ -198,3 +198,82 @@ def test_an_enterprise_approval_sets_headcounts_only(world: World, office: dict[
     assert systems == {} and (counts["on_site"], counts["migrant"], counts["contracts"]) == (
         50, 30, 45)
     assert complete_answers()["C08"] == {"answer": 12}
+
+
+# --- returned (退回) inspections: fixed and resubmitted as a new revision ------------------------
+
+def test_a_returned_inspection_is_fixed_resubmitted_and_approved(
+        world: World, office: dict[str, str], grid1: Device,
+        submitted: Callable[..., str]) -> None:
+    """退回 → the author reopens the same inspection (state draft), fixes an
+    answer, submits again → the server sets the review back to pending (the
+    reviewer's comment stays until the next review) → the office approves.
+    The review history is kept: both reviews in the audit log, every
+    review_state the record had in its history."""
+    insp = submitted()
+    r = review(world, office, insp, "rejected", "C02 照片看不清，请补拍")
+    assert r.status_code == 200, r.text
+    assert review(world, office, insp, "approved").status_code == 409  # final for the office
+    world.clock.advance(60_000)
+    ok(grid1.sync(grid1.upsert("inspection", insp, {"state": "draft"}))[0])
+    data = world.store.get_record("inspection", insp).data
+    assert (data["state"], data["review_state"]) == ("draft", "rejected")
+    r = review(world, office, insp, "approved")  # a draft again: nothing to review yet
+    assert error_of(r, 409)["code"] == "not_submitted"
+    ok(grid1.sync(grid1.upsert("inspection", insp, {"answers": {"C02": {"answer": "no"}}}))[0])
+    ok(grid1.sync(grid1.upsert("inspection", insp, {"state": "submitted"}))[0])
+    data = world.store.get_record("inspection", insp).data
+    assert (data["state"], data["review_state"]) == ("submitted", "pending")
+    assert data["review_comment"] == "C02 照片看不清，请补拍"
+    assert data["submitted_at"] == world.clock()
+    assert data["answers"]["C02"] == {"answer": "no"}
+    # the returned revision is read-only again
+    rejected_r = grid1.sync(grid1.upsert("inspection", insp, {"notes": "再改"}))[0]
+    assert rejected_r["status"] == "rejected"
+    assert rejected_r["error"]["code"] == "inspection_submitted"
+    r = review(world, office, insp, "approved", "已整改")
+    assert r.status_code == 200, r.text
+    assert r.json()["inspection"]["review_state"] == "approved"
+    reviews = [a.details for a in world.store.list_audit(action="review", entity_id=insp)]
+    assert sorted((d["from_state"], d["to_state"]) for d in reviews) == [
+        ("pending", "approved"), ("pending", "rejected")]
+    states = [h.value for h in world.store.field_history("inspection", insp)
+              if h.field == "review_state"]
+    assert states == ["pending", "rejected", "pending", "approved"]
+
+
+def test_only_a_returned_inspection_reopens_and_only_for_its_author(
+        world: World, office: dict[str, str], grid1: Device,
+        submitted: Callable[..., str]) -> None:
+    pending = submitted()
+    world.clock.advance(DAY_MS)
+    issues = submitted()
+    assert review(world, office, issues, "has_issues", "整改后复查").status_code == 200
+    world.clock.advance(DAY_MS)
+    approved = submitted()
+    assert review(world, office, approved, "approved").status_code == 200
+    for insp in (pending, issues, approved):
+        r = grid1.sync(grid1.upsert("inspection", insp, {"state": "draft"}))[0]
+        assert r["error"]["code"] == "inspection_submitted", insp
+    world.clock.advance(DAY_MS)
+    returned = submitted()
+    assert review(world, office, returned, "rejected", "重填").status_code == 200
+    other = world.device("sector1", "devS")  # in scope, not the author
+    r = other.sync(other.upsert("inspection", returned, {"state": "draft"}))[0]
+    assert r["error"]["code"] == "not_author"
+    # a returned inspection is reopened with state draft alone, not edited while submitted
+    r = grid1.sync(grid1.upsert("inspection", returned, {"notes": "改"}))[0]
+    assert r["error"]["code"] == "inspection_submitted"
+    assert world.store.get_record("inspection", returned).data["state"] == "submitted"
+
+
+def test_the_location_is_stored_with_its_accuracy(world: World, grid1: Device) -> None:
+    insp = uuid7()
+    ok(grid1.sync(grid1.upsert("inspection", insp, {
+        "site_id": world.site1, "lat": 29.59, "lon": 106.35, "accuracy_m": 12.0,
+        "located_at": world.clock()}))[0])
+    data = world.store.get_record("inspection", insp).data
+    assert (data["lat"], data["lon"], data["accuracy_m"], data["located_at"]) == (
+        29.59, 106.35, 12.0, world.clock())
+    r = grid1.sync(grid1.upsert("inspection", insp, {"accuracy_m": -1.0}))[0]
+    assert r["error"]["code"] == "negative_value"

@@ -124,7 +124,7 @@ def test_keys_and_codes_in_words() -> None:
         for name in ENTITY_TYPES[entity].__struct_fields__:
             assert field_label(entity, name) != "其他字段", (entity, name)
         assert set(FIELD_LABELS[entity]) <= set(ENTITY_TYPES[entity].__struct_fields__) | {
-            "accuracy_m", "amount_recovered", "workers_paid"}
+            "amount_recovered", "workers_paid"}
     v = "ad7142ae-0000-7000-8000-000000000001"
     assert vm.value_words("site", "village_id", v, t, {v: "梁滩村"}) == "梁滩村"
     assert vm.value_words("case", "source", "national_platform", t) == "全国根治欠薪线索反映平台"

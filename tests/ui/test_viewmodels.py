@@ -4,6 +4,7 @@ view-models over a real device logged in to a real (demo-seeded) server."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import re
 from pathlib import Path
 
@@ -22,7 +23,14 @@ from field_app.ui.viewmodels import (
     SiteRow,
     SyncVM,
     allowed_transitions,
+    better_fix,
+    build_site_rows,
     case_deadline,
+    forms_text,
+    queue_forms,
+    returned_to,
+    review_label,
+    sync_problem,
     check_logout,
     filter_sites,
     is_due,
@@ -287,13 +295,14 @@ def test_inspection_wizard_autosaves_and_lists_missing(grid1_device: Device,
     vm.answer_number("C08", "42")
     vm.set_note("C08", "含临时工")
     assert vm.entry("C08") == {"answer": 42, "note": "含临时工"}
-    with pytest.raises(DeviceError):
-        vm.answer_number("C09", "四十")
-    with pytest.raises(DeviceError):
-        vm.set_value("C04", "银行")  # the value waits for its answer
+    # bad text is returned as the field's error and kept, never raised or stored
+    assert vm.answer_number("C09", "四十").key == "err.not_a_number"
+    assert "C09" not in grid1_device.get("inspection", vm.id)["answers"]
+    assert vm.set_value("C04", "银行").key == "err.answer_first"  # the value waits for its answer
     missing = vm.submit()
     assert {"item_code": "C08", "reason": "photo_required"} in missing
     assert {"item_code": "C02", "reason": "unanswered"} in missing
+    assert {"item_code": "C09", "reason": "invalid"} in missing
     assert vm.headcounts()["on_site"] == 42
     # a fresh view-model sees the autosaved draft
     again = InspectionVM(grid1_device, vm.id)
@@ -336,3 +345,283 @@ def test_sync_vm_reports_progress_and_logout_guard(grid1_device: Device) -> None
     assert vm.pending() == (0, 0, 0)
     assert sign_out(grid1_device).allowed
     assert grid1_device.status().login_state == "logged_out"
+
+
+# --- issue 16: bad input stays where it is, never stored ---------------------------------------
+
+def factory_site(dev: Device) -> dict:
+    return next(s for s in dev.sites() if s["kind"] == "factory")
+
+
+def test_a_bad_number_is_kept_shown_and_never_stored(grid1_device: Device) -> None:
+    """-5, abc and 4.5 in a headcount: the error is the field's own (an i18n
+    key the view shows under it), the text stays, the stored value is the
+    last good one, the text survives a new view-model (another step, another
+    render) and submit lists the field as invalid."""
+    site = construction_site(grid1_device)
+    kept: dict = {}
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]), invalid=kept)
+    assert vm.answer_number("C08", "42") is None
+    zh = Translator("zh")
+    for text, key, words in (("-5", "err.negative", "不能为负数"),
+                             ("abc", "err.not_a_number", "请输入数字"),
+                             ("4.5", "err.whole_number", "请输入整数")):
+        err = vm.stage("C08", text)
+        assert err is not None and err.key == key and zh(key) == words
+        assert vm.answer_number("C08", text) == err  # a save of it stores nothing
+        assert grid1_device.get("inspection", vm.id)["answers"]["C08"] == {"answer": 42}
+        assert kept["C08"].text == text
+    again = InspectionVM(grid1_device, vm.id, invalid=kept)
+    assert again.invalid["C08"].text == "4.5"
+    assert {"item_code": "C08", "reason": "invalid"} in again.missing()
+    assert {"item_code": "C08", "reason": "invalid"} in again.submit()
+    assert grid1_device.get("inspection", vm.id)["state"] == "draft"
+    # fixed: the error goes, the new value is stored
+    assert again.answer_number("C08", "40") is None
+    assert "C08" not in kept and again.entry("C08")["answer"] == 40
+    assert all(m["reason"] != "invalid" for m in again.missing())
+    # an empty field of an item never answered is unanswered, not invalid
+    assert again.stage("C09", "") is None and "C09" not in kept
+    # an empty field of an answered item is invalid (the screen would lie otherwise)
+    assert again.stage("C08", "").key == "err.required"
+
+
+def test_migrants_above_on_site_are_refused_under_the_field(grid1_device: Device) -> None:
+    site = factory_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    err = vm.answer_parts("E02", {"on_site": "10", "migrant": "12"})
+    assert err is not None and err.key == "err.migrant_gt_on_site" and err.part == "migrant"
+    assert Translator("zh")(err.key) == "外来务工人数不能大于在岗人数"
+    assert (grid1_device.get("inspection", vm.id).get("answers") or {}).get("E02") is None
+    assert vm.invalid["E02"].text == {"on_site": "10", "migrant": "12"}
+    neg = vm.stage("E02", {"on_site": "-5", "migrant": "0"})
+    assert neg is not None and neg.key == "err.negative" and neg.part == "on_site"
+    assert vm.answer_parts("E02", {"on_site": "10", "migrant": "8"}) is None
+    assert vm.entry("E02")["answer"] == {"on_site": 10, "migrant": 8} and not vm.invalid
+
+
+def test_a_bad_extra_value_is_kept_and_not_stored(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    assert vm.set_value("C04", "银行").key == "err.answer_first"  # the value waits for its answer
+    vm.answer("C04", "yes")
+    assert vm.set_value("C04", "重庆农村商业银行") is None
+    assert vm.entry("C04") == {"answer": "yes", "value": "重庆农村商业银行"}
+
+
+def test_checklist_shortcuts(grid1_device: Device) -> None:
+    """其余全部符合 answers the step's unanswered yes/no items with their
+    compliant answer; a failed answer is flagged; C24 with workers reporting
+    arrears offers 登记欠薪线索; the missing list knows each item's step."""
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    vm.answer("C01", "no")
+    rest = vm.rest_compliant(0)
+    assert rest and "C01" not in rest
+    assert vm.answer_rest_compliant(0) == rest
+    for code in rest:
+        item = vm.template.item(code)
+        assert vm.entry(code)["answer"] == item.good
+    assert vm.rest_compliant(0) == [] and vm.failed("C01") and not vm.failed(rest[0])
+    vm.answer_parts("C24", {"interviewed": "6", "reporting_arrears": "2"})
+    assert vm.arrears_reported("C24") and vm.failed("C24")
+    assert vm.step_of("C24") == [s.code for s in vm.steps].index("risk")
+    assert vm.photos_taken() == 0 and vm.photos_required() >= 1
+
+
+# --- issue 16: GPS that is saved, with its accuracy -----------------------------------------------
+
+@pytest.mark.parametrize(("stored", "accuracy", "better"), [
+    ({}, None, True),  # nothing stored: any fix
+    ({"lat": 29.5, "lon": 106.3}, 50.0, True),  # stored without accuracy
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 12.0, True),
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 20.0, True),  # as good: the newer
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, 35.0, False),
+    ({"lat": 29.5, "lon": 106.3, "accuracy_m": 20.0}, None, False),
+])
+def test_better_fix(stored: dict, accuracy: float | None, better: bool) -> None:
+    assert better_fix(stored, accuracy) is better
+
+
+def test_the_best_fix_while_open_is_stored_and_shown_as_stored(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    now = NOW
+    assert vm.gps(now).state == "missing"  # 未定位, never a made-up position
+    cached = (29.0, 106.0, 8.0, now - 10 * 60_000)
+    stale = vm.gps(now, cached)
+    assert (stale.state, stale.age_ms) == ("stale", 10 * 60_000)  # shown with its age, not used
+    assert grid1_device.get("inspection", vm.id).get("lat") is None
+    assert vm.note_fix(29.59, 106.35, 30.0, now) is True
+    assert vm.note_fix(29.70, 106.40, 80.0, now + 1000) is False  # worse: kept the better one
+    assert vm.location == (29.70, 106.40, 80.0)  # the latest fix still tags the next photos
+    assert vm.note_fix(29.5905, 106.3542, 12.0, now + 2000) is True  # 重新定位: better
+    stored = grid1_device.get("inspection", vm.id)
+    assert (stored["lat"], stored["lon"], stored["accuracy_m"], stored["located_at"]) == (
+        29.5905, 106.3542, 12.0, now + 2000)
+    shown = InspectionVM(grid1_device, vm.id).gps(now + 5000, cached)
+    assert (shown.state, shown.lat, shown.lon, shown.accuracy, shown.at) == (
+        "saved", 29.5905, 106.3542, 12.0, now + 2000)  # exactly the stored fields
+    pid = vm.add_photo(camera_bytes(), "C08")
+    photo = grid1_device.get("photo", pid)
+    assert (photo["lat"], photo["lon"]) == (29.5905, 106.3542)
+
+
+def camera_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+# --- issue 16: returned inspections, drafts, the queue in forms, sync in words ---------------------
+
+def test_review_labels_and_returned_to_me() -> None:
+    assert review_label({"state": "draft", "review_state": "pending"}, False) is None  # 草稿
+    assert review_label({"state": "submitted", "review_state": "pending"}, False) == (
+        "review.pending")
+    assert review_label({"state": "submitted", "review_state": "rejected"}, False) == (
+        "review.rejected")
+    assert review_label({"state": "submitted", "review_state": "rejected"}, True) == (
+        "insp.resubmitted")
+    mine = {"id": "i1", "site_id": "s1", "state": "submitted", "review_state": "rejected",
+            "inspector_id": "me"}
+    others = [mine, {**mine, "id": "i2", "inspector_id": "other"},
+              {**mine, "id": "i3", "state": "draft"},  # reopened: being fixed
+              {**mine, "id": "i4", "review_state": "approved"}]
+    assert [i["id"] for i in returned_to(others, "me")] == ["i1"]
+    rows = build_site_rows([{"id": "s1", "name": "工地"}], [], others, [], [], [], {}, NOW,
+                           me="me")
+    assert rows[0].returned == 1
+    assert Translator("zh")("badge.returned") == "退回"
+
+
+def test_only_a_returned_inspection_reopens_on_the_device(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    assert not vm.can_reopen()
+    with pytest.raises(DeviceError) as exc:
+        vm.reopen()
+    assert exc.value.code == "not_returned"
+
+
+def test_the_queue_is_counted_in_forms(grid1_device: Device) -> None:
+    site = construction_site(grid1_device)
+    insp = grid1_device.start_inspection(site["id"])
+    for code in ("C01", "C02", "C03"):
+        grid1_device.answer(insp, code, "yes")
+    assert queue_forms(grid1_device) == {"inspection": 1}
+    open_case(grid1_device, site["id"], {"title": "拖欠工资", "sector": "construction"})
+    grid1_device.attach_photo(insp, camera_bytes(), item_code="C08")
+    forms = queue_forms(grid1_device)
+    assert forms == {"inspection": 1, "case": 1, "photo": 1}
+    assert forms_text(Translator("zh"), forms) == "1 份巡查、1 个案件、1 张照片"
+    assert forms_text(Translator("en"), forms) == "1 inspection(s), 1 case(s), 1 photo(s)"
+
+
+def test_an_offline_sync_is_said_in_words(grid1_device: Device, demo_server) -> None:
+    """The server is gone: the report carries the code ``network`` and the
+    screen says 无网络 (never the English exception text); the last good sync
+    time stays the one before."""
+    import dataclasses
+
+    good = grid1_device.status().last_good_sync_ms
+    assert good is not None
+    demo_server.stop()
+    grid1_device.settings = dataclasses.replace(grid1_device.settings, max_attempts=1)
+    site = construction_site(grid1_device)
+    grid1_device.start_inspection(site["id"])
+    report = grid1_device.sync()
+    assert not report.ok and "network" in report.error_codes
+    key = sync_problem(report)
+    assert key == "sync.offline" and Translator("zh")(key).startswith("无网络")
+    assert not re.search(r"[A-Za-z]{4,}", Translator("zh")(key))
+    st = grid1_device.status()
+    assert st.last_sync_ok is False and st.last_good_sync_ms == good
+    from field_app.core.reports import SyncReport
+    assert sync_problem(SyncReport(errors=["x"], error_codes=["http_503"])) == "sync.server_down"
+    assert sync_problem(SyncReport(login_required=True, errors=["x"])) == "sync.login_required"
+    assert sync_problem(SyncReport()) is None
+
+
+def test_a_factory_page_shows_no_construction_fields() -> None:
+    from field_app.ui.views import site_fields
+
+    factory = site_fields("factory")
+    assert not {"builder", "contractor", "contract_amount", "start_date"} & set(factory)
+    assert {"address", "industry", "contact_phone"} <= set(factory)
+    assert {"builder", "contractor", "contract_amount"} <= set(site_fields("construction"))
+
+
+def test_case_form_small_truths() -> None:
+    from field_app.ui.viewmodels import employer_for, money
+
+    base = {"title": "拖欠工资", "sector": "non_construction"}
+    _, errors = parse_intake({**base, "period_from": "2025-05", "period_to": "2025-03",
+                              "complainant_phone": "1234"})
+    assert errors == {"period_to": "err.month_order", "complainant_phone": "err.phone"}
+    assert Translator("zh")("err.month_order") == "结束月份不能早于开始月份"
+    fields, errors = parse_intake({**base, "period_from": "2025-01", "period_to": "2025-03",
+                                   "complainant_phone": "138 0000 1234"})
+    assert errors == {} and fields["period_to"] == "2025-03"
+    assert parse_intake({**base, "complainant_phone": "023-65001234"})[1] == {}
+    assert money(42000) == "42,000 元" and money(1234.5) == "1,234.50 元" and money(None) == "—"
+    assert employer_for({"kind": "factory", "name": "凯达五金制品厂"}) == "凯达五金制品厂"
+    assert employer_for({"kind": "construction", "name": "工地", "contractor": "渝通建设"}) == (
+        "渝通建设")
+
+
+def test_an_offline_edit_the_server_replaced_is_shown_on_the_record(
+        grid1_device: Device, demo_server, tmp_path: Path) -> None:
+    """Two phones of grid1 change a site's contact phone; the one offline
+    longer loses (older clock). Its record then lists what was typed, what
+    was kept, and the office decides (the server's conflict record)."""
+    from field_app.ui.viewmodels import replaced_edits
+    from sync_server.demo import DEMO_PASSWORD
+
+    site = construction_site(grid1_device)
+    other = Device.open(tmp_path / "other-phone")
+    try:
+        other.login(demo_server.url, "grid1", DEMO_PASSWORD)
+        assert other.sync().ok
+        grid1_device.update_site(site["id"], contact_phone="13800000001")  # offline first
+        time.sleep(0.01)
+        other.update_site(site["id"], contact_phone="13900000002")
+        assert other.sync().ok
+        report = grid1_device.sync()
+        assert report.ok and report.conflicts == 1
+        edits = replaced_edits(grid1_device, "site", site["id"])
+        assert [(e.field, e.mine, e.kept) for e in edits] == [
+            ("contact_phone", "13800000001", "13900000002")]
+        assert grid1_device.get("site", site["id"])["contact_phone"] == "13900000002"
+        assert replaced_edits(other, "site", site["id"]) == []
+    finally:
+        other.close()
+
+
+def test_emoji_are_stripped_with_a_word() -> None:
+    from field_app.ui.viewmodels import strip_emoji
+
+    assert strip_emoji("现场整洁👍🏻，工人✅已签字") == ("现场整洁，工人已签字", True)
+    assert strip_emoji("👨‍👩‍👧 家属") == (" 家属", True)
+    assert strip_emoji("合同 42 份（1—3 月）") == ("合同 42 份（1—3 月）", False)
+    assert Translator("zh")("emoji.removed").startswith("已去掉表情符号")
+
+
+def test_the_phone_lists_its_cases(grid1_device: Device) -> None:
+    from field_app.ui.viewmodels import case_rows
+
+    site = construction_site(grid1_device)
+    case_id, errors = open_case(grid1_device, site["id"], {
+        "title": "拖欠钢筋班组工资", "sector": "construction", "amount_owed": "42000",
+        "village_id": site["village_id"]})
+    assert not errors
+    rows = case_rows(grid1_device, today=dt.date.today())
+    mine = next(r for r in rows if r.id == case_id)
+    assert (mine.title, mine.site, mine.status, mine.amount) == (
+        "拖欠钢筋班组工资", site["name"], "registered", 42000)
+    assert mine.deadline is not None and mine.deadline.kind == "accept"
+    assert len(rows) == len(grid1_device.cases())

@@ -44,6 +44,7 @@ CASE_DERIVED = frozenset({
     "accepted_at", "resolved_at", "closed_at",
 })
 NON_NEGATIVE = {
+    "inspection": ("accuracy_m",),
     "site": ("contract_amount",),
     "case": ("workers_owed", "amount_owed"),
     "case_event": ("amount_recovered", "workers_paid"),
@@ -141,7 +142,7 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
     elif author_fields:
         if data.get("inspector_id") != p.user_id:
             raise Rejection("not_author", "only the inspector who recorded it may change it")
-        if data.get("state") == "submitted":
+        if data.get("state") == "submitted" and not reopens(data, fields):
             raise Rejection("inspection_submitted",
                             "this inspection was submitted and is read-only for its author")
         if "site_id" in fields and fields["site_id"] != data.get("site_id"):
@@ -175,7 +176,17 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
                             missing=missing)
         out.setdefault("submitted_at", now_ms)
         out[SUBMITTED_RECEIVED_AT] = now_ms  # the submission's receipt: server time
+        if data.get("review_state") == "rejected":
+            # a returned inspection resubmitted: a new revision waits for review
+            out["review_state"] = "pending"
     return out
+
+
+def reopens(data: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """A returned inspection (review ``rejected``, 退回) going back to a draft
+    for its author to fix: the only author edit of a submitted inspection
+    (docs/cases.md, "Returned inspections")."""
+    return data.get("review_state") == "rejected" and fields.get("state") == "draft"
 
 
 class _IndexedTemplate:

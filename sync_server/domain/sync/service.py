@@ -297,6 +297,7 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
         rules.check_scope(p, stored.village_id, stored.department_id, stored.created_by_user,
                           m.entity, m.entity_id)
     merged = {**(stored.data if stored else {}), **fields}
+    base = m.base
     if stored is None:
         rules.check_role(p, rules.CREATE_ROLES[m.entity], "create", m.entity)
         rules.check_required(m.entity, merged)
@@ -321,6 +322,11 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
             if not ph.deleted
         )
         fields = rules.check_inspection(p, stored, fields, template, dict(counts), b.now)
+        if (stored is not None and "review_state" in fields and "review_state" not in m.fields
+                and "review_state" in stored.meta):
+            # the server's own write (a resubmitted returned inspection goes back to
+            # pending) is based on what it holds: no conflict with the reviewer
+            base = {**base, "review_state": stored.meta["review_state"].rev}
     _check_owners(b, m, stored)
     if m.entity in ("case", "inspection", "site"):
         _check_reference(b, m.entity, merged)
@@ -330,7 +336,7 @@ def _upsert(b: _Batch, m: Upsert, fields: dict[str, Any], hlc: str):
     record = stored or new_record(m.entity, m.entity_id, b.now, b.author)
     moved = stored is not None and keys_of(stored) != keys
     set_keys(record, keys)
-    out = write_fields(tx, record, fields, m.base, hlc, b.author, b.now, m.id)
+    out = write_fields(tx, record, fields, base, hlc, b.author, b.now, m.id)
     if moved and not out.wrote:
         record.rev = tx.next_rev()
         tx.put_record(record)

@@ -1,0 +1,256 @@
+"""Issue #16's phone journeys in a phone-sized Chromium (Debian's), against the
+real server (the office's review goes through the office API):
+
+1. a bad number is shown under its field, kept across steps, listed by submit
+   and never saved (neither on the phone nor on the server);
+2. no GPS at the start (permission refused): 未定位; the permission comes back
+   and 重新定位 gives a fix, which is stored and reaches the office exactly as
+   the phone showed it;
+3. offline, a sync failure is said in Chinese (无网络), never English text;
+4. the office returns (退回) the inspection: the phone shows the 退回 badge,
+   the 退回给我 list and the comment on the inspection; the inspector reopens,
+   fixes and resubmits (sent at once, online), the office approves.
+
+Screens go to tests/ui/artifacts/ (names starting with ``r``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared_schema.ids import uuid7
+from sync_server.demo import DEMO_PASSWORD
+
+from .phone import Phone, sel
+from .test_field_job import server_rows
+
+COMMENT = "E03 合同人数与职工名册不符，请核实后重新提交"
+ENGLISH_ERRORS = re.compile(r"ConnectError|attempts|failed|Traceback|Exception|refused")
+
+
+def device_record(data_dir: Path, entity: str, rid: str) -> dict[str, Any]:
+    conn = sqlite3.connect(f"file:{data_dir / 'device.db'}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT data FROM records WHERE entity = ? AND id = ?",
+                           (entity, rid)).fetchone()
+    finally:
+        conn.close()
+    return json.loads(row[0]) if row else {}
+
+
+def device_rows(data_dir: Path, entity: str) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(f"file:{data_dir / 'device.db'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT id, data FROM records WHERE entity = ?", (entity,)).fetchall()
+    finally:
+        conn.close()
+    return [{"id": i, **json.loads(d)} for i, d in rows]
+
+
+def office_token(url: str) -> str:
+    r = httpx.post(url + "/api/v1/auth/login", json={
+        "username": "office1", "password": DEMO_PASSWORD, "device_id": uuid7(),
+        "device_name": "ui-test-office"})
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+def wait_until(check: Any, timeout: float = 40.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"never happened: {what}")
+
+
+def page_text(page: Any) -> str:
+    """Every text of the semantics tree: node texts and aria-labels (Flutter
+    puts a node's words in either)."""
+    return page.evaluate("""() => {
+        const out = [document.body.innerText];
+        document.querySelectorAll('[aria-label]').forEach(
+            el => out.push(el.getAttribute('aria-label')));
+        return out.join(' | ');
+    }""")
+
+
+def wait_words(page: Any, words: str, timeout: float = 20.0) -> None:
+    wait_until(lambda: words in page_text(page), timeout, f"{words!r} on screen")
+
+
+def test_bad_input_gps_offline_words_and_returned_inspection(
+        tmp_path: Path, demo_server, app_process, browser_page) -> None:
+    page = browser_page
+    phone = Phone(page, app_process.url)
+    data_dir = app_process.data_dir
+
+    # log in (online) ------------------------------------------------------------------------
+    phone.open()
+    phone.fill("login-server", demo_server.url)
+    phone.fill("login-username", "grid1")
+    phone.fill("login-password", DEMO_PASSWORD)
+    phone.click("login-submit")
+    phone.wait("site-list", 40_000)
+    factory = sorted((s for s in device_rows(data_dir, "site") if s.get("kind") == "factory"),
+                     key=lambda s: s["name"])[0]
+
+    # no GPS at the start, and no signal ---------------------------------------------------------
+    page.context.clear_permissions()
+    demo_server.stop()
+    phone.fill("site-search", factory["name"])
+    time.sleep(0.8)
+    phone.click_text(factory["name"])
+    phone.click("new-inspection")
+    phone.wait("inspection-submit", 30_000)
+    insp_id = page.url.rstrip("/").split("/")[-1]
+    time.sleep(7)  # the wizard's own attempt to locate gives up (permission refused)
+    assert "未定位" in phone.text("gps-status")
+
+    # 1. a bad number: shown under the field, kept, never saved ----------------------------------
+    phone.click("ans-E01-yes")
+    phone.fill("num-E02-on_site", "10")
+    phone.fill("num-E02-migrant", "12")
+    phone.wait_text("外来务工人数不能大于在岗人数")
+    phone.shot("r01-bad-number")
+    assert page.locator(sel("wizard-next")).first.is_visible()
+    time.sleep(1.5)  # longer than the autosave pause: still nothing saved
+    assert "E02" not in (device_record(data_dir, "inspection", insp_id).get("answers") or {})
+    phone.click("wizard-next")
+    time.sleep(0.8)
+    phone.click("wizard-prev")
+    time.sleep(0.8)
+    found = phone.find("num-E02-migrant")
+    found.click()  # Flutter puts the <input> there while the field has the focus
+    time.sleep(0.5)
+    assert found.locator("input").first.input_value() == "12"  # the user's text, still there
+    phone.wait_text("外来务工人数不能大于在岗人数")
+    phone.click("inspection-submit")
+    phone.wait("inspection-missing")
+    assert page.locator(sel("missing-E02-invalid")).count() == 1
+    phone.shot("r02-missing-invalid")
+    phone.click("missing-E02-invalid")  # jumps to the item
+    time.sleep(0.8)
+    phone.fill("num-E02-migrant", "8")
+    time.sleep(1.5)
+    phone.shot("r02b-fixed")
+    assert not page.get_by_text("外来务工人数不能大于在岗人数").count()
+    assert device_record(data_dir, "inspection", insp_id)["answers"]["E02"]["answer"] == {
+        "on_site": 10, "migrant": 8}
+
+    # the rest of the checklist, with 其余全部符合 per step --------------------------------------
+    phone.fill("num-E03", "8")
+    phone.click("rest-compliant")
+    phone.click("rest-compliant-confirm")
+    time.sleep(0.8)
+    phone.click("wizard-next")
+    time.sleep(0.8)
+    phone.fill("num-E05", "10")
+    phone.click("rest-compliant")
+    phone.click("rest-compliant-confirm")
+    time.sleep(0.8)
+    phone.click("wizard-next")
+    time.sleep(0.8)
+    phone.fill("num-E11-workers_owed", "0")
+    phone.fill("num-E11-amount_owed", "0")
+    phone.click("rest-compliant")
+    phone.click("rest-compliant-confirm")
+    time.sleep(1.2)
+
+    # 2. GPS comes back: 重新定位 stores the fix with its accuracy ---------------------------------
+    page.context.grant_permissions(["geolocation"])
+    phone.click("gps-refresh")
+    shown = wait_until(lambda: "精度 ±12 米" in phone.text("gps-status")
+                       and phone.text("gps-status"), 20, "a GPS fix on screen")
+    assert "29.59050, 106.35420" in shown
+    phone.shot("r03-located")
+    phone.click("inspection-submit")
+    phone.wait_text("巡查已提交")
+    phone.wait("new-inspection")
+
+    # 3. offline: the sync failure in Chinese --------------------------------------------------------
+    phone.click("sync-status")
+    phone.click("sync-now")
+    problem = wait_until(lambda: page.locator(sel("sync-problem")).count()
+                         and "无网络" in phone.text("sync-problem")
+                         and phone.text("sync-problem"), 60, "无网络 on the sync page")
+    assert "无网络" in problem
+    text = page_text(page)
+    assert "1 份巡查" in text, text
+    assert not ENGLISH_ERRORS.search(text), text
+    assert "记录 0/?" not in text
+    phone.shot("r04-sync-offline")
+
+    # the server is back: sync; the office sees what the phone showed ----------------------------------
+    demo_server.start()
+    phone.click("sync-now")
+    phone.wait_text("同步完成", 60)
+    stored = next(i for i in server_rows(demo_server.db, "inspection") if i["id"] == insp_id)
+    assert stored["answers"]["E02"]["answer"] == {"on_site": 10, "migrant": 8}
+    assert (stored["lat"], stored["lon"], stored["accuracy_m"]) == (29.5905, 106.3542, 12)
+    token = office_token(demo_server.url)
+    office = httpx.Client(base_url=demo_server.url + "/api/v1",
+                          headers={"Authorization": f"Bearer {token}"})
+    detail = office.get(f"/office/inspections/{insp_id}").json()["inspection"]
+    assert (detail["lat"], detail["lon"], detail["accuracy_m"]) == (29.5905, 106.3542, 12)
+    assert detail["located_at"] == stored["located_at"]
+
+    # 4. 退回 → fixed → resubmitted → approved -------------------------------------------------------
+    r = office.post(f"/office/inspections/{insp_id}/review",
+                    json={"state": "rejected", "comment": COMMENT})
+    assert r.status_code == 200, r.text
+    phone.click("sync-now")
+    wait_until(lambda: device_record(data_dir, "inspection", insp_id).get("review_state")
+               == "rejected", 60, "the review pulled")
+    time.sleep(1)
+    page.get_by_role("tab", name="场所").click()
+    phone.wait("returned-list")
+    assert page.locator(sel(f"returned-{insp_id}")).count() == 1
+    assert COMMENT in phone.text(f"returned-{insp_id}")
+    phone.fill("site-search", factory["name"])
+    time.sleep(0.8)
+    phone.wait_text("退回")
+    phone.shot("r05-returned-list")
+    phone.click(f"returned-{insp_id}")
+    phone.wait("inspection-review")
+    phone.shot("r06-returned-inspection")
+    wait_words(page, COMMENT)  # the reviewer's comment on the inspection itself
+    phone.shot("r06-returned-inspection")
+    phone.click("inspection-reopen")
+    phone.wait_text("已重新打开")
+    phone.fill("num-E03", "9")
+    time.sleep(1.5)
+    phone.click("inspection-submit")
+    phone.wait_text("巡查已提交")
+
+    def resubmitted() -> dict | None:  # online: sent at once, no 30 s timer
+        rec = next(i for i in server_rows(demo_server.db, "inspection") if i["id"] == insp_id)
+        return rec if rec["state"] == "submitted" and rec["review_state"] == "pending" else None
+
+    rec = wait_until(resubmitted, 25, "the resubmission on the server")
+    assert rec["answers"]["E03"]["answer"] == 9 and rec["review_comment"] == COMMENT
+    r = office.post(f"/office/inspections/{insp_id}/review",
+                    json={"state": "approved", "comment": "已核实"})
+    assert r.status_code == 200, r.text
+    phone.click("sync-status")
+    phone.click("sync-now")
+    wait_until(lambda: device_record(data_dir, "inspection", insp_id).get("review_state")
+               == "approved", 60, "the approval pulled")
+    time.sleep(1)
+    page.get_by_role("tab", name="场所").click()
+    phone.wait("site-list")
+    assert not page.locator(sel("returned-list")).count()
+    phone.fill("site-search", factory["name"])
+    time.sleep(0.8)
+    phone.click_text(factory["name"])
+    phone.wait_text("审核通过")
+    phone.shot("r07-approved")
+    office.close()
