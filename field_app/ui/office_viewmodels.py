@@ -949,7 +949,7 @@ class AuditVM:
         self.offset = max(0, self.offset - self.limit)
 
 
-AUDIT_DETAIL_KEYS = ("title", "source", "level", "kind", "from_state", "to_state",
+AUDIT_DETAIL_KEYS = ("outcome", "title", "source", "level", "kind", "from_state", "to_state",
                      "from_status", "to_status", "from_level", "to_level", "field", "choice",
                      "value", "comment", "note", "username", "role", "registry_updated",
                      "registry_reason", "village_id", "years", "tokens_revoked")
@@ -989,6 +989,11 @@ def audit_details(row: dict[str, Any], t: Any, names: dict[str, str] | None = No
         elif k == "choice":
             shown = t(f"office.audit.choice.{d[k]}") if t.has(
                 f"office.audit.choice.{d[k]}") else show_value(d[k])
+        elif k == "outcome":
+            shown = t(f"office.audit.outcome.{d[k]}") if t.has(
+                f"office.audit.outcome.{d[k]}") else show_value(d[k])
+        elif k in ("role", "before", "after") and t.has(f"role.{d[k]}"):
+            shown = t(f"role.{d[k]}")
         elif k == "registry_reason":
             shown = t(f"office.audit.reason.{d[k]}") if t.has(
                 f"office.audit.reason.{d[k]}") else show_value(d[k])

@@ -755,3 +755,25 @@ def test_case_and_timeline_carry_the_server_time(office: OfficeClient) -> None:
     [note] = after["events"]
     main, reported = vm.event_times(note)
     assert main == note["received_at"] == note["counted_at"] and reported is None
+
+
+def test_login_and_user_audit_rows_in_words() -> None:
+    """The audit rows of logins and the user life cycle (issue 14) read as
+    words on the console: outcomes and roles as labels, no raw codes."""
+    from field_app.ui.i18n import Translator
+
+    t = Translator("zh")
+    failed = {"action": "login_failed", "entity": "user",
+              "details": {"outcome": "wrong_password", "client": "127.0.0.1"}}
+    assert vm.audit_details(failed, t) == "结果：密码错误 · 来源地址：127.0.0.1"
+    throttled = {"action": "login_failed", "entity": "user",
+                 "details": {"outcome": "throttled", "client": "10.0.0.9", "retry_after_s": 4}}
+    assert "尝试过多" in vm.audit_details(throttled, t)
+    role = {"action": "user_role", "entity": "user",
+            "details": {"username": "grid1", "before": "grid_officer", "after": "office"}}
+    shown = vm.audit_details(role, t)
+    assert "原角色：网格员" in shown and "新角色：劳保所" in shown
+    for row in (failed, throttled, role):
+        assert not RAW.search(vm.audit_details(row, t)), row
+    for action in vm.AUDIT_ACTIONS:
+        assert t.has(f"office.audit.action.{action}"), action
