@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 
@@ -55,9 +56,10 @@ def device_rows(data_dir: Path, entity: str) -> list[dict[str, Any]]:
 
 
 def office_token(url: str) -> str:
+    device_id = uuid7()
     r = httpx.post(url + "/api/v1/auth/login", json={
-        "username": "office1", "password": DEMO_PASSWORD, "device_id": uuid7(),
-        "device_name": "ui-test-office"})
+        "username": "office1", "password": DEMO_PASSWORD, "device_id": device_id,
+        "device_secret": device_secret(device_id), "device_name": "ui-test-office"})
     r.raise_for_status()
     return r.json()["token"]
 
