@@ -178,6 +178,11 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
     user = store.get_user_by_username(req.username)
     ok = verify_password(req.password,
                          user.password_hash if user else dummy_hash(settings.scrypt_n))
+    if user and not ok and needs_rehash(user.password_hash, settings.scrypt_n):
+        # A hash still at a lower cost answers sooner than the dummy an unknown
+        # name is checked against: pad to the server's cost, so the time of a
+        # wrong login does not tell which usernames exist.
+        verify_password(req.password, dummy_hash(settings.scrypt_n))
     if not user or not ok:
         def failed(tx: StoreTx) -> None:
             throttle.note_failure(tx, settings, req.username, client, now)
