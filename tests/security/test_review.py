@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from server.support import World, error_of, ok
+from server.support import PASSWORD, World, error_of, ok
 from shared_schema.ids import uuid7
 
 PHONE, OTHER, ID_NUMBER = "13800001111", "13900002222", "500101199001011234"
@@ -174,3 +174,34 @@ def test_text_a_device_typed_is_never_a_formula_in_the_office_s_reports(
         cells += [c for row in csv.reader(io.StringIO(r.text.lstrip("\ufeff"))) for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")], cells
     assert "'" + FORMULA in cells and "'@SUM(1+1)*cmd" in cells  # the text, shown as text
+
+
+def _login(world: World, username: str, password: str) -> int:
+    return world.http.post("/api/v1/auth/login", json={
+        "username": username, "password": password, "device_id": "flood",
+        "device_secret": "f" * 40, "device_name": "x"}).status_code
+
+
+def test_a_client_that_keeps_trying_adds_one_audit_row_per_wait(world: World) -> None:
+    """Every throttled attempt (429, no password checked, a few ms) wrote an
+    audit row: a client looping on the login grew the audit table without
+    bound, at the fsync rate (33 rows a second on one connection on the
+    demo). Now the first refused attempt of each wait is audited; the others
+    of that wait get the same 429 without a row. Each new wait (the back-off
+    doubles after each checked failure) is audited again, and so is every
+    checked attempt."""
+    def rows() -> list[Any]:
+        return [a for a in world.store.list_audit(action="login_failed", limit=500)
+                if a.details.get("outcome") == "throttled"]
+
+    codes = [_login(world, "grid2", f"guess-{i}") for i in range(50)]
+    assert codes == [401] * 5 + [429] * 45
+    assert len(rows()) == 1
+    # Other names from the address are checked (it has 20 free failures).
+    assert [_login(world, f"ghost{i}", "guess") for i in range(3)] == [401] * 3
+    world.clock.advance(1000)  # grid2's wait is over: one more checked failure
+    assert _login(world, "grid2", "guess-x") == 401
+    assert [_login(world, "grid2", "guess-y") for _ in range(10)] == [429] * 10
+    assert len(rows()) == 2  # the new (doubled) wait: one row
+    world.clock.advance(2000)
+    assert _login(world, "grid2", PASSWORD) == 200
