@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -83,9 +84,19 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     )
 
 
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]*)`")
+
+
 def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
     text = str(exc)
     path = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
+    unknown = _UNKNOWN_FIELD.match(text)
+    if unknown:
+        # A request type that forbids unknown fields (the office writes): a
+        # field the server does not know is refused, never dropped.
+        name = unknown.group(1)[:100]
+        return ApiError("unknown_field", f"unknown field {name!r}", 400,
+                        path=f"{path}.{name}", field=name)
     code = "malformed_json" if isinstance(exc, msgspec.DecodeError) and not isinstance(
         exc, msgspec.ValidationError) else "invalid_body"
     return ApiError(code, text, 400, path=path)

@@ -165,12 +165,14 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
                        f"device_secret must be {SECRET_MIN}-{SECRET_MAX} characters: "
                        "update the app", 400, path="$.device_secret", min_length=SECRET_MIN)
     now = settings.now_ms()
-    wait = throttle.wait_ms(store, settings, req.username, client, now)
+    wait, which = throttle.waiting(store, settings, req.username, client, now)
     if wait > 0:
-        # The password is not checked, whether the user exists or not.
+        # The password is not checked, whether the user exists or not; the
+        # first refusal of each wait is audited (a loop adds no rows).
         seconds = max(1, math.ceil(wait / 1000))
-        _refused(store, now, req, client, store.get_user_by_username(req.username),
-                 "throttled", retry_after_s=seconds)
+        if throttle.first_of_wait(settings, which):
+            _refused(store, now, req, client, store.get_user_by_username(req.username),
+                     "throttled", retry_after_s=seconds)
         raise ApiError("too_many_attempts",
                        f"登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins; "
                        f"try again in {seconds} s)", 429,
@@ -178,6 +180,11 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
     user = store.get_user_by_username(req.username)
     ok = verify_password(req.password,
                          user.password_hash if user else dummy_hash(settings.scrypt_n))
+    if user and not ok and needs_rehash(user.password_hash, settings.scrypt_n):
+        # A hash still at a lower cost answers sooner than the dummy an unknown
+        # name is checked against: pad to the server's cost, so the time of a
+        # wrong login does not tell which usernames exist.
+        verify_password(req.password, dummy_hash(settings.scrypt_n))
     if not user or not ok:
         def failed(tx: StoreTx) -> None:
             throttle.note_failure(tx, settings, req.username, client, now)

@@ -42,17 +42,44 @@ def delay_ms(settings: Settings, failures: int, free: int) -> int:
 def wait_ms(store: SyncStore, settings: Settings, username: str, client: str,
             now_ms: int) -> int:
     """How long an attempt for ``username`` from ``client`` must still wait (0: go)."""
+    return waiting(store, settings, username, client, now_ms)[0]
+
+
+def waiting(store: SyncStore, settings: Settings, username: str, client: str,
+            now_ms: int) -> tuple[int, str]:
+    """``wait_ms`` and the wait it is: the key with the longest wait and its
+    last failure (the same string for every attempt refused during one wait)."""
     keys = {user_key(username): settings.login_free_failures}
     if client:
         keys[client_key(client)] = settings.login_free_failures_per_client
     forget = now_ms - settings.login_failure_memory_ms
-    wait = 0
+    wait, which = 0, ""
     for key, row in store.login_failures(list(keys)).items():
         if row.last_failure_at < forget:
             continue
         until = row.last_failure_at + delay_ms(settings, row.failures, keys[key])
-        wait = max(wait, until - now_ms)
-    return wait
+        if until - now_ms > wait:
+            wait, which = until - now_ms, f"{key}@{row.last_failure_at}"
+    return wait, which
+
+
+#: The waits (per database) whose first refused attempt was audited; bounded.
+_AUDITED: dict[tuple[str, str], None] = {}
+_AUDITED_MAX = 10_000
+
+
+def first_of_wait(settings: Settings, wait: str) -> bool:
+    """Is this the first refused attempt of ``wait`` in this process? Only
+    that one is audited: the others of the wait are answered the same 429
+    without a row, so a client that keeps trying cannot grow the audit log
+    faster than its back-off (one row per wait and key and server process)."""
+    marker = (str(settings.db_path), wait)
+    if marker in _AUDITED:
+        return False
+    if len(_AUDITED) >= _AUDITED_MAX:
+        _AUDITED.clear()  # at worst one more row for waits already audited
+    _AUDITED[marker] = None
+    return True
 
 
 def note_failure(tx: StoreTx, settings: Settings, username: str, client: str,

@@ -154,6 +154,10 @@ def resolve(store: SyncStore, settings: Settings, p: Principal, conflict_id: str
         resolution = {"choice": req.choice, "value": stored, "hlc": str(hlc), "rev": rec.rev}
         tx.resolve_conflict(c.id, status="resolved", resolved_by=p.user_id, resolved_at=now,
                             resolution=resolution)
+        # The audit log is read by admin too, who pulls personal data masked:
+        # a complainant's value is written there masked (docs/security.md).
+        shown = (field_rules.mask(stored)
+                 if c.field in field_rules.PERSONAL.get(c.entity, ()) else stored)
         access.audit(tx, p, now, "resolve_conflict", c.entity, c.entity_id, conflict_id=c.id,
-                     field=c.field, choice=req.choice, value=stored, hlc=str(hlc))
+                     field=c.field, choice=req.choice, value=shown, hlc=str(hlc))
     return _view(store, store.get_conflict(conflict_id))

@@ -32,7 +32,7 @@ class Page(WireStruct, kw_only=True):
 # --- review -----------------------------------------------------------------------------
 
 
-class ReviewRequest(WireStruct, kw_only=True):
+class ReviewRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     state: ReviewDecision
     comment: str = ""
 
@@ -103,7 +103,7 @@ class ReviewResponse(WireStruct, kw_only=True):
 # --- conflicts ---------------------------------------------------------------------------
 
 
-class ResolveRequest(WireStruct, kw_only=True):
+class ResolveRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     choice: Literal["winner", "loser", "custom"]
     value: Any = msgspec.UNSET
 
@@ -143,7 +143,7 @@ class ConflictList(WireStruct, kw_only=True):
 # --- cases -------------------------------------------------------------------------------
 
 
-class CaseIntake(WireStruct, kw_only=True):
+class CaseIntake(WireStruct, kw_only=True, forbid_unknown_fields=True):
     """An office intake (受理登记) with the fields of the domain reference."""
 
     source: IntakeSource
@@ -165,7 +165,7 @@ class CaseIntake(WireStruct, kw_only=True):
     received_at: int | None = None  # unix ms the complaint arrived; default now
 
 
-class CaseEventRequest(WireStruct, kw_only=True):
+class CaseEventRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     kind: str
     note: str | None = None
     amount_recovered: float | None = None
@@ -263,7 +263,7 @@ class AuditList(WireStruct, kw_only=True):
 # --- admin ---------------------------------------------------------------------------------
 
 
-class CreateUserRequest(WireStruct, kw_only=True):
+class CreateUserRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     username: str
     password: str
     role: str
@@ -287,11 +287,11 @@ class RevokeResponse(WireStruct, kw_only=True):
     tokens_revoked: int
 
 
-class PasswordRequest(WireStruct, kw_only=True):
+class PasswordRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     password: str
 
 
-class RoleRequest(WireStruct, kw_only=True):
+class RoleRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     role: str
 
 

@@ -64,6 +64,10 @@ def workbook_bytes(summary: MonthlySummary) -> bytes:
         for r, row in enumerate(sheet.rows, start=HEADER_ROW + 1):
             for i, column in enumerate(sheet.columns, start=1):
                 cell = ws.cell(row=r, column=i, value=cell_value(column, row))
+                if cell.data_type == "f":
+                    # openpyxl takes text starting with "=" for a formula: text a
+                    # device typed (an employer, a site name) stays text.
+                    cell.data_type = "s"
                 fmt = _number_format(column, row)
                 if fmt:
                     cell.number_format = fmt
@@ -79,5 +83,18 @@ def csv_text(sheet: Sheet) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.header for c in sheet.columns])
     for row in sheet.rows:
-        writer.writerow(["" if (v := cell_value(c, row)) is None else v for c in sheet.columns])
+        writer.writerow(["" if (v := cell_value(c, row)) is None else _csv_text(v)
+                         for c in sheet.columns])
     return out.getvalue()
+
+
+#: What a spreadsheet evaluates at the start of a CSV cell (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: Any) -> Any:
+    """Text starting like a formula gets a leading ``'``, so Excel shows it
+    as text instead of evaluating what a device typed; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
