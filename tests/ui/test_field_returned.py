@@ -119,6 +119,16 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
 
     # 1. a bad number: shown under the field, kept, never saved ----------------------------------
     phone.click("ans-E01-yes")
+    # the chosen answer tells a screen reader it is chosen, the other does not;
+    # answer buttons are never below the 44 px of a secondary button
+    time.sleep(0.5)
+    attrs = """el => Object.fromEntries([...el.attributes].map(a => [a.name, a.value]))"""
+    chosen = phone.find("ans-E01-yes").evaluate(attrs)
+    other = phone.find("ans-E01-no").evaluate(attrs)
+    # (Flutter web says "selected" of a button as aria-current)
+    assert chosen.get("aria-current") == "true", chosen
+    assert other.get("aria-current") != "true", other
+    assert phone.find("ans-E01-no").bounding_box()["height"] >= 44
     phone.fill("num-E02-on_site", "10")
     phone.fill("num-E02-migrant", "12")
     phone.wait_text("外来务工人数不能大于在岗人数")
