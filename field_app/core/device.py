@@ -497,6 +497,33 @@ class Device:
             self.outbox.insert(tx, "photo", photo_id, fields)
         return photo_id
 
+    def delete_photo(self, photo_id: str) -> None:
+        """Delete a photo of a draft inspection (its author only, while the
+        inspection is editable: a draft, or a returned one reopened). The
+        record is tombstoned by a ``delete`` mutation, so the item's photo
+        count (and the missing list) drops at once. Its upload leaves the
+        queue when no other live photo record on this device names the same
+        bytes; the local file stays (the quarantine may give the photo back)
+        and the server's copy is left to its orphan collection."""
+        with self.store.write() as tx:
+            row = tx.row("photo", photo_id)
+            if row is None or row.deleted:
+                raise NotFound("unknown_photo", f"no photo {photo_id} on this device",
+                               id=photo_id)
+            if row.data.get("owner_entity") != "inspection":
+                raise DeviceError("wrong_op", "only a photo of a draft inspection can be deleted",
+                                  owner_entity=row.data.get("owner_entity"))
+            self._draft(tx, row.data.get("owner_id") or "")
+            self.outbox.delete(tx, row)
+            sha = row.data.get("sha256") or ""
+            queued = tx.photo(sha)
+            if queued is None or queued.state not in ("pending", "quarantined") or tx.rows(
+                    "photo", "json_extract(data, '$.sha256') = ?", (sha,)):
+                return  # sent already, or other photos still need these bytes
+            if queued.state == "quarantined":  # its refused upload goes with it
+                tx.resolve_quarantine(f"photo:{sha}", "discarded")
+            tx.update_photo(sha, state="discarded", upload_url=None)
+
     # cases ---------------------------------------------------------------------------------
     def _case_fields(self, tx: Tx, fields: dict[str, Any],
                      row: RecordRow | None = None) -> dict[str, Any]:

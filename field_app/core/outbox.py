@@ -128,6 +128,15 @@ class Outbox:
         tx.refresh(entity, entity_id)
         return m
 
+    def delete(self, tx: Tx, row: RecordRow) -> Delete:
+        """A delete of an existing record (a tombstone on the server)."""
+        id, seq, hlc = self._stamp(tx)
+        m = Delete(id=id, seq=seq, hlc=hlc, entity=row.entity, entity_id=row.id,
+                   fields={}, base={})
+        tx.add_mutation(m)
+        tx.refresh(row.entity, row.id)
+        return m
+
     def edit(self, tx: Tx, row: RecordRow, fields: dict[str, Any]) -> Upsert:
         """An edit of an existing record, based on the revisions the user sees now."""
         return self.upsert(tx, row.entity, row.id, fields,
@@ -267,6 +276,13 @@ class Outbox:
             tx.update_photo(qid.split(":", 1)[1], state="discarded")
         elif q.entity and q.entity_id:
             row = tx.refresh(q.entity, q.entity_id)
+            if (q.entity == "photo" and isinstance(q.mutation, Delete) and row is not None
+                    and not row.deleted):
+                # the refused delete of a photo is dropped: the photo is back,
+                # and so is its upload if the delete took it off the queue
+                queued = tx.photo(row.data.get("sha256") or "")
+                if queued is not None and queued.state == "discarded":
+                    tx.update_photo(queued.sha256, state="pending", upload_url=None)
             # A record the last full resync no longer showed was kept only for
             # this edit: with the edit gone, it goes too.
             if (row is not None and row.seen_gen < int(tx.get("gen", 0))

@@ -12,7 +12,10 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from shared_schema import fields as field_rules
 
 from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.calendar import WorkCalendar, case_deadlines
@@ -153,6 +156,13 @@ def employer_for(site: dict[str, Any]) -> str:
     return site.get("name") or ""
 
 
+def text_limit(entity: str, name: str) -> int | None:
+    """The longest text a field takes, in characters (``shared_schema.fields``,
+    the server's limit): the form shows it with a counter."""
+    rule = field_rules.rule_for(entity, name)
+    return rule.max_chars if rule is not None else None
+
+
 def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Case intake form → (fields for ``Device.open_case``, errors by field as
     i18n keys). Title or employer is required, as is the sector; counts are
@@ -182,6 +192,10 @@ def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                 continue
             fields[name] = value
         else:
+            limit = text_limit("case", name)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                errors[name] = "err.too_long"
+                continue
             fields[name] = value
     if ("period_from" in fields and "period_to" in fields
             and fields["period_to"] < fields["period_from"]):
@@ -753,6 +767,35 @@ class InspectionVM:
     def photos(self, code: str | None) -> list[dict[str, Any]]:
         return [p for p in self.device.photos(self.id) if (p.get("item_code") or None) == code]
 
+    def photo_file(self, photo: dict[str, Any]) -> Path | None:
+        """The photo's file on this phone (the full-size view opens it offline),
+        or None when it is not here (taken on another phone, not downloaded)."""
+        path = self.device.photo_path(photo.get("sha256") or "")
+        return path if path.exists() else None
+
+    def can_change_photos(self) -> bool:
+        """Photos are deleted or replaced while the inspection is editable by
+        its author: a draft, or a returned one reopened."""
+        me = current_user(self.device).get("id")
+        return not self.read_only and self.record.get("inspector_id") == me
+
+    def delete_photo(self, photo_id: str) -> None:
+        """Delete one photo (the user confirmed): the item's count and the
+        missing list change at once."""
+        self.device.delete_photo(photo_id)
+        self.photo_counts = self.device.photo_counts(self.id)
+
+    def replace_photo(self, photo_id: str, data: bytes | str) -> str:
+        """Replace a photo: the new one is stored first (same item and caption),
+        then the old one deleted, so a picture that cannot be read leaves the
+        old photo as it was. Returns the new photo's id."""
+        old = self.device.get("photo", photo_id)
+        if not old or old.get("deleted"):
+            raise UiError("unknown_photo", "no such photo", id=photo_id)
+        new_id = self.add_photo(data, old.get("item_code"), caption=old.get("caption"))
+        self.delete_photo(photo_id)
+        return new_id
+
     def missing(self) -> list[dict[str, str]]:
         """What blocks submitting: the shared rules, plus every field whose
         typed text is invalid (it is not stored, so it cannot be submitted)."""
@@ -837,6 +880,10 @@ class InspectionVM:
 INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owed",
                  "amount_owed", "period_from", "period_to", "work_done", "collective_risk",
                  "source", "complainant_name", "complainant_phone")
+#: The case form's free-text fields: each shows a counter up to its limit (``text_limit``).
+CASE_TEXT_FIELDS = ("title", "employer", "employer_address", "work_done", "complainant_name")
+#: The same for a case event's texts.
+EVENT_TEXT_FIELDS = ("note", "referral_target", "callback_note")
 #: The case form's sources: the shared list's codes (shared_schema.case_sources).
 CASE_SOURCES = FIELD_SOURCES
 

@@ -16,7 +16,9 @@ from shared_schema.case_sources import source_label
 from .adapters import PHOTO_SIZES
 from .viewmodels import (
     CASE_SOURCES,
+    CASE_TEXT_FIELDS,
     CHINA,
+    EVENT_TEXT_FIELDS,
     SITE_KINDS,
     CaseVM,
     UiError,
@@ -39,6 +41,7 @@ from .viewmodels import (
     STALE_FIX_MS,
     sign_out,
     site_detail,
+    text_limit,
 )
 
 if TYPE_CHECKING:
@@ -740,11 +743,15 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         if item.photo != "none":
             photos = vm.photos(item.code)
             thumbs = []
-            for p in photos[-4:]:
-                path = app.device.photo_path(p.get("sha256") or "")
-                if path.exists():
-                    thumbs.append(ft.Image(src=path.read_bytes(), width=64, height=64,
-                                           fit=ft.BoxFit.COVER, border_radius=6))
+            for n, p in enumerate(photos, start=1):
+                path = vm.photo_file(p)
+                if path is not None:
+                    thumbs.append(hook(f"photo-thumb-{item.code}-{n}", ft.Container(
+                        ft.Image(src=path.read_bytes(), width=64, height=64,
+                                 fit=ft.BoxFit.COVER, border_radius=6),
+                        on_click=app.safe(open_photo(item, box, p, n)), ink=True,
+                        border_radius=6), button=True,
+                        label=t("photo.open", code=item.code, n=n)))
             need = item.photo == "required" and ans != "na" and not photos
             hint = getattr(item.photo_hint, lang) if item.photo_hint else ""
             rows.append(ft.Text(
@@ -781,6 +788,83 @@ def inspection_view(app: "FieldApp", insp_id: str) -> ft.View:
         return ft.Column(rows, spacing=6, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
     drawn = [0]  # draws so far: part of the item cards' scroll keys
+
+    def open_photo(item: Any, box: ft.Container, photo: dict[str, Any],
+                   n: int) -> Callable[[Any], Any]:
+        """Tap a thumbnail: the photo full size from its file on this phone
+        (offline), with 关闭; while the inspection is the author's draft also
+        删除 (after a confirmation) and 重拍 / 从相册替换."""
+        def handler(e: Any) -> None:
+            path = vm.photo_file(photo)
+            if path is None:
+                raise UiError("not_here", t("photo.not_here"))
+            pid = photo["id"]
+
+            def done(text: str) -> None:
+                app.page.pop_dialog()
+                app.toast(text)
+                redraw(item, box)
+                app.refresh_chip()
+
+            def confirm_delete(ev: Any) -> None:
+                async def go(ev2: Any) -> None:
+                    app.page.pop_dialog()  # the confirmation
+                    vm.delete_photo(pid)
+                    done(t("photo.deleted"))
+
+                app.page.pop_dialog()  # the photo
+                app.page.show_dialog(ft.AlertDialog(
+                    title=ft.Text(t("photo.delete_title")),
+                    content=ft.Text(t("photo.delete_confirm")),
+                    actions=[ft.TextButton(t("cancel"), height=SECONDARY,
+                                           on_click=lambda ev2: app.page.pop_dialog()),
+                             hook("photo-delete-confirm", ft.FilledButton(
+                                 t("photo.delete"), height=SECONDARY,
+                                 style=ft.ButtonStyle(bgcolor=ft.Colors.RED_700),
+                                 on_click=app.safe(go)))]))
+
+            async def from_gallery(ev: Any) -> None:
+                if app.files is None:
+                    raise UiError("no_camera", "no file picker")
+                picked = await app.files.pick()
+                if picked is None:
+                    return
+                vm.replace_photo(pid, picked.content())
+                done(t("photo.replaced"))
+
+            async def from_camera(ev: Any) -> None:
+                app.page.pop_dialog()
+                await camera_dialog(app, lambda data: (vm.replace_photo(pid, data),
+                                                       redraw(item, box)))
+
+            actions: list[ft.Control] = []
+            if vm.can_change_photos():
+                actions += [
+                    hook("photo-delete", ft.TextButton(
+                        t("photo.delete"), icon=ft.Icons.DELETE, height=SECONDARY,
+                        style=ft.ButtonStyle(color=ft.Colors.RED_700),
+                        on_click=app.safe(confirm_delete))),
+                    hook("photo-replace-camera", ft.TextButton(
+                        t("photo.replace_camera"), icon=ft.Icons.PHOTO_CAMERA,
+                        height=SECONDARY, on_click=app.safe(from_camera))),
+                    hook("photo-replace-file", ft.TextButton(
+                        t("photo.replace_gallery"), icon=ft.Icons.PHOTO_LIBRARY,
+                        height=SECONDARY, on_click=app.safe(from_gallery))),
+                ]
+            actions.append(hook("photo-close", ft.FilledButton(
+                t("photo.close"), height=SECONDARY,
+                on_click=lambda ev: app.page.pop_dialog())))
+            caption = photo.get("caption") or ""
+            app.page.show_dialog(ft.AlertDialog(
+                title=ft.Text(t("photo.title", code=item.code) + f" · {n}", size=16),
+                content=hook("photo-full", ft.Column([
+                    ft.Image(src=path.read_bytes(), width=340, height=440,
+                             fit=ft.BoxFit.CONTAIN),
+                    ft.Text(caption, size=12, color=ft.Colors.GREY_700, visible=bool(caption)),
+                ], tight=True, spacing=6)),
+                actions=actions, actions_overflow_button_spacing=4,
+                inset_padding=ft.Padding.all(12)))
+        return handler
 
     def no_emoji(control: Any) -> str:
         """The field's text without emoji (the phone's font cannot show them):
@@ -1020,6 +1104,8 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
 
     def tf(name: str, **kw: Any) -> ft.Control:
         key = "case.title_field" if name == "title" else f"case.{name}"
+        if name in CASE_TEXT_FIELDS:  # a counter with the server's limit (shared_schema.fields)
+            kw.setdefault("max_length", text_limit("case", name))
         fields[name] = ft.TextField(label=t(key), **kw)
         return hook(f"case-{name}", fields[name])
 
@@ -1144,7 +1230,9 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
             needs = {n for r in required_fields(kind) for n in r.split("|")}
             names = [f for f in EVENT_FIELDS if f in needs] or ["note"]
             inputs = {n: ft.TextField(label=t(f"event_field.{n}") + (" *" if n in needs else ""),
-                                      multiline=n in ("note", "callback_note"))
+                                      multiline=n in ("note", "callback_note"),
+                                      max_length=text_limit("case_event", n)
+                                      if n in EVENT_TEXT_FIELDS else None)
                       for n in names}
 
             async def save(ev: Any) -> None:

@@ -8,9 +8,10 @@ import io
 import time
 
 import httpx
+import pytest
 from PIL import Image
 
-from field_app.core import Device
+from field_app.core import Device, DeviceError
 from field_app.core.photos import process_photo
 
 from .support import FaultTransport, LiveServer, camera_jpeg, fast_settings, small_jpeg
@@ -170,3 +171,107 @@ def test_a_refused_photo_is_quarantined_and_the_rest_goes_on(make_server, make_d
     assert dev.sync().rejected == 1
     dev.discard_quarantined(f"photo:{big}", confirm=True)
     assert dev.status().pending_photos == 0 and dev.quarantine() == []
+
+
+# --- a photo of a draft deleted (or replaced) -------------------------------------------------
+
+
+def test_a_photo_deleted_offline_leaves_the_queue_and_the_count(server: LiveServer,
+                                                                make_device) -> None:
+    """Taken and deleted before any sync: the item's count drops at once, the
+    bytes are not uploaded, and the server holds the photo as a tombstone."""
+    dev = make_device("A", server, "grid1")
+    insp = dev.start_inspection(server.town.site1)
+    gone = dev.attach_photo(insp, small_jpeg(1), item_code="C08")
+    kept = dev.attach_photo(insp, small_jpeg(2), item_code="C08")
+    assert dev.photo_counts(insp) == {"C08": 2}
+    dev.delete_photo(gone)
+    assert dev.photo_counts(insp) == {"C08": 1}
+    assert [p["id"] for p in dev.photos(insp)] == [kept]
+    assert dev.status().pending_photos == 1  # only the kept one waits
+    sha_gone = dev.get("photo", gone)["sha256"]
+    assert dev.photo_path(sha_gone).exists()  # the local file is left alone
+    report = dev.sync()
+    assert report.ok and report.photos_uploaded == 1 and report.rejected == 0
+    assert server.store.get_record("photo", gone).deleted is True
+    assert server.store.get_record("photo", kept).deleted is False
+    assert not server.store.has_blob(sha_gone)
+    assert dev.receipt().safe_to_wipe
+    assert dev.check() == []
+
+
+def test_a_photo_deleted_after_upload_and_replaced(server: LiveServer, make_device) -> None:
+    dev = make_device("A", server, "grid1")
+    insp = dev.start_inspection(server.town.site1)
+    old = dev.attach_photo(insp, small_jpeg(3), item_code="C08")
+    assert dev.sync().photos_uploaded == 1
+    dev.delete_photo(old)
+    new = dev.attach_photo(insp, small_jpeg(4), item_code="C08")  # the replacement
+    assert [p["id"] for p in dev.photos(insp)] == [new]
+    assert dev.sync().ok
+    assert server.store.get_record("photo", old).deleted is True
+    assert server.store.has_blob(dev.get("photo", new)["sha256"])
+    assert dev.get("photo", old) is not None and dev.get("photo", old)["deleted"] is True
+
+
+def test_the_same_bytes_on_two_items_stay_queued_for_the_other(server: LiveServer,
+                                                              make_device) -> None:
+    dev = make_device("A", server, "grid1")
+    insp = dev.start_inspection(server.town.site1)
+    raw = small_jpeg(5)
+    a = dev.attach_photo(insp, raw, item_code="C08")
+    dev.attach_photo(insp, raw, item_code="C04")
+    dev.delete_photo(a)
+    assert dev.status().pending_photos == 1
+    assert dev.sync().photos_uploaded == 1
+
+
+def test_only_a_draft_s_photo_by_its_author_is_deleted(server: LiveServer,
+                                                       make_device) -> None:
+    dev = make_device("A", server, "grid1")
+    insp = dev.start_inspection(server.town.site1)
+    pid = dev.attach_photo(insp, small_jpeg(6), item_code="C08")
+    case = dev.open_case(site_id=server.town.site1, sector="construction", title="欠薪")
+    case_photo = dev.attach_photo(case, small_jpeg(7))
+    with pytest.raises(DeviceError) as exc:
+        dev.delete_photo(case_photo)
+    assert exc.value.code == "wrong_op"
+    with dev.store.write() as tx:  # as if submitted (the submit check needs every item)
+        row = tx.row("inspection", insp)
+        dev.outbox.edit(tx, row, {"state": "submitted"})
+    with pytest.raises(DeviceError) as exc:
+        dev.delete_photo(pid)
+    assert exc.value.code == "inspection_submitted"
+    with pytest.raises(DeviceError) as exc:
+        dev.delete_photo("no-such-photo")
+    assert exc.value.code == "unknown_photo"
+    assert dev.photo_counts(insp) == {"C08": 1}
+
+
+def test_a_refused_delete_is_quarantined_and_discarding_it_gives_the_photo_back(
+        server: LiveServer, make_device) -> None:
+    """The server's inspection was submitted meanwhile (from another phone of
+    the author): this phone's delete is refused and quarantined with the
+    reason; discarding it shows the photo again and re-queues its upload."""
+    dev = make_device("A", server, "grid1")
+    insp = dev.start_inspection(server.town.site1)
+    pid = dev.attach_photo(insp, small_jpeg(8), item_code="C08")
+    assert dev.sync().ok
+    # the server's inspection is submitted behind this phone's back (a second phone)
+    from sync_server.domain.registry.service import ServerWriter
+    with server.store.transaction() as tx:
+        ServerWriter(tx, int(time.time() * 1000)).upsert("inspection", insp,
+                                                         {"state": "submitted"})
+    with dev.store.write() as tx:  # the photo's bytes were never sent: pending again
+        tx.update_photo(dev.get("photo", pid)["sha256"], state="pending")
+    dev.delete_photo(pid)
+    assert dev.status().pending_photos == 0
+    report = dev.sync()
+    assert report.rejected == 1
+    [q] = dev.quarantine()
+    assert (q.code, q.entity, q.entity_id, q.op) == ("inspection_submitted", "photo", pid,
+                                                     "delete")
+    assert dev.photos(insp) == []  # still shown as the user left it, until they decide
+    dev.discard_quarantined(q.id, confirm=True)
+    assert [p["id"] for p in dev.photos(insp)] == [pid]
+    assert dev.status().pending_photos == 1

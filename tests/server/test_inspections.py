@@ -186,3 +186,105 @@ def test_a_factory_uses_the_enterprise_template(world: World) -> None:
     assert world.store.get_record("inspection", insp).data["template_id"] == "tpl-enterprise-v1"
     rejected(grid2.sync(grid2.upsert("inspection", insp, {
         "answers": {"C01": {"answer": "yes"}}}))[0], "unknown_template_item")
+
+
+# --- photos of a draft: deleted (and so replaced) only while the inspection is editable ---------
+
+def _photo(dev: Device, insp: str, code: str = "C08", tag: str = "a") -> tuple[str, dict[str, Any]]:
+    pid = uuid7()
+    return pid, dev.insert("photo", pid, {
+        "sha256": hashlib.sha256(f"{insp}{code}{tag}".encode()).hexdigest(),
+        "owner_entity": "inspection", "owner_id": insp, "item_code": code})
+
+
+def test_the_author_deletes_a_photo_of_a_draft_and_replaces_it(
+        world: World, grid1: Device, draft: str) -> None:
+    """A tombstone like any delete: pulled as deleted, no longer counted for the
+    required photos, and the replacement (delete + a new photo) counts instead."""
+    pid, insert = _photo(grid1, draft)
+    ok(grid1.sync(insert)[0])
+    ok(grid1.sync(grid1.delete("photo", pid))[0])
+    stored = world.store.get_record("photo", pid)
+    assert stored.deleted is True
+    assert stored.data["sha256"]  # the tombstone keeps what it was; the blob is the collector's
+    changes = {c["id"]: c for c in grid1.pull()}
+    assert changes[pid]["deleted"] is True
+    # a deleted photo no longer counts: submit lists C08's photo as missing
+    r = rejected(grid1.sync(*[m for m in photos_for_required_items(grid1, draft)
+                              if m["fields"]["item_code"] != "C08"],
+                            grid1.upsert("inspection", draft, {"answers": complete_answers()}),
+                            grid1.upsert("inspection", draft, {"state": "submitted"}))[-1],
+                 "incomplete_inspection")
+    assert r["details"]["missing"] == [{"item_code": "C08", "reason": "photo_required"}]
+    # replaced: a new photo of the same item, and the inspection submits
+    new_id, replacement = _photo(grid1, draft, tag="b")
+    ok(grid1.sync(replacement)[0])
+    ok(grid1.sync(grid1.upsert("inspection", draft, {"state": "submitted"}))[0])
+    # deleting twice is the same delete
+    ok(grid1.sync(grid1.delete("photo", pid))[0])
+
+
+def test_a_photo_inserted_and_deleted_in_one_push(world: World, grid1: Device,
+                                                  draft: str) -> None:
+    """Offline: taken and deleted before the phone synced; both go in one push."""
+    pid, insert = _photo(grid1, draft)
+    results = grid1.sync(insert, grid1.delete("photo", pid))
+    ok(results[0]), ok(results[1])
+    assert world.store.get_record("photo", pid).deleted is True
+    assert grid1.receipt()["photos_missing"] == []  # a deleted photo is no photo to send
+
+
+def test_a_photo_of_a_submitted_inspection_is_kept(world: World, grid1: Device,
+                                                    submitted: str) -> None:
+    photo = next(r for r in world.store.children_of(submitted, "photo"))
+    rejected(grid1.sync(grid1.delete("photo", photo.id))[0], "inspection_submitted")
+    assert world.store.get_record("photo", photo.id).deleted is False
+
+
+def test_only_the_author_deletes_a_photo(world: World, grid1: Device, draft: str) -> None:
+    pid, insert = _photo(grid1, draft)
+    ok(grid1.sync(insert)[0])
+    sector = world.device("sector1", "devS")  # same site, in scope, not the author
+    rejected(sector.sync(sector.delete("photo", pid))[0], "not_author")
+    office = world.device("office1", "devO")
+    rejected(office.sync(office.delete("photo", pid))[0], "role_not_allowed")
+    grid2 = world.device("grid2", "devB")  # another village: not even in scope
+    rejected(grid2.sync(grid2.delete("photo", pid))[0], "out_of_scope")
+    assert world.store.get_record("photo", pid).deleted is False
+
+
+def test_a_returned_inspection_reopened_has_its_photos_replaced(
+        world: World, grid1: Device, submitted: str) -> None:
+    """退回 → reopened (a draft again): the author may delete and replace a photo;
+    after the resubmission the photos are read-only again."""
+    office = world.device("office1", "devO")
+    ok(office.sync(office.upsert("inspection", submitted, {
+        "review_state": "rejected", "review_comment": "C08 照片看不清"}))[0])
+    photo = next(r for r in world.store.children_of(submitted, "photo")
+                 if r.data.get("item_code") == "C08")
+    rejected(grid1.sync(grid1.delete("photo", photo.id))[0], "inspection_submitted")
+    ok(grid1.sync(grid1.upsert("inspection", submitted, {"state": "draft"}))[0])
+    new_id, replacement = _photo(grid1, submitted, tag="clear")
+    results = grid1.sync(grid1.delete("photo", photo.id), replacement,
+                         grid1.upsert("inspection", submitted, {"state": "submitted"}))
+    for r in results:
+        ok(r)
+    live = [r.id for r in world.store.children_of(submitted, "photo")
+            if r.data.get("item_code") == "C08" and not r.deleted]
+    assert live == [new_id]
+    rejected(grid1.sync(grid1.delete("photo", new_id))[0], "inspection_submitted")
+
+
+def test_photos_of_cases_and_case_events_stay_insert_only(world: World, grid1: Device) -> None:
+    case = uuid7()
+    ok(grid1.sync(grid1.upsert("case", case, {"site_id": world.site1, "sector": "construction",
+                                              "title": "欠薪"}))[0])
+    pid = uuid7()
+    ok(grid1.sync(grid1.insert("photo", pid, {
+        "sha256": hashlib.sha256(b"case-photo").hexdigest(), "owner_entity": "case",
+        "owner_id": case}))[0])
+    err = rejected(grid1.sync(grid1.delete("photo", pid))[0], "wrong_op")
+    assert err["details"]["owner_entity"] == "case"
+    assert world.store.get_record("photo", pid).deleted is False
+    # a photo is never edited, only replaced
+    rejected(grid1.sync(grid1.upsert("photo", pid, {"caption": "x"}))[0], "wrong_op")

@@ -9,7 +9,11 @@ real server (the office's review goes through the office API):
 3. offline, a sync failure is said in Chinese (无网络), never English text;
 4. the office returns (退回) the inspection: the phone shows the 退回 badge,
    the 退回给我 list and the comment on the inspection; the inspector reopens,
-   fixes and resubmits (sent at once, online), the office approves.
+   fixes and resubmits (sent at once, online), the office approves;
+5. a photo's thumbnail opens it full size (offline, from the phone's file) and
+   closes; on the reopened draft a photo is replaced and another deleted (after
+   a confirmation), the photo count follows at once, and the server ends with
+   the replacement live and the other two as tombstones.
 
 Screens go to tests/ui/artifacts/ (names starting with ``r``).
 """
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from server.support import device_secret
 from shared_schema.ids import uuid7
@@ -34,6 +39,23 @@ from .test_field_job import server_rows
 
 COMMENT = "E03 合同人数与职工名册不符，请核实后重新提交"
 ENGLISH_ERRORS = re.compile(r"ConnectError|attempts|failed|Traceback|Exception|refused")
+
+
+def jpeg(path: Path, color: tuple[int, int, int]) -> Path:
+    """A small photo of one colour (each colour its own bytes)."""
+    Image.new("RGB", (640, 480), color).save(path, "JPEG", quality=85)
+    return path
+
+
+def server_photos(db: Path, owner_id: str) -> dict[str, bool]:
+    """Photo id → deleted, for one owner, as the server stores them."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT id, deleted FROM records WHERE entity = 'photo' AND "
+                            "json_extract(data, '$.owner_id') = ?", (owner_id,)).fetchall()
+    finally:
+        conn.close()
+    return {i: bool(d) for i, d in rows}
 
 
 def device_record(data_dir: Path, entity: str, rid: str) -> dict[str, Any]:
@@ -173,6 +195,19 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
     time.sleep(0.8)
     phone.fill("num-E11-workers_owed", "0")
     phone.fill("num-E11-amount_owed", "0")
+    # 5. a photo: its thumbnail opens it full size (offline: from the phone's own file) -----------
+    with page.expect_file_chooser() as chooser:
+        phone.click("photo-file-E14")
+    chooser.value.set_files(str(jpeg(tmp_path / "e14-a.jpg", (200, 60, 60))))
+    phone.wait_text("照片已保存")
+    time.sleep(0.8)
+    phone.click("photo-thumb-E14-1")
+    phone.wait("photo-full")
+    phone.shot("r03a-photo-full")
+    assert page.locator(sel("photo-delete")).count() == 1  # a draft: its author may delete it
+    phone.click("photo-close")
+    time.sleep(0.8)
+    assert not page.locator(sel("photo-full")).count()
     phone.click("rest-compliant")
     phone.click("rest-compliant-confirm")
     time.sleep(1.2)
@@ -240,6 +275,37 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
     phone.wait_text("已重新打开")
     phone.fill("num-E03", "9")
     time.sleep(1.5)
+    # the reopened draft's photos: one replaced, one added by mistake and deleted
+    phone.click("wizard-next")
+    time.sleep(0.8)
+    phone.click("wizard-next")
+    time.sleep(0.8)
+    first_photo = [p["id"] for p in device_rows(data_dir, "photo")
+                   if p.get("owner_id") == insp_id]
+    phone.click("photo-thumb-E14-1")
+    phone.wait("photo-full")
+    with page.expect_file_chooser() as chooser:
+        phone.click("photo-replace-file")
+    chooser.value.set_files(str(jpeg(tmp_path / "e14-b.jpg", (60, 160, 60))))
+    phone.wait_text("照片已替换")
+    time.sleep(0.8)
+    with page.expect_file_chooser() as chooser:
+        phone.click("photo-file-E14")
+    chooser.value.set_files(str(jpeg(tmp_path / "e14-c.jpg", (60, 60, 200))))
+    phone.wait_text("照片已保存")
+    wait_words(page, "照片 2 张")
+    phone.click("photo-thumb-E14-2")
+    phone.wait("photo-full")
+    phone.click("photo-delete")
+    phone.wait("photo-delete-confirm")
+    phone.shot("r06b-photo-delete")
+    phone.click("photo-delete-confirm")
+    phone.wait_text("照片已删除")
+    wait_words(page, "照片 1 张")  # the count follows at once
+    assert not page.locator(sel("photo-thumb-E14-2")).count()
+    live_here = [p["id"] for p in device_rows(data_dir, "photo")
+                 if p.get("owner_id") == insp_id and not p.get("deleted")]
+    assert len(live_here) == 1 and live_here != first_photo
     phone.click("inspection-submit")
     phone.wait_text("巡查已提交")
 
@@ -249,6 +315,9 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
 
     rec = wait_until(resubmitted, 25, "the resubmission on the server")
     assert rec["answers"]["E03"]["answer"] == 9 and rec["review_comment"] == COMMENT
+    photos = wait_until(lambda: (p := server_photos(demo_server.db, insp_id)) and len(p) == 3
+                        and p, 25, "the photo changes on the server")
+    assert [i for i, deleted in photos.items() if not deleted] == live_here
     r = office.post(f"/office/inspections/{insp_id}/review",
                     json={"state": "approved", "comment": "已核实"})
     assert r.status_code == 200, r.text

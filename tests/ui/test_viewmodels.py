@@ -625,3 +625,106 @@ def test_the_phone_lists_its_cases(grid1_device: Device) -> None:
         "拖欠钢筋班组工资", site["name"], "registered", 42000)
     assert mine.deadline is not None and mine.deadline.kind == "accept"
     assert len(rows) == len(grid1_device.cases())
+
+
+# --- issue 16, small truths: photos open full size, are deleted or replaced; text limits ------------
+
+def test_a_draft_s_photo_opens_full_size_and_is_deleted_or_replaced(grid1_device: Device) -> None:
+    """A thumbnail opens the photo's own file on the phone (offline); while the
+    inspection is the author's draft a photo is deleted (the required-photo
+    count and the missing list change at once) or replaced (same item and
+    caption; a picture that cannot be read leaves the old one as it was)."""
+    import io
+
+    from PIL import Image
+
+    site = construction_site(grid1_device)
+    vm = InspectionVM(grid1_device, grid1_device.start_inspection(site["id"]))
+    first = vm.add_photo(camera_bytes(), "C08", caption="工资表")
+    [photo] = vm.photos("C08")
+    path = vm.photo_file(photo)
+    assert path is not None and Image.open(io.BytesIO(path.read_bytes())).size == (64, 48)
+    assert vm.can_change_photos()
+    assert {"item_code": "C08", "reason": "photo_required"} not in vm.missing()
+    # replaced: a new photo of the same item and caption, the old one gone
+    buf = io.BytesIO()
+    Image.new("RGB", (80, 40), (200, 20, 20)).save(buf, "JPEG")
+    second = vm.replace_photo(first, buf.getvalue())
+    [photo] = vm.photos("C08")
+    assert (photo["id"], photo["caption"]) == (second, "工资表")
+    assert grid1_device.get("photo", first)["deleted"] is True
+    # a broken replacement changes nothing
+    with pytest.raises(DeviceError):
+        vm.replace_photo(second, b"not a picture")
+    assert [p["id"] for p in vm.photos("C08")] == [second]
+    # deleted: the count and the missing list follow at once, the answers stay
+    vm.answer_number("C08", "40")
+    vm.delete_photo(second)
+    assert vm.photos("C08") == [] and vm.photo_counts.get("C08", 0) == 0
+    assert {"item_code": "C08", "reason": "photo_required"} in vm.missing()
+    assert vm.entry("C08")["answer"] == 40
+    # submitted (or another user's): no photo changes
+    vm.record = {**vm.record, "state": "submitted"}
+    assert not vm.can_change_photos()
+    vm.record = {**vm.record, "state": "draft", "inspector_id": "someone-else"}
+    assert not vm.can_change_photos()
+    assert Translator("zh")("photo.delete_title") == "删除这张照片？"
+
+
+def test_case_form_text_limits_come_from_the_field_table() -> None:
+    from field_app.ui.viewmodels import CASE_TEXT_FIELDS, EVENT_TEXT_FIELDS, text_limit
+    from shared_schema import fields as field_rules
+
+    assert {n: text_limit("case", n) for n in CASE_TEXT_FIELDS} == {
+        "title": field_rules.NAME_CHARS, "employer": field_rules.NAME_CHARS,
+        "employer_address": field_rules.ADDRESS_CHARS, "work_done": field_rules.NOTE_CHARS,
+        "complainant_name": field_rules.NAME_CHARS}
+    assert all(text_limit("case_event", n) for n in EVENT_TEXT_FIELDS)
+    base = {"title": "拖欠工资", "sector": "non_construction"}
+    at_limit = "址" * field_rules.ADDRESS_CHARS
+    fields, errors = parse_intake({**base, "employer_address": at_limit})
+    assert errors == {} and fields["employer_address"] == at_limit
+    _, errors = parse_intake({**base, "employer_address": at_limit + "址",
+                              "work_done": "活" * (field_rules.NOTE_CHARS + 1)})
+    assert errors == {"employer_address": "err.too_long", "work_done": "err.too_long"}
+    assert Translator("zh")("err.too_long") == "内容太长，请删减"
+
+
+def test_the_case_form_shows_a_counter_on_its_text_fields(grid1_device: Device) -> None:
+    """The intake view's text fields carry the field table's limit (Flet shows
+    it as a counter, 0/200), as the inspection's texts do."""
+    import flet as ft
+
+    from field_app.ui.views import case_intake_view
+    from field_app.ui.viewmodels import CASE_TEXT_FIELDS, text_limit
+
+    class App:  # the few things the view reads (no Flet client in this test)
+        device = grid1_device
+        t = Translator("zh")
+
+        def safe(self, fn):  # noqa: ANN001, ANN201
+            return fn
+
+        def bar(self, *a):  # noqa: ANN002, ANN201
+            return None
+
+        def navbar(self, *a):  # noqa: ANN002, ANN201
+            return None
+
+    site = construction_site(grid1_device)
+    view = case_intake_view(App(), site["id"])
+    found: dict[str, ft.TextField] = {}
+
+    def walk(c: object) -> None:
+        if isinstance(c, ft.Semantics) and str(c.identifier or "").startswith("case-"):
+            if isinstance(c.content, ft.TextField):
+                found[c.identifier[5:]] = c.content
+        for attr in ("controls", "content"):
+            inner = getattr(c, attr, None)
+            for x in (inner if isinstance(inner, list) else [inner] if inner else []):
+                walk(x)
+
+    walk(view)
+    assert {n: found[n].max_length for n in CASE_TEXT_FIELDS} == {
+        n: text_limit("case", n) for n in CASE_TEXT_FIELDS}
+    assert found["workers_owed"].max_length is None  # numbers and months: no counter

@@ -30,7 +30,12 @@ CREATE_ROLES = {
     "photo": {"grid_officer", "sector_inspector", "office"},
 }
 DELETE_ROLES = {"site": {"office"}, "inspection": {"grid_officer", "sector_inspector", "office"},
-                "case": {"office"}}
+                "case": {"office"},
+                # a photo of a draft inspection, by its inspector (``check_photo_delete``)
+                "photo": {"grid_officer", "sector_inspector"}}
+#: Insert-only entities that may still be deleted (tombstoned): a photo, by
+#: the rules of ``check_photo_delete``. A case event never is.
+DELETABLE_INSERT_ONLY = frozenset({"photo"})
 REQUIRED_ON_CREATE = {
     "site": ("name", "kind", "village_id"),
     "inspection": ("site_id",),
@@ -56,7 +61,8 @@ def check_op(entity: str, op: str) -> None:
     if entity in REFERENCE_ENTITIES:
         raise Rejection("read_only_entity", f"{entity} is reference data; devices cannot write it",
                         entity=entity)
-    if entity in INSERT_ONLY_ENTITIES and op != "insert":
+    if entity in INSERT_ONLY_ENTITIES and op != "insert" and not (
+            op == "delete" and entity in DELETABLE_INSERT_ONLY):
         raise Rejection("wrong_op", f"{entity} is insert-only; use op 'insert'", entity=entity, op=op)
     if entity not in INSERT_ONLY_ENTITIES and op == "insert":
         raise Rejection("wrong_op", f"{entity} is merged per field; use op 'upsert'",
@@ -180,6 +186,23 @@ def check_inspection(p: Principal, stored: StoredRecord | None, fields: dict[str
             # a returned inspection resubmitted: a new revision waits for review
             out["review_state"] = "pending"
     return out
+
+
+def check_photo_delete(p: Principal, photo: StoredRecord, owner: StoredRecord | None) -> None:
+    """A photo is deleted only while its inspection is editable by its author:
+    a photo of an inspection (not of a case, site or case event), by the
+    inspection's inspector, while the inspection is not submitted (a draft,
+    or a returned one reopened). Replacing a photo is this delete and a new
+    photo (docs/protocol.md, "Photos of a draft")."""
+    if photo.data.get("owner_entity") != "inspection" or owner is None:
+        raise Rejection("wrong_op", "only a photo of a draft inspection can be deleted; "
+                        "photos of cases, sites and case events are kept",
+                        entity="photo", op="delete", owner_entity=photo.data.get("owner_entity"))
+    if owner.data.get("inspector_id") != p.user_id:
+        raise Rejection("not_author", "only the inspector who recorded it may change its photos")
+    if owner.data.get("state") == "submitted":
+        raise Rejection("inspection_submitted",
+                        "this inspection was submitted: its photos are read-only")
 
 
 def reopens(data: dict[str, Any], fields: dict[str, Any]) -> bool:

@@ -434,6 +434,11 @@ def _delete(b: _Batch, m: Delete, hlc: str) -> str:
             raise Rejection("not_author", "only its inspector may delete a draft inspection")
         if stored.data.get("state") == "submitted":
             raise Rejection("inspection_submitted", "a submitted inspection cannot be deleted")
+    if m.entity == "photo":
+        owner_id = stored.data.get("owner_id")
+        owner = (tx.get_record("inspection", owner_id)
+                 if stored.data.get("owner_entity") == "inspection" and owner_id else None)
+        rules.check_photo_delete(p, stored, owner)
     stored.deleted = True
     set_derived(tx, stored, {"deleted": True}, hlc, b.author, b.now)
     tx.add_tombstone(m.entity, m.entity_id, stored.rev, b.now, p.user_id)
