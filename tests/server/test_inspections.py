@@ -288,3 +288,21 @@ def test_photos_of_cases_and_case_events_stay_insert_only(world: World, grid1: D
     assert world.store.get_record("photo", pid).deleted is False
     # a photo is never edited, only replaced
     rejected(grid1.sync(grid1.upsert("photo", pid, {"caption": "x"}))[0], "wrong_op")
+
+
+def test_only_the_author_adds_photos_and_only_to_a_draft(
+        world: World, grid1: Device, submitted: str) -> None:
+    """An inspection's photos are its inspector's evidence: another user in
+    scope cannot slip a photo into it, and nobody adds one to a submitted
+    (reviewed) inspection."""
+    draft = uuid7()
+    ok(grid1.sync(grid1.upsert("inspection", draft, {"site_id": world.site1}))[0])
+    sector = world.device("sector1", "devS")  # same site, in scope, not the author
+    pid, insert = _photo(sector, draft)
+    rejected(sector.sync(insert)[0], "not_author")
+    assert world.store.get_record("photo", pid) is None
+    pid, insert = _photo(grid1, submitted)
+    rejected(grid1.sync(insert)[0], "inspection_submitted")
+    assert world.store.get_record("photo", pid) is None
+    pid, insert = _photo(grid1, draft)
+    ok(grid1.sync(insert)[0])

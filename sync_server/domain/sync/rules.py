@@ -198,9 +198,16 @@ def check_photo_delete(p: Principal, photo: StoredRecord, owner: StoredRecord | 
         raise Rejection("wrong_op", "only a photo of a draft inspection can be deleted; "
                         "photos of cases, sites and case events are kept",
                         entity="photo", op="delete", owner_entity=photo.data.get("owner_entity"))
-    if owner.data.get("inspector_id") != p.user_id:
+    check_inspection_photos(p, owner)
+
+
+def check_inspection_photos(p: Principal, inspection: StoredRecord) -> None:
+    """An inspection's photos are added or deleted only by its inspector, and
+    only while it is not submitted: a submitted inspection is what was
+    reviewed (a returned one is reopened as a draft first)."""
+    if inspection.data.get("inspector_id") != p.user_id:
         raise Rejection("not_author", "only the inspector who recorded it may change its photos")
-    if owner.data.get("state") == "submitted":
+    if inspection.data.get("state") == "submitted":
         raise Rejection("inspection_submitted",
                         "this inspection was submitted: its photos are read-only")
 

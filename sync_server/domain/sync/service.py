@@ -392,6 +392,8 @@ def _insert(b: _Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                             owner_entity=fields["owner_entity"], owner_id=fields["owner_id"])
         rules.check_scope(p, owner.village_id, owner.department_id, owner.created_by_user,
                           owner.entity, owner.id)
+        if owner.entity == "inspection":
+            rules.check_inspection_photos(p, owner)
         _check_owners(b, m, None)
         set_keys(record, scope_keys(tx, "photo", m.entity_id, fields))
         write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
