@@ -9,8 +9,6 @@ it, not to a device id.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 
 import httpx
@@ -21,26 +19,7 @@ from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import token_hash
 from sync_server.store.base import TokenRow
 
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def metadata(**values: str) -> str:
-    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
-
-
-def create(http: httpx.Client, dev: Device, length: int, digest: str) -> httpx.Response:
-    return http.post("/api/v1/uploads", headers={
-        **dev.headers, "Tus-Resumable": "1.0.0", "Upload-Length": str(length),
-        "Upload-Metadata": metadata(sha256=digest, filename="p.jpg")})
-
-
-def patch(http: httpx.Client, dev: Device, location: str, offset: int,
-          body: bytes) -> httpx.Response:
-    return http.patch(location, content=body, headers={
-        **dev.headers, "Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
-        "Content-Type": "application/offset+octet-stream"})
+from .test_uploads import create, patch, sha  # the tus requests of these tests
 
 
 def upload(world: World, dev: Device, data: bytes) -> None:
