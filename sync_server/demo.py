@@ -31,7 +31,7 @@ from sync_server.domain.auth.passwords import OWASP_N
 from sync_server.domain.auth.service import Principal, create_user
 from sync_server.domain.office import writes as office_writes
 from sync_server.domain.office.review import review as office_review
-from sync_server.domain.office.schema import ReviewRequest
+from shared_schema.office import ReviewRequest
 from sync_server.domain.sync import service as sync_service
 from sync_server.domain.registry.service import ServerWriter, publish_templates
 from sync_server.domain.sync.records import set_derived

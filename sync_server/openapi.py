@@ -19,7 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from shared_schema import wire
 from sync_server.domain.auth.service import LogoutResponse
 from sync_server.domain.calendar.service import CalendarData
-from sync_server.domain.office import schema as office
+from shared_schema import office
 from sync_server.domain.reports.schema import MonthlySummary
 
 # (path, method) → (request body type, success response type)

@@ -11,7 +11,7 @@ import pytest
 
 from sync_server.app import create_app
 from sync_server.domain.office.audit import ACTIONS
-from sync_server.domain.office.schema import IntakeSource
+from shared_schema.office import IntakeSource
 from sync_server.domain.reports.service import INDICATORS
 from sync_server.settings import Settings
 

@@ -28,7 +28,7 @@ from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
-from sync_server.domain.office.schema import IntakeSource
+from shared_schema.office import IntakeSource
 
 from .conftest import DemoServer
 
@@ -367,7 +367,7 @@ def test_one_case_source_list_for_phone_office_and_server() -> None:
     from field_app.ui.i18n import Translator
     from shared_schema import case_sources as cs
     from sync_server.demo import DEMO_CASES, DEMO_MORE_CASES
-    from sync_server.domain.office.schema import SOURCE_LABELS
+    from shared_schema.office import SOURCE_LABELS
 
     assert set(typing.get_args(IntakeSource)) == set(cs.SOURCE_CODES) == set(vm.INTAKE_SOURCES)
     assert set(phone.CASE_SOURCES) <= set(cs.SOURCE_CODES)

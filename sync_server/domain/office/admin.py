@@ -9,7 +9,7 @@ from sync_server.domain.auth.policy import check_password
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access
-from sync_server.domain.office.schema import (
+from shared_schema.office import (
     AdminUser,
     CreateUserRequest,
     DeviceEnabled,

@@ -8,7 +8,7 @@ import datetime as dt
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access
 from sync_server.domain.office.params import day_start_ms
-from sync_server.domain.office.schema import AuditList, AuditRow, Page
+from shared_schema.office import AuditList, AuditRow, Page
 from sync_server.store.base import SyncStore
 
 ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",

@@ -21,7 +21,7 @@ from sync_server.domain.auth.service import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import name_of, photos_of
-from sync_server.domain.office.schema import (
+from shared_schema.office import (
     CaseDetail,
     CaseEventRequest,
     CaseIntake,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync_server.domain.office.schema import Author, PhotoInfo
+from shared_schema.office import Author, PhotoInfo
 from sync_server.store.base import StoredRecord, SyncStore
 
 

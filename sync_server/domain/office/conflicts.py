@@ -21,7 +21,7 @@ from shared_schema.merge import Author
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, name_of
-from sync_server.domain.office.schema import ConflictList, ConflictView, Page, ResolveRequest
+from shared_schema.office import ConflictList, ConflictView, Page, ResolveRequest
 from sync_server.domain.sync import service as sync
 from sync_server.domain.sync.records import get_flat, write_fields
 from sync_server.errors import ApiError

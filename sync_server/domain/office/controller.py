@@ -23,7 +23,7 @@ from sync_server.domain.office import (
     registry,
     review,
 )
-from sync_server.domain.office.schema import (
+from shared_schema.office import (
     CaseEventRequest,
     CaseIntake,
     CreateUserRequest,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from shared_schema.cases import FINAL_STATUSES
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access
-from sync_server.domain.office.schema import HistoryRow, Page, SiteHistory, SiteList, SiteSummary
+from shared_schema.office import HistoryRow, Page, SiteHistory, SiteList, SiteSummary
 from sync_server.errors import ApiError
 from sync_server.store.base import SyncStore
 

@@ -25,7 +25,7 @@ from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, live, photos_of
 from sync_server.domain.office.params import day_start_ms
-from sync_server.domain.office.schema import (
+from shared_schema.office import (
     InspectionDetail,
     InspectionList,
     InspectionSummary,

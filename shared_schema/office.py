@@ -2,7 +2,7 @@
 
 Requests are decoded with these Structs (a wrong type is 400 ``invalid_body``
 with its path); responses are encoded from them, and the OpenAPI document
-names them (``sync_server/openapi.py``).
+names them (``sync_server/openapi.py``); the office console decodes them too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 from shared_schema.base import WireStruct
 from shared_schema.case_sources import CASE_SOURCES, SOURCE_CODES
 from shared_schema.entities import Sector
-from sync_server.domain.calendar.service import Deadlines
+from shared_schema.calendar import Deadlines
 
 ReviewDecision = Literal["approved", "has_issues", "rejected"]
 #: Where an office intake came from (受理渠道): the one shared code list

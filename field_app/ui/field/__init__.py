@@ -1,0 +1,1 @@
+"""The field app (phone entry, offline): its screens and view-models."""
