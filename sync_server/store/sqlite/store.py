@@ -1,0 +1,97 @@
+"""``SqliteStore``: the SQLite backend of ``SyncStore`` (WAL, one writer).
+
+Writes go through one connection behind a lock with ``BEGIN IMMEDIATE``;
+reads use one connection per thread, which WAL lets run beside the writer.
+``synchronous=FULL`` on the writer: a push is acknowledged only after its
+commit is on disk (see docs/architecture.md, "Durability").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+from sync_server.store.base import DeviceRow
+from sync_server.store.sqlite.auth import AuthQueries, AuthReads
+from sync_server.store.sqlite.blobs import BlobQueries
+from sync_server.store.sqlite.ledger import LedgerQueries, LedgerReads
+from sync_server.store.sqlite.migrations import migrations
+from sync_server.store.sqlite.office import OfficeQueries
+from sync_server.store.sqlite.records import RecordQueries, RecordReads
+from sync_server.store.sqlite.rows import _DEVICE_COLS, _device
+from sync_server.store.sqlite.writer import Writer, _connect
+
+
+class SqliteStore(Writer, RecordReads, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
+                  AuthQueries, BlobQueries, OfficeQueries):
+    """The SQLite store: one writer connection, one reader per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Writer.__init__(self, self.path)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    # connections --------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:  # a reader for this thread
+        if self.path == ":memory:":
+            return self._writer
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = _connect(self.path)
+            self._local.conn = c
+            with self._readers_lock:
+                self._readers.append(c)
+        return c
+
+    def migrate(self) -> None:
+        with self._write_lock:
+            migrations.apply(sqlite_utils.Database(self._writer))
+
+    def applied_migrations(self) -> list[str]:
+        return [m.name for m in migrations.applied(sqlite_utils.Database(self._writer))]
+
+    def pending_migrations(self) -> list[str]:
+        return [m.name for m in migrations.pending(sqlite_utils.Database(self.conn))]
+
+    def close(self) -> None:
+        if self._pulls:
+            with self.transaction():
+                pass  # writes the noted pull times
+        with self._readers_lock:
+            for c in self._readers:
+                c.close()
+            self._readers.clear()
+        self._writer.close()
+
+    def _stored_device(self, device_id: str) -> DeviceRow | None:
+        return AuthReads.get_device(self, device_id)
+
+    def get_device(self, device_id: str) -> DeviceRow | None:
+        device = self._stored_device(device_id)
+        return None if device is None else self._with_pull(device)
+
+    def list_devices(self, user_id: str | None = None) -> list[DeviceRow]:
+        sql = f"SELECT {_DEVICE_COLS} FROM devices"
+        rows = (self.conn.execute(sql + " WHERE user_id=? ORDER BY device_id", (user_id,))
+                if user_id else self.conn.execute(sql + " ORDER BY device_id"))
+        return [self._with_pull(_device(r)) for r in rows]
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def backup(self, target: str | Path) -> None:
+        """Online backup (SQLite backup API) to ``target``."""
+        dest = sqlite3.connect(str(target))
+        try:
+            with self._write_lock:
+                self._writer.backup(dest)
+        finally:
+            dest.close()
