@@ -1,17 +1,32 @@
 """The server store contract: every backend implements ``SyncStore``.
 
-SQLite (``sqlite.py``) is the embedded default; a PostgreSQL backend must
-pass the same conformance suite (tests/store/conformance.py) before it is
+SQLite (the ``sqlite`` package) is the embedded default; a PostgreSQL backend
+must pass the same conformance suite (tests/store/conformance.py) before it is
 used. Services talk only to this interface: reads on the store, writes on
 the ``StoreTx`` of ``store.transaction()``, which commits atomically or not
-at all.
+at all. Rows cross it as the typed rows below, never as engine tuples.
+``sync_server.store.open_store`` picks and builds the backend.
+
+The pull cursor rule (docs/protocol.md, "Cursor"): revisions are handed out
+by ``StoreTx.next_rev`` in increasing order, but with several writers a
+transaction holding a lower revision may commit after one holding a higher
+one. ``SyncStore.stable_rev`` is the highest revision R such that every
+transaction that was handed a revision <= R has committed or rolled back:
+nothing at or below R can appear later. A pull answers only changes up to
+``stable_rev`` (``change_rows_since(..., upto=stable_rev)``) and its cursor
+never passes it, so a puller never skips a revision. A single-writer engine
+(SQLite) commits a revision before the next is handed out: there it is the
+committed ``max_rev``.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+
+import msgspec
 
 T = TypeVar("T")
 
@@ -48,6 +63,38 @@ class StoredRecord:
 
     def field_revs(self) -> dict[str, int]:
         return {name: m.rev for name, m in self.meta.items()}
+
+
+class ChangeRow(msgspec.Struct, frozen=True):
+    """One record of a pull page, as the pull response sends it: ``data`` and
+    ``field_revs`` (field -> revision) are the record's JSON text, passed on
+    undecoded; ``hlc`` is the newest HLC of its fields."""
+
+    entity: str
+    id: str
+    rev: int
+    deleted: bool
+    data: msgspec.Raw
+    field_revs: msgspec.Raw
+    hlc: str | None
+    created_by_user: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class SiteTexts:
+    """A site of the office registry's index: its id and the asked fields'
+    values, in the order asked (a missing field None)."""
+
+    id: str
+    texts: tuple[Any, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class StoreHealth:
+    """A store's own consistency check: ``ok``, or what is wrong."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -112,6 +159,14 @@ class TokenRow:
     expires_at: int
     created_at: int
     revoked_at: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class TokenAndUser:
+    """A login token and its user (None: the user is gone)."""
+
+    token: TokenRow
+    user: UserRow | None
 
 
 @dataclass(slots=True)
@@ -216,6 +271,11 @@ class StoreTx(Protocol):
     def next_rev(self) -> int: ...
     def max_rev(self) -> int: ...
     def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
+    def peek_record(self, entity: str, id: str) -> StoredRecord | None:
+        """``get_record`` for looking only (a site's scope keys, kind,
+        existence): within the transaction the same object may be returned
+        again, so the caller must never change it."""
+        ...
     def put_record(self, record: StoredRecord) -> None: ...
     def children_of_site(self, site_id: str) -> list[StoredRecord]: ...
     def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]: ...
@@ -342,17 +402,29 @@ class SyncStore(Protocol):
         ...
     # reads
     def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
-    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]: ...
-    def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
-        """The same page as ``changes_since``, raw for the pull response:
-        ``(entity, id, rev, deleted, data JSON bytes, field_revs JSON bytes,
-        newest HLC, created_by_user)``."""
+    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
+        """Up to ``limit`` records the caller may see with a revision above
+        ``since``, by revision (deleted ones too)."""
         ...
-    def max_rev(self) -> int: ...
+    def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
+                          upto: int) -> list[ChangeRow]:
+        """A pull page: as ``changes_since``, only revisions ``<= upto`` (the
+        ``stable_rev`` the pull read first), as the pull response sends them."""
+        ...
+    def max_rev(self) -> int:
+        """The highest revision handed out and committed."""
+        ...
+    def stable_rev(self) -> int:
+        """The highest revision below which no transaction can still commit
+        (the cursor rule in this module's docstring); ``<= max_rev()``."""
+        ...
     def get_user(self, user_id: str) -> UserRow | None: ...
     def get_user_by_username(self, username: str) -> UserRow | None: ...
     def list_users(self) -> list[UserRow]: ...
-    def get_token(self, token_hash: str) -> TokenRow | None: ...
+    def get_token_and_user(self, token_hash: str) -> TokenAndUser | None:
+        """The token and its user in one read (every authenticated request
+        makes it); None for an unknown token."""
+        ...
     def get_device(self, device_id: str) -> DeviceRow | None: ...
     def list_devices(self, user_id: str | None = None) -> list[DeviceRow]: ...
     def note_pull(self, device_id: str, at_ms: int, scope_version: int | None = None) -> None:
@@ -401,9 +473,9 @@ class SyncStore(Protocol):
         the sites ``site_ids`` names when given."""
         ...
     def site_texts(self, fields: Sequence[str], *, village_id: str | None = None,
-                   kind: str | None = None) -> list[tuple[Any, ...]]:
+                   kind: str | None = None) -> list[SiteTexts]:
         """The office registry's index: every live site (in ``village_id``, of
-        ``data.kind`` ``kind`` when given) as ``(id, data[f] for f in fields)``,
+        ``data.kind`` ``kind`` when given) with ``data[f] for f in fields``,
         a missing field None, ordered by (``data.name`` or "", id)."""
         ...
     def has_blob(self, sha256: str) -> bool: ...
@@ -427,7 +499,13 @@ class SyncStore(Protocol):
         """Migrations this code knows and the database has not applied."""
         ...
     def get_upload(self, id: str) -> UploadRow | None: ...
-    def integrity_check(self) -> str: ...
+    def health_check(self) -> StoreHealth:
+        """The engine's own consistency check of the whole store."""
+        ...
+    def backup(self, target: Path) -> StoreHealth:
+        """A consistent copy of the whole store, taken while it is in use, to
+        the new file ``target``; returns the copy's ``health_check``."""
+        ...
     # office (migration m002_office)
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def field_history(self, entity: str, id: str) -> list[HistoryEntry]: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sync_server.store.base import CASE_SEARCH_FIELDS, AuditEntry, StoredRecord
+from sync_server.store.base import CASE_SEARCH_FIELDS, AuditEntry, SiteTexts, StoredRecord
 from sync_server.store.sqlite.rows import (
     _AUDIT_COLS,
     _RECORD_COLS_QUALIFIED,
@@ -128,7 +128,7 @@ class OfficeQueries(Connected):
         return counts
 
     def site_texts(self, fields: Sequence[str], *, village_id: str | None = None,
-                   kind: str | None = None) -> list[tuple[Any, ...]]:
+                   kind: str | None = None) -> list[SiteTexts]:
         for f in fields:
             if not f.isidentifier():
                 raise ValueError(f"not a field name: {f!r}")
@@ -139,9 +139,9 @@ class OfficeQueries(Connected):
                 where.append(clause)
                 args.append(value)
         picked = "".join(f", json_extract(data, '$.{f}')" for f in fields)
-        return self.conn.execute(
+        return [SiteTexts(row[0], tuple(row[1:])) for row in self.conn.execute(
             f"SELECT id{picked} FROM records WHERE {' AND '.join(where)} "
-            "ORDER BY coalesce(json_extract(data, '$.name'), ''), id", args).fetchall()
+            "ORDER BY coalesce(json_extract(data, '$.name'), ''), id", args)]
 
     def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
                    since: int | None = None, until: int | None = None,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sync_server.store.base import FieldMeta, HistoryEntry, StoredRecord, Visibility
+from msgspec import Raw
+
+from sync_server.store.base import ChangeRow, FieldMeta, HistoryEntry, StoredRecord, Visibility
 from sync_server.store.sqlite.rows import (
     _CHANGE_COLS,
     _INSERT_HISTORY,
@@ -21,6 +23,8 @@ from sync_server.store.sqlite.rows import (
 #: More villages and departments than this in one scope: the pull uses the
 #: township-wide revision index (a compound SELECT has at most 500 terms).
 _MAX_SCOPE_TERMS = 200
+#: ``changes_since`` has no upper revision bound: SQLite's largest integer.
+_LAST_REV = 2**63 - 1
 
 
 class RecordReads(Connected):
@@ -147,37 +151,43 @@ class RecordWrites(RecordReads):
         )
 
 
-class RecordQueries(Connected):
+class RecordQueries(RecordReads):
     """Record reads of the store only: pull pages, counts, history."""
 
-    # reads --------------------------------------------------------------------
-    def _changes(self, cols: str, since: int, limit: int, visibility: Visibility) -> list[tuple]:
+    def stable_rev(self) -> int:
+        """The committed revision counter: with one writer, a revision is
+        committed (or rolled back with the counter) before the next one is
+        handed out, so none at or below it can still appear."""
+        return self.max_rev()
+
+    def _changes(self, cols: str, since: int, limit: int, visibility: Visibility,
+                 upto: int) -> list[tuple]:
         if visibility.all:
             return self.conn.execute(
-                f"SELECT {cols} FROM records WHERE rev > ? ORDER BY rev LIMIT ?",
-                (since, limit),
+                f"SELECT {cols} FROM records WHERE rev > ? AND rev <= ? ORDER BY rev LIMIT ?",
+                (since, upto, limit),
             ).fetchall()
         v, d = list(visibility.village_ids), list(visibility.department_ids)
         if len(v) + len(d) > _MAX_SCOPE_TERMS:  # SQLite caps a compound SELECT's terms
             return self.conn.execute(
-                f"SELECT {cols} FROM records WHERE rev > ? AND (ref = 1 "
+                f"SELECT {cols} FROM records WHERE rev > ? AND rev <= ? AND (ref = 1 "
                 f"OR village_id IN ({','.join('?' * len(v))}) "
                 f"OR department_id IN ({','.join('?' * len(d))}) "
                 "OR created_by_user = ?) ORDER BY rev LIMIT ?",
-                (since, *v, *d, visibility.user_id, limit),
+                (since, upto, *v, *d, visibility.user_id, limit),
             ).fetchall()
         # One index range per way of being visible (m006), each cut at ``limit``:
         # the page's rows are among their union (UNION, not UNION ALL: a record
         # visible two ways must count once against the limit). Only the page's
         # row ids are sorted; then just those rows are read.
         term = ("SELECT rowid, rev FROM (SELECT rowid, rev FROM records "
-                "WHERE {} AND rev > ? ORDER BY rev LIMIT ?)")
-        terms, args = [term.format("ref = 1")], list[Any]([since, limit])
+                "WHERE {} AND rev > ? AND rev <= ? ORDER BY rev LIMIT ?)")
+        terms, args = [term.format("ref = 1")], list[Any]([since, upto, limit])
         for col, keys in (("village_id", v), ("department_id", d),
                           ("created_by_user", [visibility.user_id])):
             for key in keys:
                 terms.append(term.format(f"{col} = ?"))
-                args += [key, since, limit]
+                args += [key, since, upto, limit]
         return self.conn.execute(
             f"SELECT {cols} FROM records WHERE rowid IN (SELECT rowid FROM "
             f"({' UNION '.join(terms)}) ORDER BY rev LIMIT ?) ORDER BY rev",
@@ -185,14 +195,17 @@ class RecordQueries(Connected):
         ).fetchall()
 
     def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
-        return [_record(r) for r in self._changes(_RECORD_COLS, since, limit, visibility)]
+        return [_record(r) for r in self._changes(_RECORD_COLS, since, limit, visibility,
+                                                  _LAST_REV)]
 
-    def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
-        """``changes_since`` for the pull page, without building records in Python:
-        ``(entity, id, rev, deleted, data JSON, field_revs JSON, newest HLC,
-        created_by_user)``, straight from the columns (``field_revs`` and
-        ``newest_hlc`` are written with the record, m005)."""
-        return self._changes(_CHANGE_COLS, since, limit, visibility)
+    def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
+                          upto: int) -> list[ChangeRow]:
+        """``changes_since`` up to ``upto`` for the pull page, without decoding
+        records: the JSON text of ``data`` and ``field_revs`` and the newest
+        HLC straight from the columns (written with the record, m005)."""
+        return [ChangeRow(entity, id, rev, bool(deleted), Raw(data), Raw(field_revs), hlc, by)
+                for entity, id, rev, deleted, data, field_revs, hlc, by
+                in self._changes(_CHANGE_COLS, since, limit, visibility, upto)]
 
     def count_records(self, entity: str, include_deleted: bool = False) -> int:
         sql = "SELECT count(*) FROM records WHERE entity=?"

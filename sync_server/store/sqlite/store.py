@@ -14,18 +14,18 @@ from pathlib import Path
 
 import sqlite_utils
 
-from sync_server.store.base import DeviceRow
+from sync_server.store.base import DeviceRow, StoreHealth
 from sync_server.store.sqlite.auth import AuthQueries, AuthReads
 from sync_server.store.sqlite.blobs import BlobQueries
 from sync_server.store.sqlite.ledger import LedgerQueries, LedgerReads
 from sync_server.store.sqlite.migrations import migrations
 from sync_server.store.sqlite.office import OfficeQueries
-from sync_server.store.sqlite.records import RecordQueries, RecordReads
+from sync_server.store.sqlite.records import RecordQueries
 from sync_server.store.sqlite.rows import _DEVICE_COLS, _device
 from sync_server.store.sqlite.writer import Writer, _connect
 
 
-class SqliteStore(Writer, RecordReads, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
+class SqliteStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
                   AuthQueries, BlobQueries, OfficeQueries):
     """The SQLite store: one writer connection, one reader per thread."""
 
@@ -84,14 +84,26 @@ class SqliteStore(Writer, RecordReads, RecordQueries, LedgerReads, LedgerQueries
                 if user_id else self.conn.execute(sql + " ORDER BY device_id"))
         return [self._with_pull(_device(r)) for r in rows]
 
-    def integrity_check(self) -> str:
-        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+    def health_check(self) -> StoreHealth:
+        """``PRAGMA integrity_check``: "ok", or one line per problem found."""
+        return _health(self.conn)
 
-    def backup(self, target: str | Path) -> None:
-        """Online backup (SQLite backup API) to ``target``."""
+    def backup(self, target: Path) -> StoreHealth:
+        """Online backup (SQLite backup API) to ``target``, then the copy's
+        ``integrity_check``. A copy that failed is removed; the exception is raised."""
         dest = sqlite3.connect(str(target))
         try:
             with self._write_lock:
                 self._writer.backup(dest)
+            return _health(dest)
+        except BaseException:
+            dest.close()
+            Path(target).unlink(missing_ok=True)
+            raise
         finally:
             dest.close()
+
+
+def _health(conn: sqlite3.Connection) -> StoreHealth:
+    lines = tuple(str(r[0]) for r in conn.execute("PRAGMA integrity_check"))
+    return StoreHealth(ok=lines == ("ok",), problems=() if lines == ("ok",) else lines)
