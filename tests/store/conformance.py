@@ -21,6 +21,7 @@ from typing import Any, Callable
 import msgspec
 import pytest
 
+from sync_server.store import BACKEND_ERRORS
 from sync_server.store.base import (
     AuditEntry,
     ChangeRow,
@@ -429,7 +430,7 @@ class SyncStoreConformance:
             assert tx.get_mutations([f"n{i}" for i in range(40)] + ["m3", "m1"]) == {
                 "m1": entries[0], "m3": entries[2]}
             assert tx.get_mutations([]) == {}
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_mutations([ledger("m4", 4, "applied"), ledger("m1", 5, "applied")])
         assert store.get_mutation("m4") is None  # the whole transaction went
@@ -858,7 +859,7 @@ class SyncStoreConformance:
     def test_ledger_ids_are_unique(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             tx.put_mutation(ledger("m1", 1, "applied"))
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_mutation(ledger("m1", 2, "applied"))
         assert store.get_mutation("m1").seq == 1
@@ -909,7 +910,7 @@ class SyncStoreConformance:
     def test_usernames_are_unique(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             tx.put_user(user("u1", "grid1"))
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_user(user("u2", "grid1"))
         assert [x.id for x in store.list_users()] == ["u1"]

@@ -8,8 +8,11 @@ commit is on disk (see docs/architecture.md, "Durability").
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sqlite3
 import threading
+from typing import Any, Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -37,6 +40,35 @@ class SqliteStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        if self.path == ":memory:":
+            self._serialize_reads()
+
+    #: What ``_serialize_reads`` leaves alone: they take the writer's turn themselves.
+    _WRITES = frozenset({"migrate", "close", "transaction", "write_grouped", "note_pull",
+                         "backup"})
+
+    def _serialize_reads(self) -> None:
+        """An in-memory database has one connection, the writer's: a read from
+        another thread would see a transaction's writes before they commit (or
+        roll back). So each read method waits for the writer's turn, unless its
+        thread holds it (a read inside its own transaction)."""
+        lock = self._write_lock
+
+        def serialized(read: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(read)
+            def locked(*args: Any, **kwargs: Any) -> Any:
+                if lock.owner == threading.get_ident():
+                    return read(*args, **kwargs)
+                with lock:
+                    return read(*args, **kwargs)
+            return locked
+
+        for name in dir(self):
+            if name in self._WRITES or (name.startswith("_") and name != "_stored_device"):
+                continue
+            method = getattr(self, name)
+            if inspect.ismethod(method):
+                setattr(self, name, serialized(method))
 
     # connections --------------------------------------------------------------
     @property

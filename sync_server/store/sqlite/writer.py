@@ -68,11 +68,13 @@ class _FairLock:
         self._mutex = threading.Lock()
         self._waiters: collections.deque[threading.Lock] = collections.deque()
         self._locked = False
+        self.owner: int | None = None  # the thread holding it (set by that thread)
 
     def acquire(self) -> bool:
         with self._mutex:
             if not self._locked:
                 self._locked = True
+                self.owner = threading.get_ident()
                 return True
             waiter = threading.Lock()
             waiter.acquire()
@@ -86,10 +88,12 @@ class _FairLock:
                     raise
             self.release()  # handed over meanwhile: pass it on
             raise
+        self.owner = threading.get_ident()
         return True
 
     def release(self) -> None:
         with self._mutex:
+            self.owner = None
             if self._waiters:
                 self._waiters.popleft().release()  # ownership passes, still locked
             else:
