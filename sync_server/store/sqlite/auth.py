@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from sync_server.store.base import DeviceRow, LoginFailures, TokenAndUser, TokenRow, UserRow
-from sync_server.store.sqlite.rows import (
+from sync_server.store.sqlite.columns import (
     _DEVICE_COLS,
     _TOKEN_AND_USER,
     _UPSERT_USER,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sync_server.store.base import UploadRow, Visibility
-from sync_server.store.sqlite.rows import _UPLOAD_COLS, Connected
+from sync_server.store.sqlite.columns import _UPLOAD_COLS, Connected
 
 
 class BlobReads(Connected):

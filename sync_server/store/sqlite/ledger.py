@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from sync_server.store.base import ConflictRecord, DeviceStats, LedgerEntry
-from sync_server.store.sqlite.rows import (
+from sync_server.store.sqlite.columns import (
     _CONFLICT_COLS,
     _JSON_CONFLICT,
     Connected,

@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from sync_server.store.sqlite.rows import _dumps, _loads
+from sync_server.store.sqlite.columns import _dumps, _loads
 
 
 migrations = Migrations("sync_server")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from sync_server.store.base import CASE_SEARCH_FIELDS, AuditEntry, SiteTexts, StoredRecord
-from sync_server.store.sqlite.rows import (
+from sync_server.store.sqlite.columns import (
     _AUDIT_COLS,
     _RECORD_COLS_QUALIFIED,
     Connected,

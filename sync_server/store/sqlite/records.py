@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from msgspec import Raw
 
 from sync_server.store.base import ChangeRow, FieldMeta, HistoryEntry, StoredRecord, Visibility
-from sync_server.store.sqlite.rows import (
+from sync_server.store.sqlite.columns import (
     _CHANGE_COLS,
     _INSERT_HISTORY,
     _RECORD_COLS,

@@ -24,7 +24,7 @@ from sync_server.store.sqlite.ledger import LedgerQueries, LedgerReads
 from sync_server.store.sqlite.migrations import migrations
 from sync_server.store.sqlite.office import OfficeQueries
 from sync_server.store.sqlite.records import RecordQueries
-from sync_server.store.sqlite.rows import _DEVICE_COLS, _device
+from sync_server.store.sqlite.columns import _DEVICE_COLS, _device
 from sync_server.store.sqlite.writer import Writer, _connect
 
 

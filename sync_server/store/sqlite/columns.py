@@ -1,4 +1,4 @@
-"""Rows of the SQLite store: column lists, row <-> typed row mapping, JSON text.
+"""Columns of the SQLite store: column lists, row <-> typed row mapping, JSON text.
 
 Shared by the query modules (records, ledger, auth, blobs, office) and the
 migrations; nothing here opens a connection or runs a statement except
