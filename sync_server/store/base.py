@@ -209,14 +209,11 @@ class SyncStore(Protocol):
         ...
     # reads
     def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
-    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
-        """Up to ``limit`` records the caller may see with a revision above
-        ``since``, by revision (deleted ones too)."""
-        ...
     def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
                           upto: int) -> list[ChangeRow]:
-        """A pull page: as ``changes_since``, only revisions ``<= upto`` (the
-        ``stable_rev`` the pull read first), as the pull response sends them."""
+        """A pull page: up to ``limit`` records the caller may see with
+        ``since < rev <= upto`` (``upto``: the ``stable_rev`` the pull read
+        first), by revision, deleted ones too, as the pull response sends them."""
         ...
     def max_rev(self) -> int:
         """The highest revision handed out and committed."""

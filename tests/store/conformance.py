@@ -65,9 +65,14 @@ def put(tx: Any, entity: str, id: str, data: dict[str, Any] | None = None, *,
     return record
 
 
+def pull_page(store: SyncStore, since: int, limit: int, visibility: Visibility) -> list[ChangeRow]:
+    """A pull page as the pull service asks for it: up to the stable revision."""
+    return store.change_rows_since(since, limit, visibility, upto=store.stable_rev())
+
+
 def visible_ids(store: SyncStore, visibility: Visibility, since: int = 0,
                 limit: int = 1000) -> list[str]:
-    return [r.id for r in store.changes_since(since, limit, visibility)]
+    return [r.id for r in pull_page(store, since, limit, visibility)]
 
 
 def user(id: str = "u1", username: str = "grid1", **kw: Any) -> UserRow:
@@ -106,7 +111,7 @@ class SyncStoreConformance:
 
     def test_fresh_store_is_empty(self, store: SyncStore) -> None:
         assert store.max_rev() == 0
-        assert store.changes_since(0, 100, Visibility(all=True)) == []
+        assert pull_page(store, 0, 100, Visibility(all=True)) == []
         assert store.list_users() == []
         assert store.list_conflicts() == []
         assert store.health_check() == StoreHealth(ok=True)
@@ -464,7 +469,7 @@ class SyncStoreConformance:
                 tx.advance_rev(5)
         assert store.max_rev() == 6
 
-    # --- changes_since -----------------------------------------------------------
+    # --- pull pages --------------------------------------------------------------
 
     @pytest.fixture
     def scoped(self, store: SyncStore) -> SyncStore:
@@ -495,9 +500,9 @@ class SyncStoreConformance:
         (Visibility(all=False), []),
     ], ids=["all", "village", "department", "village+department", "creator", "village2",
             "nothing"])
-    def test_changes_since_visibility(self, scoped: SyncStore, visibility: Visibility,
+    def test_pull_page_visibility(self, scoped: SyncStore, visibility: Visibility,
                                       extra: list[str]) -> None:
-        got = scoped.changes_since(0, 100, visibility)
+        got = pull_page(scoped, 0, 100, visibility)
         assert [r.id for r in got] == self.REFERENCE + extra
         assert [r.rev for r in got] == sorted(r.rev for r in got)
 
@@ -509,11 +514,11 @@ class SyncStoreConformance:
     def test_change_rows_agree_with_changes(self, scoped: SyncStore, visibility: Visibility,
                                             since: int, limit: int) -> None:
         """The pull page in raw form says exactly what the records say."""
-        records = scoped.changes_since(since, limit, visibility)
-        rows = scoped.change_rows_since(since, limit, visibility, upto=scoped.stable_rev())
-        assert len(rows) == len(records)
-        for row, rec in zip(rows, records, strict=True):
+        rows = pull_page(scoped, since, limit, visibility)
+        assert len(rows) == len(visible_ids(scoped, visibility, since)[:limit])
+        for row in rows:
             assert isinstance(row, ChangeRow)
+            rec = scoped.get_record(row.entity, row.id)
             assert (row.entity, row.id, row.rev, row.deleted, row.created_by_user) == (
                 rec.entity, rec.id, rec.rev, rec.deleted, rec.created_by_user)
             assert msgspec.json.decode(row.data) == rec.data
@@ -593,7 +598,7 @@ class SyncStoreConformance:
         assert set(seen) == committed == set(final)
         assert seen == final
 
-    def test_changes_since_cursor_and_limit(self, scoped: SyncStore) -> None:
+    def test_pull_page_cursor_and_limit(self, scoped: SyncStore) -> None:
         everyone = Visibility(all=True)
         assert visible_ids(scoped, everyone, since=0, limit=3) == ["village-1", "dept-1", "u9"]
         assert visible_ids(scoped, everyone, since=3, limit=2) == ["tpl", "s-v1"]
@@ -631,7 +636,7 @@ class SyncStoreConformance:
             for limit in (1, 7, 50, 1000):
                 since, got = 0, []
                 while True:
-                    page = store.changes_since(since, limit, vis)
+                    page = pull_page(store, since, limit, vis)
                     assert len(page) <= limit
                     got += [(r.rev, r.id) for r in page]
                     if len(page) < limit:
@@ -644,8 +649,8 @@ class SyncStoreConformance:
         vis = Visibility(all=False, village_ids=many, user_id="u7")
         assert visible_ids(scoped, vis) == self.REFERENCE + ["s-v1", "i-v1"]
 
-    def test_changes_since_returns_tombstones(self, scoped: SyncStore) -> None:
-        (i,) = [r for r in scoped.changes_since(9, 10, Visibility(all=True))]
+    def test_pull_page_returns_tombstones(self, scoped: SyncStore) -> None:
+        (i,) = pull_page(scoped, 9, 10, Visibility(all=True))
         assert (i.id, i.deleted) == ("i-v1", True)
 
     def test_a_changed_record_moves_to_the_end(self, scoped: SyncStore) -> None:

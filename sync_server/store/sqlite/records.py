@@ -23,8 +23,6 @@ from sync_server.store.sqlite.columns import (
 #: More villages and departments than this in one scope: the pull uses the
 #: township-wide revision index (a compound SELECT has at most 500 terms).
 _MAX_SCOPE_TERMS = 200
-#: ``changes_since`` has no upper revision bound: SQLite's largest integer.
-_LAST_REV = 2**63 - 1
 
 
 class RecordReads(Connected):
@@ -194,14 +192,9 @@ class RecordQueries(RecordReads):
             (*args, limit),
         ).fetchall()
 
-    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]:
-        return [_record(r) for r in self._changes(_RECORD_COLS, since, limit, visibility,
-                                                  _LAST_REV)]
-
     def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
                           upto: int) -> list[ChangeRow]:
-        """``changes_since`` up to ``upto`` for the pull page, without decoding
-        records: the JSON text of ``data`` and ``field_revs`` and the newest
+        """The pull page, without decoding records: the JSON text of ``data`` and ``field_revs`` and the newest
         HLC straight from the columns (written with the record, m005)."""
         return [ChangeRow(entity, id, rev, bool(deleted), Raw(data), Raw(field_revs), hlc, by)
                 for entity, id, rev, deleted, data, field_revs, hlc, by
