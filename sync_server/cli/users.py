@@ -7,6 +7,7 @@ import argparse
 from shared_schema.hlc import system_now_ms
 from sync_server.cli.common import (
     EXIT_OK,
+    FIELD_ROLES,
     PROG,
     CliError,
     UsageError,
@@ -22,7 +23,6 @@ from sync_server.cli.common import (
     store_at,
     table,
 )
-from sync_server.cli.common import FIELD_ROLES
 from sync_server.domain.auth import lifecycle
 from sync_server.domain.auth.policy import check_password
 from sync_server.domain.auth.service import WHOLE_TOWNSHIP, create_user, set_scope

@@ -10,8 +10,9 @@ from typing import Iterator
 
 import pytest
 
-from .conformance import SyncStoreConformance
 from sync_server.store import SyncStore, open_store
+
+from .conformance import SyncStoreConformance
 
 
 @pytest.fixture

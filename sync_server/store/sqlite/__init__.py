@@ -8,8 +8,8 @@ logins), ``blobs`` (photos and uploads) and ``office`` (the console's queries);
 ``store`` composes them into ``SqliteStore``.
 """
 
-from sync_server.store.sqlite.migrations import migrations
 from sync_server.store.sqlite.columns import _record_row
+from sync_server.store.sqlite.migrations import migrations
 from sync_server.store.sqlite.store import SqliteStore
 
 __all__ = ["SqliteStore", "migrations", "_record_row"]

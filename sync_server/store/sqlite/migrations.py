@@ -11,7 +11,6 @@ from sqlite_utils.migrations import Migrations
 
 from sync_server.store.sqlite.columns import _dumps, _loads
 
-
 migrations = Migrations("sync_server")
 
 

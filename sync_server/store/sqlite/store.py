@@ -12,19 +12,19 @@ import functools
 import inspect
 import sqlite3
 import threading
-from typing import Any, Callable
 from pathlib import Path
+from typing import Any, Callable
 
 import sqlite_utils
 
 from sync_server.store.base import DeviceRow, StoreHealth
 from sync_server.store.sqlite.auth import AuthQueries, AuthReads
 from sync_server.store.sqlite.blobs import BlobQueries
+from sync_server.store.sqlite.columns import _DEVICE_COLS, _device
 from sync_server.store.sqlite.ledger import LedgerQueries, LedgerReads
 from sync_server.store.sqlite.migrations import migrations
 from sync_server.store.sqlite.office import OfficeQueries
 from sync_server.store.sqlite.records import RecordQueries
-from sync_server.store.sqlite.columns import _DEVICE_COLS, _device
 from sync_server.store.sqlite.writer import Writer, _connect
 
 
