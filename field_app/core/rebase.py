@@ -8,36 +8,18 @@ quarantine). The user sees ``view(server, mutations)``. Pulling replaces
 ``server`` and recomputes the view, so a field with a pending edit keeps the
 local value on top, while its revision in ``field_revs`` moves forward for
 NEW edits; the pending mutation keeps the base it was made with. See
-docs/device-api.md, "Rebase".
+docs/device-api.md, "Rebase". Merge keys (``answers`` per item) are
+``shared_schema.paths``, the same as the server's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shared_schema.paths import MAP_FIELDS, flat_keys
 from shared_schema.wire import Delete, Insert, Mutation, Upsert
 
-#: Fields merged per item, as on the server: ``answers`` of an inspection.
-MAP_FIELDS: dict[str, tuple[str, ...]] = {"inspection": ("answers",)}
-
-
-def flat_keys(entity: str, fields: dict[str, Any]) -> list[str]:
-    """The merge keys of a field map: ``answers`` → ``answers.<code>``."""
-    keys: list[str] = []
-    maps = MAP_FIELDS.get(entity, ())
-    for name, value in fields.items():
-        if name in maps and isinstance(value, dict):
-            keys += [f"{name}.{code}" for code in value]
-        else:
-            keys.append(name)
-    return keys
-
-
-def get_flat(data: dict[str, Any], key: str) -> Any:
-    if "." in key:
-        top, item = key.split(".", 1)
-        return (data.get(top) or {}).get(item)
-    return data.get(key)
+__all__ = ["MAP_FIELDS", "acknowledge", "apply_fields", "flat_keys", "view"]
 
 
 def apply_fields(entity: str, data: dict[str, Any], fields: dict[str, Any],
