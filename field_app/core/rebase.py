@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shared_schema import cases
 from shared_schema.paths import MAP_FIELDS, flat_keys
 from shared_schema.wire import Delete, Insert, Mutation, Upsert
 
-__all__ = ["MAP_FIELDS", "acknowledge", "apply_fields", "flat_keys", "view"]
+__all__ = ["MAP_FIELDS", "acknowledge", "apply_fields", "case_view", "flat_keys", "view"]
 
 
 def apply_fields(entity: str, data: dict[str, Any], fields: dict[str, Any],
@@ -74,3 +75,24 @@ def acknowledge(entity: str, server: dict[str, Any] | None, m: Mutation,
                 data.setdefault("hlc", m.hlc)
     data.setdefault("deleted", False)
     return data
+
+
+def case_view(case: dict[str, Any], events: Iterable[dict[str, Any]],
+              role: str) -> dict[str, Any] | None:
+    """A case as its local events make it: its view with the derived fields
+    (status, level, extended, amounts) folded by the shared case state
+    machine (``shared_schema.cases.fold``) over ``events`` in HLC order, each
+    by its author's role (``role`` for an event not yet acknowledged). The
+    server folds the same events and its answer replaces this on the next
+    pull. None when the machine refuses the sequence: the server decides."""
+    initial = cases.CaseState(level=case.get("initial_level") or cases.route_level(case))
+    ordered = sorted(events, key=lambda e: e.get("hlc") or "")
+    try:
+        state = cases.fold(initial, [
+            (e.get("kind") or "", e.get("author_role") or role, e, e.get("created_at"))
+            for e in ordered])
+    except cases.CaseRuleError:
+        return None
+    return {**case, "status": state.status, "level": state.level,
+            "extended": state.extended, "amount_recovered": state.amount_recovered,
+            "workers_paid": state.workers_paid}

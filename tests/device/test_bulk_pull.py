@@ -27,7 +27,7 @@ from field_app.core.store import (
     loads,
     migrations,
 )
-from field_app.core.sync import _raw_row, raw_pull_decoder
+from field_app.core.pull import _raw_row, raw_pull_decoder
 from shared_schema.wire import RawChange
 
 from .support import PASSWORD, FaultTransport, fast_settings
