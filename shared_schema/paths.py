@@ -36,10 +36,12 @@ def flat_keys(entity: str, fields: dict[str, Any]) -> list[str]:
 
 
 def get_flat(data: dict[str, Any], key: str) -> Any:
-    """The value under a merge key: ``answers.C01`` reads ``data["answers"]["C01"]``."""
+    """The value under a merge key: ``answers.C01`` reads ``data["answers"]["C01"]``;
+    None when it is missing (or the map field holds no object)."""
     if "." in key:
         top, item = key.split(".", 1)
-        return (data.get(top) or {}).get(item)
+        items = data.get(top)
+        return items.get(item) if isinstance(items, dict) else None
     return data.get(key)
 
 

@@ -19,6 +19,7 @@ from field_app.core.errors import NetworkError, ServerError
 from field_app.core.phase import Phase, Prefetch, Progress
 from field_app.core.reports import SyncProgress, SyncReport
 from field_app.core.store import OutboxEntry
+from shared_schema.paths import get_flat
 from shared_schema.wire import PushRequest, encoder, push_response_decoder
 
 PUSH = "/api/v1/sync/push"
@@ -196,9 +197,6 @@ def note_replaced(tx: Any, m: Any, conflicts: list[Any], now_ms: int) -> None:
         return
     kept = list(tx.get("replaced_edits") or [])
     for c in conflicts:
-        mine: Any = m.fields
-        for part in c.field.split("."):
-            mine = mine.get(part) if isinstance(mine, dict) else None
         kept.append({"entity": m.entity, "entity_id": m.entity_id, "field": c.field,
-                     "mine": mine, "conflict_id": c.conflict_id, "at": now_ms})
+                     "mine": get_flat(m.fields, c.field), "conflict_id": c.conflict_id, "at": now_ms})
     tx.set("replaced_edits", kept[-REPLACED_KEEP:])

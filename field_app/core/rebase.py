@@ -17,11 +17,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from shared_schema import cases
-from shared_schema.paths import MAP_FIELDS, flat_keys
+from shared_schema.paths import MAP_FIELDS
 from shared_schema.wire import Delete, Insert, Mutation, Upsert
-
-__all__ = ["MAP_FIELDS", "acknowledge", "apply_fields", "case_view", "flat_keys", "view"]
-
 
 def apply_fields(entity: str, data: dict[str, Any], fields: dict[str, Any],
                  skip: Iterable[str] = ()) -> dict[str, Any]:

@@ -29,6 +29,7 @@ def test_flatten(entity, fields, flat) -> None:
     ({"answers": {"C01": A}}, "answers.C02", None),
     ({}, "answers.C01", None),
     ({"answers": None}, "answers.C01", None),
+    ({"answers": "not an object"}, "answers.C01", None),
 ])
 def test_get_flat(data, key, value) -> None:
     assert get_flat(data, key) == value

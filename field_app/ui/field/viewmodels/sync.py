@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from field_app.core import Device, DeviceError, SyncProgress, SyncReport
+from shared_schema.paths import get_flat
 
 from .common import UiError, parse_number
 
@@ -134,9 +135,7 @@ def replaced_edits(device: Device, entity: str, entity_id: str) -> list[Replaced
     record = device.get(entity, entity_id) or {}
     out: dict[str, ReplacedEdit] = {}
     for r in noted:
-        kept: Any = record
-        for part in r["field"].split("."):
-            kept = kept.get(part) if isinstance(kept, dict) else None
+        kept = get_flat(record, r["field"])
         if kept != r.get("mine"):
             out[r["field"]] = ReplacedEdit(r["field"], r.get("mine"), kept,
                                            r.get("conflict_id") or "")
