@@ -49,7 +49,7 @@ class Prefetch(Generic[T]):
     def _run(self, fn: Callable[[], T]) -> None:
         try:
             self._out = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+        except BaseException as exc:  # handed to the caller by result()
             self._exc = exc
 
     def result(self) -> T:
