@@ -22,6 +22,7 @@ from shared_schema import fields as field_rules
 from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.hlc import CounterOverflowError, Hlc, HlcError, HybridClock
 from shared_schema.ids import uuid7
+from shared_schema.paths import flat_keys
 from shared_schema.wire import Delete, Insert, Mutation, MutationResult, Upsert
 
 
@@ -98,7 +99,7 @@ def _kept(field_revs: dict[str, int] | None, m: Mutation, result: MutationResult
     kept = {c.field for c in result.conflicts}
     if result.status == "duplicate" and isinstance(m, Upsert):
         revs = field_revs or {}
-        kept |= {k for k in rebase.flat_keys(m.entity, m.fields)
+        kept |= {k for k in flat_keys(m.entity, m.fields)
                  if revs.get(k, 0) != m.base.get(k, 0)}
     return kept
 
@@ -140,7 +141,7 @@ class Outbox:
     def edit(self, tx: Tx, row: RecordRow, fields: dict[str, Any]) -> Upsert:
         """An edit of an existing record, based on the revisions the user sees now."""
         return self.upsert(tx, row.entity, row.id, fields,
-                           row.base_for(rebase.flat_keys(row.entity, fields)))
+                           row.base_for(flat_keys(row.entity, fields)))
 
     # the server's answers -----------------------------------------------------------
     def acknowledge(self, tx: Tx, m: Mutation, result: MutationResult) -> None:
@@ -256,7 +257,7 @@ class Outbox:
         else:
             base = dict(m.base)
             row = tx.row(m.entity, m.entity_id)
-            for key in rebase.flat_keys(m.entity, changes):
+            for key in flat_keys(m.entity, changes):
                 base[key] = row.base_for([key])[key] if row else 0
             cls = Delete if isinstance(m, Delete) else Upsert
             new = cls(id=id, seq=seq, hlc=hlc, entity=m.entity, entity_id=m.entity_id,

@@ -8,37 +8,17 @@ quarantine). The user sees ``view(server, mutations)``. Pulling replaces
 ``server`` and recomputes the view, so a field with a pending edit keeps the
 local value on top, while its revision in ``field_revs`` moves forward for
 NEW edits; the pending mutation keeps the base it was made with. See
-docs/device-api.md, "Rebase".
+docs/device-api.md, "Rebase". Merge keys (``answers`` per item) are
+``shared_schema.paths``, the same as the server's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shared_schema import cases
+from shared_schema.paths import MAP_FIELDS
 from shared_schema.wire import Delete, Insert, Mutation, Upsert
-
-#: Fields merged per item, as on the server: ``answers`` of an inspection.
-MAP_FIELDS: dict[str, tuple[str, ...]] = {"inspection": ("answers",)}
-
-
-def flat_keys(entity: str, fields: dict[str, Any]) -> list[str]:
-    """The merge keys of a field map: ``answers`` → ``answers.<code>``."""
-    keys: list[str] = []
-    maps = MAP_FIELDS.get(entity, ())
-    for name, value in fields.items():
-        if name in maps and isinstance(value, dict):
-            keys += [f"{name}.{code}" for code in value]
-        else:
-            keys.append(name)
-    return keys
-
-
-def get_flat(data: dict[str, Any], key: str) -> Any:
-    if "." in key:
-        top, item = key.split(".", 1)
-        return (data.get(top) or {}).get(item)
-    return data.get(key)
-
 
 def apply_fields(entity: str, data: dict[str, Any], fields: dict[str, Any],
                  skip: Iterable[str] = ()) -> dict[str, Any]:
@@ -92,3 +72,24 @@ def acknowledge(entity: str, server: dict[str, Any] | None, m: Mutation,
                 data.setdefault("hlc", m.hlc)
     data.setdefault("deleted", False)
     return data
+
+
+def case_view(case: dict[str, Any], events: Iterable[dict[str, Any]],
+              role: str) -> dict[str, Any] | None:
+    """A case as its local events make it: its view with the derived fields
+    (status, level, extended, amounts) folded by the shared case state
+    machine (``shared_schema.cases.fold``) over ``events`` in HLC order, each
+    by its author's role (``role`` for an event not yet acknowledged). The
+    server folds the same events and its answer replaces this on the next
+    pull. None when the machine refuses the sequence: the server decides."""
+    initial = cases.CaseState(level=case.get("initial_level") or cases.route_level(case))
+    ordered = sorted(events, key=lambda e: e.get("hlc") or "")
+    try:
+        state = cases.fold(initial, [
+            (e.get("kind") or "", e.get("author_role") or role, e, e.get("created_at"))
+            for e in ordered])
+    except cases.CaseRuleError:
+        return None
+    return {**case, "status": state.status, "level": state.level,
+            "extended": state.extended, "amount_recovered": state.amount_recovered,
+            "workers_paid": state.workers_paid}

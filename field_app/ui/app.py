@@ -29,7 +29,7 @@ from .adapters import (
 )
 from .i18n import Translator
 from .office_viewmodels import is_office
-from .viewmodels import (
+from .field.viewmodels import (
     CHINA,
     SiteListVM,
     SyncVM,

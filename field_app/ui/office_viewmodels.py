@@ -23,7 +23,7 @@ from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.servertime import differs
 
-from .viewmodels import CHINA, UiError, parse_intake
+from .field.viewmodels import CHINA, UiError, parse_intake
 
 OFFICE_ROLES = ("office", "leader")
 REVIEW_DECISIONS = ("approved", "has_issues", "rejected")

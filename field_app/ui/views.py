@@ -14,7 +14,7 @@ from field_app.core import DeviceError, NetworkError, ServerError
 from shared_schema.case_sources import source_label
 
 from .adapters import PHOTO_SIZES
-from .viewmodels import (
+from .field.viewmodels import (
     CASE_SOURCES,
     CASE_TEXT_FIELDS,
     CHINA,

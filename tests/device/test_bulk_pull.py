@@ -27,7 +27,7 @@ from field_app.core.store import (
     loads,
     migrations,
 )
-from field_app.core.sync import _raw_row, raw_pull_decoder
+from field_app.core.pull import _raw_row, raw_pull_decoder
 from shared_schema.wire import RawChange
 
 from .support import PASSWORD, FaultTransport, fast_settings
@@ -75,7 +75,7 @@ def _page(changes: list[dict[str, object]]) -> list[RawChange]:
 def _table(store: LocalStore) -> dict[tuple[str, str], dict[str, object]]:
     out = {}
     for row in store.conn.execute(f"SELECT {COLUMNS} FROM records"):
-        d = dict(zip([c.strip() for c in COLUMNS.split(",")], row))
+        d = dict(zip([c.strip() for c in COLUMNS.split(",")], row, strict=True))
         d["data"], d["field_revs"] = loads(d["data"]), loads(d["field_revs"])
         d["server"] = loads(d["server"])
         out[(d["entity"], d["id"])] = d

@@ -10,7 +10,7 @@ import datetime as dt
 import httpx
 
 from field_app.core import Device
-from field_app.ui.viewmodels import CaseVM
+from field_app.ui.field.viewmodels import CaseVM
 from shared_schema.calendar import packaged
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import create_user

@@ -19,6 +19,7 @@ from field_app.core.store import RecordRow, Tx
 from field_app.core.sync import PUSH
 from field_app import core
 from shared_schema import wire
+from shared_schema.paths import flat_keys
 from shared_schema.wire import ConflictRef, Mutation, MutationResult, Upsert
 
 from .support import FaultTransport, LiveServer, fast_settings
@@ -49,7 +50,7 @@ def _acknowledge_one(outbox: Outbox, tx: Tx, m: Mutation, result: MutationResult
     row = tx.row(m.entity, m.entity_id) or RecordRow(entity=m.entity, id=m.entity_id, data={})
     if result.status == "duplicate" and isinstance(m, Upsert):
         revs = row.field_revs or {}
-        conflicted |= {k for k in _rebase.flat_keys(m.entity, m.fields)
+        conflicted |= {k for k in flat_keys(m.entity, m.fields)
                        if revs.get(k, 0) != m.base.get(k, 0)}
     row.server = _rebase.acknowledge(m.entity, row.server, m, conflicted)
     row.seen_gen = int(tx.get("gen", 0))
@@ -191,7 +192,7 @@ def test_pipelined_push_sends_batches_one_at_a_time_in_seq_order(
     sent = [s for _, _, batch in net.spans for s in batch]
     assert sent == seqs  # each mutation once, in seq order
     assert [len(b) for _, _, b in net.spans] == [3, 3, 3, 2]
-    assert all(e1 <= s2 for (_, e1, _), (s2, _, _) in zip(net.spans, net.spans[1:]))
+    assert all(e1 <= s2 for (_, e1, _), (s2, _, _) in zip(net.spans, net.spans[1:], strict=False))
     assert dev.status().pending_mutations == 0 and dev.check() == []
     assert server.store.device_stats(dev.device_id).mutations_received == 11
 

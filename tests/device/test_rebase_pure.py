@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from field_app.core.outbox import DeviceClock
-from field_app.core.rebase import acknowledge, apply_fields, flat_keys, view
+from field_app.core.rebase import acknowledge, apply_fields, view
 from field_app.core.store import Tx
+from shared_schema.paths import flat_keys
 from shared_schema.wire import Delete, Insert, Upsert
 
 N = "dev1"

@@ -23,7 +23,7 @@ from field_app.core.errors import DeviceError, ServerError
 from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
 from field_app.ui.office_api import OfficeClient
-from field_app.ui.viewmodels import CHINA, UiError
+from field_app.ui.field.viewmodels import CHINA, UiError
 from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
@@ -363,7 +363,7 @@ def test_one_case_source_list_for_phone_office_and_server() -> None:
     """Issue 16: the phone's case form, the office intake and the server take
     their codes from shared_schema.case_sources; an old phone's stored code
     reads as the same channel, and no screen shows a code."""
-    from field_app.ui import viewmodels as phone
+    from field_app.ui.field import viewmodels as phone
     from field_app.ui.i18n import Translator
     from shared_schema import case_sources as cs
     from sync_server.demo import DEMO_CASES, DEMO_MORE_CASES

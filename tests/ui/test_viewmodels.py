@@ -13,7 +13,7 @@ import pytest
 from field_app.core import Device, DeviceError
 from field_app.ui.adapters import UiPrefs
 from field_app.ui.i18n import STRINGS, FAMILIES, Translator, missing_translations
-from field_app.ui.viewmodels import (
+from field_app.ui.field.viewmodels import (
     CHINA,
     CaseVM,
     InspectionVM,
@@ -557,7 +557,7 @@ def test_a_factory_page_shows_no_construction_fields() -> None:
 
 
 def test_case_form_small_truths() -> None:
-    from field_app.ui.viewmodels import employer_for, money
+    from field_app.ui.field.viewmodels import employer_for, money
 
     base = {"title": "拖欠工资", "sector": "non_construction"}
     _, errors = parse_intake({**base, "period_from": "2025-05", "period_to": "2025-03",
@@ -579,7 +579,7 @@ def test_an_offline_edit_the_server_replaced_is_shown_on_the_record(
     """Two phones of grid1 change a site's contact phone; the one offline
     longer loses (older clock). Its record then lists what was typed, what
     was kept, and the office decides (the server's conflict record)."""
-    from field_app.ui.viewmodels import replaced_edits
+    from field_app.ui.field.viewmodels import replaced_edits
     from sync_server.demo import DEMO_PASSWORD
 
     site = construction_site(grid1_device)
@@ -603,7 +603,7 @@ def test_an_offline_edit_the_server_replaced_is_shown_on_the_record(
 
 
 def test_emoji_are_stripped_with_a_word() -> None:
-    from field_app.ui.viewmodels import strip_emoji
+    from field_app.ui.field.viewmodels import strip_emoji
 
     assert strip_emoji("现场整洁👍🏻，工人✅已签字") == ("现场整洁，工人已签字", True)
     assert strip_emoji("👨‍👩‍👧 家属") == (" 家属", True)
@@ -612,7 +612,7 @@ def test_emoji_are_stripped_with_a_word() -> None:
 
 
 def test_the_phone_lists_its_cases(grid1_device: Device) -> None:
-    from field_app.ui.viewmodels import case_rows
+    from field_app.ui.field.viewmodels import case_rows
 
     site = construction_site(grid1_device)
     case_id, errors = open_case(grid1_device, site["id"], {
@@ -672,7 +672,7 @@ def test_a_draft_s_photo_opens_full_size_and_is_deleted_or_replaced(grid1_device
 
 
 def test_case_form_text_limits_come_from_the_field_table() -> None:
-    from field_app.ui.viewmodels import CASE_TEXT_FIELDS, EVENT_TEXT_FIELDS, text_limit
+    from field_app.ui.field.viewmodels import CASE_TEXT_FIELDS, EVENT_TEXT_FIELDS, text_limit
     from shared_schema import fields as field_rules
 
     assert {n: text_limit("case", n) for n in CASE_TEXT_FIELDS} == {
@@ -696,7 +696,7 @@ def test_the_case_form_shows_a_counter_on_its_text_fields(grid1_device: Device) 
     import flet as ft
 
     from field_app.ui.views import case_intake_view
-    from field_app.ui.viewmodels import CASE_TEXT_FIELDS, text_limit
+    from field_app.ui.field.viewmodels import CASE_TEXT_FIELDS, text_limit
 
     class App:  # the few things the view reads (no Flet client in this test)
         device = grid1_device

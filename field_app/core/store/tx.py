@@ -1,198 +1,24 @@
-"""The device's local SQLite store: schema, migrations and every query.
-
-One data folder is one device: ``<data_dir>/device.db`` (sqlite-utils, WAL,
-``synchronous=FULL``) and ``<data_dir>/photos/``. One connection, guarded by
-a lock, does all the work; every write is one ``BEGIN IMMEDIATE``
-transaction, so a user action's record rows and its outbox mutation commit
-together or not at all, whatever kills the process.
-
-Tables (see docs/device-api.md, "Local store"):
-
-* ``state`` — key → JSON: device id, HLC, next seq, cursor, login, sync state.
-* ``records`` — one row per record the device knows: ``server`` (the values
-  the server last sent, NULL for records only this device has), per-field
-  server revisions, and ``data``, the view the user sees (server values with
-  unacknowledged local edits on top, ``rebase.view``).
-* ``outbox`` — mutations waiting for the server, as msgspec wire JSON, in seq order.
-* ``quarantine`` — mutations (and photo uploads) the server refused for good.
-* ``photos`` — the photo upload queue (tus upload URL persisted for resuming).
-"""
+"""``Tx``: every query of the device store, on its one connection."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
-import msgspec
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
 from field_app.core import rebase
-from shared_schema import cases
+from field_app.core.store.rows import (
+    OutboxEntry,
+    PhotoRow,
+    QuarantineRow,
+    RecordRow,
+    ServerPart,
+    _enc,
+    dumps,
+    loads,
+    mutation_decoder,
+)
+from field_app.core.store.schema import KEY_COLUMNS
 from shared_schema.wire import Mutation
-
-_enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder()
-mutation_decoder = msgspec.json.Decoder(Mutation)
-
-
-def dumps(value: Any) -> str:
-    return _enc.encode(value).decode()
-
-
-def loads(text: str | bytes | None) -> Any:
-    return None if text is None else _dec.decode(text)
-
-
-migrations = Migrations("field_app")
-
-
-def _run(db: sqlite_utils.Database, statements: str) -> None:
-    # Not executescript: it would COMMIT the migration's transaction half-way.
-    for statement in statements.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-@migrations(name="m001_initial")
-def m001_initial(db: sqlite_utils.Database) -> None:
-    _run(db, """
-        CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE records (
-            entity TEXT NOT NULL, id TEXT NOT NULL,
-            data TEXT NOT NULL,
-            server TEXT,
-            field_revs TEXT NOT NULL DEFAULT '{}',
-            server_rev INTEGER NOT NULL DEFAULT 0,
-            server_hlc TEXT,
-            deleted INTEGER NOT NULL DEFAULT 0,
-            seen_gen INTEGER NOT NULL DEFAULT 0,
-            updated_at INTEGER,
-            PRIMARY KEY (entity, id)
-        );
-        CREATE INDEX records_site ON records(entity, json_extract(data, '$.site_id'));
-        CREATE INDEX records_owner ON records(entity, json_extract(data, '$.owner_id'));
-        CREATE INDEX records_case ON records(entity, json_extract(data, '$.case_id'));
-        CREATE TABLE outbox (
-            seq INTEGER PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            entity TEXT NOT NULL, entity_id TEXT NOT NULL, op TEXT NOT NULL,
-            hlc TEXT NOT NULL, body BLOB NOT NULL, created_at INTEGER NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT
-        );
-        CREATE INDEX outbox_record ON outbox(entity, entity_id);
-        CREATE TABLE quarantine (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            seq INTEGER, entity TEXT, entity_id TEXT, op TEXT, body BLOB,
-            code TEXT NOT NULL, message TEXT NOT NULL, details TEXT NOT NULL DEFAULT '{}',
-            state TEXT NOT NULL DEFAULT 'open',
-            created_at INTEGER NOT NULL, resolved_at INTEGER, retried_as TEXT
-        );
-        CREATE INDEX quarantine_record ON quarantine(entity, entity_id, state);
-        CREATE TABLE photos (
-            sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT NULL,
-            width INTEGER, height INTEGER,
-            state TEXT NOT NULL DEFAULT 'pending',
-            upload_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
-            created_at INTEGER NOT NULL, uploaded_at INTEGER
-        )
-    """)
-
-
-#: Columns holding a copy of the view's link to its parent record, filled at
-#: write time (m002): the lists by site, owner and case are indexed on them.
-KEY_COLUMNS = ("site_id", "owner_id", "case_id")
-
-
-@migrations(name="m002_record_keys")
-def m002_record_keys(db: sqlite_utils.Database) -> None:
-    """Real columns instead of ``json_extract`` expression indexes, and the
-    server values stored once when they are the view.
-
-    * ``site_id``, ``owner_id``, ``case_id``: the view's links, written with
-      the row; partial indexes (``WHERE … IS NOT NULL``) replace m001's three
-      ``json_extract`` indexes, which parsed the data JSON three times per row
-      written and indexed every row three times, NULL or not.
-    * ``server_is_data``: 1 when the server values equal the view (no local
-      edit on top, the usual case); ``server`` is then NULL instead of a
-      second copy of the same JSON. ``server`` NULL with ``server_is_data`` 0
-      still means "known only on this device".
-    """
-    _run(db, """
-        ALTER TABLE records ADD COLUMN site_id TEXT;
-        ALTER TABLE records ADD COLUMN owner_id TEXT;
-        ALTER TABLE records ADD COLUMN case_id TEXT;
-        ALTER TABLE records ADD COLUMN server_is_data INTEGER NOT NULL DEFAULT 0;
-        UPDATE records SET
-            site_id = CASE json_type(data, '$.site_id')
-                      WHEN 'text' THEN json_extract(data, '$.site_id') END,
-            owner_id = CASE json_type(data, '$.owner_id')
-                       WHEN 'text' THEN json_extract(data, '$.owner_id') END,
-            case_id = CASE json_type(data, '$.case_id')
-                      WHEN 'text' THEN json_extract(data, '$.case_id') END;
-        UPDATE records SET server = NULL, server_is_data = 1
-            WHERE server IS NOT NULL AND server = data;
-        DROP INDEX records_site;
-        DROP INDEX records_owner;
-        DROP INDEX records_case;
-        CREATE INDEX records_site ON records(entity, site_id) WHERE site_id IS NOT NULL;
-        CREATE INDEX records_owner ON records(entity, owner_id) WHERE owner_id IS NOT NULL;
-        CREATE INDEX records_case ON records(entity, case_id) WHERE case_id IS NOT NULL
-    """)
-
-
-#: The link indexes of m002, by name. A first sync into an empty records table
-#: leaves them out and makes them once at its end (``LocalStore.bulk_load``).
-LINK_INDEXES = {
-    "records_site": "CREATE INDEX IF NOT EXISTS records_site ON records(entity, site_id) "
-                    "WHERE site_id IS NOT NULL",
-    "records_owner": "CREATE INDEX IF NOT EXISTS records_owner ON records(entity, owner_id) "
-                     "WHERE owner_id IS NOT NULL",
-    "records_case": "CREATE INDEX IF NOT EXISTS records_case ON records(entity, case_id) "
-                    "WHERE case_id IS NOT NULL",
-}
-
-
-#: Page size of a new device file (SQLite's default is 4 KiB).
-PAGE_SIZE = 16384
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    # 16 KiB pages for a new file (no effect on an existing one): a pulled
-    # inspection row is ~2 KB, and at 4 KiB a page held one and wasted 40%,
-    # so a first sync wrote 1.6x the bytes.
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    # 32 MiB page cache (SQLite's default is 2 MiB): a first sync writes
-    # 100k+ records with random ids into four B-trees (see docs/performance.md).
-    conn.execute("PRAGMA cache_size=-32768")
-    return conn
-
-
-@dataclass(slots=True)
-class RecordRow:
-    entity: str
-    id: str
-    data: dict[str, Any]
-    server: dict[str, Any] | None = None
-    field_revs: dict[str, int] | None = None
-    server_rev: int = 0
-    server_hlc: str | None = None
-    deleted: bool = False
-    seen_gen: int = 0
-
-    def base_for(self, keys: list[str]) -> dict[str, int]:
-        revs = self.field_revs or {}
-        return {k: revs.get(k, 0) for k in keys}
-
 
 _ROW_COLS = ("entity, id, data, server, field_revs, server_rev, server_hlc, deleted, seen_gen, "
              "server_is_data")
@@ -231,28 +57,6 @@ def raw_row(entity: str, id: str, data: str, field_revs: str, server_rev: int,
 RAW_CASE_ID = 13
 
 
-@dataclass(slots=True)
-class ServerPart:
-    """What a row holds of the server: its values (None: known only here),
-    field revisions (stored JSON text), revision and HLC."""
-
-    server: dict[str, Any] | None
-    field_revs: str = "{}"
-    server_rev: int = 0
-    server_hlc: str | None = None
-
-    def revs(self) -> dict[str, int]:
-        return loads(self.field_revs) or {}
-
-
-@dataclass(slots=True)
-class OutboxEntry:
-    seq: int
-    mutation: Mutation
-    attempts: int = 0
-    body: bytes = b""  # the stored wire JSON, when read for a push
-
-
 def _chunks(items: list[str], size: int = 400) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -260,34 +64,6 @@ def _chunks(items: list[str], size: int = 400) -> Iterator[list[str]]:
 
 def _marks(items: list[str]) -> str:
     return ",".join("?" * len(items))
-
-
-@dataclass(slots=True)
-class QuarantineRow:
-    id: str
-    kind: str
-    seq: int | None
-    entity: str | None
-    entity_id: str | None
-    op: str | None
-    mutation: Mutation | None
-    code: str
-    message: str
-    details: dict[str, Any]
-    state: str
-    created_at: int
-
-
-@dataclass(slots=True)
-class PhotoRow:
-    sha256: str
-    path: str
-    bytes: int
-    state: str
-    upload_url: str | None
-    attempts: int
-    last_error: str | None
-    created_at: int
 
 
 class Tx:
@@ -335,6 +111,32 @@ class Tx:
             sql += f" AND ({where})"
         sql += " ORDER BY json_extract(data, '$.name'), id"
         return [_row(r) for r in self.q(sql, (entity, *params))]
+
+    def rows_with(self, entity: str, **equal: Any) -> list[RecordRow]:
+        """Live records of one entity whose view's fields equal the given values."""
+        # The link fields have their own indexed columns (m002), text only.
+        where = " AND ".join(
+            f"{k} = ?" if k in KEY_COLUMNS and isinstance(v, str)
+            else f"json_extract(data, '$.{k}') = ?" for k, v in equal.items())
+        return self.rows(entity, where, list(equal.values()))
+
+    def search_sites(self, query: str | None = None, village_id: str | None = None,
+                     kind: str | None = None) -> list[RecordRow]:
+        """Live sites in a village, of a kind, and whose name, address, builder
+        or contractor contains ``query``; ordered by name."""
+        where, params = [], []
+        if village_id:
+            where.append("json_extract(data, '$.village_id') = ?")
+            params.append(village_id)
+        if kind:
+            where.append("json_extract(data, '$.kind') = ?")
+            params.append(kind)
+        if query:
+            like = f"%{query}%"
+            where.append(" OR ".join(f"json_extract(data, '$.{f}') LIKE ?" for f in
+                                     ("name", "address", "builder", "contractor")))
+            params += [like] * 4
+        return self.rows("site", " AND ".join(f"({w})" for w in where), params)
 
     def all_rows(self) -> list[RecordRow]:
         return [_row(r) for r in self.q(f"SELECT {_ROW_COLS} FROM records ORDER BY entity, id")]
@@ -458,6 +260,41 @@ class Tx:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.q(sql, params).fetchone()[0]
 
+    # counts ------------------------------------------------------------------------
+    def outbox_count(self) -> int:
+        return self.count("outbox")
+
+    def outbox_last_seq(self) -> int | None:
+        return self.q("SELECT max(seq) FROM outbox").fetchone()[0]
+
+    def quarantined_count(self) -> int:
+        """Items open in the quarantine."""
+        return self.count("quarantine", "state='open'")
+
+    def photo_count(self, *states: str) -> int:
+        """Photos of the upload queue in one of these states."""
+        return self.count("photos", f"state IN ({_marks(list(states))})", states)
+
+    def in_outbox(self, entity: str, id: str) -> bool:
+        """Whether a change of this record waits in the outbox."""
+        return self.q("SELECT 1 FROM outbox WHERE entity = ? AND entity_id = ? LIMIT 1",
+                      (entity, id)).fetchone() is not None
+
+    def waiting_by_record(self) -> dict[tuple[str, str], int]:
+        """Waiting changes (outbox + open quarantine) per (entity, id)."""
+        counts: dict[tuple[str, str], int] = {}
+        for sql in ("SELECT entity, entity_id, COUNT(*) FROM outbox GROUP BY 1, 2",
+                    "SELECT entity, entity_id, COUNT(*) FROM quarantine "
+                    "WHERE state='open' AND entity IS NOT NULL GROUP BY 1, 2"):
+            for entity, entity_id, n in self.q(sql).fetchall():
+                counts[(entity, entity_id)] = counts.get((entity, entity_id), 0) + n
+        return counts
+
+    def outbox_records(self) -> dict[str, int]:
+        """Records with a change in the outbox, counted per entity."""
+        return dict(self.q(
+            "SELECT entity, COUNT(DISTINCT entity_id) FROM outbox GROUP BY 1").fetchall())
+
     def overlays(self, entity: str, id: str) -> list[Mutation]:
         """The unacknowledged mutations of a record, in seq order: pending in
         the outbox, or held open in the quarantine (never silently dropped)."""
@@ -515,6 +352,10 @@ class Tx:
                (state, self.now_ms(), retried_as, id))
 
     # photos -------------------------------------------------------------------
+    def note_photo_attempt(self, sha256: str, error: str) -> None:
+        self.q("UPDATE photos SET attempts=attempts+1, last_error=? WHERE sha256=?",
+               (error, sha256))
+
     def add_photo(self, sha256: str, path: str, size: int, width: int, height: int) -> None:
         self.q("INSERT OR IGNORE INTO photos(sha256, path, bytes, width, height, created_at) "
                "VALUES (?,?,?,?,?,?)", (sha256, path, size, width, height, self.now_ms()))
@@ -534,6 +375,21 @@ class Tx:
     def update_photo(self, sha256: str, **values: Any) -> None:
         sets = ", ".join(f"{k}=?" for k in values)
         self.q(f"UPDATE photos SET {sets} WHERE sha256=?", (*values.values(), sha256))
+
+    # maintenance --------------------------------------------------------------------
+    def drop_unseen(self, gen: int) -> None:
+        """After a full resync of generation ``gen``: forget the server's records
+        it no longer showed, except those with local edits still waiting (they
+        stay, and the server will answer their mutations)."""
+        stale = self.q("SELECT entity, id FROM records WHERE seen_gen < ? "
+                       "AND (server IS NOT NULL OR server_is_data)", (gen,)).fetchall()
+        for entity, id in stale:
+            if not self.has_overlays(entity, id):
+                self.delete_row(entity, id)
+
+    def integrity(self) -> str:
+        """SQLite's ``integrity_check``: "ok", or what is wrong."""
+        return self.q("PRAGMA integrity_check").fetchone()[0]
 
     # the view ---------------------------------------------------------------------
     def refresh(self, entity: str, id: str) -> RecordRow | None:
@@ -565,119 +421,14 @@ class Tx:
         case = self.row("case", case_id)
         if case is None:
             return
-        events = self.rows("case_event", "case_id = ?", (case_id,))
+        events = self.rows_with("case_event", case_id=case_id)
         if not (self.has_overlays("case", case_id)
                 or any(self.has_overlays("case_event", e.id) for e in events)):
             return
         role = (self.get("user") or {}).get("role") or "grid_officer"
-        d = case.data
-        initial = cases.CaseState(level=d.get("initial_level") or cases.route_level(d))
-        ordered = sorted((e.data for e in events), key=lambda e: e.get("hlc") or "")
-        try:
-            state = cases.fold(initial, [
-                (e.get("kind") or "", e.get("author_role") or role, e, e.get("created_at"))
-                for e in ordered])
-        except cases.CaseRuleError:
+        derived = rebase.case_view(case.data, (e.data for e in events), role)
+        if derived is None:
             return  # the server decides; its status stays shown
-        case.data = {**d, "status": state.status, "level": state.level,
-                     "extended": state.extended, "amount_recovered": state.amount_recovered,
-                     "workers_paid": state.workers_paid}
+        case.data = derived
         self.put_row(case)
 
-
-class LocalStore:
-    """The SQLite file of one device."""
-
-    FILE = "device.db"
-
-    def __init__(self, data_dir: str | Path, now_ms: Any) -> None:
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.data_dir / self.FILE
-        self.conn = connect(self.path)
-        self.db = sqlite_utils.Database(self.conn)
-        self.lock = threading.RLock()
-        self.now_ms = now_ms
-
-    def migrate(self) -> None:
-        with self.lock:
-            migrations.apply(self.db)
-        # A process killed during a first sync left them out (``bulk_load``).
-        self.ensure_link_indexes()
-
-    def ensure_link_indexes(self) -> None:
-        with self.write(durable=False) as tx:
-            for sql in LINK_INDEXES.values():
-                tx.q(sql)
-
-    @contextmanager
-    def bulk_load(self, wanted: bool = True) -> Iterator[bool]:
-        """Fill an empty records table (a device's first sync) without its link
-        indexes, and make them once at the end: pulled records arrive in
-        revision order, their sites in random order, so every page's commit
-        rewrote most of the ``records_site`` index's pages (a district's first
-        sync: 3.15 -> 2.72 s of SQLite, the 0.3 s sort at the end included;
-        docs/performance.md). Yields whether it did so: only when ``wanted``
-        and the table is empty. The indexes are back when the block ends,
-        however it ends, and at the next open (``migrate``) if the process was
-        killed in it; meanwhile a list by site, owner or case is read without
-        them."""
-        empty = False
-        if wanted:
-            with self.write(durable=False) as tx:
-                empty = tx.q("SELECT 1 FROM records LIMIT 1").fetchone() is None
-                if empty:
-                    for name in LINK_INDEXES:
-                        tx.q(f"DROP INDEX IF EXISTS {name}")
-        try:
-            yield empty
-        finally:
-            if empty:
-                self.ensure_link_indexes()
-
-    def applied_migrations(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
-
-    @contextmanager
-    def write(self, durable: bool = True) -> Iterator[Tx]:
-        """One transaction: everything inside commits together or not at all.
-
-        ``durable=False`` is for what the sync writes from the server's
-        answers (a pull page, push results): the commit is atomic and survives
-        a killed process like any other, but is not fsynced on its own
-        (``synchronous=NORMAL`` in WAL mode); a power cut right after it may
-        roll it back, never half of it. That only repeats work: the page is
-        pulled again from the cursor that went back with it, a push answer is
-        asked for again and comes back ``duplicate``. The next durable commit
-        (any user action) fsyncs the log with everything before it, so
-        nothing a user recorded is ever behind a lost sync commit."""
-        with self.lock:
-            if self.conn.in_transaction:
-                raise RuntimeError("nested local transaction")
-            if not durable:
-                self.conn.execute("PRAGMA synchronous=NORMAL")
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield Tx(self.conn, self.now_ms)
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
-                else:
-                    self.conn.execute("COMMIT")
-            finally:
-                if not durable:
-                    self.conn.execute("PRAGMA synchronous=FULL")
-
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        with self.lock:
-            yield Tx(self.conn, self.now_ms)
-
-    def integrity_check(self) -> str:
-        with self.lock:
-            return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-    def close(self) -> None:
-        with self.lock:
-            self.conn.close()

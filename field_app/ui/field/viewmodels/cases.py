@@ -1,0 +1,220 @@
+"""Cases: deadlines over the working-day calendar, allowed transitions, the
+intake form, a case's page and the case list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from field_app.core import Device
+from shared_schema.calendar import WorkCalendar, case_deadlines
+from shared_schema.calendar import packaged as packaged_calendar
+from shared_schema.case_sources import FIELD_SOURCES
+from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
+
+from .common import CHINA, UiError, now_ms, parse_number, text_limit
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # "accept" (5 working days) or "conclude" (60, +30 once extended)
+    due: dt.date
+    overdue: bool
+    days_left: int  # working days; negative once overdue
+
+
+def case_deadline(case: dict[str, Any], extended: bool, today: dt.date,
+                  cal: WorkCalendar | None = None) -> Deadline | None:
+    """The case's next deadline over the working-day calendar (weekends, public
+    holidays and make-up days; the same rules as the office ledger,
+    ``shared_schema.calendar``): accept within 5 working days of registration,
+    conclude within 60 working days of acceptance (90 once extended). None when
+    the case has no open deadline (final, resolved, or not yet synced)."""
+    cal = cal or packaged_calendar()
+    status = case.get("status") or "registered"
+    if status not in ("registered", "accepted"):
+        return None
+    noon = dt.datetime.combine(today, dt.time(12), CHINA)
+    d = case_deadlines(cal, {**case, "extended": extended}, int(noon.timestamp() * 1000))
+    due = d.accept_due if status == "registered" else d.conclude_due
+    if due is None or d.working_days_left is None:
+        return None
+    return Deadline("accept" if status == "registered" else "conclude",
+                    dt.date.fromisoformat(due), d.overdue, d.working_days_left)
+
+
+def case_state(case: dict[str, Any], events: Iterable[dict[str, Any]]) -> CaseState:
+    return CaseState(status=case.get("status") or "registered",
+                     level=case.get("level") or "village",
+                     extended=any(e.get("kind") == "extend" for e in events))
+
+
+def allowed_transitions(case: dict[str, Any], events: Iterable[dict[str, Any]],
+                        role: str | None) -> list[str]:
+    """The event kinds this role may add now (shared_schema.cases.allowed_kinds)."""
+    return allowed_kinds(case_state(case, list(events)), role or "")
+
+
+def required_fields(kind: str) -> list[str]:
+    """Field names an event kind needs; "a|b" means either."""
+    return list(TRANSITIONS[kind].requires) if kind in TRANSITIONS else []
+
+
+INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
+#: a mainland mobile number (11 digits from 1) or a landline with its area code
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
+
+
+def employer_for(site: dict[str, Any]) -> str:
+    """The case form's employer, pre-filled from the site: a factory or a firm
+    is the employer itself; on a construction project it is the contractor."""
+    if site.get("kind") == "construction":
+        return site.get("contractor") or ""
+    return site.get("name") or ""
+
+
+def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Case intake form → (fields for ``Device.open_case``, errors by field as
+    i18n keys). Title or employer is required, as is the sector; counts are
+    non-negative; months are YYYY-MM."""
+    fields: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in raw.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, ""):
+            continue
+        if name in INTAKE_NUMBERS:
+            try:
+                number = INTAKE_NUMBERS[name](str(value).replace(",", ""))
+            except ValueError:
+                errors[name] = "err.not_a_number"
+                continue
+            if number < 0:
+                errors[name] = "err.negative"
+                continue
+            fields[name] = number
+        elif name in ("period_from", "period_to"):
+            try:
+                dt.datetime.strptime(str(value), "%Y-%m")
+            except ValueError:
+                errors[name] = "err.month_format"
+                continue
+            fields[name] = value
+        else:
+            limit = text_limit("case", name)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                errors[name] = "err.too_long"
+                continue
+            fields[name] = value
+    if ("period_from" in fields and "period_to" in fields
+            and fields["period_to"] < fields["period_from"]):
+        errors["period_to"] = "err.month_order"  # YYYY-MM compares as text
+    phone = fields.get("complainant_phone")
+    if phone is not None and not PHONE.fullmatch(str(phone).replace(" ", "").replace("-", "")):
+        errors["complainant_phone"] = "err.phone"
+    if not fields.get("title") and not fields.get("employer"):
+        errors["title"] = "err.title_or_employer"
+    if fields.get("sector") not in ("construction", "non_construction"):
+        errors["sector"] = "err.required"
+    return fields, errors
+
+
+INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owed",
+                 "amount_owed", "period_from", "period_to", "work_done", "collective_risk",
+                 "source", "complainant_name", "complainant_phone")
+#: The case form's free-text fields: each shows a counter up to its limit (``text_limit``).
+CASE_TEXT_FIELDS = ("title", "employer", "employer_address", "work_done", "complainant_name")
+#: The same for a case event's texts.
+EVENT_TEXT_FIELDS = ("note", "referral_target", "callback_note")
+#: The case form's sources: the shared list's codes (shared_schema.case_sources).
+CASE_SOURCES = FIELD_SOURCES
+
+
+class CaseVM:
+    def __init__(self, device: Device, case_id: str, today: Callable[[], dt.date] | None = None):
+        self.device = device
+        self.id = case_id
+        self.today = today or (lambda: dt.datetime.now(CHINA).date())
+        self.reload()
+
+    def reload(self) -> None:
+        self.case = self.device.get("case", self.id) or {}
+        self.events = sorted(self.device.records("case_event", case_id=self.id),
+                             key=lambda e: e.get("created_at") or 0)
+        self.role = self.device.status().role
+
+    def allowed(self) -> list[str]:
+        return allowed_transitions(self.case, self.events, self.role)
+
+    def deadline(self) -> Deadline | None:
+        return case_deadline(self.case, case_state(self.case, self.events).extended,
+                             self.today(), self.device.work_calendar())
+
+    def add_event(self, kind: str, raw: dict[str, Any]) -> str:
+        if kind not in self.allowed():
+            raise UiError("illegal_transition", f"'{kind}' is not allowed now", kind=kind)
+        fields: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str):
+                value = value.strip()
+            if value in (None, ""):
+                continue
+            if name == "amount_recovered":
+                value = parse_number(str(value), False)
+            elif name == "workers_paid":
+                value = parse_number(str(value), True)
+            if value is None:
+                raise UiError("invalid_field", f"{name} is not a number", field=name)
+            fields[name] = value
+        event_id = self.device.add_case_event(self.id, kind, **fields)
+        self.reload()
+        return event_id
+
+
+@dataclass
+class CaseRow:
+    id: str
+    title: str
+    site: str
+    status: str
+    level: str
+    amount: Any
+    opened_at: int | None
+    deadline: Deadline | None
+
+
+def case_rows(device: Device, today: dt.date | None = None) -> list[CaseRow]:
+    """The cases on this phone (my villages' and the ones I registered), open
+    ones first, then newest first, each with its next deadline."""
+    today = today or dt.datetime.now(CHINA).date()
+    sites = {s["id"]: s.get("name") or "" for s in device.sites()}
+    events: dict[str, list[dict]] = {}
+    for e in device.records("case_event"):
+        events.setdefault(e.get("case_id") or "", []).append(e)
+    cal = device.work_calendar()
+    rows = []
+    for c in device.cases():
+        state = case_state(c, events.get(c["id"], []))
+        rows.append(CaseRow(
+            id=c["id"], title=c.get("title") or c.get("employer") or "—",
+            site=sites.get(c.get("site_id") or "", ""), status=state.status, level=state.level,
+            amount=c.get("amount_owed"), opened_at=c.get("opened_at") or c.get("created_at"),
+            deadline=case_deadline(c, state.extended, today, cal)))
+    rows.sort(key=lambda r: (r.status in FINAL_STATUSES, -(r.opened_at or 0)))
+    return rows
+
+
+def open_case(device: Device, site_id: str | None, raw: dict[str, Any]
+              ) -> tuple[str | None, dict[str, str]]:
+    """Validate the intake form and open the case; (case id, {}) or (None, errors)."""
+    fields, errors = parse_intake(raw)
+    if errors:
+        return None, errors
+    if site_id:
+        fields["site_id"] = site_id
+    fields.setdefault("opened_at", now_ms())
+    return device.open_case(**fields), {}
