@@ -15,8 +15,8 @@ transaction that was handed a revision <= R has committed or rolled back:
 nothing at or below R can appear later. A pull answers only changes up to
 ``stable_rev`` (``change_rows_since(..., upto=stable_rev)``) and its cursor
 never passes it, so a puller never skips a revision. A single-writer engine
-(SQLite) commits a revision before the next is handed out: there it is the
-committed ``max_rev``.
+commits a revision before the next is handed out: there it is the committed
+``max_rev``.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ T = TypeVar("T")
 
 
 class StoreTx(Protocol):
-    """Writes inside one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    """Writes inside one transaction: all of them are committed, or none."""
 
     def next_rev(self) -> int: ...
     def max_rev(self) -> int: ...
@@ -131,7 +131,7 @@ class StoreTx(Protocol):
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None: ...
     def put_upload(self, upload: UploadRow) -> None: ...
     def delete_upload(self, id: str) -> None: ...
-    # bounded uploads and blob rights (migration m009_uploads_bounded)
+    # bounded uploads and blob rights
     def claim_upload(self, id: str, offset: int, token: str, now_ms: int,
                      stale_before_ms: int) -> bool:
         """Take the upload's lock for one PATCH: only if the upload is at
@@ -171,13 +171,13 @@ class StoreTx(Protocol):
         holders) those orphaned at or before ``now_ms - grace_ms``; returns the
         deleted hashes. A blob a live photo record names is never deleted."""
         ...
-    # office (migration m002_office)
+    # office
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
                          resolution: Any) -> None: ...
     def add_audit(self, entry: AuditEntry) -> None: ...
     def put_calendar(self, data: dict[str, Any], at_ms: int, user_id: str) -> None: ...
-    # logins (migration m008_logins)
+    # logins
     def add_login_failure(self, key: str, at_ms: int, forget_before_ms: int) -> int:
         """One more failed login under ``key`` at ``at_ms``; the count starts
         again at 1 when the last failure was before ``forget_before_ms``.
@@ -310,14 +310,14 @@ class SyncStore(Protocol):
         """A consistent copy of the whole store, taken while it is in use, to
         the new file ``target``; returns the copy's ``health_check``."""
         ...
-    # office (migration m002_office)
+    # office
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def field_history(self, entity: str, id: str) -> list[HistoryEntry]: ...
     def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
                    since: int | None = None, until: int | None = None,
                    limit: int = 100, offset: int = 0) -> list[AuditEntry]: ...
     def get_calendar(self) -> dict[str, Any] | None: ...
-    # logins (migration m008_logins)
+    # logins
     def login_failures(self, keys: Sequence[str]) -> dict[str, LoginFailures]:
         """The failure counts of those of ``keys`` that have one."""
         ...

@@ -160,7 +160,7 @@ class DeviceRow:
     skewed: bool = False
     last_hlc: str = ""
     scope_version_seen: int = 0
-    #: sha256 (hex) of the device's secret, bound at its first login (m007);
+    #: sha256 (hex) of the device's secret, bound at its first login;
     #: None for a device from before, until its own user's next login.
     secret_hash: str | None = None
 
@@ -175,7 +175,7 @@ class UploadRow:
     device_id: str
     user_id: str
     created_at: int
-    #: (m009) the last time bytes arrived (or the upload was made): it expires
+    #: the last time bytes arrived (or the upload was made): it expires
     #: ``upload_expiry_ms`` after this. Left out: ``created_at``.
     updated_at: int = 0
 
@@ -235,9 +235,8 @@ class AuditEntry:
 
 @dataclass(slots=True)
 class LoginFailures:
-    """Failed logins under one key (``user:<name>`` or ``client:<address>``,
-    migration m008_logins): how many since they were last forgotten, and when
-    the last one was."""
+    """Failed logins under one key (``user:<name>`` or ``client:<address>``):
+    how many since they were last forgotten, and when the last one was."""
 
     key: str
     failures: int
