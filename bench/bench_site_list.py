@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from field_app.ui.viewmodels import (  # noqa: E402
+from field_app.ui.viewmodels import (
     SiteFilter,
     SiteListVM,
     build_site_rows,

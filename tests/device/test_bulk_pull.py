@@ -75,7 +75,7 @@ def _page(changes: list[dict[str, object]]) -> list[RawChange]:
 def _table(store: LocalStore) -> dict[tuple[str, str], dict[str, object]]:
     out = {}
     for row in store.conn.execute(f"SELECT {COLUMNS} FROM records"):
-        d = dict(zip([c.strip() for c in COLUMNS.split(",")], row))
+        d = dict(zip([c.strip() for c in COLUMNS.split(",")], row, strict=True))
         d["data"], d["field_revs"] = loads(d["data"]), loads(d["field_revs"])
         d["server"] = loads(d["server"])
         out[(d["entity"], d["id"])] = d
@@ -217,7 +217,10 @@ def test_m002_moves_links_to_columns_and_stores_server_once(tmp_path: Path) -> N
 def test_new_file_page_size_and_sync_commits(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "s", lambda: 0)
     store.migrate()
-    sync_level = lambda: store.conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+
+    def sync_level() -> int:
+        return store.conn.execute("PRAGMA synchronous").fetchone()[0]
+
     assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
     assert sync_level() == 2  # FULL: user actions
     with store.write(durable=False) as tx:
