@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shared_schema.entities import SITE_KINDS
 from field_app.ui.viewmodels import (
     SiteFilter,
     SiteListVM,
@@ -37,7 +38,7 @@ QUERIES = ("回龙坝安置房二期", "渝通市政", "物流园 三期", "zzz-
 
 def synthetic(n: int, rng: random.Random) -> tuple[list, list, list, list]:
     villages = [{"id": f"v{i}", "name": f"第{i}村"} for i in range(12)]
-    kinds = ("construction", "factory", "logistics", "other")
+    kinds = SITE_KINDS
     sites = []
     for i in range(n):
         name = "回龙坝" + "".join(rng.sample(WORDS, 3)) + f"{i}"

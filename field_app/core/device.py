@@ -47,6 +47,7 @@ from shared_schema.checklists import (
     validate_answer,
 )
 from shared_schema.entities import ENTITY_TYPES, SYSTEM_FIELDS, FieldTypeError, check_fields
+from shared_schema.roles import FIELD_ROLES
 from shared_schema.ids import uuid7
 from shared_schema.wire import (
     LoginRequest,
@@ -56,7 +57,7 @@ from shared_schema.wire import (
     receipt_decoder,
 )
 
-INSPECTOR_ROLES = ("grid_officer", "sector_inspector")
+INSPECTOR_ROLES = FIELD_ROLES
 EDITOR_ROLES = ("grid_officer", "sector_inspector", "office")
 #: A case's derived fields: written by the server from its events, never by a device.
 CASE_DERIVED = frozenset({

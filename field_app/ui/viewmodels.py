@@ -21,6 +21,7 @@ from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.calendar import WorkCalendar, case_deadlines
 from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
+from shared_schema.entities import SITE_KINDS as SITE_KINDS  # the views read it from here
 from shared_schema.checklists import (
     AnswerError,
     ChecklistItem,
@@ -38,7 +39,6 @@ class UiError(DeviceError):
     """A refusal by the UI itself (not the device engine); shown as a snackbar."""
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # no DST: a fixed offset is exact
-SITE_KINDS = ("construction", "factory", "logistics", "other")
 ACTIVE_SITE_STATUSES = (None, "active")
 
 
