@@ -8,15 +8,31 @@ PORT ?= 8000
 APP_PORT ?= 8550
 DEMO_DEVICE ?= data/demo/phone
 
-.PHONY: demo test soak venv clean bench
+LOCK := requirements/dev.txt
+
+.PHONY: demo test lint soak venv clean bench lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every group, at the versions pinned in the lock; then the project itself, without
+# resolving again (pyproject.toml names the groups, requirements/*.txt pins them).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin every group after a change to pyproject.toml's dependencies, with uv from PyPI in
+# a venv of its own ($(UV_VENV), outside the repo). server and phone take dev's versions.
+UV_VENV ?= /tmp/wp-uv
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --universal \
+	--annotation-style line --quiet --custom-compile-command 'make lock'
+lock:
+	test -x $(UV_VENV)/bin/uv || ($(PY) -m venv $(UV_VENV) && $(UV_VENV)/bin/pip install --quiet uv==0.13.9)
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) --extra server -c requirements/dev.txt -o requirements/server.txt
+	$(UV_COMPILE) --extra phone -c requirements/dev.txt -o requirements/phone.txt
 
 # The server in the foreground and the field app (web mode, no CDN) beside it;
 # Ctrl-C stops both.
@@ -31,7 +47,12 @@ demo: $(STAMP)
 		--port $(APP_PORT) & app=$$!; \
 	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT) --access-log
 
-test: $(STAMP)
+# ruff over the whole tree and mypy over what [tool.mypy] names, before the suite.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 # Benchmarks next to pouchdb-server (installed from npm into $(PEER_WORK), outside

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from shared_schema.hlc import system_now_ms
+from shared_schema.roles import FIELD_ROLES
 from sync_server.domain.auth import lifecycle
 from sync_server.domain.auth.passwords import verify_password
 from sync_server.domain.auth.policy import check_password
@@ -37,7 +38,6 @@ from sync_server.store.sqlite import SqliteStore
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
-FIELD_ROLES = ("grid_officer", "sector_inspector")
 PROG = "sync-server"
 
 

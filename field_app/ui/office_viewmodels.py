@@ -18,14 +18,15 @@ from typing import Any
 from field_app.core.errors import DeviceError, ServerError
 from field_app.core.photos import process_photo
 from shared_schema.case_sources import SOURCE_CODES, source_label
+from shared_schema.audit import AUDIT_ACTIONS as AUDIT_ACTIONS  # the audit screen's filter
 from shared_schema.field_labels import field_label
+from shared_schema.roles import OFFICE_ROLES
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.servertime import differs
 
 from .field.viewmodels import CHINA, UiError, parse_intake
 
-OFFICE_ROLES = ("office", "leader")
 REVIEW_DECISIONS = ("approved", "has_issues", "rejected")
 REVIEW_STATES = ("pending", "approved", "has_issues", "rejected")
 SIX_SYSTEMS = ("real_name", "deposit", "account", "bank_payroll", "notice_board",
@@ -894,11 +895,6 @@ def history_value(line: HistoryLine, t: Any, names: dict[str, str] | None = None
 # --------------------------------------------------------------------------------------
 # Audit log
 
-#: ``GET /api/v1/office/audit`` ``action`` values (the server's ``audit.ACTIONS``).
-AUDIT_ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition",
-                 "calendar_update", "user_create", "device_revoke", "device_id_taken", "login",
-                 "login_failed", "logout", "user_disable", "user_enable", "user_password",
-                 "user_role", "device_enable")
 
 
 def parse_day(text: str) -> str | None:

@@ -26,6 +26,7 @@ import flet as ft
 from field_app.core.errors import DeviceError, NetworkError
 from shared_schema.case_sources import source_label
 from shared_schema.cases import LEVELS, STATUSES, TRANSITIONS
+from shared_schema.entities import SITE_KINDS
 from shared_schema.field_labels import entity_label, field_label
 
 from . import office_viewmodels as vm
@@ -43,7 +44,6 @@ OFFICE_TABS = ("/office/review", "/office/conflicts", "/office/cases", "/office/
 #: Screens below a tab: the tab they belong to.
 SUB_TABS = {"inspection": "/office/review", "case": "/office/cases",
             "intake": "/office/cases", "site": "/office/registry"}
-SITE_KINDS = ("construction", "factory", "logistics", "other")
 STATUS_COLORS = {"registered": ft.Colors.BLUE_600, "accepted": ft.Colors.INDIGO_600,
                  "resolved": ft.Colors.TEAL_600, "closed": ft.Colors.GREEN_700,
                  "referred": ft.Colors.PURPLE_600, "dismissed": ft.Colors.GREY_600}

@@ -702,13 +702,13 @@ def test_the_case_form_shows_a_counter_on_its_text_fields(grid1_device: Device) 
         device = grid1_device
         t = Translator("zh")
 
-        def safe(self, fn):  # noqa: ANN001, ANN201
+        def safe(self, fn):
             return fn
 
-        def bar(self, *a):  # noqa: ANN002, ANN201
+        def bar(self, *a):
             return None
 
-        def navbar(self, *a):  # noqa: ANN002, ANN201
+        def navbar(self, *a):
             return None
 
     site = construction_site(grid1_device)
