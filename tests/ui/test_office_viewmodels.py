@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from field_app.core.errors import DeviceError, ServerError
-from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
-from field_app.ui.office_api import OfficeClient
-from field_app.ui.viewmodels import CHINA, UiError
+from field_app.ui.kit.rules import CHINA, UiError
+from field_app.ui.office import viewmodels as vm
+from field_app.ui.office.client import OfficeClient
 from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
@@ -292,9 +292,10 @@ def test_office_strings_complete() -> None:
 def test_office_views_use_only_known_strings() -> None:
     import re
 
-    from field_app.ui import office_views
+    from field_app.ui.office import views
 
-    source = Path(office_views.__file__).read_text(encoding="utf-8")
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in sorted(Path(views.__file__).parent.glob("*.py")))
     used = set(re.findall(r'\bt\("([a-z_.0-9]+)"', source))
     assert used and not sorted(k for k in used if k not in STRINGS)
 
@@ -333,6 +334,36 @@ def leader(server: DemoServer) -> Iterator[OfficeClient]:
     client = client_for(server, "leader1")
     yield client
     client.close()
+
+
+def test_console_session_has_its_own_login_and_token(server: DemoServer, tmp_path: Path) -> None:
+    """The console logs in with its own device identity (kept in its folder),
+    holds the token itself, loads the villages' names, refuses field accounts,
+    and its logout revokes the token on the server."""
+    from field_app.ui.office.shell import OfficeSession
+
+    session = OfficeSession(tmp_path / "console")
+    with pytest.raises(UiError) as err:
+        session.login(server.url, "grid1", DEMO_PASSWORD)
+    assert err.value.code == "office_only" and not session.logged_in
+    user = session.login(server.url + "/", "office1", DEMO_PASSWORD)
+    assert user.role == "office" and session.logged_in and session.server_url == server.url
+    ident = (tmp_path / "console" / "console.json").read_text()
+    assert session.identity()[0] in ident  # the same id on every login of this console
+    assert session.villages and all(name for name in session.villages.values())
+    client = session.client()
+    try:
+        assert client.sites(limit=1)["page"]["total"] > 0
+    finally:
+        client.close()
+    token = session.token
+    session.logout()
+    assert not session.logged_in
+    gone = httpx.get(f"{server.url}/api/v1/office/sites",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+    with pytest.raises(UiError):
+        session.client()
 
 
 class NoServer:
@@ -713,25 +744,29 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
 def test_side_rail_at_desk_widths_bottom_bar_below() -> None:
     from types import SimpleNamespace
 
-    from field_app.ui import office_views
+    from field_app.ui.office.views import frame
 
     def app(width: float | None) -> Any:
         return SimpleNamespace(page=SimpleNamespace(width=width))
 
-    assert office_views.is_desk(app(1280)) and office_views.is_desk(app(900))
-    assert not office_views.is_desk(app(899)) and not office_views.is_desk(app(412))
-    assert office_views.is_desk(app(None))  # not known yet: the console is a desk tool
+    assert frame.is_desk(app(1280)) and frame.is_desk(app(900))
+    assert not frame.is_desk(app(899)) and not frame.is_desk(app(412))
+    assert frame.is_desk(app(None))  # not known yet: the console is a desk tool
 
 
 def test_office_views_never_navigate_after_a_call() -> None:
     """The race of issue 5: an action's handler keeps the user where they are;
-    only the user's own taps (tabs, rows, back, logout) change the route."""
-    from field_app.ui import office_views
+    only the user's own taps (tabs, rows, back, logout) change the route. The
+    login screen is left out: logging in is what takes the user to the console."""
+    from field_app.ui.office import views
 
-    source = Path(office_views.__file__).read_text(encoding="utf-8")
-    start = source.index("def office_page(")
-    end = source.index("\ndef ", start + 10)
-    outside = source[:start] + source[end:]
+    folder = Path(views.__file__).parent
+    screens = [p for p in sorted(folder.glob("*.py")) if p.name not in ("login.py", "frame.py")]
+    assert len(screens) >= 6
+    frame = (folder / "frame.py").read_text(encoding="utf-8")
+    start = frame.index("def office_page(")
+    end = frame.index("\ndef ", start + 10)
+    outside = frame[:start] + frame[end:] + "".join(p.read_text(encoding="utf-8") for p in screens)
     assert "app.go(" not in outside and "rerender(" not in outside
 
 

@@ -1,6 +1,6 @@
 """``OfficeClient``: the office console's online calls to the server's office
-API (docs/office-api.md), with the token and server URL the device stored at
-login. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
+API (docs/office-api.md), with the console's own token (``login``; never the
+phone's device store). Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
 with the server's error code and details), so the UI boundary turns it into a
 snackbar or, for a form, into errors beside its fields.
 
@@ -13,11 +13,16 @@ from typing import Any
 
 import httpx
 
-from field_app.core import Device
+import msgspec
+
 from field_app.core.api import ApiClient, error_of
-from field_app.core.errors import LoginRequired, NetworkError, ServerError
+from field_app.core.errors import NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
+from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
+
+LOGIN = "/api/v1/auth/login"
+PULL = "/api/v1/sync/pull"
 
 
 class OfficeClient:
@@ -31,13 +36,43 @@ class OfficeClient:
                                  headers={"Authorization": f"Bearer {token}"},
                                  transport=transport)
 
-    @classmethod
-    def for_device(cls, device: Device) -> "OfficeClient":
-        with device.store.read() as tx:
-            url, token = tx.get("server_url"), tx.get("token")
-        if not url or not token:
-            raise LoginRequired("not_logged_in", "log in online to use the office screens")
-        return cls(url, token, settings=device.settings)
+    @staticmethod
+    def login(base_url: str, request: LoginRequest, timeout: float = 20.0,
+              transport: httpx.BaseTransport | None = None) -> LoginResponse:
+        """``POST /api/v1/auth/login``: the console's own token (its own device id)."""
+        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
+                          transport=transport) as http:
+            try:
+                r = http.post(LOGIN, content=msgspec.json.encode(request),
+                              headers={"Content-Type": "application/json"})
+            except httpx.HTTPError as exc:
+                raise NetworkError("network", f"cannot reach the server: {exc}") from None
+        if r.status_code >= 400:
+            code, message, details = error_of(r)
+            raise ServerError(code, message, status=r.status_code, **details)
+        return msgspec.json.decode(r.content, type=LoginResponse)
+
+    def logout(self) -> None:
+        """``POST /api/v1/auth/logout``: the server revokes this console's token."""
+        self._send("POST", "/api/v1/auth/logout")
+
+    def villages(self, limit: int = 1000) -> dict[str, str]:
+        """Village id → name: the reference records of the sync pull (the
+        console keeps no device mirror), paged to the end."""
+        names: dict[str, str] = {}
+        since = 0
+        while True:
+            r = self._send("GET", PULL, params={"since": since, "limit": limit})
+            page = msgspec.json.decode(r.content, type=PullResponse)
+            for c in page.changes:
+                if c.entity == "village":
+                    if c.deleted:
+                        names.pop(c.id, None)
+                    else:
+                        names[c.id] = c.data.get("name") or c.id
+            if not page.has_more or page.cursor <= since:
+                return names
+            since = page.cursor
 
     def close(self) -> None:
         self.http.close()
