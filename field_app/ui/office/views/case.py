@@ -74,7 +74,7 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
 
             async def send(ev: Any) -> None:
                 body = vm.event_body(kind, {k: f.value or "" for k, f in fields.items()})
-                await busy(app, [send_btn], with_client(app, lambda c: c.case_event(case_id, body)))
+                await busy(app, [send_btn], with_client(app, lambda api: api.case_event(case_id, body)))
                 await after(kind)
 
             send_btn.on_click = safe(app, send)
@@ -151,7 +151,7 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
     async def thumb(sha256: str) -> ft.Control:
         if sha256 not in blobs:
             try:
-                blobs[sha256] = await with_client(app, lambda c: c.blob(sha256))
+                blobs[sha256] = await with_client(app, lambda api: api.blob(sha256))
             except DeviceError as exc:  # one missing proof must not hide the case
                 return ft.Text(error_words(t, exc), size=11,
                                color=ft.Colors.RED_700)
@@ -194,7 +194,7 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                       vertical_alignment=ft.CrossAxisAlignment.START)
 
     async def build() -> list[ft.Control]:
-        d = await with_client(app, lambda c: c.case(case_id))
+        d = await with_client(app, lambda api: api.case(case_id))
         c, dl = d["case"], d.get("deadlines") or {}
         head = section(c.get("title") or c.get("employer") or "—",
                        ft.Row(case_chips(t, c) + ([badge(t("office.cases.overdue"),

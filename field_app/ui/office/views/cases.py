@@ -51,7 +51,7 @@ def cases_view(app: "OfficeApp") -> ft.View:
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
-        page = await with_client(app, lambda c: c.cases(**filters.params()))
+        page = await with_client(app, lambda api: api.cases(**filters.params()))
         rows = []
         for n, view in enumerate(page["items"]):
             c = view["case"]
@@ -227,7 +227,7 @@ def intake_view(app: "OfficeApp") -> ft.View:
     submit_btn.on_click = safe(app, submit)
 
     async def build() -> list[ft.Control]:
-        sites = (await with_client(app, lambda c: c.sites()))["items"]
+        sites = (await with_client(app, lambda api: api.sites()))["items"]
         site_villages.update({s["site"]["id"]: s["site"].get("village_id") for s in sites})
         return [site_choice([(s["site"]["id"],
                               f"{s['site'].get('name')} · {s.get('village_name') or '—'}")

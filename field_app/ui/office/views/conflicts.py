@@ -44,7 +44,7 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
         def pick(choice: str) -> Callable[[Any], Any]:
             async def handler(e: Any) -> None:
                 body = vm.resolve_body(c, choice, custom.value or "")
-                res = await busy(app, buttons + [custom], with_client(app, lambda c: c.resolve(c["id"], body)))
+                res = await busy(app, buttons + [custom], with_client(app, lambda api: api.resolve(c["id"], body)))
                 done["note"] = t("office.conf.resolved_to", record=c.get("record_name") or "",
                                  field=vm.field_name(c.get("entity"), c.get("field"), t),
                                  value=words((res.get("resolution") or {}).get("value")))
@@ -90,7 +90,7 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
             ], wrap=False))
 
     async def build() -> list[ft.Control]:
-        page = await with_client(app, lambda c: c.conflicts("open"))
+        page = await with_client(app, lambda api: api.conflicts("open"))
         items = page["items"]
         head: list[ft.Control] = [result_banner(done.get("note"))]
         if not items:

@@ -152,9 +152,9 @@ def dashboard_view(app: "OfficeApp") -> ft.View:
     async def build() -> list[ft.Control]:
         month = vm.this_month()
         months = vm.months_back(month, 3)
-        cases = (await with_client(app, lambda c: c.cases()))["items"]
+        cases = (await with_client(app, lambda api: api.cases()))["items"]
         panel = await with_client(app, vm.OverduePanel.load)
-        summaries = {m: await with_client(app, lambda c, m=m: c.summary(m)) for m in months}
+        summaries = {m: await with_client(app, lambda api, m=m: api.summary(m)) for m in months}
         now = summaries[month]
         totals = now.get("totals") or {}
         # cases by village and status (stacked)
@@ -217,7 +217,7 @@ def export_view(app: "OfficeApp") -> ft.View:
         m = (month.value or "").strip()
         if len(m) != 7 or m[4] != "-" or not (m[:4] + m[5:]).isdigit():
             raise vm.UiError("month_format", "YYYY-MM")
-        return m, await with_client(app, lambda c: c.workbook(m))
+        return m, await with_client(app, lambda api: api.workbook(m))
 
     # the browser download is the main one; a copy in the app's folder is the extra
     browser_btn = ft.FilledButton(t("office.export.browser"), icon=ft.Icons.DOWNLOAD)

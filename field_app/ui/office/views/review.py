@@ -28,7 +28,7 @@ def review_view(app: "OfficeApp") -> ft.View:
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
-        page = await with_client(app, lambda c: c.inspections(**state.filters.params(), limit=200))
+        page = await with_client(app, lambda api: api.inspections(**state.filters.params(), limit=200))
         state.items, state.total = page["items"], page["page"]["total"]
         rows = [ft.Text(t("office.count", n=state.total), size=13, color=ft.Colors.GREY_700)]
         if not state.items:
@@ -89,7 +89,7 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
     def decide(decision: str) -> Callable[[Any], Any]:
         async def handler(e: Any) -> None:
             body = vm.review_body(decision, comment.value or "")
-            answer = await busy(app, buttons, with_client(app, lambda c: c.review(insp_id, body)))
+            answer = await busy(app, buttons, with_client(app, lambda api: api.review(insp_id, body)))
             reg = answer.get("registry") or {}
             note = t("office.insp.reviewed", state=t(f"review.{decision}"))
             if reg.get("updated"):
@@ -103,11 +103,11 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
 
     async def photo(sha256: str) -> bytes:
         if sha256 not in blobs:
-            blobs[sha256] = await with_client(app, lambda c: c.blob(sha256))
+            blobs[sha256] = await with_client(app, lambda api: api.blob(sha256))
         return blobs[sha256]
 
     async def build() -> list[ft.Control]:
-        d = await with_client(app, lambda c: c.inspection(insp_id))
+        d = await with_client(app, lambda api: api.inspection(insp_id))
         insp, site, author = d["inspection"], d.get("site") or {}, d.get("author") or {}
         rs = insp.get("review_state") or "pending"
         lat, lon = insp.get("lat"), insp.get("lon")
