@@ -95,6 +95,7 @@ def photo_dialog(app: "FieldApp", vm: InspectionVM, item: Any, photo: dict[str, 
             ], tight=True, spacing=6)),
             actions=actions, actions_overflow_button_spacing=4,
             inset_padding=ft.Padding.all(12)))
+    return handler
 
 
 async def camera_dialog(app: "FieldApp", on_photo: Callable[[bytes], Any]) -> None:
@@ -128,3 +129,4 @@ async def camera_dialog(app: "FieldApp", on_photo: Callable[[bytes], Any]) -> No
         raise
     except Exception:  # no camera: say so, suggest the gallery
         app.page.pop_dialog()
+        raise UiError("no_camera", t("insp.no_camera")) from None
