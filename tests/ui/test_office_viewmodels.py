@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import msgspec
 import pytest
 from PIL import Image
 
@@ -28,12 +29,35 @@ from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
-from shared_schema.office import IntakeSource
+from shared_schema.office import (
+    CaseEventRequest,
+    CaseIntake,
+    ConflictView,
+    InspectionDetail,
+    IntakeSource,
+    ResolveRequest,
+    ReviewRequest,
+)
 
 from .conftest import DemoServer
 
-CONFLICT = {"id": "c1", "entity": "site", "field": "contractor", "base_value": "原",
-            "winner_value": "乙", "loser_value": "甲"}
+CONFLICT = {"id": "c1", "entity": "site", "entity_id": "s1", "field": "contractor",
+            "status": "open", "base_value": "原", "winner_value": "乙", "loser_value": "甲",
+            "winner": {}, "loser": {}}
+
+
+def conflict(**values: Any) -> ConflictView:
+    """A conflict as the console decodes it from the server."""
+    return msgspec.convert({**CONFLICT, **values}, ConflictView)
+
+
+def intake(values: dict[str, Any]) -> CaseIntake:
+    return msgspec.convert(values, CaseIntake)
+
+
+def detail_of(raw: dict[str, Any]) -> InspectionDetail:
+    """An inspection's detail as the console decodes it from the server."""
+    return msgspec.convert({"author": {}, **raw}, InspectionDetail)
 
 
 def test_office_roles_only() -> None:
@@ -50,8 +74,9 @@ def test_review_filters_to_query() -> None:
 
 
 def test_review_body_needs_a_comment_unless_approving() -> None:
-    assert vm.review_body("approved", "") == {"state": "approved", "comment": ""}
-    assert vm.review_body("rejected", " 照片不清 ") == {"state": "rejected", "comment": "照片不清"}
+    assert vm.review_body("approved", "") == ReviewRequest(state="approved", comment="")
+    assert vm.review_body("rejected", " 照片不清 ") == ReviewRequest(state="rejected",
+                                                                  comment="照片不清")
     with pytest.raises(UiError) as err:
         vm.review_body("has_issues", "  ")
     assert err.value.code == "comment_required"
@@ -62,8 +87,10 @@ def test_review_body_needs_a_comment_unless_approving() -> None:
 def test_side_by_side_marks_changes() -> None:
     detail = {"inspection": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 12}}},
               "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}}}
-    assert vm.side_by_side(detail) == [("C01", "yes", "yes", False), ("C08", "12", "10", True)]
-    alone = vm.side_by_side({"inspection": {"answers": {"C01": {"answer": "no", "note": "缺"}}}})
+    assert vm.side_by_side(detail_of(detail)) == [("C01", "yes", "yes", False),
+                                                  ("C08", "12", "10", True)]
+    alone = vm.side_by_side(detail_of(
+        {"inspection": {"answers": {"C01": {"answer": "no", "note": "缺"}}}}))
     assert alone == [("C01", "no · 缺", "—", False)]
 
 
@@ -72,7 +99,7 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
     units, failed answers flagged and counted, photos beside their item."""
     from field_app.ui.i18n import Translator
 
-    detail = {
+    raw = {
         "inspection": {"template_id": "construction.v1", "answers": {
             "C01": {"answer": "yes"}, "C02": {"answer": "no", "note": "未提供保函"},
             "C04": {"answer": "na"}, "C07": {"answer": "yes", "value": 50000},
@@ -80,8 +107,9 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
             "C24": {"answer": {"interviewed": 6, "reporting_arrears": 2}}}},
         "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}},
         "site": {"kind": "construction"},
-        "photos": [{"sha256": "a" * 64, "item_code": "C08", "received": True},
-                   {"sha256": "b" * 64, "item_code": None, "received": True}]}
+        "photos": [{"id": "p1", "sha256": "a" * 64, "item_code": "C08", "received": True},
+                   {"id": "p2", "sha256": "b" * 64, "item_code": None, "received": True}]}
+    detail = detail_of(raw)
     rows = {r.code: r for r in vm.answer_rows(detail, Translator("zh"))}
     assert list(rows) == ["C01", "C02", "C04", "C07", "C08", "C11", "C24"]  # checklist order
     assert rows["C08"].question == "现场在岗人数" and rows["C08"].answer == "12 人"
@@ -95,7 +123,7 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
     assert rows["C24"].answer == "访谈工人数 6 人 · 其中反映欠薪人数 2 人" and rows["C24"].failed
     assert rows["C02"].group == "资金与担保"
     assert sum(r.failed for r in rows.values()) == 3
-    assert [p["sha256"] for p in vm.loose_photos(detail)] == ["b" * 64]
+    assert [p.sha256 for p in vm.loose_photos(detail)] == ["b" * 64]
     en = {r.code: r for r in vm.answer_rows(detail, Translator("en"))}
     assert en["C04"].answer == "N/A" and en["C08"].answer == "12 people"
     for r in rows.values():  # no raw answer codes left
@@ -157,22 +185,24 @@ def test_keys_and_codes_in_words() -> None:
 
 
 def test_conflict_choice_to_request_body() -> None:
-    assert vm.resolve_body(CONFLICT, "winner") == {"choice": "winner"}
-    assert vm.resolve_body(CONFLICT, "loser") == {"choice": "loser"}
-    assert vm.resolve_body(CONFLICT, "custom", " 丙公司 ") == {"choice": "custom", "value": "丙公司"}
+    assert vm.resolve_body(conflict(), "winner") == ResolveRequest(choice="winner")
+    assert vm.resolve_body(conflict(), "loser") == ResolveRequest(choice="loser")
+    assert vm.resolve_body(conflict(), "custom", " 丙公司 ") == ResolveRequest(choice="custom",
+                                                                            value="丙公司")
+    assert msgspec.json.encode(vm.resolve_body(conflict(), "winner")) == b'{"choice":"winner"}'
     # typed like the values in conflict
-    assert vm.resolve_body({**CONFLICT, "winner_value": 40}, "custom", "42")["value"] == 42
-    assert vm.resolve_body({**CONFLICT, "winner_value": 1.5}, "custom", "2.5")["value"] == 2.5
-    assert vm.resolve_body({**CONFLICT, "winner_value": True}, "custom", "否")["value"] is False
-    assert vm.resolve_body({**CONFLICT, "winner_value": None, "loser_value": 3}, "custom",
-                           "4")["value"] == 4
+    assert vm.resolve_body(conflict(winner_value=40), "custom", "42").value == 42
+    assert vm.resolve_body(conflict(winner_value=1.5), "custom", "2.5").value == 2.5
+    assert vm.resolve_body(conflict(winner_value=True), "custom", "否").value is False
+    assert vm.resolve_body(conflict(winner_value=None, loser_value=3), "custom",
+                           "4").value == 4
     with pytest.raises(UiError) as err:
-        vm.resolve_body(CONFLICT, "custom", "")
+        vm.resolve_body(conflict(), "custom", "")
     assert err.value.code == "value_required"
     with pytest.raises(UiError):
-        vm.resolve_body({**CONFLICT, "winner_value": 40}, "custom", "forty")
+        vm.resolve_body(conflict(winner_value=40), "custom", "forty")
     with pytest.raises(UiError):
-        vm.resolve_body(CONFLICT, "base")
+        vm.resolve_body(conflict(), "base")
 
 
 def test_case_filters_to_query() -> None:
@@ -200,10 +230,10 @@ def test_allowed_transitions_office_vs_leader() -> None:
 
 def test_event_body_from_form() -> None:
     assert vm.event_body("payment", {"amount_recovered": "1,5".replace(",", ""),
-                                     "workers_paid": "3", "note": ""}) == {
-        "kind": "payment", "amount_recovered": 15.0, "workers_paid": 3}
-    assert vm.event_body("close", {"evidence": "a b", "callback_note": "已回访"}) == {
-        "kind": "close", "evidence": ["a", "b"], "callback_note": "已回访"}
+                                     "workers_paid": "3", "note": ""}) == CaseEventRequest(
+        kind="payment", amount_recovered=15.0, workers_paid=3)
+    assert vm.event_body("close", {"evidence": "a b", "callback_note": "已回访"}) == (
+        CaseEventRequest(kind="close", evidence=["a", "b"], callback_note="已回访"))
     assert vm.event_fields("refer") == ("referral_target", "note")
     assert vm.event_fields("accept") == ("note",)
 
@@ -594,12 +624,12 @@ def jpeg_bytes(seed: int = 3) -> bytes:
 
 
 def resolved_case(office: OfficeClient, title: str) -> str:
-    detail = office.intake({"source": "walk_in", "sector": "non_construction", "title": title,
-                            "workers_owed": 3, "amount_owed": 18000})
+    detail = office.intake(intake({"source": "walk_in", "sector": "non_construction", "title": title,
+                            "workers_owed": 3, "amount_owed": 18000}))
     case_id = detail["case"]["id"]
-    office.case_event(case_id, {"kind": "accept"})
-    office.case_event(case_id, {"kind": "payment", "amount_recovered": 18000, "workers_paid": 3})
-    office.case_event(case_id, {"kind": "resolve", "note": "已结清"})
+    office.case_event(case_id, CaseEventRequest(kind="accept"))
+    office.case_event(case_id, CaseEventRequest(kind="payment", amount_recovered=18000, workers_paid=3))
+    office.case_event(case_id, CaseEventRequest(kind="resolve", note="已结清"))
     return case_id
 
 
@@ -635,7 +665,7 @@ def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
 def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeClient) -> None:
     case_id = resolved_case(office, "销号缺回访(VM)")
     with pytest.raises(ServerError) as err:
-        office.case_event(case_id, {"kind": "close", "evidence": ["a" * 64]})
+        office.case_event(case_id, CaseEventRequest(kind="close", evidence=["a" * 64]))
     assert err.value.code == "missing_field"
     with pytest.raises(DeviceError) as bad:  # neither a photo nor a PDF receipt
         vm.prepare_evidence("notes.txt", b"not an image")
@@ -643,17 +673,17 @@ def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeC
 
 
 def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClient) -> None:
-    detail = office.intake({"source": "national_platform", "sector": "construction",
+    detail = office.intake(intake({"source": "national_platform", "sector": "construction",
                             "title": "平台线索：集体讨薪风险(VM)", "workers_owed": 40,
-                            "amount_owed": 800000, "collective_risk": True})
+                            "amount_owed": 800000, "collective_risk": True}))
     case_id = detail["case"]["id"]
-    office.case_event(case_id, {"kind": "accept"})
+    office.case_event(case_id, CaseEventRequest(kind="accept"))
     waiting = office.case_event(case_id, vm.event_body("request_leading_group",
                                                        {"note": "涉及40人，提请领导小组"}))
     assert waiting["case"]["level"] == "leading_group"
     assert "approve_escalation" not in waiting["allowed_events"]  # not for the office
     with pytest.raises(ServerError) as err:
-        office.case_event(case_id, {"kind": "approve_escalation"})
+        office.case_event(case_id, CaseEventRequest(kind="approve_escalation"))
     assert err.value.code == "role_not_allowed"
     seen = leader.case(case_id)
     assert {"approve_escalation", "return_escalation"} <= set(seen["allowed_events"])
@@ -786,7 +816,7 @@ def test_case_and_timeline_carry_the_server_time(office: OfficeClient) -> None:
     detail = hotline_form("来信：时间显示(VM)", received_at="2026-01-06 10:00").submit(office)
     assert detail is not None
     assert vm.case_times(detail["case"]) == (arrived, None)
-    after = office.case_event(detail["case"]["id"], {"kind": "note", "note": "已电话回访"})
+    after = office.case_event(detail["case"]["id"], CaseEventRequest(kind="note", note="已电话回访"))
     [note] = after["events"]
     main, reported = vm.event_times(note)
     assert main == note["received_at"] == note["counted_at"] and reported is None

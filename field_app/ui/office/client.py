@@ -1,6 +1,10 @@
 """``OfficeClient``: the office console's online calls to the server's office
 API (docs/office-api.md), with the console's own token (``login``; never the
-phone's device store). Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
+phone's device store). Requests are the msgspec types of
+``shared_schema.office`` and answers are decoded into them
+(``msgspec.json.decode(body, type=…)``) where the console reads them as
+types: the review queue, an inspection, reviews, conflicts; the other
+answers are still read as JSON objects. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
 with the server's error code and details), so the UI boundary turns it into a
 snackbar or, for a form, into errors beside its fields.
 
@@ -9,7 +13,7 @@ Evidence for a case's closure (销号) goes up like a device's photo: tus
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,7 +23,21 @@ from field_app.core.api import ApiClient, error_of
 from field_app.core.errors import NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
+from shared_schema.office import (
+    CaseEventRequest,
+    CaseIntake,
+    ConflictList,
+    ConflictView,
+    InspectionDetail,
+    InspectionList,
+    ResolveRequest,
+    ReviewRequest,
+    ReviewResponse,
+)
 from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
+
+T = TypeVar("T")
+JSON = {"Content-Type": "application/json"}
 
 LOGIN = "/api/v1/auth/login"
 PULL = "/api/v1/sync/pull"
@@ -91,31 +109,42 @@ class OfficeClient:
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         return self._send(method, path, **kw).json()
 
+    def _typed(self, type_: type[T], method: str, path: str, body: Any = None,
+               **kw: Any) -> T:
+        """A call whose answer is decoded into ``type_`` (and whose body, if
+        any, is a request Struct encoded by msgspec)."""
+        if body is not None:
+            kw.update(content=msgspec.json.encode(body), headers=JSON)
+        return msgspec.json.decode(self._send(method, path, **kw).content, type=type_)
+
     @staticmethod
     def _params(filters: dict[str, Any]) -> dict[str, Any]:
         return {k: (str(v).lower() if isinstance(v, bool) else v)
                 for k, v in filters.items() if v not in (None, "")}
 
     # --- review ----------------------------------------------------------------------------
-    def inspections(self, **filters: Any) -> dict[str, Any]:
-        return self._json("GET", "/api/v1/office/inspections", params=self._params(filters))
+    def inspections(self, **filters: Any) -> InspectionList:
+        return self._typed(InspectionList, "GET", "/api/v1/office/inspections",
+                           params=self._params(filters))
 
-    def inspection(self, inspection_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/api/v1/office/inspections/{inspection_id}")
+    def inspection(self, inspection_id: str) -> InspectionDetail:
+        return self._typed(InspectionDetail, "GET", f"/api/v1/office/inspections/{inspection_id}")
 
-    def review(self, inspection_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST", f"/api/v1/office/inspections/{inspection_id}/review",
-                          json=body)
+    def review(self, inspection_id: str, body: ReviewRequest) -> ReviewResponse:
+        return self._typed(ReviewResponse, "POST",
+                           f"/api/v1/office/inspections/{inspection_id}/review", body)
 
     def blob(self, sha256: str) -> bytes:
         return self._send("GET", f"/api/v1/blobs/{sha256}").content
 
     # --- conflicts -------------------------------------------------------------------------
-    def conflicts(self, status: str = "open") -> dict[str, Any]:
-        return self._json("GET", "/api/v1/office/conflicts", params={"status": status})
+    def conflicts(self, status: str = "open") -> ConflictList:
+        return self._typed(ConflictList, "GET", "/api/v1/office/conflicts",
+                           params={"status": status})
 
-    def resolve(self, conflict_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST", f"/api/v1/office/conflicts/{conflict_id}/resolve", json=body)
+    def resolve(self, conflict_id: str, body: ResolveRequest) -> ConflictView:
+        return self._typed(ConflictView, "POST",
+                           f"/api/v1/office/conflicts/{conflict_id}/resolve", body)
 
     # --- cases -----------------------------------------------------------------------------
     def cases(self, **filters: Any) -> dict[str, Any]:
@@ -125,12 +154,14 @@ class OfficeClient:
     def case(self, case_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/v1/cases/{case_id}")
 
-    def case_event(self, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST", f"/api/v1/cases/{case_id}/events", json=body)
+    def case_event(self, case_id: str, body: CaseEventRequest) -> dict[str, Any]:
+        return self._json("POST", f"/api/v1/cases/{case_id}/events",
+                          content=msgspec.json.encode(body), headers=JSON)
 
-    def intake(self, body: dict[str, Any]) -> dict[str, Any]:
+    def intake(self, body: CaseIntake) -> dict[str, Any]:
         """``POST /api/v1/cases``: an office intake (hotline, platform, walk-in)."""
-        return self._json("POST", "/api/v1/cases", json=body)
+        return self._json("POST", "/api/v1/cases", content=msgspec.json.encode(body),
+                          headers=JSON)
 
     def upload(self, sha256: str, data: bytes) -> str:
         """Send a file's bytes by tus (the device's client, with its retries);

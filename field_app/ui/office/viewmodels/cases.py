@@ -6,14 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from field_app.core.errors import DeviceError, ServerError
 from shared_schema.case_sources import SOURCE_CODES
+from shared_schema.office import CaseEventRequest, CaseIntake
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
 from ...kit.rules import CHINA, UiError, parse_intake
 from .review import EVENT_FIELDS, SIX_SYSTEMS, month_of, parse_custom
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------
 # Cases
@@ -54,7 +59,7 @@ def event_fields(kind: str) -> tuple[str, ...]:
     return ("note",) if "note" in TRANSITIONS[kind].requires else ("note",)
 
 
-def event_body(kind: str, values: dict[str, str]) -> dict[str, Any]:
+def event_body(kind: str, values: dict[str, str]) -> CaseEventRequest:
     """``POST /api/v1/cases/{id}/events`` from the form's text values."""
     body: dict[str, Any] = {"kind": kind}
     for name, raw in values.items():
@@ -69,7 +74,16 @@ def event_body(kind: str, values: dict[str, str]) -> dict[str, Any]:
             body[name] = [s.strip() for s in raw.replace(",", " ").split() if s.strip()]
         else:
             body[name] = raw
-    return body
+    return typed_body(body, CaseEventRequest)
+
+
+def typed_body(body: dict[str, Any], type_: type[T]) -> T:
+    """A request body as its ``shared_schema.office`` type; a value of the
+    wrong type is refused here, as the server would (``invalid_body``)."""
+    try:
+        return msgspec.convert(body, type_)
+    except msgspec.ValidationError as exc:
+        raise UiError("invalid_body", str(exc)) from None
 
 
 def period_text(t: Any, case: dict[str, Any]) -> str | None:
@@ -351,7 +365,7 @@ class IntakeForm:
         if body is None:
             return None
         try:
-            detail = client.intake(body)
+            detail = client.intake(typed_body(body, CaseIntake))
         except DeviceError as exc:
             self.show_error(exc)
             return None

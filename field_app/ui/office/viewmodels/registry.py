@@ -8,8 +8,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from field_app.core.photos import process_photo
 from shared_schema.hlc import Hlc, HlcError
+from shared_schema.office import CaseEventRequest
 from shared_schema.servertime import differs
 
 from ...kit.rules import UiError
@@ -281,7 +284,7 @@ class ClosureForm:
 
     def send(self, client: Any, case_id: str) -> dict[str, Any]:
         """Upload what is missing, then the ``close`` event; the case detail."""
-        body = self.body()
+        body = msgspec.convert(self.body(), CaseEventRequest)
         self.upload(client)
         return client.case_event(case_id, body)
 

@@ -11,6 +11,14 @@ from typing import Any
 
 from shared_schema.case_sources import source_label
 from shared_schema.field_labels import field_label
+from shared_schema.office import (
+    ConflictView,
+    InspectionDetail,
+    InspectionSummary,
+    PhotoInfo,
+    ResolveRequest,
+    ReviewRequest,
+)
 
 from ...kit.rules import CHINA, UiError
 
@@ -68,14 +76,14 @@ class ReviewFilters:
         return {k: v for k, v in out.items() if v}
 
 
-def review_body(decision: str, comment: str) -> dict[str, Any]:
+def review_body(decision: str, comment: str) -> ReviewRequest:
     """``POST …/review``; a comment is required unless approving."""
     if decision not in REVIEW_DECISIONS:
         raise UiError("invalid_decision", f"unknown review decision {decision!r}")
     comment = (comment or "").strip()
     if decision != "approved" and not comment:
         raise UiError("comment_required", "say what is wrong")
-    return {"state": decision, "comment": comment}
+    return ReviewRequest(state=decision, comment=comment)
 
 
 def answer_text(entry: Any) -> str:
@@ -95,10 +103,10 @@ def answer_text(entry: Any) -> str:
     return str(entry)
 
 
-def side_by_side(detail: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+def side_by_side(detail: InspectionDetail) -> list[tuple[str, str, str, bool]]:
     """Rows ``(item, this inspection, previous inspection, changed)``."""
-    now = (detail.get("inspection") or {}).get("answers") or {}
-    prev = ((detail.get("previous") or {}).get("answers")) or {}
+    now = detail.inspection.get("answers") or {}
+    prev = (detail.previous or {}).get("answers") or {}
     rows = []
     for code in sorted(set(now) | set(prev)):
         a, b = answer_text(now.get(code)), answer_text(prev.get(code)) if prev else "—"
@@ -295,32 +303,32 @@ class AnswerRow:
     sub: bool = False  # a sub-item (C22a belongs to C22)
 
 
-def template_of(detail: dict[str, Any]) -> Any:
+def template_of(detail: InspectionDetail) -> Any:
     """The checklist template the inspection was answered on (by its
     ``template_id``; else the newest for the site's kind), or None."""
     from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
 
-    tid = (detail.get("inspection") or {}).get("template_id") or ""
+    tid = detail.inspection.get("template_id") or ""
     template = load_templates().get(tid)
     if template is None:
         try:
-            template = template_for_site_kind((detail.get("site") or {}).get("kind") or "")
+            template = template_for_site_kind((detail.site or {}).get("kind") or "")
         except ChecklistError:
             return None
     return template
 
 
-def answer_rows(detail: dict[str, Any], t: Any) -> list[AnswerRow]:
+def answer_rows(detail: InspectionDetail, t: Any) -> list[AnswerRow]:
     """The review page's items in checklist order: question text, the answer
     in words beside the previous one, failed answers flagged, photos beside
     their item; answers the template does not know come last."""
     template = template_of(detail)
-    now = (detail.get("inspection") or {}).get("answers") or {}
-    prev = ((detail.get("previous") or {}).get("answers")) or {}
+    now = detail.inspection.get("answers") or {}
+    prev = (detail.previous or {}).get("answers") or {}
     photos: dict[str, list[str]] = defaultdict(list)
-    for p in detail.get("photos") or []:
-        if p.get("item_code") and p.get("sha256"):
-            photos[p["item_code"]].append(p["sha256"])
+    for p in detail.photos:
+        if p.item_code and p.sha256:
+            photos[p.item_code].append(p.sha256)
     rows: list[AnswerRow] = []
     seen: set[str] = set()
     groups = list(template.groups) if template is not None else []
@@ -350,10 +358,10 @@ def answer_rows(detail: dict[str, Any], t: Any) -> list[AnswerRow]:
     return rows
 
 
-def loose_photos(detail: dict[str, Any]) -> list[dict[str, Any]]:
+def loose_photos(detail: InspectionDetail) -> list[PhotoInfo]:
     """Photos taken for no item (or an item not on the page)."""
     shown = {r.code for r in answer_rows(detail, _Codes())}
-    return [p for p in detail.get("photos") or [] if p.get("item_code") not in shown]
+    return [p for p in detail.photos if p.item_code not in shown]
 
 
 class _Codes:
@@ -370,12 +378,12 @@ class _Codes:
 @dataclass
 class ReviewQueueVM:
     filters: ReviewFilters = field(default_factory=ReviewFilters)
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[InspectionSummary] = field(default_factory=list)
     total: int = 0
 
     def load(self, client: Any) -> None:
         page = client.inspections(**self.filters.params(), limit=200)
-        self.items, self.total = page["items"], page["page"]["total"]
+        self.items, self.total = page.items, page.page.total
 
     def village_options(self, villages: list[dict[str, Any]]) -> list[tuple[str, str]]:
         return [(v["id"], v.get("name") or v["id"]) for v in villages]
@@ -414,15 +422,15 @@ def parse_custom(text: str, like: Any) -> Any:
     return text
 
 
-def resolve_body(conflict: dict[str, Any], choice: str, custom: str = "") -> dict[str, Any]:
+def resolve_body(conflict: ConflictView, choice: str, custom: str = "") -> ResolveRequest:
     """``POST …/resolve``: pick the winner, the other value, or a corrected one."""
     if choice in ("winner", "loser"):
-        return {"choice": choice}
+        return ResolveRequest(choice=choice)
     if choice == "custom":
-        like = conflict.get("winner_value")
+        like = conflict.winner_value
         if like is None:
-            like = conflict.get("loser_value")
-        return {"choice": "custom", "value": parse_custom(custom, like)}
+            like = conflict.loser_value
+        return ResolveRequest(choice="custom", value=parse_custom(custom, like))
     raise UiError("invalid_choice", f"unknown choice {choice!r}")
 
 

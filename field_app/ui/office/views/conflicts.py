@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import flet as ft
 
 from shared_schema.field_labels import entity_label
+from shared_schema.office import Author, ConflictView
 
 from ...kit.widgets import PAD, fmt_time, hook, section
 from .. import viewmodels as vm
@@ -28,14 +29,14 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
     done: dict[str, str] = {}
     names = app.session.villages
 
-    def who(a: dict[str, Any], hlc: str | None) -> str:
-        return t("office.conf.who", name=a.get("display_name") or a.get("username") or "—",
-                 device=f"{a.get('device_name') or '—'} {(a.get('device_id') or '')[:8]}",
+    def who(a: Author, hlc: str | None) -> str:
+        return t("office.conf.who", name=a.display_name or a.username or "—",
+                 device=f"{a.device_name or '—'} {(a.device_id or '')[:8]}",
                  when=fmt_time(vm.hlc_ms(hlc)))
 
-    def card(n: int, c: dict[str, Any]) -> ft.Control:
+    def card(n: int, c: ConflictView) -> ft.Control:
         def words(value: Any) -> str:
-            return vm.value_words(c.get("entity"), c.get("field"), value, t, names)
+            return vm.value_words(c.entity, c.field, value, t, names)
 
         custom = ft.TextField(label=t("office.conf.custom"), dense=True, expand=True,
                               disabled=not can)
@@ -44,10 +45,10 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
         def pick(choice: str) -> Callable[[Any], Any]:
             async def handler(e: Any) -> None:
                 body = vm.resolve_body(c, choice, custom.value or "")
-                res = await busy(app, buttons + [custom], with_client(app, lambda api: api.resolve(c["id"], body)))
-                done["note"] = t("office.conf.resolved_to", record=c.get("record_name") or "",
-                                 field=vm.field_name(c.get("entity"), c.get("field"), t),
-                                 value=words((res.get("resolution") or {}).get("value")))
+                res = await busy(app, buttons + [custom], with_client(app, lambda api: api.resolve(c.id, body)))
+                done["note"] = t("office.conf.resolved_to", record=c.record_name or "",
+                                 field=vm.field_name(c.entity, c.field, t),
+                                 value=words((res.resolution or {}).get("value")))
                 await refill(app, box, build)
             return handler
 
@@ -66,22 +67,21 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
                               on_click=safe(app, pick("loser"))),
             ft.OutlinedButton(t("office.conf.pick_custom"), disabled=not can,
                               on_click=safe(app, pick("custom")))]
-        place = " · ".join(x for x in (c.get("village_name"), c.get("site_name"),
-                                         c.get("address")) if x)
+        place = " · ".join(x for x in (c.village_name, c.site_name, c.address) if x)
         return section(
             t("office.conf.title_line",
-              record=c.get("record_name") or t("office.value.other_record"),
-              entity=entity_label(c.get("entity"), t.lang),
-              field=vm.field_name(c.get("entity"), c.get("field"), t)),
+              record=c.record_name or t("office.value.other_record"),
+              entity=entity_label(c.entity, t.lang),
+              field=vm.field_name(c.entity, c.field, t)),
             ft.Text(t("office.conf.where", place=place or "—"), size=12,
                     color=ft.Colors.GREY_700),
             ft.Row([
-                column(t("office.conf.base"), c.get("base_value"), t("office.conf.base_sub"),
+                column(t("office.conf.base"), c.base_value, t("office.conf.base_sub"),
                        ft.Colors.GREY_50),
-                column(t("office.conf.winner"), c.get("winner_value"),
-                       who(c.get("winner") or {}, c.get("winner_hlc")), ft.Colors.GREEN_50),
-                column(t("office.conf.loser"), c.get("loser_value"),
-                       who(c.get("loser") or {}, c.get("loser_hlc")), ft.Colors.ORANGE_50),
+                column(t("office.conf.winner"), c.winner_value,
+                       who(c.winner, c.winner_hlc), ft.Colors.GREEN_50),
+                column(t("office.conf.loser"), c.loser_value,
+                       who(c.loser, c.loser_hlc), ft.Colors.ORANGE_50),
             ], vertical_alignment=ft.CrossAxisAlignment.START),
             ft.Row([
                 hook(f"office-resolve-winner{suffix}", buttons[0]),
@@ -91,11 +91,11 @@ def conflicts_view(app: "OfficeApp") -> ft.View:
 
     async def build() -> list[ft.Control]:
         page = await with_client(app, lambda api: api.conflicts("open"))
-        items = page["items"]
+        items = page.items
         head: list[ft.Control] = [result_banner(done.get("note"))]
         if not items:
             return head + [hook("office-conflicts-none", ft.Text(t("office.conf.none")))]
-        return head + [ft.Text(t("office.count", n=page["page"]["total"]), size=13)] + [
+        return head + [ft.Text(t("office.count", n=page.page.total), size=13)] + [
             card(n, c) for n, c in enumerate(items)]
 
     return later(app, office_page(app, "/office/conflicts", t("office.conf.title"),

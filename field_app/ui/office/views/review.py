@@ -28,24 +28,23 @@ def review_view(app: "OfficeApp") -> ft.View:
     box = ft.Column([loading(app)], spacing=6)
 
     async def build() -> list[ft.Control]:
-        page = await with_client(app, lambda api: api.inspections(**state.filters.params(), limit=200))
-        state.items, state.total = page["items"], page["page"]["total"]
+        await with_client(app, state.load)
         rows = [ft.Text(t("office.count", n=state.total), size=13, color=ft.Colors.GREY_700)]
         if not state.items:
             rows.append(ft.Text(t("office.empty")))
         for n, item in enumerate(state.items):
-            rs = item.get("review_state") or "pending"
+            rs = item.review_state or "pending"
             rows.append(hook(f"office-review-item-{n}", ft.Container(ft.Row([
-                ft.Column([ft.Text(item.get("site_name") or "—", size=15,
+                ft.Column([ft.Text(item.site_name or "—", size=15,
                                    weight=ft.FontWeight.BOLD),
-                           ft.Text(f"{villages.get(item.get('village_id'), '—')} · "
-                                   f"{t('kind.' + (item.get('site_kind') or 'other'))} · "
-                                   f"{item.get('inspector_name') or '—'} · "
-                                   f"{fmt_time(item.get('submitted_at'))}", size=12,
+                           ft.Text(f"{villages.get(item.village_id or '', '—')} · "
+                                   f"{t('kind.' + (item.site_kind or 'other'))} · "
+                                   f"{item.inspector_name or '—'} · "
+                                   f"{fmt_time(item.submitted_at)}", size=12,
                                    color=ft.Colors.GREY_700)], spacing=2, expand=True),
                 badge(t(f"review.{rs}"), REVIEW_COLORS.get(rs, ft.Colors.GREY_600)),
                 ft.Icon(ft.Icons.CHEVRON_RIGHT)]), padding=PAD, bgcolor=ft.Colors.WHITE,
-                border_radius=8, on_click=app.nav(f"/office/inspection/{item['id']}")),
+                border_radius=8, on_click=app.nav(f"/office/inspection/{item.id}")),
                 button=True))
         return rows
 
@@ -90,11 +89,11 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
         async def handler(e: Any) -> None:
             body = vm.review_body(decision, comment.value or "")
             answer = await busy(app, buttons, with_client(app, lambda api: api.review(insp_id, body)))
-            reg = answer.get("registry") or {}
+            reg = answer.registry
             note = t("office.insp.reviewed", state=t(f"review.{decision}"))
-            if reg.get("updated"):
+            if reg is not None and reg.updated:
                 note += " · " + t("office.insp.registry_updated")
-            elif reg.get("reason") == "newer_facts":
+            elif reg is not None and reg.reason == "newer_facts":
                 note += " · " + t("office.insp.registry_kept")
             done["note"] = note
             comment.value = ""
@@ -108,7 +107,7 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
 
     async def build() -> list[ft.Control]:
         d = await with_client(app, lambda api: api.inspection(insp_id))
-        insp, site, author = d["inspection"], d.get("site") or {}, d.get("author") or {}
+        insp, site, author = d.inspection, d.site or {}, d.author
         rs = insp.get("review_state") or "pending"
         lat, lon = insp.get("lat"), insp.get("lon")
         gps = f"{lat:.6f}, {lon:.6f}" if lat is not None and lon is not None else "—"
@@ -117,21 +116,21 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
         head = section(site.get("name") or "—",
                        ft.Row([badge(t(f"review.{rs}"), REVIEW_COLORS.get(rs, ft.Colors.GREY_600))]),
                        kv(t("office.insp.author"),
-                          f"{author.get('display_name') or author.get('username') or '—'} · "
-                          f"{author.get('device_name') or '—'} ({(author.get('device_id') or '')[:8]})"),
+                          f"{author.display_name or author.username or '—'} · "
+                          f"{author.device_name or '—'} ({(author.device_id or '')[:8]})"),
                        kv(t("office.review.submitted"), fmt_time(insp.get("submitted_at"))),
                        kv(t("office.insp.gps"), gps),
                        *([hook("office-review-comment", kv(
                            t("office.insp.comment"), insp.get("review_comment")), container=True)]
                          if insp.get("review_comment") else []),
                        *[kv(t(f"six.{k}"), {True: t("yes"), False: t("no")}.get(v, "—"))
-                         for k, v in (d.get("six_systems") or {}).items()])
-        received = {p["sha256"]: p for p in d.get("photos") or [] if p.get("sha256")}
+                         for k, v in d.six_systems.items()])
+        received = {p.sha256: p for p in d.photos if p.sha256}
 
         async def thumbs_of(shas: list[str], size: tuple[int, int]) -> list[ft.Control]:
             out: list[ft.Control] = []
             for sha in shas:
-                if not (received.get(sha) or {}).get("received"):
+                if sha not in received or not received[sha].received:
                     out.append(ft.Text(t("office.insp.photo_missing"), size=12))
                     continue
                 data = await photo(sha)
@@ -156,7 +155,7 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
                 r.answer, size=14)
             prev = ft.Text(t("office.insp.previous_was", text=r.previous), size=12, width=220,
                            color=ft.Colors.AMBER_900 if r.changed else ft.Colors.GREY_600
-                           ) if d.get("previous") else ft.Container(width=0)
+                           ) if d.previous else ft.Container(width=0)
             pics = await thumbs_of(list(r.photos), (80, 60))
             lines.append(hook(f"office-answer-{r.code}", ft.Container(ft.Row([
                 ft.Text(r.code, size=12, color=ft.Colors.GREY_600, width=44),
@@ -173,10 +172,10 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
                               t("office.insp.items_count", n=len(rows), failed=failed), size=13,
                               color=ft.Colors.RED_800 if failed else ft.Colors.GREEN_800,
                               weight=ft.FontWeight.BOLD), container=True),
-                          *([] if d.get("previous") else [ft.Text(t("office.insp.no_previous"),
+                          *([] if d.previous else [ft.Text(t("office.insp.no_previous"),
                                                                   size=12)]),
                           *lines)
-        loose = [p["sha256"] for p in vm.loose_photos(d) if p.get("sha256")]
+        loose = [p.sha256 for p in vm.loose_photos(d) if p.sha256]
         photos = section(t("office.insp.other_photos"),
                          ft.Row(await thumbs_of(loose, (140, 100)), wrap=True, spacing=8)) \
             if loose else ft.Container(height=0)
