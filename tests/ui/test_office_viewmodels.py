@@ -32,11 +32,13 @@ from sync_server.domain.office.audit import ACTIONS
 from shared_schema.office import (
     CaseEventRequest,
     CaseIntake,
+    CaseView,
     ConflictView,
     InspectionDetail,
     IntakeSource,
     ResolveRequest,
     ReviewRequest,
+    TimelineEvent,
 )
 
 from .conftest import DemoServer
@@ -240,14 +242,14 @@ def test_event_body_from_form() -> None:
 
 def test_dashboard_series() -> None:
     jan = 1767225600000  # 2026-01-01 08:00 +08
-    cases = [
+    cases = [msgspec.convert(raw, CaseView) for raw in (
         {"case": {"status": "accepted", "amount_owed": 1000, "amount_recovered": 400,
                   "opened_at": jan}, "village_name": "梁滩村", "deadlines": {"overdue": True}},
         {"case": {"status": "registered", "amount_owed": 500, "opened_at": jan},
          "village_name": "梁滩村", "deadlines": {}},
         {"case": {"status": "closed", "amount_owed": 0, "opened_at": jan},
-         "village_name": None},
-    ]
+         "village_name": None, "deadlines": {}},
+    )]
     assert vm.cases_by_village_status(cases) == {
         "梁滩村": {"registered": 1, "accepted": 1}, "—": {"closed": 1}}
     assert vm.amounts_by_month(cases) == {"2026-01": (1500.0, 400.0)}
@@ -284,12 +286,12 @@ def test_chart_axes_have_round_ticks_and_percentages_stop_at_100() -> None:
 
 def test_overdue_panel_counts_and_most_overdue() -> None:
     def item(cid: str, village: str | None, status: str, left: int, overdue: bool,
-             accept: str = "2026-01-08", conclude: str | None = None) -> dict[str, Any]:
-        return {"case": {"id": cid, "title": f"案件{cid}", "status": status},
-                "village_name": village,
-                "deadlines": {"accept_due": accept, "conclude_due": conclude,
-                              "overdue": overdue, "due_soon": not overdue,
-                              "working_days_left": left}}
+             accept: str = "2026-01-08", conclude: str | None = None) -> CaseView:
+        return msgspec.convert({"case": {"id": cid, "title": f"案件{cid}", "status": status},
+                                "village_name": village,
+                                "deadlines": {"accept_due": accept, "conclude_due": conclude,
+                                              "overdue": overdue, "due_soon": not overdue,
+                                              "working_days_left": left}}, CaseView)
 
     late = [item("a", "梁滩村", "registered", -3, True),
             item("b", "梁滩村", "accepted", -40, True, conclude="2026-04-01"),
@@ -452,15 +454,15 @@ def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
     form = hotline_form("12333来电：物流园装卸工欠薪(VM)", received_at="2026-01-05 09:30")
     detail = form.submit(office)
     assert detail is not None and form.created is detail
-    case = detail["case"]
+    case = detail.case
     assert case["source"] == "12333" and case["sector"] == "construction"
     assert case["amount_owed"] == 56000 and case["workers_owed"] == 6
     assert case["complainant_phone"] == "13800007788"
     assert case["opened_at"] == vm.parse_local_time("2026-01-05 09:30")
     assert case["level"] == "township"  # no village named: the township handles it
     assert form.values == vm.blank_intake() and not form.errors  # a fresh form for the next call
-    listed = office.cases(source="12333")["items"]
-    assert case["id"] in {c["case"]["id"] for c in listed}
+    listed = office.cases(source="12333").items
+    assert case["id"] in {c.case["id"] for c in listed}
 
 
 def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
@@ -470,7 +472,7 @@ def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
                         site_id=village["id"], sector="construction")
     detail = form.submit(office)
     assert detail is not None
-    assert detail["case"]["level"] == "village" and detail["case"]["site_id"] == village["id"]
+    assert detail.case["level"] == "village" and detail.case["site_id"] == village["id"]
 
 
 def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> None:
@@ -486,8 +488,8 @@ def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> N
     assert form.submit(office) is None
     assert form.errors["village_id"].code == "unknown_village"
     assert form.values["title"] == "12333来电：时间填错(VM)"
-    assert not [c for c in office.cases(source="12333")["items"]
-                if c["case"].get("title") == "12333来电：时间填错(VM)"]
+    assert not [c for c in office.cases(source="12333").items
+                if c.case.get("title") == "12333来电：时间填错(VM)"]
     # fixed, the same form goes through
     form.set("village_id", None)
     assert form.submit(office) is not None
@@ -579,7 +581,7 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     audit = vm.AuditVM()
     audit.filters.action = "case_intake"
     audit.load(office)
-    row = next(r for r in audit.items if r["entity_id"] == created["case"]["id"])
+    row = next(r for r in audit.items if r["entity_id"] == created.case["id"])
     assert row["username"] == "office1" and row["role"] == "office" and row["at"]
     from field_app.ui.i18n import Translator
 
@@ -588,14 +590,14 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     assert "12333来电：审计日志(VM)" in words and "来源：12333劳动保障热线" in words, words
     assert not RAW.search(words), words
     assert {r["action"] for r in audit.items} == {"case_intake"}
-    one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created['case']['id']} "))
+    one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created.case['id']} "))
     one.load(office)
-    assert [r["entity_id"] for r in one.items] == [created["case"]["id"]]
+    assert [r["entity_id"] for r in one.items] == [created.case["id"]]
     today = dt.datetime.now(vm.CHINA).date()
     audit.filters.date_from = (today - dt.timedelta(days=1)).isoformat()
     audit.filters.date_to = (today + dt.timedelta(days=1)).isoformat()
     audit.load(office)
-    assert created["case"]["id"] in {r["entity_id"] for r in audit.items}
+    assert created.case["id"] in {r["entity_id"] for r in audit.items}
     audit.filters.date_from = audit.filters.date_to = "2020-01-01"
     audit.load(office)
     assert audit.items == []
@@ -626,7 +628,7 @@ def jpeg_bytes(seed: int = 3) -> bytes:
 def resolved_case(office: OfficeClient, title: str) -> str:
     detail = office.intake(intake({"source": "walk_in", "sector": "non_construction", "title": title,
                             "workers_owed": 3, "amount_owed": 18000}))
-    case_id = detail["case"]["id"]
+    case_id = detail.case["id"]
     office.case_event(case_id, CaseEventRequest(kind="accept"))
     office.case_event(case_id, CaseEventRequest(kind="payment", amount_recovered=18000, workers_paid=3))
     office.case_event(case_id, CaseEventRequest(kind="resolve", note="已结清"))
@@ -654,10 +656,10 @@ def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
     form.upload(office)  # at pick time, by tus
     assert all(e.uploaded and e.data is None for e in form.evidence)
     detail = form.send(office, case_id)
-    assert detail["case"]["status"] == "closed"
-    close = next(e for e in detail["events"] if e["kind"] == "close")
-    assert close["fields"]["evidence"] == [photo.sha256, receipt.sha256]
-    assert close["fields"]["callback_note"] == "已电话回访3名工人，工资已到账"
+    assert detail.case["status"] == "closed"
+    close = next(e for e in detail.events if e.kind == "close")
+    assert close.fields["evidence"] == [photo.sha256, receipt.sha256]
+    assert close.fields["callback_note"] == "已电话回访3名工人，工资已到账"
     assert hashlib.sha256(office.blob(photo.sha256)).hexdigest() == photo.sha256
     assert office.blob(receipt.sha256) == receipt_bytes
 
@@ -676,21 +678,21 @@ def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClien
     detail = office.intake(intake({"source": "national_platform", "sector": "construction",
                             "title": "平台线索：集体讨薪风险(VM)", "workers_owed": 40,
                             "amount_owed": 800000, "collective_risk": True}))
-    case_id = detail["case"]["id"]
+    case_id = detail.case["id"]
     office.case_event(case_id, CaseEventRequest(kind="accept"))
     waiting = office.case_event(case_id, vm.event_body("request_leading_group",
                                                        {"note": "涉及40人，提请领导小组"}))
-    assert waiting["case"]["level"] == "leading_group"
-    assert "approve_escalation" not in waiting["allowed_events"]  # not for the office
+    assert waiting.case["level"] == "leading_group"
+    assert "approve_escalation" not in waiting.allowed_events  # not for the office
     with pytest.raises(ServerError) as err:
         office.case_event(case_id, CaseEventRequest(kind="approve_escalation"))
     assert err.value.code == "role_not_allowed"
     seen = leader.case(case_id)
-    assert {"approve_escalation", "return_escalation"} <= set(seen["allowed_events"])
-    assert vm.transitions_for(seen["case"], "leader") == seen["allowed_events"]
+    assert {"approve_escalation", "return_escalation"} <= set(seen.allowed_events)
+    assert vm.transitions_for(seen.case, "leader") == seen.allowed_events
     done = leader.case_event(case_id, vm.event_body("approve_escalation", {"note": "同意"}))
-    assert done["case"]["level"] == "tackle_team"
-    assert done["events"][-1]["author_role"] == "leader"
+    assert done.case["level"] == "tackle_team"
+    assert done.events[-1].author_role == "leader"
 
 
 def test_case_ledger_search_through_the_client(office: OfficeClient,
@@ -698,10 +700,10 @@ def test_case_ledger_search_through_the_client(office: OfficeClient,
     made = hotline_form("12333来电：搜索测试(VM)")
     made.set("complainant_name", "周某某(VM)")
     assert made.submit(office) is not None
-    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params())["items"]
-    assert [v["case"]["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
-    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"]) == 1
-    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"] == []
+    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params()).items
+    assert [v.case["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
+    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params()).items) == 1
+    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params()).items == []
 
 
 def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
@@ -728,7 +730,7 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
                             amount_owed="3000", **extra)
         detail = form.submit(office)
         assert detail is not None, form.errors or form.general
-        return detail["case"]["id"]
+        return detail.case["id"]
 
     def ms(day: dt.date) -> int:
         return int(dt.datetime.combine(day, dt.time(9), CHINA).timestamp() * 1000)
@@ -743,13 +745,13 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
 
     late_page, soon_page = office.cases(overdue=True), office.cases(due_soon=True)
     panel = vm.OverduePanel.load(office)
-    assert panel.overdue == late_page["page"]["total"] >= 3
-    assert panel.due_soon == soon_page["page"]["total"] >= 1
-    assert soon in {v["case"]["id"] for v in soon_page["items"]}
+    assert panel.overdue == late_page.page.total >= 3
+    assert panel.due_soon == soon_page.page.total >= 1
+    assert soon in {v.case["id"] for v in soon_page.items}
     expected: dict[str, list[int]] = {}
-    for n, items in enumerate((late_page["items"], soon_page["items"])):
+    for n, items in enumerate((late_page.items, soon_page.items)):
         for v in items:
-            expected.setdefault(v.get("village_name") or "—", [0, 0])[n] += 1
+            expected.setdefault(v.village_name or "—", [0, 0])[n] += 1
     assert panel.by_village == {k: tuple(c) for k, c in expected.items()}
     assert panel.by_village[village][0] >= 2 and panel.by_village[village][1] >= 1
     assert panel.by_village["—"][0] >= 1
@@ -768,7 +770,7 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
         assert row.working_days_overdue == cal.workdays_between(due, today) > 0
     assert rows[oldest].working_days_overdue > rows[older].working_days_overdue
     assert panel.top[0].working_days_overdue >= rows[oldest].working_days_overdue
-    assert office.case(panel.top[0].case_id)["deadlines"]["overdue"]  # the row opens its case
+    assert office.case(panel.top[0].case_id).deadlines.overdue  # the row opens its case
 
 
 def test_side_rail_at_desk_widths_bottom_bar_below() -> None:
@@ -805,7 +807,7 @@ def test_server_time_first_and_the_device_time_as_reported() -> None:
     assert vm.shown_times(t0, t0 - 60_000) == (t0, None)  # a minute apart: one time shown
     assert vm.shown_times(t0, t0 - day) == (t0, t0 - day)
     assert vm.shown_times(None, t0) == (t0, None)  # not on the server yet
-    assert vm.event_times({"created_at": t0 - hour, "received_at": t0}) == (t0, t0 - hour)
+    assert vm.event_times(TimelineEvent(id="e1", created_at=t0 - hour, received_at=t0)) == (t0, t0 - hour)
     assert vm.case_times({"opened_at": t0 - 5 * day, "created_at": t0,
                           "received_at": t0}) == (t0, t0 - 5 * day)
     assert STRINGS["office.time.reported"][0].format(at="x") == "上报时间 x"
@@ -815,11 +817,11 @@ def test_case_and_timeline_carry_the_server_time(office: OfficeClient) -> None:
     arrived = vm.parse_local_time("2026-01-06 10:00")
     detail = hotline_form("来信：时间显示(VM)", received_at="2026-01-06 10:00").submit(office)
     assert detail is not None
-    assert vm.case_times(detail["case"]) == (arrived, None)
-    after = office.case_event(detail["case"]["id"], CaseEventRequest(kind="note", note="已电话回访"))
-    [note] = after["events"]
+    assert vm.case_times(detail.case) == (arrived, None)
+    after = office.case_event(detail.case["id"], CaseEventRequest(kind="note", note="已电话回访"))
+    [note] = after.events
     main, reported = vm.event_times(note)
-    assert main == note["received_at"] == note["counted_at"] and reported is None
+    assert main == note.received_at == note.counted_at and reported is None
 
 
 def test_login_and_user_audit_rows_in_words() -> None:

@@ -3,8 +3,9 @@ API (docs/office-api.md), with the console's own token (``login``; never the
 phone's device store). Requests are the msgspec types of
 ``shared_schema.office`` and answers are decoded into them
 (``msgspec.json.decode(body, type=…)``) where the console reads them as
-types: the review queue, an inspection, reviews, conflicts; the other
-answers are still read as JSON objects. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
+types: the review queue, an inspection, reviews, conflicts, the case ledger,
+a case and its events; sites, their history, the audit log and the monthly
+summary are still read as JSON objects. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
 with the server's error code and details), so the UI boundary turns it into a
 snackbar or, for a form, into errors beside its fields.
 
@@ -24,8 +25,10 @@ from field_app.core.errors import NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
 from shared_schema.office import (
+    CaseDetail,
     CaseEventRequest,
     CaseIntake,
+    CaseList,
     ConflictList,
     ConflictView,
     InspectionDetail,
@@ -147,21 +150,19 @@ class OfficeClient:
                            f"/api/v1/office/conflicts/{conflict_id}/resolve", body)
 
     # --- cases -----------------------------------------------------------------------------
-    def cases(self, **filters: Any) -> dict[str, Any]:
-        return self._json("GET", "/api/v1/cases", params=self._params(
+    def cases(self, **filters: Any) -> CaseList:
+        return self._typed(CaseList, "GET", "/api/v1/cases", params=self._params(
             {"limit": 500, **filters}))
 
-    def case(self, case_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/api/v1/cases/{case_id}")
+    def case(self, case_id: str) -> CaseDetail:
+        return self._typed(CaseDetail, "GET", f"/api/v1/cases/{case_id}")
 
-    def case_event(self, case_id: str, body: CaseEventRequest) -> dict[str, Any]:
-        return self._json("POST", f"/api/v1/cases/{case_id}/events",
-                          content=msgspec.json.encode(body), headers=JSON)
+    def case_event(self, case_id: str, body: CaseEventRequest) -> CaseDetail:
+        return self._typed(CaseDetail, "POST", f"/api/v1/cases/{case_id}/events", body)
 
-    def intake(self, body: CaseIntake) -> dict[str, Any]:
+    def intake(self, body: CaseIntake) -> CaseDetail:
         """``POST /api/v1/cases``: an office intake (hotline, platform, walk-in)."""
-        return self._json("POST", "/api/v1/cases", content=msgspec.json.encode(body),
-                          headers=JSON)
+        return self._typed(CaseDetail, "POST", "/api/v1/cases", body)
 
     def upload(self, sha256: str, data: bytes) -> str:
         """Send a file's bytes by tus (the device's client, with its retries);

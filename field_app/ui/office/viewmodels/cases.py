@@ -12,7 +12,7 @@ import msgspec
 
 from field_app.core.errors import DeviceError, ServerError
 from shared_schema.case_sources import SOURCE_CODES
-from shared_schema.office import CaseEventRequest, CaseIntake
+from shared_schema.office import CaseDetail, CaseEventRequest, CaseIntake, CaseView
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
 from ...kit.rules import CHINA, UiError, parse_intake
@@ -94,29 +94,29 @@ def period_text(t: Any, case: dict[str, Any]) -> str | None:
     return t("office.cases.period_range", start=start or "—", end=end or "—")
 
 
-def is_overdue(view: dict[str, Any]) -> bool:
-    return bool((view.get("deadlines") or {}).get("overdue"))
+def is_overdue(view: CaseView | CaseDetail) -> bool:
+    return view.deadlines.overdue
 
 
 # --------------------------------------------------------------------------------------
 # Dashboard
 
 
-def cases_by_village_status(cases: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+def cases_by_village_status(cases: list[CaseView]) -> dict[str, dict[str, int]]:
     """``{village name: {status: count}}`` from ``GET /cases`` items."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for view in cases:
-        case = view.get("case") or {}
-        village = view.get("village_name") or "—"
+        case = view.case
+        village = view.village_name or "—"
         out[village][case.get("status") or "registered"] += 1
     return {v: {s: out[v][s] for s in STATUSES if out[v].get(s)} for v in sorted(out)}
 
 
-def amounts_by_month(cases: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+def amounts_by_month(cases: list[CaseView]) -> dict[str, tuple[float, float]]:
     """``{YYYY-MM: (owed, recovered)}`` by the month each case was opened."""
     out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for view in cases:
-        case = view.get("case") or {}
+        case = view.case
         month = month_of(case.get("opened_at") or case.get("created_at")) or "—"
         out[month][0] += float(case.get("amount_owed") or 0)
         out[month][1] += float(case.get("amount_recovered") or 0)
@@ -207,16 +207,16 @@ class OverduePanel:
     TOP = 5
 
     @classmethod
-    def build(cls, overdue: list[dict[str, Any]], due_soon: list[dict[str, Any]],
+    def build(cls, overdue: list[CaseView], due_soon: list[CaseView],
               overdue_total: int | None = None, due_soon_total: int | None = None,
               top: int | None = None) -> "OverduePanel":
         """From ``GET /cases`` items (each already overdue, or due soon); the
         totals default to the lists' lengths."""
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for view in overdue:
-            counts[view.get("village_name") or "—"][0] += 1
+            counts[view.village_name or "—"][0] += 1
         for view in due_soon:
-            counts[view.get("village_name") or "—"][1] += 1
+            counts[view.village_name or "—"][1] += 1
         by_village = {v: (c[0], c[1]) for v, c in sorted(
             counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))}
         rows = sorted((overdue_row(v) for v in overdue),
@@ -230,23 +230,21 @@ class OverduePanel:
         """Two calls to the case ledger with its ``overdue`` / ``due_soon`` filters."""
         late = client.cases(overdue=True)
         soon = client.cases(due_soon=True)
-        return cls.build(late["items"], soon["items"], (late.get("page") or {}).get("total"),
-                         (soon.get("page") or {}).get("total"), top)
+        return cls.build(late.items, soon.items, late.page.total, soon.page.total, top)
 
 
-def overdue_row(view: dict[str, Any]) -> OverdueCase:
+def overdue_row(view: CaseView) -> OverdueCase:
     """A ``GET /cases`` item as a most-overdue row: the open deadline (accept
     while registered, conclude once accepted) and how many working days have
     passed since it (``-working_days_left``; 0 when only a weekend or holiday
     has passed)."""
-    case = view.get("case") or {}
-    d = view.get("deadlines") or {}
-    due = (d.get("conclude_due") if case.get("status") == "accepted" else None) \
-        or d.get("accept_due") or d.get("conclude_due") or "—"
-    left = d.get("working_days_left")
+    case, d = view.case, view.deadlines
+    due = (d.conclude_due if case.get("status") == "accepted" else None) \
+        or d.accept_due or d.conclude_due or "—"
+    left = d.working_days_left
     return OverdueCase(case_id=case.get("id") or "",
                        title=case.get("title") or case.get("employer") or "—",
-                       village=view.get("village_name") or "—", due=str(due),
+                       village=view.village_name or "—", due=str(due),
                        working_days_overdue=max(0, -int(left)) if isinstance(left, int) else 0)
 
 
@@ -327,7 +325,7 @@ class IntakeForm:
     values: dict[str, Any] = field(default_factory=blank_intake)
     errors: dict[str, FieldError] = field(default_factory=dict)
     general: FieldError | None = None  # an error not about one field
-    created: dict[str, Any] | None = None  # the last registered case (CaseDetail)
+    created: CaseDetail | None = None  # the last registered case
 
     FIELDS = INTAKE_TEXT + INTAKE_CHOICES + ("collective_risk",)
 
@@ -358,7 +356,7 @@ class IntakeForm:
             fields["collective_risk"] = True
         return {"source": source, **fields}
 
-    def submit(self, client: Any) -> dict[str, Any] | None:
+    def submit(self, client: Any) -> CaseDetail | None:
         """Register the case; on any refusal the errors are set and the values kept."""
         self.created = None
         body = self.body()

@@ -12,7 +12,7 @@ import msgspec
 
 from field_app.core.photos import process_photo
 from shared_schema.hlc import Hlc, HlcError
-from shared_schema.office import CaseEventRequest
+from shared_schema.office import CaseEventRequest, TimelineEvent
 from shared_schema.servertime import differs
 
 from ...kit.rules import UiError
@@ -282,7 +282,7 @@ class ClosureForm:
             body["note"] = self.note.strip()
         return body
 
-    def send(self, client: Any, case_id: str) -> dict[str, Any]:
+    def send(self, client: Any, case_id: str) -> Any:
         """Upload what is missing, then the ``close`` event; the case detail."""
         body = msgspec.convert(self.body(), CaseEventRequest)
         self.upload(client)
@@ -301,9 +301,9 @@ def shown_times(received_ms: int | None, reported_ms: int | None
     return main, (reported_ms if differs(reported_ms, main) else None)
 
 
-def event_times(event: dict[str, Any]) -> tuple[int | None, int | None]:
+def event_times(event: TimelineEvent) -> tuple[int | None, int | None]:
     """A timeline event's ``(main, reported)`` times (``GET /cases/{id}`` events)."""
-    return shown_times(event.get("received_at"), event.get("created_at"))
+    return shown_times(event.received_at, event.created_at)
 
 
 def case_times(case: dict[str, Any]) -> tuple[int | None, int | None]:

@@ -12,6 +12,7 @@ import flet as ft
 from field_app.core.errors import DeviceError
 from shared_schema.cases import TRANSITIONS
 from shared_schema.field_labels import field_label
+from shared_schema.office import TimelineEvent
 
 from ...adapters import PickedPhoto
 from ...kit.widgets import badge, fmt_time, hook, section
@@ -167,15 +168,15 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
         return fmt_time(main) + (f" ({t('office.time.reported', at=fmt_time(reported))})"
                                  if reported is not None else "")
 
-    async def timeline_row(ev: dict[str, Any]) -> ft.Control:
-        f = ev.get("fields") or {}
+    async def timeline_row(ev: TimelineEvent) -> ft.Control:
+        f = ev.fields
         lines: list[ft.Control] = [
             ft.Text(f"{when(vm.event_times(ev))} · "
-                    f"{t('event.' + ev['kind']) if ev.get('kind') in TRANSITIONS else ev.get('label_zh')}",
+                    f"{t('event.' + ev.kind) if ev.kind in TRANSITIONS else ev.label_zh}",
                     weight=ft.FontWeight.BOLD, size=13),
-            ft.Text(t("office.cases.by", name=ev.get("author_name") or "—",
-                      role=t(f"role.{ev.get('author_role')}") if t.has(
-                          f"role.{ev.get('author_role')}") else "—")
+            ft.Text(t("office.cases.by", name=ev.author_name or "—",
+                      role=t(f"role.{ev.author_role}") if t.has(
+                          f"role.{ev.author_role}") else "—")
                     + (f" · {f['note']}" if f.get("note") else ""),
                     size=12, color=ft.Colors.GREY_700)]
         done_ = [f"{field_label('case_event', k, t.lang)}：{vm.with_unit(t, f[k], unit)}"
@@ -195,17 +196,17 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
 
     async def build() -> list[ft.Control]:
         d = await with_client(app, lambda api: api.case(case_id))
-        c, dl = d["case"], d.get("deadlines") or {}
+        c, dl = d.case, d.deadlines
         head = section(c.get("title") or c.get("employer") or "—",
                        ft.Row(case_chips(t, c) + ([badge(t("office.cases.overdue"),
                                                          ft.Colors.RED_700)]
-                                                  if dl.get("overdue") else [])),
-                       kv(t("office.cases.village"), d.get("village_name")),
+                                                  if dl.overdue else [])),
+                       kv(t("office.cases.village"), d.village_name),
                        kv(t("office.cases.employer"), c.get("employer")),
                        *([ft.Row([ft.Text(t("office.cases.site"), size=13,
                                           color=ft.Colors.GREY_700, width=110),
                                   hook("office-case-site", ft.TextButton(
-                                      d.get("site_name") or t("office.value.other_record"),
+                                      d.site_name or t("office.value.other_record"),
                                       icon=ft.Icons.APARTMENT,
                                       on_click=app.nav(f"/office/site/{c['site_id']}")))])]
                          if c.get("site_id") else []),
@@ -221,7 +222,7 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                               "complainant_name", "complainant_phone",
                               "complainant_id_number")).strip()),
                        kv(t("office.cases.due"), due_text(t, d)))
-        allowed = d.get("allowed_events") or []
+        allowed = d.allowed_events
         buttons[:] = [ft.OutlinedButton(
             t(f"event.{k}"), on_click=safe(app, close_form if k == "close" else event_form(k)))
             for k in allowed]
@@ -229,7 +230,7 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                           ft.Row([hook(f"office-event-{k}", b) for k, b in zip(allowed, buttons, strict=True)],
                                  wrap=True) if buttons
                           else ft.Text(t("office.cases.no_actions")))
-        rows = [await timeline_row(ev) for ev in d.get("events") or []]
+        rows = [await timeline_row(ev) for ev in d.events]
         timeline = section(t("office.cases.timeline"), *rows or [ft.Text(t("office.empty"))])
         return [result_banner(done.get("note")), head, actions, timeline]
 

@@ -10,6 +10,8 @@ import flet as ft
 from shared_schema.case_sources import source_label
 from shared_schema.cases import LEVELS, STATUSES
 
+from shared_schema.office import CaseDetail, CaseView
+
 from ...kit.widgets import PAD, badge, hook, section
 from .. import viewmodels as vm
 from .frame import (LEVEL_COLORS, STATUS_COLORS, busy,
@@ -29,12 +31,12 @@ def case_chips(t: Any, case: dict[str, Any]) -> list[ft.Control]:
             badge(t(f"level.{lv}"), LEVEL_COLORS.get(lv, ft.Colors.GREY_600))]
 
 
-def due_text(t: Any, view: dict[str, Any]) -> str:
-    d = view.get("deadlines") or {}
-    due = d.get("conclude_due") or d.get("accept_due") or "—"
-    if d.get("overdue"):
+def due_text(t: Any, view: CaseView | CaseDetail) -> str:
+    d = view.deadlines
+    due = d.conclude_due or d.accept_due or "—"
+    if d.overdue:
         return f"{due} · {t('office.cases.overdue')}"
-    if d.get("due_soon"):
+    if d.due_soon:
         return f"{due} · {t('office.cases.due_soon')}"
     return str(due)
 
@@ -53,8 +55,8 @@ def cases_view(app: "OfficeApp") -> ft.View:
     async def build() -> list[ft.Control]:
         page = await with_client(app, lambda api: api.cases(**filters.params()))
         rows = []
-        for n, view in enumerate(page["items"]):
-            c = view["case"]
+        for n, view in enumerate(page.items):
+            c = view.case
             late = vm.is_overdue(view)
             rows.append(ft.DataRow(
                 color=ft.Colors.RED_50 if late else None,
@@ -62,7 +64,7 @@ def cases_view(app: "OfficeApp") -> ft.View:
                     c.get("title") or c.get("employer") or "—", width=260,
                     color=ft.Colors.RED_800 if late else ft.Colors.BLUE_800)),
                     on_tap=app.nav(f"/office/case/{c['id']}")),
-                       ft.DataCell(ft.Text(view.get("village_name") or "—")),
+                       ft.DataCell(ft.Text(view.village_name or "—")),
                        ft.DataCell(ft.Text(source_text(t, c.get("source")), size=12)),
                        ft.DataCell(ft.Row(case_chips(t, c), spacing=4)),
                        ft.DataCell(ft.Text(f"{c.get('amount_owed') or 0:,.0f}")),
@@ -76,7 +78,7 @@ def cases_view(app: "OfficeApp") -> ft.View:
             ft.DataColumn(ft.Text(t("office.cases.amount")), numeric=True),
             ft.DataColumn(ft.Text(t("office.cases.due")))], rows=rows, show_checkbox_column=False,
             heading_row_color=ft.Colors.BLUE_50)
-        return [ft.Text(t("office.count", n=page["page"]["total"]), size=13),
+        return [ft.Text(t("office.count", n=page.page.total), size=13),
                 ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)]
 
     def refilter(name: str) -> Callable[[str | None], Any]:
@@ -210,11 +212,11 @@ def intake_view(app: "OfficeApp") -> ft.View:
             banner.controls.append(hook("office-intake-error", ft.Text(
                 t("case.fix_errors"), color=ft.Colors.RED_800, weight=ft.FontWeight.BOLD)))
         if form.created:
-            c = form.created["case"]
+            c = form.created.case
             banner.controls.append(result_banner(t(
                 "office.intake.done", title=c.get("title") or c.get("employer") or "",
                 source=source_text(t, c.get("source")), level=t(f"level.{c.get('level')}"),
-                due=(form.created.get("deadlines") or {}).get("accept_due") or "—")))
+                due=form.created.deadlines.accept_due or "—")))
             banner.controls.append(hook("office-intake-open", ft.TextButton(
                 t("office.intake.open"), icon=ft.Icons.OPEN_IN_NEW,
                 on_click=app.nav(f"/office/case/{c['id']}"))))

@@ -152,7 +152,7 @@ def dashboard_view(app: "OfficeApp") -> ft.View:
     async def build() -> list[ft.Control]:
         month = vm.this_month()
         months = vm.months_back(month, 3)
-        cases = (await with_client(app, lambda api: api.cases()))["items"]
+        cases = (await with_client(app, lambda api: api.cases())).items
         panel = await with_client(app, vm.OverduePanel.load)
         summaries = {m: await with_client(app, lambda api, m=m: api.summary(m)) for m in months}
         now = summaries[month]
