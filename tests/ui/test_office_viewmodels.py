@@ -30,6 +30,7 @@ from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
 from shared_schema.office import (
+    AuditRow,
     CaseEventRequest,
     CaseIntake,
     CaseView,
@@ -55,6 +56,12 @@ def conflict(**values: Any) -> ConflictView:
 
 def intake(values: dict[str, Any]) -> CaseIntake:
     return msgspec.convert(values, CaseIntake)
+
+
+def audit_row(**values: Any) -> AuditRow:
+    """An audit row as the console decodes it (who and when do not matter here)."""
+    return AuditRow(**{"id": "a1", "at": 0, "user_id": "u1", "username": "office1",
+                       "role": "office", "device_id": "d1", **values})
 
 
 def detail_of(raw: dict[str, Any]) -> InspectionDetail:
@@ -163,23 +170,23 @@ def test_keys_and_codes_in_words() -> None:
     assert vm.value_words("site", "kind", "construction", t) == "工程建设项目"
     assert vm.value_words("site", "gov_invested", True, t) == "是"
     assert vm.value_words("inspection", "answers.C02", {"answer": "no"}, t) == "否"
-    review = {"action": "review", "entity": "inspection", "details": {
+    review = audit_row(**{"action": "review", "entity": "inspection", "details": {
         "site_id": v, "from_state": "pending", "to_state": "approved", "comment": "好",
-        "registry_updated": True, "hlc": "0000000000001-0000-dev"}}
+        "registry_updated": True, "hlc": "0000000000001-0000-dev"}})
     assert vm.audit_details(review, t) == \
         "审核结论：待审核 → 审核通过 · 审核意见：好 · 更新场所台账：是"
-    moved = {"action": "case_transition", "entity": "case", "details": {
+    moved = audit_row(**{"action": "case_transition", "entity": "case", "details": {
         "kind": "accept", "from_status": "registered", "to_status": "accepted",
-        "from_level": "township", "to_level": "township", "note": "已联系"}}
+        "from_level": "township", "to_level": "township", "note": "已联系"}})
     assert vm.audit_details(moved, t) == \
         "办理事项：受理 · 状态：已登记 → 已受理 · 层级：镇级 · 备注：已联系"
-    resolved = {"action": "resolve_conflict", "entity": "site", "details": {
+    resolved = audit_row(**{"action": "resolve_conflict", "entity": "site", "details": {
         "field": "contact_phone", "choice": "winner", "value": "13800000002",
-        "conflict_id": v}}
+        "conflict_id": v}})
     assert vm.audit_details(resolved, t) == \
         "字段：联系电话 · 处理方式：采用当前值 · 采用值：13800000002"
-    intake = {"action": "case_intake", "entity": "case", "details": {
-        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}}
+    intake = audit_row(**{"action": "case_intake", "entity": "case", "details": {
+        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}})
     assert vm.audit_details(intake, t, {v: "梁滩村"}) == \
         "案件：来访 · 来源：来访 · 层级：村级 · 村（社区）：梁滩村"
     for row in (review, moved, resolved, intake):
@@ -385,7 +392,7 @@ def test_console_session_has_its_own_login_and_token(server: DemoServer, tmp_pat
     assert session.villages and all(name for name in session.villages.values())
     client = session.client()
     try:
-        assert client.sites(limit=1)["page"]["total"] > 0
+        assert client.sites(limit=1).page.total > 0
     finally:
         client.close()
     token = session.token
@@ -466,7 +473,7 @@ def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
 
 
 def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
-    village = office.sites(q="一纵线")["items"][0]["site"]
+    village = office.sites(q="一纵线").items[0].site
     form = hotline_form("12345来电：小额欠薪(VM)", source="12345", workers_owed="2",
                         amount_owed="3000", village_id=village["village_id"],
                         site_id=village["id"], sector="construction")
@@ -526,27 +533,27 @@ def test_registry_list_filters_and_search(office: OfficeClient) -> None:
     reg = vm.RegistryVM()
     reg.load(office)
     assert reg.total == len(reg.items) > 10
-    assert [i["site"]["name"] for i in reg.items] == sorted(i["site"]["name"] for i in reg.items)
+    assert [i.site["name"] for i in reg.items] == sorted(i.site["name"] for i in reg.items)
     reg.filters.kind = "construction"
     reg.load(office)
-    assert reg.items and {i["site"]["kind"] for i in reg.items} == {"construction"}
-    village = reg.items[0]["site"]["village_id"]
+    assert reg.items and {i.site["kind"] for i in reg.items} == {"construction"}
+    village = reg.items[0].site["village_id"]
     reg.filters = vm.RegistryFilters(village=village)
     assert reg.filters.params() == {"village": village}
     reg.load(office)
-    assert {i["site"]["village_id"] for i in reg.items} == {village}
-    assert all(i["village_name"] for i in reg.items)
+    assert {i.site["village_id"] for i in reg.items} == {village}
+    assert all(i.village_name for i in reg.items)
     reg.filters = vm.RegistryFilters(q=" 一纵线 ")
     reg.load(office)
-    assert [i["site"]["name"] for i in reg.items] == ["一纵线建设"]
-    assert reg.items[0]["open_cases"] >= 1  # the demo case on it
+    assert [i.site["name"] for i in reg.items] == ["一纵线建设"]
+    assert reg.items[0].open_cases >= 1  # the demo case on it
     with pytest.raises(ServerError) as err:
         office.sites(kind="shop")
     assert err.value.code == "invalid_parameter"
 
 
 def test_site_detail_registry_and_history(office: OfficeClient) -> None:
-    site = office.sites(q="一纵线")["items"][0]["site"]
+    site = office.sites(q="一纵线").items[0].site
     detail = vm.SiteDetailVM(site["id"])
     detail.load(office)
     assert detail.site["name"] == "一纵线建设"
@@ -581,23 +588,23 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     audit = vm.AuditVM()
     audit.filters.action = "case_intake"
     audit.load(office)
-    row = next(r for r in audit.items if r["entity_id"] == created.case["id"])
-    assert row["username"] == "office1" and row["role"] == "office" and row["at"]
+    row = next(r for r in audit.items if r.entity_id == created.case["id"])
+    assert row.username == "office1" and row.role == "office" and row.at
     from field_app.ui.i18n import Translator
 
     t = Translator("zh")
     words = vm.audit_details(row, t, {})
     assert "12333来电：审计日志(VM)" in words and "来源：12333劳动保障热线" in words, words
     assert not RAW.search(words), words
-    assert {r["action"] for r in audit.items} == {"case_intake"}
+    assert {r.action for r in audit.items} == {"case_intake"}
     one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created.case['id']} "))
     one.load(office)
-    assert [r["entity_id"] for r in one.items] == [created.case["id"]]
+    assert [r.entity_id for r in one.items] == [created.case["id"]]
     today = dt.datetime.now(vm.CHINA).date()
     audit.filters.date_from = (today - dt.timedelta(days=1)).isoformat()
     audit.filters.date_to = (today + dt.timedelta(days=1)).isoformat()
     audit.load(office)
-    assert created.case["id"] in {r["entity_id"] for r in audit.items}
+    assert created.case["id"] in {r.entity_id for r in audit.items}
     audit.filters.date_from = audit.filters.date_to = "2020-01-01"
     audit.load(office)
     assert audit.items == []
@@ -609,10 +616,10 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     paged = vm.AuditVM(limit=1)
     paged.load(office)
     assert len(paged.items) == 1 and paged.has_more
-    first = paged.items[0]["id"]
+    first = paged.items[0].id
     paged.next_page()
     paged.load(office)
-    assert paged.offset == 1 and paged.items[0]["id"] != first
+    assert paged.offset == 1 and paged.items[0].id != first
     paged.prev_page()
     assert paged.offset == 0
 
@@ -721,9 +728,9 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
     cal = calendar.packaged()
     today = dt.datetime.now(CHINA).date()
     now_ms = int(dt.datetime.now(CHINA).timestamp() * 1000)
-    site = office.sites(q="一纵线")["items"][0]
-    village_id = site["site"]["village_id"]
-    village = site["village_name"]
+    site = office.sites(q="一纵线").items[0]
+    village_id = site.site["village_id"]
+    village = site.village_name
 
     def taken_in(title: str, day: dt.date, **extra: Any) -> str:
         form = hotline_form(title, received_at=f"{day.isoformat()} 09:00", workers_owed="2",
@@ -830,14 +837,14 @@ def test_login_and_user_audit_rows_in_words() -> None:
     from field_app.ui.i18n import Translator
 
     t = Translator("zh")
-    failed = {"action": "login_failed", "entity": "user",
-              "details": {"outcome": "wrong_password", "client": "127.0.0.1"}}
+    failed = audit_row(**{"action": "login_failed", "entity": "user",
+              "details": {"outcome": "wrong_password", "client": "127.0.0.1"}})
     assert vm.audit_details(failed, t) == "结果：密码错误 · 来源地址：127.0.0.1"
-    throttled = {"action": "login_failed", "entity": "user",
-                 "details": {"outcome": "throttled", "client": "10.0.0.9", "retry_after_s": 4}}
+    throttled = audit_row(**{"action": "login_failed", "entity": "user",
+                 "details": {"outcome": "throttled", "client": "10.0.0.9", "retry_after_s": 4}})
     assert "尝试过多" in vm.audit_details(throttled, t)
-    role = {"action": "user_role", "entity": "user",
-            "details": {"username": "grid1", "before": "grid_officer", "after": "office"}}
+    role = audit_row(**{"action": "user_role", "entity": "user",
+            "details": {"username": "grid1", "before": "grid_officer", "after": "office"}})
     shown = vm.audit_details(role, t)
     assert "原角色：网格员" in shown and "新角色：劳保所" in shown
     for row in (failed, throttled, role):

@@ -4,10 +4,12 @@ phone's device store). Requests are the msgspec types of
 ``shared_schema.office`` and answers are decoded into them
 (``msgspec.json.decode(body, type=…)``) where the console reads them as
 types: the review queue, an inspection, reviews, conflicts, the case ledger,
-a case and its events; sites, their history, the audit log and the monthly
-summary are still read as JSON objects. Every failure is a ``DeviceError`` (``NetworkError`` or ``ServerError``
-with the server's error code and details), so the UI boundary turns it into a
-snackbar or, for a form, into errors beside its fields.
+a case and its events, the site registry, a site's history and the audit
+log; the monthly summary (no Struct in ``shared_schema.office``) is read as a
+JSON object. Every failure is
+a ``DeviceError`` (``NetworkError`` or ``ServerError`` with the server's error
+code and details), so the UI boundary turns it into a snackbar or, for a
+form, into errors beside its fields.
 
 Evidence for a case's closure (销号) goes up like a device's photo: tus
 (``field_app.core.tus``) to ``/api/v1/uploads``, content-addressed by sha256."""
@@ -25,6 +27,7 @@ from field_app.core.errors import NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
 from shared_schema.office import (
+    AuditList,
     CaseDetail,
     CaseEventRequest,
     CaseIntake,
@@ -36,6 +39,8 @@ from shared_schema.office import (
     ResolveRequest,
     ReviewRequest,
     ReviewResponse,
+    SiteHistory,
+    SiteList,
 )
 from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
 
@@ -182,16 +187,16 @@ class OfficeClient:
         return sha256
 
     # --- registry and audit ----------------------------------------------------------------
-    def sites(self, **filters: Any) -> dict[str, Any]:
-        return self._json("GET", "/api/v1/office/sites", params=self._params(
+    def sites(self, **filters: Any) -> SiteList:
+        return self._typed(SiteList, "GET", "/api/v1/office/sites", params=self._params(
             {"limit": 500, **filters}))
 
-    def site_history(self, site_id: str, registry_only: bool = False) -> dict[str, Any]:
-        return self._json("GET", f"/api/v1/office/sites/{site_id}/history",
-                          params=self._params({"registry_only": registry_only or None}))
+    def site_history(self, site_id: str, registry_only: bool = False) -> SiteHistory:
+        return self._typed(SiteHistory, "GET", f"/api/v1/office/sites/{site_id}/history",
+                           params=self._params({"registry_only": registry_only or None}))
 
-    def audit(self, **filters: Any) -> dict[str, Any]:
-        return self._json("GET", "/api/v1/office/audit", params=self._params(filters))
+    def audit(self, **filters: Any) -> AuditList:
+        return self._typed(AuditList, "GET", "/api/v1/office/audit", params=self._params(filters))
 
     # --- reports ---------------------------------------------------------------------------
     def summary(self, month: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import msgspec
 
 from field_app.core.photos import process_photo
 from shared_schema.hlc import Hlc, HlcError
-from shared_schema.office import CaseEventRequest, TimelineEvent
+from shared_schema.office import AuditRow, CaseEventRequest, SiteSummary, TimelineEvent
 from shared_schema.servertime import differs
 
 from ...kit.rules import UiError
@@ -53,12 +53,12 @@ def headcounts(site: dict[str, Any]) -> dict[str, int | None]:
 @dataclass
 class RegistryVM:
     filters: RegistryFilters = field(default_factory=RegistryFilters)
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[SiteSummary] = field(default_factory=list)
     total: int = 0
 
     def load(self, client: Any) -> None:
         page = client.sites(**self.filters.params())
-        self.items, self.total = page["items"], page["page"]["total"]
+        self.items, self.total = page.items, page.page.total
 
 
 REGISTRY_FIELDS = ("six_systems", "headcount_on_site", "headcount_real_name",
@@ -91,12 +91,12 @@ class SiteDetailVM:
 
     def load(self, client: Any) -> None:
         data = client.site_history(self.site_id, registry_only=self.registry_only)
-        self.site = data["site"]
+        self.site = data.site
         self.history = sorted(
-            (HistoryLine(field=h["field"], rev=h["rev"], value=h.get("value"),
-                         at_ms=hlc_ms(h.get("hlc")), who=h.get("username") or "—",
-                         registry=h["field"] in REGISTRY_FIELDS)
-             for h in data["history"]), key=lambda h: (h.rev, h.field), reverse=True)
+            (HistoryLine(field=h.field, rev=h.rev, value=h.value,
+                         at_ms=hlc_ms(h.hlc), who=h.username or "—",
+                         registry=h.field in REGISTRY_FIELDS)
+             for h in data.history), key=lambda h: (h.rev, h.field), reverse=True)
 
 
 def history_value(line: HistoryLine, t: Any, names: dict[str, str] | None = None) -> str:
@@ -142,14 +142,14 @@ class AuditFilters:
 @dataclass
 class AuditVM:
     filters: AuditFilters = field(default_factory=AuditFilters)
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[AuditRow] = field(default_factory=list)
     limit: int = 50
     offset: int = 0
     total: int = 0
 
     def load(self, client: Any) -> None:
         page = client.audit(**self.filters.params(), limit=self.limit, offset=self.offset)
-        self.items, self.total = page["items"], page["page"]["total"]
+        self.items, self.total = page.items, page.page.total
 
     @property
     def has_more(self) -> bool:
@@ -174,11 +174,11 @@ AUDIT_PAIRS = {"from_state": ("to_state", "review_state"),
                "from_level": ("to_level", "level")}
 
 
-def audit_details(row: dict[str, Any], t: Any, names: dict[str, str] | None = None) -> str:
+def audit_details(row: AuditRow, t: Any, names: dict[str, str] | None = None) -> str:
     """The audit row's details in one line of words, the telling keys first:
     labels for keys and codes (``审核结论：待审核 → 审核通过``), names for ids."""
-    d = row.get("details") or {}
-    entity = row.get("entity") or ""
+    d = row.details
+    entity = row.entity
     keys = [k for k in AUDIT_DETAIL_KEYS if d.get(k) not in (None, "")]
     keys += [k for k in sorted(d) if k not in AUDIT_DETAIL_KEYS and d.get(k) not in (None, "")
              and not k.endswith(("_id", "_ids")) and k not in AUDIT_HIDDEN]

@@ -229,10 +229,9 @@ def intake_view(app: "OfficeApp") -> ft.View:
     submit_btn.on_click = safe(app, submit)
 
     async def build() -> list[ft.Control]:
-        sites = (await with_client(app, lambda api: api.sites()))["items"]
-        site_villages.update({s["site"]["id"]: s["site"].get("village_id") for s in sites})
-        return [site_choice([(s["site"]["id"],
-                              f"{s['site'].get('name')} · {s.get('village_name') or '—'}")
+        sites = (await with_client(app, lambda api: api.sites())).items
+        site_villages.update({s.site["id"]: s.site.get("village_id") for s in sites})
+        return [site_choice([(s.site["id"], f"{s.site.get('name')} · {s.village_name or '—'}")
                              for s in sites])]
 
     number = ft.KeyboardType.NUMBER

@@ -35,21 +35,21 @@ def registry_view(app: "OfficeApp") -> ft.View:
         await with_client(app, state.load)
         rows = []
         for n, item in enumerate(state.items):
-            s = item["site"]
+            s = item.site
             yes, known = vm.six_score(s)
             hc = vm.headcounts(s)
             rows.append(ft.DataRow(cells=[
                 ft.DataCell(hook(f"office-site-{n}", ft.Text(s.get("name") or "—", width=220,
                                                             color=ft.Colors.BLUE_800)),
                             on_tap=app.nav(f"/office/site/{s['id']}")),
-                ft.DataCell(ft.Text(item.get("village_name") or "—")),
+                ft.DataCell(ft.Text(item.village_name or "—")),
                 ft.DataCell(ft.Text(t(f"kind.{s.get('kind') or 'other'}"), size=12)),
                 ft.DataCell(ft.Text(f"{yes}/{known}" if known else "—")),
                 ft.DataCell(ft.Text(" / ".join("—" if hc[k] is None else str(hc[k])
                                                for k in ("on_site", "real_name", "contracts")))),
                 ft.DataCell(ft.Text(fmt_time(s.get("last_inspected_at"))[:10])),
-                ft.DataCell(ft.Text(str(item.get("open_cases") or 0),
-                                    color=ft.Colors.RED_700 if item.get("open_cases") else None)),
+                ft.DataCell(ft.Text(str(item.open_cases),
+                                    color=ft.Colors.RED_700 if item.open_cases else None)),
             ]))
         table = ft.DataTable(columns=[
             ft.DataColumn(ft.Text(t("office.registry.site"))),
@@ -167,13 +167,13 @@ def audit_view(app: "OfficeApp") -> ft.View:
     async def build() -> list[ft.Control]:
         await with_client(app, state.load)
         rows = [ft.DataRow(cells=[
-            ft.DataCell(hook(f"office-audit-row-{n}", ft.Text(fmt_time(r.get("at")), size=12))),
-            ft.DataCell(ft.Text(f"{r.get('username')} · {t('role.' + r['role']) if r.get('role') else '—'}",
+            ft.DataCell(hook(f"office-audit-row-{n}", ft.Text(fmt_time(r.at), size=12))),
+            ft.DataCell(ft.Text(f"{r.username} · {t('role.' + r.role) if r.role else '—'}",
                                 size=12)),
-            ft.DataCell(ft.Text(action_text(r.get("action")), size=12,
+            ft.DataCell(ft.Text(action_text(r.action), size=12,
                                 weight=ft.FontWeight.BOLD)),
-            ft.DataCell(ft.Text(f"{entity_label(r.get('entity'), t.lang)} "
-                                f"…{(r.get('entity_id') or '')[-6:]}", size=12)),
+            ft.DataCell(ft.Text(f"{entity_label(r.entity, t.lang)} "
+                                f"…{r.entity_id[-6:]}", size=12)),
             ft.DataCell(ft.Text(vm.audit_details(r, t, villages), size=12, width=480)),
         ]) for n, r in enumerate(state.items)]
         table = ft.DataTable(columns=[
