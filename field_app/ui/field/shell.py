@@ -1,14 +1,13 @@
-"""The Flet shell: routing (the route is the single source of truth), the
-error boundary (handlers never crash the page: errors become a snackbar),
-the always-visible sync chip, background sync, and ``run``."""
+"""``FieldApp``: one page of the field app over one device: the route is the
+single source of truth (``render``; the route table is ``app.resolve``), the
+always-visible sync chip, background sync. The error boundary is the kit's
+(``Shell``). Views take a ``FieldApp``; this module imports no view."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import datetime as dt
-import functools
-import inspect
 import logging
 import traceback
 from pathlib import Path
@@ -16,46 +15,42 @@ from typing import Any, Callable
 
 import flet as ft
 
-from field_app.core import Device, DeviceError, DeviceSettings
+from field_app.core import Device
 
-from . import office_views, views
-from .adapters import (
-    FilePickerSource,
-    GeolocatorLocator,
+from ..adapters import (
     Locator,
     PhotoSource,
     UiPrefs,
     server_reachable,
 )
-from .i18n import Translator
-from .office_viewmodels import is_office
-from .field.viewmodels import (
-    CHINA,
+from ..kit.rules import CHINA, UiError, is_office
+from ..kit.shell import Shell
+from .viewmodels import (
+    QUEUE_ORDER,
     SiteListVM,
     SyncVM,
-    QUEUE_ORDER,
-    UiError,
     queue_forms,
     sync_problem,
 )
 
 log = logging.getLogger("field_app.ui")
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[3] / "assets"
 FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
 TOP_ROUTES = ("/sites", "/cases", "/sync", "/settings")
-TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
+#: route parts → (view builder, its arguments)
+Routes = Callable[[list[str]], tuple[Callable[..., ft.View], list[str]]]
 
 
-class FieldApp:
+class FieldApp(Shell):
     """One page of the app over one device."""
 
     def __init__(self, page: ft.Page, device: Device, prefs: UiPrefs,
                  files: PhotoSource | None = None,
-                 locator: Locator | None = None, auto_sync_s: float = 30.0) -> None:
-        self.page = page
+                 locator: Locator | None = None, auto_sync_s: float = 30.0, *,
+                 routes: Routes) -> None:
+        super().__init__(page, prefs)
+        self.routes = routes
         self.device = device
-        self.prefs = prefs
-        self.t = Translator(prefs.language)
         self.files = files
         self.locator = locator
         self.auto_sync_s = auto_sync_s
@@ -66,110 +61,43 @@ class FieldApp:
         self.fix_at: int | None = None  # when it was taken (ms)
         self.typed: dict[str, dict] = {}  # insp id -> text typed but not stored (invalid)
         self._closed = False
+        self.services: tuple[Any, ...] = ()  # the page's services, kept alive with it
         self.apply_photo_size()
 
-    # --- error boundary ------------------------------------------------------------------
-    def error_text(self, exc: BaseException) -> str:
-        if isinstance(exc, DeviceError):
-            return self.t.error(exc.code, exc.message)
-        return self.t("err.unexpected", error=str(exc) or type(exc).__name__)
+    def closed(self, e: Any = None) -> None:
+        """The page went away: the background sync loop ends."""
+        self._closed = True
 
-    def toast(self, text: str, error: bool = False) -> None:
-        try:
-            # floating above the bottom bars (上一步/下一步/提交, the tabs): never over them
-            self.page.show_dialog(ft.SnackBar(
-                ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None,
-                duration=ft.Duration(seconds=4), behavior=ft.SnackBarBehavior.FLOATING,
-                margin=ft.Margin.only(left=12, right=12, bottom=TOAST_CLEARANCE)))
-        except Exception:  # noqa: BLE001 - never let the boundary itself fail
-            log.exception("snackbar failed")
-
-    def safe(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap a handler: any exception becomes a snackbar, never an error page."""
-
-        @functools.wraps(fn)
-        async def handler(*args: Any) -> None:
-            try:
-                result = fn(*args)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:  # noqa: BLE001 - the boundary
-                if not isinstance(exc, DeviceError):
-                    log.error("handler failed: %s", traceback.format_exc())
-                self.toast(self.error_text(exc), error=True)
-            finally:
-                self.refresh_chip()
-
-        return handler
-
-    # --- routing -------------------------------------------------------------------------
-    async def go(self, route: str) -> None:
-        await self.page.push_route(route)
-
-    def nav(self, route: str) -> Callable[..., Any]:
-        return self.safe(lambda *_: self.go(route))
+    def after_handler(self) -> None:
+        self.refresh_chip()
 
     def logged_in(self) -> bool:
         st = self.device.status()
         return st.username is not None and st.login_state != "logged_out"
-
-    async def route_changed(self, e: Any = None) -> None:
-        try:
-            await self.render()
-        except Exception as exc:  # noqa: BLE001 - show the error, keep the page alive
-            log.error("render failed: %s", traceback.format_exc())
-            self.toast(self.error_text(exc), error=True)
 
     async def render(self) -> None:
         route = self.page.route or "/"
         if not self.logged_in() and route != "/login":
             await self.go("/login")
             return
+        # office and leader accounts work in the office console, not here
         office = self.logged_in() and is_office(self.device.status().role)
-        home = "/office/review" if office else "/sites"
+        home = "/office-account" if office else "/sites"
         if route in ("/", "") or (route == "/login" and self.logged_in()
                                   and self.device.status().login_state == "logged_in"):
             await self.go(home)
             return
-        # office and leader accounts get the office console only; field roles never see it
-        if route != "/login" and office != route.startswith("/office"):
+        if route != "/login" and office != (route == "/office-account"):
             await self.go(home)
             return
         parts = route.strip("/").split("/")
-        builder, args = self.resolve(parts)
+        builder, args = self.routes(parts)
         view = builder(self, *args)
         view.route = route
         self.page.views.clear()
         self.page.views.append(view)
         self.refresh_chip(update=False)
         self.page.update()
-
-    def resolve(self, parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
-        match parts:
-            case ["login"]:
-                return views.login_view, []
-            case ["sites"]:
-                return views.sites_view, []
-            case ["site", site_id]:
-                return views.site_view, [site_id]
-            case ["site", site_id, "case"]:
-                return views.case_intake_view, [site_id]
-            case ["inspection", insp_id]:
-                return views.inspection_view, [insp_id]
-            case ["cases"]:
-                return views.cases_view, []
-            case ["case", case_id]:
-                return views.case_view, [case_id]
-            case ["sync"]:
-                return views.sync_view, []
-            case ["settings"]:
-                return views.settings_view, []
-            case ["office", *_]:
-                return office_views.resolve(parts)
-        return views.sites_view, []
-
-    async def rerender(self) -> None:
-        await self.render()
 
     # --- chrome ----------------------------------------------------------------------------
     def chip_text(self) -> str:
@@ -201,7 +129,7 @@ class FieldApp:
             self.sync_chip.value = self.chip_text()
             if update and self.sync_chip.page is not None:
                 self.sync_chip.update()
-        except Exception:  # noqa: BLE001 - the chip is best effort
+        except Exception:  # the chip is best effort
             pass
 
     def bar(self, title: str, back: str | None = None) -> ft.AppBar:
@@ -243,11 +171,6 @@ class FieldApp:
         self.device.settings = dataclasses.replace(self.device.settings,
                                                    photo_max_px=int(self.prefs.photo_max_px))
 
-    def set_language(self, lang: str) -> None:
-        self.prefs.language = lang
-        self.t = Translator(lang)
-        self.save_prefs()
-
     # --- sync ------------------------------------------------------------------------------
     async def run_sync(self, on_progress: Callable[[], None] | None = None) -> Any:
         """Run a sync in a worker thread; refresh ``on_progress`` while it runs."""
@@ -277,7 +200,7 @@ class FieldApp:
                     await self.run_sync()
                     if (self.page.route or "").startswith(("/sites", "/sync", "/site/")):
                         await self.render()
-            except Exception:  # noqa: BLE001 - background: offline stays queued
+            except Exception:  # background: offline stays queued
                 log.warning("sync after submit failed: %s", traceback.format_exc())
         self.page.run_task(go)
 
@@ -300,59 +223,5 @@ class FieldApp:
                 await self.run_sync()
                 if (self.page.route or "") in ("/sites", "/sync"):
                     await self.render()
-            except Exception:  # noqa: BLE001 - the loop must survive anything
+            except Exception:  # the loop must survive anything
                 log.warning("background sync failed: %s", traceback.format_exc())
-
-
-def make_main(data_dir: Path, settings: DeviceSettings | None = None,
-              auto_sync_s: float = 30.0) -> Callable[[ft.Page], Any]:
-    """The Flet entry point for a device in ``data_dir``. One process = one
-    device, so every browser tab shares the same Device."""
-    device = Device.open(data_dir, settings)
-
-    async def main(page: ft.Page) -> None:
-        page.title = "治欠巡查"
-        page.fonts = FONT
-        page.theme = ft.Theme(font_family="CJK", color_scheme_seed=ft.Colors.BLUE_800)
-        page.theme_mode = ft.ThemeMode.LIGHT
-        prefs = UiPrefs.load(device.data_dir)
-        picker = ft.FilePicker()  # services register themselves with the page
-        geo = None
-        try:
-            import flet_geolocator as fg
-
-            geo = fg.Geolocator()
-        except ImportError:  # optional on a desktop build
-            pass
-        app = FieldApp(page, device, prefs, files=FilePickerSource(picker),
-                       locator=GeolocatorLocator(geo) if geo is not None else None,
-                       auto_sync_s=auto_sync_s)
-        page.data = app
-        app._keep = (picker, geo)  # services live as long as the page
-        page.on_route_change = app.route_changed
-
-        async def view_pop(e: Any) -> None:
-            await app.go("/sites")
-
-        page.on_view_pop = view_pop
-        page.on_disconnect = lambda e: setattr(app, "_closed", True)
-        page.run_task(app.auto_sync_loop)
-        await app.render()
-
-    return main
-
-
-def run(data_dir: Path, host: str = "127.0.0.1", port: int = 8550,
-        settings: DeviceSettings | None = None, auto_sync_s: float = 30.0) -> None:
-    """Serve the app in web mode, fully offline (``no_cdn``, bundled CJK font).
-
-    The renderer is CanvasKit, not Flet's default (skwasm in Chromium): the
-    page is cross-origin isolated, so skwasm runs multi-threaded, and that
-    mode's text layout racing its render worker can corrupt the wasm heap and
-    freeze the tab at full CPU (flutter/flutter#190039). It froze the office
-    case ledger in a full test run. CanvasKit is single-threaded,
-    bundled with the web client, and Flet's own docs call it faster at the
-    byte exchanges every Flet UI update makes."""
-    ft.run(make_main(Path(data_dir), settings, auto_sync_s), view=ft.AppView.WEB_BROWSER,
-           host=host, port=port, no_cdn=True, assets_dir=str(ASSETS_DIR),
-           web_renderer=ft.WebRenderer.CANVAS_KIT)
