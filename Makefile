@@ -7,6 +7,8 @@ DEMO_DB ?= data/demo/server.db
 PORT ?= 8000
 APP_PORT ?= 8550
 DEMO_DEVICE ?= data/demo/phone
+CONSOLE_PORT ?= 8551
+DEMO_CONSOLE ?= data/demo/console
 
 LOCK := requirements/dev.txt
 
@@ -34,17 +36,20 @@ lock:
 	$(UV_COMPILE) --extra server -c requirements/dev.txt -o requirements/server.txt
 	$(UV_COMPILE) --extra phone -c requirements/dev.txt -o requirements/phone.txt
 
-# The server in the foreground and the field app (web mode, no CDN) beside it;
-# Ctrl-C stops both.
+# The server in the foreground, the field app and the office console (web mode, no CDN)
+# beside it; Ctrl-C stops all three.
 demo: $(STAMP)
 	test -f $(DEMO_DB) || $(BIN)/sync-server seed-demo --db $(DEMO_DB)
 	$(BIN)/sync-server demo-info --db $(DEMO_DB) --port $(PORT)
 	@echo "Field app (web, works offline): http://127.0.0.1:$(APP_PORT)/"
-	@echo "  log in with server URL http://127.0.0.1:$(PORT) and a demo login above (grid1 / demo1234)"
+	@echo "  log in with server URL http://127.0.0.1:$(PORT) and a field login above (grid1 / demo1234)"
 	@echo "  its data folder (one phone): $(DEMO_DEVICE)"
-	@trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
+	@echo "Office console: http://127.0.0.1:$(CONSOLE_PORT)/ (office1 or leader1 / demo1234)"
+	@trap 'kill $$app $$console 2>/dev/null; wait $$app $$console 2>/dev/null' EXIT INT TERM; \
 	FLET_FORCE_WEB_SERVER=1 $(BIN)/field-app --data-dir $(DEMO_DEVICE) ui --host 127.0.0.1 \
 		--port $(APP_PORT) & app=$$!; \
+	FLET_FORCE_WEB_SERVER=1 $(BIN)/office-console --data-dir $(DEMO_CONSOLE) --host 127.0.0.1 \
+		--port $(CONSOLE_PORT) & console=$$!; \
 	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT) --access-log
 
 # ruff over the whole tree and mypy over what [tool.mypy] names, before the suite.
