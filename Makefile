@@ -7,31 +7,57 @@ DEMO_DB ?= data/demo/server.db
 PORT ?= 8000
 APP_PORT ?= 8550
 DEMO_DEVICE ?= data/demo/phone
+CONSOLE_PORT ?= 8551
+DEMO_CONSOLE ?= data/demo/console
 
-.PHONY: demo test soak venv clean bench
+LOCK := requirements/dev.txt
+
+.PHONY: demo test lint soak venv clean bench lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every group, at the versions pinned in the lock; then the project itself, without
+# resolving again (pyproject.toml names the groups, requirements/*.txt pins them).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# The server in the foreground and the field app (web mode, no CDN) beside it;
-# Ctrl-C stops both.
+# Re-pin every group after a change to pyproject.toml's dependencies, with uv from PyPI in
+# a venv of its own ($(UV_VENV), outside the repo). server and phone take dev's versions.
+UV_VENV ?= /tmp/wp-uv
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --universal \
+	--annotation-style line --quiet --custom-compile-command 'make lock'
+lock:
+	test -x $(UV_VENV)/bin/uv || ($(PY) -m venv $(UV_VENV) && $(UV_VENV)/bin/pip install --quiet uv==0.13.9)
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) --extra server -c requirements/dev.txt -o requirements/server.txt
+	$(UV_COMPILE) --extra phone -c requirements/dev.txt -o requirements/phone.txt
+
+# The server in the foreground, the field app and the office console (web mode, no CDN)
+# beside it; Ctrl-C stops all three.
 demo: $(STAMP)
 	test -f $(DEMO_DB) || $(BIN)/sync-server seed-demo --db $(DEMO_DB)
 	$(BIN)/sync-server demo-info --db $(DEMO_DB) --port $(PORT)
 	@echo "Field app (web, works offline): http://127.0.0.1:$(APP_PORT)/"
-	@echo "  log in with server URL http://127.0.0.1:$(PORT) and a demo login above (grid1 / demo1234)"
+	@echo "  log in with server URL http://127.0.0.1:$(PORT) and a field login above (grid1 / demo1234)"
 	@echo "  its data folder (one phone): $(DEMO_DEVICE)"
-	@trap 'kill $$app 2>/dev/null; wait $$app 2>/dev/null' EXIT INT TERM; \
+	@echo "Office console: http://127.0.0.1:$(CONSOLE_PORT)/ (office1 or leader1 / demo1234)"
+	@trap 'kill $$app $$console 2>/dev/null; wait $$app $$console 2>/dev/null' EXIT INT TERM; \
 	FLET_FORCE_WEB_SERVER=1 $(BIN)/field-app --data-dir $(DEMO_DEVICE) ui --host 127.0.0.1 \
 		--port $(APP_PORT) & app=$$!; \
+	FLET_FORCE_WEB_SERVER=1 $(BIN)/office-console --data-dir $(DEMO_CONSOLE) --host 127.0.0.1 \
+		--port $(CONSOLE_PORT) & console=$$!; \
 	$(BIN)/sync-server serve --db $(DEMO_DB) --host 127.0.0.1 --port $(PORT) --access-log
 
-test: $(STAMP)
+# ruff over the whole tree and mypy over what [tool.mypy] names, before the suite.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 # Benchmarks next to pouchdb-server (installed from npm into $(PEER_WORK), outside

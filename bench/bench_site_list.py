@@ -26,6 +26,7 @@ from field_app.ui.field.viewmodels import (  # noqa: E402
     build_site_rows,
     filter_sites,
 )
+from shared_schema.entities import SITE_KINDS  # noqa: E402
 
 GOAL_MS = 100.0
 WORDS = ("安置房", "标准厂房", "物流园", "农贸市场", "商住楼", "道路", "污水管网", "学校", "服装厂",
@@ -37,7 +38,7 @@ QUERIES = ("回龙坝安置房二期", "渝通市政", "物流园 三期", "zzz-
 
 def synthetic(n: int, rng: random.Random) -> tuple[list, list, list, list]:
     villages = [{"id": f"v{i}", "name": f"第{i}村"} for i in range(12)]
-    kinds = ("construction", "factory", "logistics", "other")
+    kinds = SITE_KINDS
     sites = []
     for i in range(n):
         name = "回龙坝" + "".join(rng.sample(WORDS, 3)) + f"{i}"

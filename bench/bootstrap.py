@@ -15,10 +15,10 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from common import PASSWORD, checklist_codes  # noqa: E402
-from shared_schema.ids import uuid7  # noqa: E402
+from common import PASSWORD, checklist_codes
+from shared_schema.ids import uuid7
 
 _enc = msgspec.json.Encoder()
 VILLAGES = 40

@@ -84,7 +84,7 @@ def checklist_codes() -> list[tuple[str, str]]:
 def doc_fields(doc: dict[str, Any], codes: list[tuple[str, str]]) -> dict[str, Any]:
     """One peer document → the fields of one inspection upsert, answers included."""
     answers = {}
-    for (code, kind), item in zip(codes, doc["checklist"]):
+    for (code, kind), item in zip(codes, doc["checklist"], strict=False):
         a = item["answer"]
         if a == "na" and kind != "yes_no_na":
             a = "no"

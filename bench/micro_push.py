@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402  (the product tree under test on sys.path)
+import common  # the product tree under test on sys.path
 
-import msgspec  # noqa: E402
+import msgspec
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402,F401  (the product tree under test on sys.path)
+import common  # the product tree under test on sys.path
 
 
 def main() -> None:
@@ -104,9 +104,12 @@ def main() -> None:
         rows.sort(key=newest_case, reverse=True)
         return len(rows)
 
-    newest_case = (lambda r: (r.data.get("opened_at") or 0, r.id))
-    newest_inspection = (lambda r: (r.data.get("submitted_at") or r.data.get("started_at")
-                                    or 0, r.id))
+    def newest_case(r: Any) -> tuple[Any, str]:
+        return (r.data.get("opened_at") or 0, r.id)
+
+    def newest_inspection(r: Any) -> tuple[Any, str]:
+        return (r.data.get("submitted_at") or r.data.get("started_at") or 0, r.id)
+
     plan = [
         ("case ledger, first page", ledger(),
          in_python("case", lambda d: True, newest_case)),

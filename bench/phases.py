@@ -30,16 +30,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402,F401  (puts the product tree under test on sys.path)
+import common  # noqa: F401  (puts the product tree under test on sys.path)
 
-import httpx  # noqa: E402
-import msgspec  # noqa: E402
+import httpx
+import msgspec
 
-from common import PASSWORD, Meter, checklist_codes, cpu_s, doc_fields, self_peak_mb  # noqa: E402
-from rawhttp import Connection, send  # noqa: E402
-from field_app.core import Device, DeviceSettings  # noqa: E402
-from field_app.core.api import ApiClient  # noqa: E402
-from field_app.core.reports import SyncReport  # noqa: E402
+from common import PASSWORD, Meter, checklist_codes, cpu_s, doc_fields, self_peak_mb
+from rawhttp import Connection, send
+from field_app.core import Device, DeviceSettings
+from field_app.core.api import ApiClient
+from field_app.core.reports import SyncReport
 
 
 def _noop(_: Any) -> None:
@@ -333,7 +333,7 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
                     errors.append(f"pull {status}: {answer[:200]!r}")
                 else:
                     cursor = page_decoder.decode(answer).cursor
-        except Exception as exc:  # noqa: BLE001 - counted as an error
+        except Exception as exc:  # counted as an error
             errors.append(f"{type(exc).__name__}: {exc}")
             if not arrived:
                 arrive()

@@ -344,7 +344,10 @@ def table(res: dict[str, Any]) -> str:
         rows.append(("photo: peak RSS device MB", fmt(ph["device_peak_rss_mb"]), "", "", ""))
     head = ("metric", "Wage Patrol", "pouchdb-server", "ratio", "target")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
-    line = lambda r: " | ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+
+    def line(r: tuple[str, ...]) -> str:
+        return " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+
     return "\n".join([line(head), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 

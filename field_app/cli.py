@@ -122,7 +122,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO,
     data_dir = args.data_dir or next(
         (os.environ[n] for n in DATA_DIR_ENV if os.environ.get(n)), "field-app-data")
     if args.command == "ui":
-        from field_app.ui.app import run as run_ui  # Flet is only imported for the UI
+        from field_app.ui.field.app import run as run_ui  # Flet is only imported for the UI
 
         out.write(f"field app on http://{args.host}:{args.port}/ (data: {data_dir}); "
                   "Ctrl-C stops it\n")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,9 @@ class WorkCalendar:
     holidays: frozenset[dt.date]
     workdays: frozenset[dt.date]
     years: frozenset[int]
+    # Derived in __post_init__, left out of equality and repr.
+    _off: list[dt.date] = field(init=False, repr=False, compare=False)
+    _on: list[dt.date] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The days that differ from the plain week, sorted: weekdays off, weekend days on.

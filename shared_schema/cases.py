@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+from shared_schema.roles import FIELD_ROLES, OFFICE_ROLES
+
 # Statuses
 REGISTERED = "registered"  # 已登记: waiting to be accepted (5 working days)
 ACCEPTED = "accepted"  # 已受理: being handled at its level
@@ -25,7 +27,7 @@ FINAL_STATUSES = frozenset({CLOSED, REFERRED, DISMISSED})
 # Levels: 小案件不出村，大案件不出镇
 LEVELS = ("village", "township", "leading_group", "tackle_team", "district")
 
-FIELD = ("grid_officer", "sector_inspector")
+FIELD = FIELD_ROLES
 HANDLERS = FIELD + ("office",)
 
 #: Routing thresholds for a new case: at or above any of them it starts at the township.
@@ -69,13 +71,13 @@ TRANSITIONS: dict[str, Transition] = {
                    to_level="tackle_team", label_zh="领导小组批准，交攻坚组"),
         Transition("return_escalation", ("leader",), (ACCEPTED,), ("leading_group",),
                    to_level="township", requires=("note",), label_zh="退回镇级处置"),
-        Transition("refer", ("office", "leader"), (ACCEPTED,),
+        Transition("refer", OFFICE_ROLES, (ACCEPTED,),
                    ("township", "leading_group", "tackle_team"), to_status=REFERRED,
                    to_level="district", requires=("note", "referral_target"),
                    label_zh="移送"),
         Transition("payment", HANDLERS, (ACCEPTED,), requires=("amount_recovered|workers_paid",),
                    label_zh="追回欠薪"),
-        Transition("extend", ("office", "leader"), (ACCEPTED,), requires=("note",),
+        Transition("extend", OFFICE_ROLES, (ACCEPTED,), requires=("note",),
                    label_zh="延期30个工作日"),
         Transition("resolve", HANDLERS, (ACCEPTED,), requires=("note",), to_status=RESOLVED,
                    label_zh="处置完毕"),

@@ -2,8 +2,9 @@
 
 The checklists themselves are data: versioned JSON files in
 ``shared_schema/templates/`` (``<kind>.v<version>.json``), decoded here into
-typed Structs. This module only reads those files; it never touches the
-network, a database or the clock.
+the typed Structs of ``shared_schema.checklist_types`` (re-exported here).
+This module only reads those files; it never touches the network, a database
+or the clock.
 
 An inspection's answers are passed around as plain dicts keyed by item code::
 
@@ -36,11 +37,25 @@ import functools
 import math
 import re
 from importlib import resources
-from typing import Any, Literal, get_args
+from typing import Any
 
 import msgspec
 
-from shared_schema.base import WireStruct
+from shared_schema.checklist_types import (
+    HEADCOUNT_KINDS,
+    SIX_SYSTEMS,
+    AnswerType,
+    ChecklistGroup,
+    ChecklistItem,
+    ChecklistTemplate,
+    HeadcountKind,
+    HeaderField,
+    LocalizedText,
+    Number,
+    SixSystem,
+    ValuePart,
+    ValueSpec,
+)
 
 __all__ = [
     "ANSWER_ERROR_CODES",
@@ -67,21 +82,6 @@ __all__ = [
     "validate_answer",
 ]
 
-AnswerType = Literal["yes_no", "yes_no_na", "yes_no_exempt", "number", "numbers", "text"]
-ValueType = Literal["number", "text", "date", "month", "numbers"]
-PhotoRule = Literal["none", "optional", "required"]
-YesNo = Literal["yes", "no"]
-TemplateKind = Literal["construction", "enterprise"]
-HeadcountKind = Literal["on_site", "real_name", "contracts", "migrant", "interviewed"]
-# 六项制度: real-name registration, wage deposit, dedicated wage account,
-# payroll through the bank, rights information board, full monthly payment.
-SixSystem = Literal[
-    "real_name", "deposit", "account", "bank_payroll", "notice_board", "monthly_full_pay"
-]
-
-HEADCOUNT_KINDS: tuple[str, ...] = get_args(HeadcountKind)
-SIX_SYSTEMS: tuple[str, ...] = get_args(SixSystem)
-
 ANSWER_ERROR_CODES: frozenset[str] = frozenset(
     {"unknown_template_item", "invalid_answer", "negative_value", "out_of_range", "invalid_value"}
 )
@@ -95,98 +95,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 CHOICES = _CHOICES
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
-
-Number = int | float
-
-
-# --------------------------------------------------------------------------
-# Wire types
-
-
-class LocalizedText(WireStruct, kw_only=True):
-    zh: str
-    en: str
-
-
-class ValuePart(WireStruct, kw_only=True):
-    """One named number inside a ``numbers`` answer or value."""
-
-    key: str
-    label: LocalizedText
-    min: Number | None = None
-    max: Number | None = None
-    integer: bool = False
-    # Key of a sibling part this one may not exceed.
-    at_most: str | None = None
-    # This part is the named headcount (see ``headcounts``).
-    headcount: HeadcountKind | None = None
-
-
-class ValueSpec(WireStruct, kw_only=True):
-    """The optional extra value an inspector may record with an answer."""
-
-    type: ValueType
-    label: LocalizedText
-    min: Number | None = None
-    max: Number | None = None
-    integer: bool = False
-    parts: tuple[ValuePart, ...] = ()
-
-
-class ChecklistItem(WireStruct, kw_only=True):
-    code: str
-    label: LocalizedText
-    answer: AnswerType
-    # Legal basis as a readable Chinese citation; None where the reference gives none.
-    basis: str | None = None
-    # The compliant answer of a yes/no item; None for number, numbers and text items.
-    good: YesNo | None = None
-    # Bounds and whole-number rule of a ``number`` answer.
-    min: Number | None = None
-    max: Number | None = None
-    integer: bool = False
-    # The named numbers of a ``numbers`` answer.
-    parts: tuple[ValuePart, ...] = ()
-    value: ValueSpec | None = None
-    photo: PhotoRule = "none"
-    photo_hint: LocalizedText | None = None
-    # Code of the parent item ("with" on the wire): C22a-c belong to C22.
-    parent: str | None = msgspec.field(default=None, name="with")
-    headcount: HeadcountKind | None = None
-    six_systems: SixSystem | None = None
-
-
-class ChecklistGroup(WireStruct, kw_only=True):
-    code: str
-    label: LocalizedText
-    items: tuple[str, ...]
-
-
-class HeaderField(WireStruct, kw_only=True):
-    """A field of the inspection header (project, parties, inspectors), not an item."""
-
-    code: str
-    label: LocalizedText
-    basis: str | None = None
-
-
-class ChecklistTemplate(WireStruct, kw_only=True):
-    id: str
-    kind: TemplateKind
-    version: int
-    site_kinds: tuple[str, ...]
-    title: LocalizedText
-    header: tuple[HeaderField, ...] = ()
-    groups: tuple[ChecklistGroup, ...] = ()
-    items: tuple[ChecklistItem, ...] = ()
-
-    def item(self, code: str) -> ChecklistItem | None:
-        """The item with this code, or None."""
-        for item in self.items:
-            if item.code == code:
-                return item
-        return None
-
 
 _TEMPLATE_DECODER = msgspec.json.Decoder(ChecklistTemplate)
 

@@ -15,6 +15,8 @@ import msgspec
 from shared_schema.base import WireStruct
 
 SiteKind = Literal["construction", "factory", "logistics", "other"]
+#: The site kinds in order, for lists and filters (the server's, the phone's, the office's).
+SITE_KINDS: tuple[str, ...] = typing.get_args(SiteKind)
 SiteStatus = Literal["active", "completed", "closed"]
 InspectionState = Literal["draft", "submitted"]
 ReviewState = Literal["pending", "approved", "has_issues", "rejected"]

@@ -1,9 +1,13 @@
 """Names people read for the records and their fields (zh, en): the one table
 the office console (conflicts, site history, audit log) and the phone use
 instead of internal keys such as ``site.contact_phone``. Pure data; a
-checklist answer (``answers.C08``) is named by its checklist template."""
+checklist answer (``answers.C08``) is named by its checklist template. The
+fields of the entities devices write are named in their field table
+(``shared_schema.fields``, ``FieldRule.label``)."""
 
 from __future__ import annotations
+
+from shared_schema.fields import FIELDS
 
 Label = tuple[str, str]
 
@@ -35,78 +39,12 @@ _COMMON: dict[str, Label] = {
     "note": ("备注", "Note"),
 }
 
+#: Per entity, the fields whose name differs from ``_COMMON``'s: for the
+#: entities devices write, the labels of the field table (``shared_schema.fields``),
+#: so a field and its name are written once; for the reference entities, here.
 FIELD_LABELS: dict[str, dict[str, Label]] = {
-    "site": {
-        "name": ("场所名称", "Site name"),
-        "kind": ("场所类型", "Site kind"),
-        "address": ("地址", "Address"),
-        "lat": ("纬度", "Latitude"),
-        "lon": ("经度", "Longitude"),
-        "gov_invested": ("政府投资项目", "Government-invested"),
-        "builder": ("建设单位", "Builder"),
-        "contractor": ("施工总包单位", "Main contractor"),
-        "contract_amount": ("合同金额", "Contract amount"),
-        "start_date": ("开工日期", "Start date"),
-        "status": ("场所状态", "Site status"),
-        "contact_name": ("联系人", "Contact"),
-        "contact_phone": ("联系电话", "Contact phone"),
-        "industry": ("行业", "Industry"),
-        "six_systems": ("六项制度", "Six systems"),
-        "headcount_on_site": ("在场务工人数", "Workers on site"),
-        "headcount_real_name": ("实名登记人数", "Registered by real name"),
-        "headcount_contracts": ("签订合同人数", "With a contract"),
-        "last_inspected_at": ("最近巡查", "Last inspected"),
-    },
-    "inspection": {
-        "template_id": ("检查表", "Checklist"),
-        "inspector_id": ("检查人", "Inspector"),
-        "started_at": ("开始时间", "Started"),
-        "submitted_at": ("提交时间", "Submitted"),
-        "state": ("巡查状态", "State"),
-        "answers": ("检查结果", "Answers"),
-        "lat": ("纬度", "Latitude"),
-        "lon": ("经度", "Longitude"),
-        "accuracy_m": ("定位精度（米）", "GPS accuracy (m)"),
-        "located_at": ("定位时间", "Located at"),
-        "notes": ("备注", "Notes"),
-        "review_state": ("审核结论", "Review"),
-        "review_comment": ("审核意见", "Review comment"),
-    },
-    "case": {
-        "title": ("案件名称", "Title"),
-        "employer": ("用人单位", "Employer"),
-        "employer_address": ("单位地址", "Employer address"),
-        "sector": ("行业类别", "Sector"),
-        "workers_owed": ("涉及人数", "Workers owed"),
-        "amount_owed": ("欠薪金额", "Amount owed"),
-        "period_from": ("欠薪起始月", "Owed from"),
-        "period_to": ("欠薪截止月", "Owed to"),
-        "work_done": ("工作内容", "Work done"),
-        "collective_risk": ("群体性风险", "Collective risk"),
-        "source": ("来源", "Source"),
-        "level": ("办理层级", "Level"),
-        "status": ("案件状态", "Status"),
-        "opened_at": ("登记时间", "Opened"),
-        "complainant_name": ("投诉人姓名", "Complainant"),
-        "complainant_phone": ("投诉人电话", "Complainant phone"),
-        "complainant_id_number": ("投诉人身份证号", "Complainant ID number"),
-        "amount_recovered": ("已追回金额", "Amount recovered"),
-        "workers_paid": ("已支付人数", "Workers paid"),
-    },
-    "case_event": {
-        "case_id": ("案件", "Case"),
-        "kind": ("办理事项", "Event"),
-        "amount_recovered": ("追回金额", "Amount recovered"),
-        "workers_paid": ("支付人数", "Workers paid"),
-        "evidence": ("凭证", "Evidence"),
-        "callback_note": ("回访记录", "Call-back"),
-        "referral_target": ("移送单位", "Referred to"),
-    },
-    "photo": {
-        "item_code": ("检查项", "Checklist item"),
-        "taken_at": ("拍摄时间", "Taken"),
-        "caption": ("说明", "Caption"),
-    },
+    **{entity: {name: rule.label for name, rule in rules.items() if rule.label}
+       for entity, rules in FIELDS.items()},
     "user": {
         "username": ("用户名", "Username"),
         "display_name": ("姓名", "Name"),

@@ -21,6 +21,8 @@ personal data, and how long a value may be. One table, read by the device
 * ``personal`` — personal data of a complainant: shown masked to everyone
   who did not record it but the office and leaders, and a masked value is
   never accepted as a write (``masked_value``).
+* ``label`` — the field's name for people (zh, en), read by the office
+  console and the phone through ``shared_schema.field_labels``.
 * ``max_chars`` — the longest text, in characters; for a list or map it
   bounds every text inside it (keys too). ``max_items`` — the most entries
   of a list or map. Longer values: ``field_too_long``.
@@ -56,12 +58,16 @@ class FieldRule(NamedTuple):
     max_items: int | None = None
     #: For a map of records (an inspection's answers): the fields each has.
     item_fields: frozenset[str] | None = None
+    #: The field's name for people (zh, en); None: the name every record's
+    #: field of that key has (``shared_schema.field_labels``).
+    label: tuple[str, str] | None = None
 
 
 def _rule(*writers: str, personal: bool = False, chars: int | None = None,
-          items: int | None = None, item_fields: Iterable[str] | None = None) -> FieldRule:
+          items: int | None = None, item_fields: Iterable[str] | None = None,
+          label: tuple[str, str] | None = None) -> FieldRule:
     return FieldRule(frozenset(writers), personal, chars, items,
-                     frozenset(item_fields) if item_fields is not None else None)
+                     frozenset(item_fields) if item_fields is not None else None, label)
 
 
 #: Limits, in characters (text) and entries (lists, maps).
@@ -91,48 +97,49 @@ _RECORD = {
 FIELDS: dict[str, dict[str, FieldRule]] = {
     "site": {
         **_RECORD,
-        "name": _rule(*_EDIT, chars=NAME_CHARS),
-        "kind": _rule(*_EDIT, chars=CODE_CHARS),
+        "name": _rule(*_EDIT, chars=NAME_CHARS, label=("场所名称", "Site name")),
+        "kind": _rule(*_EDIT, chars=CODE_CHARS, label=("场所类型", "Site kind")),
         "village_id": _rule(*_EDIT, chars=ID_CHARS),
         "department_id": _rule(*_EDIT, chars=ID_CHARS),
-        "address": _rule(*_EDIT, chars=ADDRESS_CHARS),
-        "lat": _rule(*_EDIT),
-        "lon": _rule(*_EDIT),
-        "gov_invested": _rule(*_EDIT),
-        "builder": _rule(*_EDIT, chars=NAME_CHARS),
-        "contractor": _rule(*_EDIT, chars=NAME_CHARS),
-        "contract_amount": _rule(*_EDIT),
-        "start_date": _rule(*_EDIT, chars=SHORT_CHARS),
-        "status": _rule(*_EDIT, chars=CODE_CHARS),
+        "address": _rule(*_EDIT, chars=ADDRESS_CHARS, label=("地址", "Address")),
+        "lat": _rule(*_EDIT, label=("纬度", "Latitude")),
+        "lon": _rule(*_EDIT, label=("经度", "Longitude")),
+        "gov_invested": _rule(*_EDIT, label=("政府投资项目", "Government-invested")),
+        "builder": _rule(*_EDIT, chars=NAME_CHARS, label=("建设单位", "Builder")),
+        "contractor": _rule(*_EDIT, chars=NAME_CHARS, label=("施工总包单位", "Main contractor")),
+        "contract_amount": _rule(*_EDIT, label=("合同金额", "Contract amount")),
+        "start_date": _rule(*_EDIT, chars=SHORT_CHARS, label=("开工日期", "Start date")),
+        "status": _rule(*_EDIT, chars=CODE_CHARS, label=("场所状态", "Site status")),
         # The site's contact is a company's, posted at the gate: not a
         # complainant's personal data, and the field staff call it.
-        "contact_name": _rule(*_EDIT, chars=NAME_CHARS),
-        "contact_phone": _rule(*_EDIT, chars=SHORT_CHARS),
-        "industry": _rule(*_EDIT, chars=NAME_CHARS),
+        "contact_name": _rule(*_EDIT, chars=NAME_CHARS, label=("联系人", "Contact")),
+        "contact_phone": _rule(*_EDIT, chars=SHORT_CHARS, label=("联系电话", "Contact phone")),
+        "industry": _rule(*_EDIT, chars=NAME_CHARS, label=("行业", "Industry")),
         # Registry facts: copied from an approved inspection by the office.
-        "six_systems": _rule(APPROVAL, chars=CODE_CHARS, items=SIX_SYSTEMS_ITEMS),
-        "headcount_on_site": _rule(APPROVAL),
-        "headcount_real_name": _rule(APPROVAL),
-        "headcount_contracts": _rule(APPROVAL),
-        "last_inspected_at": _rule(APPROVAL),
+        "six_systems": _rule(APPROVAL, chars=CODE_CHARS, items=SIX_SYSTEMS_ITEMS,
+                             label=("六项制度", "Six systems")),
+        "headcount_on_site": _rule(APPROVAL, label=("在场务工人数", "Workers on site")),
+        "headcount_real_name": _rule(APPROVAL, label=("实名登记人数", "Registered by real name")),
+        "headcount_contracts": _rule(APPROVAL, label=("签订合同人数", "With a contract")),
+        "last_inspected_at": _rule(APPROVAL, label=("最近巡查", "Last inspected")),
     },
     "inspection": {
         **_RECORD,
         "site_id": _rule(RECORDER, chars=ID_CHARS),
-        "template_id": _rule(RECORDER, chars=CODE_CHARS),
-        "inspector_id": _rule(RECORDER, chars=ID_CHARS),
-        "started_at": _rule(RECORDER),
-        "submitted_at": _rule(RECORDER),
-        "state": _rule(RECORDER, chars=CODE_CHARS),
+        "template_id": _rule(RECORDER, chars=CODE_CHARS, label=("检查表", "Checklist")),
+        "inspector_id": _rule(RECORDER, chars=ID_CHARS, label=("检查人", "Inspector")),
+        "started_at": _rule(RECORDER, label=("开始时间", "Started")),
+        "submitted_at": _rule(RECORDER, label=("提交时间", "Submitted")),
+        "state": _rule(RECORDER, chars=CODE_CHARS, label=("巡查状态", "State")),
         "answers": _rule(RECORDER, chars=ANSWER_CHARS, items=ANSWER_ITEMS,
-                         item_fields=("answer", "value", "note")),
-        "lat": _rule(RECORDER),
-        "lon": _rule(RECORDER),
-        "accuracy_m": _rule(RECORDER),  # the fix's accuracy radius
-        "located_at": _rule(RECORDER),  # when the fix was taken (device time)
-        "notes": _rule(RECORDER, chars=NOTE_CHARS),
-        "review_state": _rule(OFFICE, chars=CODE_CHARS),
-        "review_comment": _rule(OFFICE, chars=NOTE_CHARS),
+                         item_fields=("answer", "value", "note"), label=("检查结果", "Answers")),
+        "lat": _rule(RECORDER, label=("纬度", "Latitude")),
+        "lon": _rule(RECORDER, label=("经度", "Longitude")),
+        "accuracy_m": _rule(RECORDER, label=("定位精度（米）", "GPS accuracy (m)")),  # the fix's accuracy radius
+        "located_at": _rule(RECORDER, label=("定位时间", "Located at")),  # when the fix was taken (device time)
+        "notes": _rule(RECORDER, chars=NOTE_CHARS, label=("备注", "Notes")),
+        "review_state": _rule(OFFICE, chars=CODE_CHARS, label=("审核结论", "Review")),
+        "review_comment": _rule(OFFICE, chars=NOTE_CHARS, label=("审核意见", "Review comment")),
         "submitted_received_at": _rule(SERVER),  # stamped when a submission arrives
     },
     "photo": {
@@ -140,54 +147,57 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "sha256": _rule(*_EDIT, chars=ID_CHARS),
         "owner_entity": _rule(*_EDIT, chars=CODE_CHARS),
         "owner_id": _rule(*_EDIT, chars=ID_CHARS),
-        "item_code": _rule(*_EDIT, chars=CODE_CHARS),
-        "taken_at": _rule(*_EDIT),
+        "item_code": _rule(*_EDIT, chars=CODE_CHARS, label=("检查项", "Checklist item")),
+        "taken_at": _rule(*_EDIT, label=("拍摄时间", "Taken")),
         "lat": _rule(*_EDIT),
         "lon": _rule(*_EDIT),
-        "caption": _rule(*_EDIT, chars=ADDRESS_CHARS),
+        "caption": _rule(*_EDIT, chars=ADDRESS_CHARS, label=("说明", "Caption")),
         "bytes": _rule(*_EDIT),
     },
     "case": {
         **_RECORD,
         "site_id": _rule(*_EDIT, chars=ID_CHARS),
         "village_id": _rule(*_EDIT, chars=ID_CHARS),
-        "title": _rule(*_EDIT, chars=NAME_CHARS),
-        "employer": _rule(*_EDIT, chars=NAME_CHARS),
-        "employer_address": _rule(*_EDIT, chars=ADDRESS_CHARS),
-        "sector": _rule(*_EDIT, chars=CODE_CHARS),
-        "workers_owed": _rule(*_EDIT),
-        "amount_owed": _rule(*_EDIT),
-        "period_from": _rule(*_EDIT, chars=SHORT_CHARS),
-        "period_to": _rule(*_EDIT, chars=SHORT_CHARS),
-        "work_done": _rule(*_EDIT, chars=NOTE_CHARS),
-        "collective_risk": _rule(*_EDIT),
-        "source": _rule(*_EDIT, chars=CODE_CHARS),
-        "opened_at": _rule(*_EDIT),
+        "title": _rule(*_EDIT, chars=NAME_CHARS, label=("案件名称", "Title")),
+        "employer": _rule(*_EDIT, chars=NAME_CHARS, label=("用人单位", "Employer")),
+        "employer_address": _rule(*_EDIT, chars=ADDRESS_CHARS, label=("单位地址", "Employer address")),
+        "sector": _rule(*_EDIT, chars=CODE_CHARS, label=("行业类别", "Sector")),
+        "workers_owed": _rule(*_EDIT, label=("涉及人数", "Workers owed")),
+        "amount_owed": _rule(*_EDIT, label=("欠薪金额", "Amount owed")),
+        "period_from": _rule(*_EDIT, chars=SHORT_CHARS, label=("欠薪起始月", "Owed from")),
+        "period_to": _rule(*_EDIT, chars=SHORT_CHARS, label=("欠薪截止月", "Owed to")),
+        "work_done": _rule(*_EDIT, chars=NOTE_CHARS, label=("工作内容", "Work done")),
+        "collective_risk": _rule(*_EDIT, label=("群体性风险", "Collective risk")),
+        "source": _rule(*_EDIT, chars=CODE_CHARS, label=("来源", "Source")),
+        "opened_at": _rule(*_EDIT, label=("登记时间", "Opened")),
         # Personal data: the recorder and the office only.
-        "complainant_name": _rule(RECORDER, OFFICE, personal=True, chars=NAME_CHARS),
-        "complainant_phone": _rule(RECORDER, OFFICE, personal=True, chars=SHORT_CHARS),
-        "complainant_id_number": _rule(RECORDER, OFFICE, personal=True, chars=SHORT_CHARS),
+        "complainant_name": _rule(RECORDER, OFFICE, personal=True, chars=NAME_CHARS,
+                                  label=("投诉人姓名", "Complainant")),
+        "complainant_phone": _rule(RECORDER, OFFICE, personal=True, chars=SHORT_CHARS,
+                                   label=("投诉人电话", "Complainant phone")),
+        "complainant_id_number": _rule(RECORDER, OFFICE, personal=True, chars=SHORT_CHARS,
+                                       label=("投诉人身份证号", "Complainant ID number")),
         # Derived by the server from the case's events (``derived_field``).
-        "status": _rule(SERVER),
-        "level": _rule(SERVER),
+        "status": _rule(SERVER, label=("案件状态", "Status")),
+        "level": _rule(SERVER, label=("办理层级", "Level")),
         "initial_level": _rule(SERVER),
         "extended": _rule(SERVER),
-        "amount_recovered": _rule(SERVER),
-        "workers_paid": _rule(SERVER),
+        "amount_recovered": _rule(SERVER, label=("已追回金额", "Amount recovered")),
+        "workers_paid": _rule(SERVER, label=("已支付人数", "Workers paid")),
         "accepted_at": _rule(SERVER),
         "resolved_at": _rule(SERVER),
         "closed_at": _rule(SERVER),
     },
     "case_event": {
         **_RECORD,
-        "case_id": _rule(*_EDIT, chars=ID_CHARS),
-        "kind": _rule(*_EDIT, chars=CODE_CHARS),
+        "case_id": _rule(*_EDIT, chars=ID_CHARS, label=("案件", "Case")),
+        "kind": _rule(*_EDIT, chars=CODE_CHARS, label=("办理事项", "Event")),
         "note": _rule(*_EDIT, chars=NOTE_CHARS),
-        "amount_recovered": _rule(*_EDIT),
-        "workers_paid": _rule(*_EDIT),
-        "evidence": _rule(*_EDIT, chars=ID_CHARS, items=EVIDENCE_ITEMS),
-        "callback_note": _rule(*_EDIT, chars=NOTE_CHARS),
-        "referral_target": _rule(*_EDIT, chars=NAME_CHARS),
+        "amount_recovered": _rule(*_EDIT, label=("追回金额", "Amount recovered")),
+        "workers_paid": _rule(*_EDIT, label=("支付人数", "Workers paid")),
+        "evidence": _rule(*_EDIT, chars=ID_CHARS, items=EVIDENCE_ITEMS, label=("凭证", "Evidence")),
+        "callback_note": _rule(*_EDIT, chars=NOTE_CHARS, label=("回访记录", "Call-back")),
+        "referral_target": _rule(*_EDIT, chars=NAME_CHARS, label=("移送单位", "Referred to")),
         # Stamped by the server from the login and the stored HLC.
         "author_role": _rule(SERVER),
         "author_id": _rule(SERVER),

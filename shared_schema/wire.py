@@ -12,12 +12,11 @@ from typing import Any, Literal
 import msgspec
 
 from shared_schema.base import WireStruct
+from shared_schema.roles import Role
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = (0, 1)  # current and previous
 
-Role = Literal["grid_officer", "sector_inspector", "office", "leader", "admin"]
-FIELD_ROLES = ("grid_officer", "sector_inspector")
 
 
 # --- errors -----------------------------------------------------------------

@@ -6,15 +6,17 @@ communities and the two sector departments that the plan does not name
 carry the marker "(演示)" and ``demo: true``; builders, contractors and
 contacts are invented and phone numbers are of the form 1380000xxxx.
 
-Ids are uuid5 over a fixed namespace and the record's name, and the sites
-come from a seeded ``random.Random``, so a seed is the same every time.
+The township itself (villages, departments, sites, users, first cases) is
+data in ``sync_server.demo_township``: ids are uuid5 over a fixed namespace
+and the record's name, and the sites come from a seeded ``random.Random``, so
+a seed is the same every time. This module writes it, and the office's work
+on top of it (inspections, reviews, a conflict, photos, more cases).
 Every record goes through ``ServerWriter``, as any server-side write must;
 users go through ``create_user``, which also publishes each as a ``user`` record.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import random
@@ -38,116 +40,28 @@ from sync_server.domain.sync.records import set_derived
 from sync_server.domain.sync.rules import case_initial
 from sync_server.domain.uploads.service import BlobStore
 from sync_server.settings import Settings
+from sync_server.demo_township import (
+    CONSTRUCTION_DEPT,
+    DEMO_CASES,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    DEPARTMENTS,
+    DIVISION_CODE,
+    FIRST_VILLAGE,
+    GRID2_VILLAGE,
+    NAMESPACE,
+    NO_SECRET,
+    SEED,
+    SURNAMES,
+    VILLAGES,
+    demo_id,
+    demo_sites,
+)
 from sync_server.store.base import DeviceRow, SyncStore
 
-DEMO_PASSWORD = "demo1234"
-DIVISION_CODE = "500106106"
-TOWNSHIP = "回龙坝镇"
-CENTRE = (29.66, 106.38)  # ≈ township centre [inferred]
-NAMESPACE = uuid.UUID("6f1c3a52-8d0e-5b6e-9a57-500106106000")
-SEED = 500106106
-#: The secret hash of the demo's devices: not a sha256 of anything, so no
-#: login secret matches it (``auth.service.secret_hash`` is 64 hex digits).
-NO_SECRET = "no-login: demo device"
-
-
-def demo_id(kind: str, name: str) -> str:
-    """A stable id for a demo record: reseeding gives the same ids."""
-    return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
-
-
-# --- villages and communities ----------------------------------------------------
-
-#: (name, kind, code suffix, offset from the centre in degrees (lat, lon))
-VILLAGES: tuple[tuple[str, str, str, tuple[float, float]], ...] = (
-    ("回龙社区(演示)", "community", "001", (0.000, 0.000)),
-    ("龙泉社区(演示)", "community", "002", (0.006, 0.012)),
-    ("梁滩村(演示)", "village", "201", (0.010, 0.022)),
-    ("新桥村(演示)", "village", "202", (0.022, 0.030)),
-    ("石院村(演示)", "village", "203", (0.024, -0.006)),
-    ("天星村(演示)", "village", "204", (0.016, -0.020)),
-    ("明灯村(演示)", "village", "205", (-0.004, -0.026)),
-    ("大林村(演示)", "village", "206", (-0.018, -0.014)),
-    ("桂花村(演示)", "village", "207", (-0.024, 0.004)),
-    ("高峰村(演示)", "village", "208", (-0.016, 0.020)),
-    ("玉泉村(演示)", "village", "209", (-0.006, 0.032)),
-    ("三合村(演示)", "village", "210", (0.030, 0.010)),
-)
-FIRST_VILLAGE = "梁滩村(演示)"  # grid1's village
-GRID2_VILLAGE = "新桥村(演示)"  # grid2's village; the logistics firms are here
-
-# --- departments -----------------------------------------------------------------
-
-CONSTRUCTION_DEPT = "规划建设管理环保办公室(演示)"
-ECONOMY_DEPT = "经济发展办公室(演示)"
-LABOUR_OFFICE = "劳动就业和社会保障服务所"
-AGRICULTURE = "农业服务中心"
-#: (name, the site kinds it supervises). The first six are the plan's offices.
-DEPARTMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("平安建设办公室", ()),
-    ("财政办公室", ()),
-    ("司法所", ()),
-    (AGRICULTURE, ("other",)),
-    (LABOUR_OFFICE, ()),
-    ("回龙坝派出所", ()),
-    (CONSTRUCTION_DEPT, ("construction",)),
-    (ECONOMY_DEPT, ("factory", "logistics")),
-)
-SUPERVISOR = {"construction": CONSTRUCTION_DEPT, "factory": ECONOMY_DEPT,
-              "logistics": ECONOMY_DEPT, "other": AGRICULTURE}
-
-# --- sites -----------------------------------------------------------------------
-
-#: The plan's named projects and firms: (name, kind, village, gov_invested, amount).
-NAMED_SITES: tuple[tuple[str, str, str, bool | None, float | None], ...] = (
-    ("区科技创新中心", "construction", "回龙社区(演示)", True, 386_000_000.0),
-    ("一纵线建设", "construction", FIRST_VILLAGE, True, 152_500_000.0),
-    ("融创云鼎城", "construction", "龙泉社区(演示)", False, 624_000_000.0),
-    ("永辉超市物流", "logistics", GRID2_VILLAGE, None, None),
-    ("传化物流", "logistics", GRID2_VILLAGE, None, None),
-    ("红星美凯龙物流", "logistics", GRID2_VILLAGE, None, None),
-)
-_FIRM_WORDS = ("龙泉", "兴旺", "恒达", "瑞丰", "锦程", "华盛", "金梭", "宏远", "永盛", "巴渝",
-               "嘉陵", "鑫源", "盛达", "顺发", "德隆", "众诚", "联创", "利民", "万通", "祥和",
-               "天力", "富川", "金桥", "红岩", "长丰", "新锐", "凯达", "荣昌", "明辉", "佳和")
-_TEXTILE = ("纺织有限公司", "织造厂", "服饰有限公司", "制衣厂", "针织有限公司")
-_MACHINING = ("机械加工厂", "精密机械有限公司", "五金制品厂", "汽配有限公司", "模具有限公司")
-_PUBLIC_WORKS = (
-    "回龙坝镇农贸市场改造工程", "梁滩河堤防整治工程", "回龙北街雨污管网改造工程",
-    "镇中心小学综合楼扩建工程", "回龙坝镇卫生院门诊楼工程", "农村饮水安全巩固提升工程",
-)
-_PRIVATE_WORKS = ("标准厂房三期工程", "物流园配套仓储用房", "商住楼一期工程", "安置房二期工程")
-_OTHER = ("花卉苗木基地", "蔬菜种植专业合作社")
-_BUILDERS_GOV = ("回龙坝镇城乡建设发展有限公司(演示)", "沙坪坝区城市基础设施建设有限公司(演示)")
-_BUILDERS = ("渝西置业有限公司(演示)", "嘉陵实业发展有限公司(演示)", "西部仓储投资有限公司(演示)")
-_CONTRACTORS = ("重庆建工某某建设有限公司(演示)", "渝通市政工程有限公司(演示)",
-                "川渝建设集团有限公司(演示)", "山城建筑工程有限公司(演示)",
-                "巴南路桥工程有限公司(演示)")
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-_GIVEN = ("伟", "芳", "强", "敏", "军", "静", "勇", "丽", "杰", "涛", "明", "超", "霞", "平",
-          "刚", "建华", "晓东", "春梅", "志强", "海燕")
-
-# --- users -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    username: str
-    role: str
-    display_name: str
-    villages: tuple[str, ...] = ()
-    departments: tuple[str, ...] = ()
-
-
-DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("grid1", "grid_officer", "梁滩村网格员(演示)", villages=(FIRST_VILLAGE,)),
-    DemoUser("grid2", "grid_officer", "新桥村网格员(演示)", villages=(GRID2_VILLAGE,)),
-    DemoUser("sector1", "sector_inspector", "规建办巡查员(演示)",
-             departments=(CONSTRUCTION_DEPT,)),
-    DemoUser("office1", "office", "劳动保障所干事(演示)"),
-    DemoUser("leader1", "leader", "分管领导(演示)"),
-    DemoUser("admin", "admin", "系统管理员(演示)"),
-)
+#: What the CLI and the tests read from here (the township's data is demo_township's).
+__all__ = ["CONSTRUCTION_DEPT", "DEMO_CASES", "DEMO_MORE_CASES", "DEMO_PASSWORD", "DEMO_USERS",
+           "FIRST_VILLAGE", "GRID2_VILLAGE", "DemoSummary", "demo_id", "demo_photo", "seed_demo"]
 
 
 @dataclass(frozen=True)
@@ -172,84 +86,6 @@ def _counts(store: SyncStore, seeded: bool) -> DemoSummary:
         inspections=store.count_records("inspection"),
         conflicts=len(store.list_conflicts("open")),
     )
-
-
-def demo_sites(rng: random.Random) -> list[dict]:
-    """The demo site list: the plan's six named sites and 42 generated ones."""
-    village_at = {name: offset for name, _, _, offset in VILLAGES}
-    village_names = [name for name, *_ in VILLAGES]
-    phone = iter(range(1, 10_000))
-
-    def person() -> str:
-        return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
-
-    def place(village: str) -> tuple[float, float]:
-        dlat, dlon = village_at[village]
-        return (round(CENTRE[0] + dlat + rng.uniform(-0.004, 0.004), 6),
-                round(CENTRE[1] + dlon + rng.uniform(-0.004, 0.004), 6))
-
-    def start(lo: dt.date = dt.date(2022, 3, 1), hi: dt.date = dt.date(2025, 6, 30)) -> str:
-        return (lo + dt.timedelta(days=rng.randrange((hi - lo).days))).isoformat()
-
-    def site(name: str, kind: str, village: str, **extra) -> dict:
-        lat, lon = place(village)
-        base = village.replace("(演示)", "")
-        if kind == "logistics":
-            address = f"重庆市沙坪坝区{TOWNSHIP}西部现代物流园{rng.randrange(1, 60)}号(演示地址)"
-        else:
-            address = f"重庆市沙坪坝区{TOWNSHIP}{base}{rng.randrange(1, 12)}社(演示地址)"
-        return {
-            "name": name, "kind": kind, "village": village,
-            "department": SUPERVISOR[kind], "address": address, "lat": lat, "lon": lon,
-            "status": "active", "contact_name": person(),
-            "contact_phone": f"1380000{next(phone):04d}", **extra,
-        }
-
-    sites = []
-    for name, kind, village, gov, amount in NAMED_SITES:
-        if kind == "construction":
-            sites.append(site(
-                name, kind, village, industry="建筑", gov_invested=gov,
-                builder=rng.choice(_BUILDERS_GOV if gov else _BUILDERS),
-                contractor=rng.choice(_CONTRACTORS), contract_amount=amount,
-                start_date=start()))
-        else:
-            sites.append(site(name, kind, village, industry="物流", start_date=start()))
-    spread = list(village_names)
-    rng.shuffle(spread)
-    cycle = iter(spread * 4)
-    words = list(_FIRM_WORDS)
-    rng.shuffle(words)
-    firm = iter(words)
-    for i in range(16):
-        sites.append(site(next(firm) + _TEXTILE[i % len(_TEXTILE)], "factory", next(cycle),
-                          industry="纺织", start_date=start(dt.date(2008, 1, 1)),
-                          status="closed" if i == 7 else "active"))
-    for i in range(14):
-        sites.append(site(next(firm) + _MACHINING[i % len(_MACHINING)], "factory",
-                          next(cycle), industry="机械加工",
-                          start_date=start(dt.date(2008, 1, 1))))
-    works = [(w, True) for w in _PUBLIC_WORKS] + [(w, False) for w in _PRIVATE_WORKS]
-    for i, (work, gov) in enumerate(works):
-        village = next(cycle)
-        name = work if gov else village.replace("(演示)", "") + work
-        sites.append(site(
-            name, "construction", village, industry="建筑", gov_invested=gov,
-            builder=rng.choice(_BUILDERS_GOV if gov else _BUILDERS),
-            contractor=rng.choice(_CONTRACTORS),
-            contract_amount=float(rng.randrange(30, 2000) * 100_000),
-            start_date=start(), status="completed" if i in (2, 7) else "active"))
-    for name in _OTHER:
-        sites.append(site(name, "other", next(cycle), industry="农业", start_date=start()))
-    return sites
-
-
-#: (title, site name or "" for the first textile factory of grid1's village, workers owed,
-#: amount owed, collective risk, source)
-DEMO_CASES: tuple[tuple[str, str, int, float, bool, str], ...] = (
-    ("纺织厂拖欠3名工人两个月工资(演示)", "", 3, 18_600.0, False, "patrol"),
-    ("一纵线建设班组反映欠薪(演示)", "一纵线建设", 14, 236_000.0, True, "12345"),
-)
 
 
 def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
@@ -318,7 +154,6 @@ def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
     if activity:
         _seed_activity(store, now_ms, random.Random(SEED + 1), blobs)
     return _counts(store, seeded=True)
-
 
 
 # --- activity: inspections, reviews, a conflict and more cases ------------------------
@@ -530,7 +365,7 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
             "sector": "construction" if s["kind"] == "construction" else "non_construction",
             "workers_owed": workers, "amount_owed": amount, "collective_risk": collective,
             "source": source, "opened_at": opened,
-            "complainant_name": rng.choice(_SURNAMES) + "某某(演示)",
+            "complainant_name": rng.choice(SURNAMES) + "某某(演示)",
             "complainant_phone": f"138000099{rng.randrange(10, 100)}",
         }
         with store.transaction() as tx:

@@ -50,27 +50,27 @@ class Settings:
     max_upload_bytes: int = 20 * MiB  # one photo
     token_ttl_ms: int = 30 * 24 * 3600 * 1000
     #: Requests run at most this many at a time on worker threads (0: four per
-    #: core). anyio's default of 40 let a burst of 200 pushes and pulls contend
-    #: for one interpreter lock; see docs/performance.md "Fourth round".
+    #: core). Fewer threads than anyio's 40 keep a burst of pushes and pulls from
+    #: contending for one interpreter lock (docs/performance.md "Settings").
     worker_threads: int = 0
     #: The interpreter's collector runs its youngest generation after this many
     #: new container objects (0: Python's 700). A push makes thousands of
-    #: short-lived dicts per batch, and at 700 the collector took ~8% of the
-    #: server's CPU in a 10k push and pull; ``serve`` sets it for the whole process.
-    #: See docs/performance.md "Sixth round".
+    #: short-lived dicts per batch, and at Python's default the collector runs
+    #: many times in each; ``serve`` sets it for the whole process
+    #: (docs/performance.md "Settings").
     gc_gen0: int = 10_000
     #: uvicorn's line per request. Off by default: the ledger, the devices'
     #: last push and pull, the audit log and the error log already say what
-    #: happened, and under a burst of 200 devices the lines took 6-10% of the
-    #: server's CPU (docs/performance.md "Sixth round").
+    #: happened, and under a burst of devices the lines cost server CPU
+    #: (docs/performance.md "Settings").
     access_log: bool = False
     #: Deadlines, on-time rates and monthly figures count a device's time only
     #: this far before the server received the record (default 72 hours: a
     #: weekend offline); earlier counts as receipt minus this, later as the
     #: receipt (shared_schema.servertime, docs/security.md "Server time").
     max_backdate_ms: int = DEFAULT_MAX_BACKDATE_MS
-    #: scrypt's cost N for new password hashes (r=8, p=1): OWASP's 2^17 needs
-    #: 128 MiB and ~0.5 s of a core per hash. A stored hash below it is
+    #: scrypt's cost N for new password hashes (r=8, p=1): OWASP's 2^17, which
+    #: needs 128 MiB per hash (docs/security.md). A stored hash below it is
     #: re-hashed at the next successful login (domain/auth/passwords.py).
     scrypt_n: int = 2**17
     #: Failed logins allowed per username, and per client address, before each

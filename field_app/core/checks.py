@@ -14,9 +14,10 @@ from field_app.core.errors import DeviceError, InvalidInput
 from field_app.core.store import RecordRow
 from shared_schema import fields as field_rules
 from shared_schema.entities import ENTITY_TYPES, SYSTEM_FIELDS, FieldTypeError, check_fields
+from shared_schema.roles import FIELD_ROLES
 
-INSPECTOR_ROLES = ("grid_officer", "sector_inspector")
-EDITOR_ROLES = ("grid_officer", "sector_inspector", "office")
+INSPECTOR_ROLES = FIELD_ROLES
+EDITOR_ROLES = (*FIELD_ROLES, "office")
 #: A case's derived fields: written by the server from its events, never by a device.
 CASE_DERIVED = frozenset({
     "status", "level", "initial_level", "extended", "amount_recovered", "workers_paid",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import flet as ft
 
-from .app import ASSETS_DIR, make_main
+from .field.app import ASSETS_DIR, make_main
 
 
 def data_dir() -> Path:

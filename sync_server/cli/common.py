@@ -10,6 +10,7 @@ import unicodedata
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
+from shared_schema.roles import FIELD_ROLES
 from sync_server.domain.auth import lifecycle
 from sync_server.domain.auth.service import WHOLE_TOWNSHIP
 from sync_server.domain.registry.reference import NameIndex, ReferenceLookupError
@@ -26,7 +27,6 @@ from sync_server.store.base import UserRow
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
-FIELD_ROLES = ("grid_officer", "sector_inspector")
 PROG = "sync-server"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from shared_schema.hlc import system_now_ms
+from shared_schema.roles import FIELD_ROLES
 from sync_server.cli.common import (
     EXIT_OK,
-    FIELD_ROLES,
     PROG,
     CliError,
     UsageError,

@@ -224,7 +224,10 @@ def test_imported_sites_reach_devices_in_scope(db, api, tmp_path, cli):
     with api.client(db) as client:
         grid1 = api.pull_all(client, api.login(client, "grid1", "g1"))
         sector1 = api.pull_all(client, api.login(client, "sector1", "s1"))
-    names = lambda changes: {c["data"]["name"] for c in changes if c["entity"] == "site"}
+
+    def names(changes: list[dict]) -> set[str]:
+        return {c["data"]["name"] for c in changes if c["entity"] == "site"}
+
     assert "回龙坝镇敬老院改造工程" in names(grid1)
     assert "顺达纺织厂" not in names(grid1)
     assert "回龙坝镇敬老院改造工程" in names(sector1)

@@ -12,7 +12,7 @@ import pytest
 from server.support import device_secret
 
 
-def pull(client, token: str):  # noqa: ANN001, ANN201
+def pull(client, token: str):
     return client.get("/api/v1/sync/pull", params={"since": 0},
                       headers={"Authorization": f"Bearer {token}"})
 

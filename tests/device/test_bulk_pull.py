@@ -217,7 +217,10 @@ def test_m002_moves_links_to_columns_and_stores_server_once(tmp_path: Path) -> N
 def test_new_file_page_size_and_sync_commits(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "s", lambda: 0)
     store.migrate()
-    sync_level = lambda: store.conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+
+    def sync_level() -> int:
+        return store.conn.execute("PRAGMA synchronous").fetchone()[0]
+
     assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
     assert sync_level() == 2  # FULL: user actions
     with store.write(durable=False) as tx:

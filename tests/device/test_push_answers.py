@@ -5,6 +5,7 @@ answer is applied."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import threading
 import time
@@ -192,7 +193,7 @@ def test_pipelined_push_sends_batches_one_at_a_time_in_seq_order(
     sent = [s for _, _, batch in net.spans for s in batch]
     assert sent == seqs  # each mutation once, in seq order
     assert [len(b) for _, _, b in net.spans] == [3, 3, 3, 2]
-    assert all(e1 <= s2 for (_, e1, _), (s2, _, _) in zip(net.spans, net.spans[1:], strict=False))
+    assert all(e1 <= s2 for (_, e1, _), (s2, _, _) in itertools.pairwise(net.spans))
     assert dev.status().pending_mutations == 0 and dev.check() == []
     assert server.store.device_stats(dev.device_id).mutations_received == 11
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from field_app.core import DeviceSettings, SyncProgress
@@ -70,7 +71,7 @@ def test_batches_and_progress(server: LiveServer, make_device) -> None:
     upload = [p for p in seen if p.phase == "upload"]
     assert upload[-1].bytes_done == upload[-1].bytes_total == report.bytes_uploaded > 0
     assert upload[-1].records_done == 2
-    assert all(a.bytes_done <= b.bytes_done for a, b in zip(upload, upload[1:], strict=False))
+    assert all(a.bytes_done <= b.bytes_done for a, b in itertools.pairwise(upload))
 
 
 def test_clock_offset_and_receipt(make_server, make_device) -> None:

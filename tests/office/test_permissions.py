@@ -40,7 +40,7 @@ ENDPOINTS = [
 ]
 
 
-def call(world: World, method: str, path: str, body, headers):  # noqa: ANN001, ANN201
+def call(world: World, method: str, path: str, body, headers):
     return world.http.request(method, path, json=body, headers=headers)
 
 

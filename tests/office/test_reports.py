@@ -134,7 +134,7 @@ def test_workbook_matches_the_summary(demo: dict[str, Any]) -> None:
     assert "attachment" in r.headers["content-disposition"]
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == SHEETS
-    for key, name in zip(KEYS, SHEETS):
+    for key, name in zip(KEYS, SHEETS, strict=True):
         sheet, ws = summary[key], wb[name]
         assert ws["A1"].value == sheet["title"]
         headers = [c.value for c in ws[2]]
@@ -147,7 +147,7 @@ def test_workbook_matches_the_summary(demo: dict[str, Any]) -> None:
             assert ws.column_dimensions[letter].width == column["width"]
         data = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
         assert len(data) == len(sheet["rows"])
-        for got, row in zip(data, sheet["rows"]):
+        for got, row in zip(data, sheet["rows"], strict=True):
             want = [expected_cell(c, row) for c in sheet["columns"]]
             assert got == want
     # the 汇总 sheet: every figure of the totals, rates as percentages
@@ -159,7 +159,7 @@ def test_workbook_matches_the_summary(demo: dict[str, Any]) -> None:
     assert values["线索按期办结率"].value == 1.0
 
 
-@pytest.mark.parametrize("key,name", list(zip(KEYS, SHEETS)))
+@pytest.mark.parametrize("key,name", list(zip(KEYS, SHEETS, strict=True)))
 def test_csv_per_sheet_matches_the_summary(demo: dict[str, Any], key: str, name: str) -> None:
     summary = get(demo, "/api/v1/reports/summary", month="2025-11").json()
     r = get(demo, "/api/v1/reports/monthly.csv", month="2025-11", sheet=key)
@@ -170,7 +170,7 @@ def test_csv_per_sheet_matches_the_summary(demo: dict[str, Any], key: str, name:
     sheet = summary[key]
     assert rows[0] == [c["header"] for c in sheet["columns"]]
     assert len(rows) - 1 == len(sheet["rows"])
-    for got, row in zip(rows[1:], sheet["rows"]):
+    for got, row in zip(rows[1:], sheet["rows"], strict=True):
         want = [expected_cell(c, row) for c in sheet["columns"]]
         assert got == ["" if v is None else str(v) for v in want]
 
@@ -214,7 +214,7 @@ def test_workbook_source_column_shows_labels_old_phone_codes_too(
     assert app.store.get_record("case", case_id).data["source"] == "platform"  # not rewritten
     s = get(demo, "/api/v1/reports/summary", month="2025-11").json()
     keys = [c["key"] for c in s["cases"]["columns"]]
-    rows = [row if isinstance(row, dict) else dict(zip(keys, row)) for row in s["cases"]["rows"]]
+    rows = [row if isinstance(row, dict) else dict(zip(keys, row, strict=True)) for row in s["cases"]["rows"]]
     sources = {row["title"]: row["source"] for row in rows}
     assert sources["纺织厂拖欠3名工人两个月工资(演示)"] == "巡查发现"
     assert sources["镇级受理欠薪(演示)"] == "12345政务服务热线"

@@ -446,7 +446,7 @@ def test_authorisation_matrix(world: World, figures) -> None:
     t = Township(world)
     got: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
     cells = 0
-    for key, row in MATRIX.items():
+    for key in MATRIX:
         got[key] = {}
         for role in ROLES:
             got[key][role] = (run_cell(t, *key, role, IN), run_cell(t, *key, role, OUT))

@@ -95,7 +95,7 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         extra = rng.random() * 0.03
         fired = threading.Event()
 
-        def killer() -> None:
+        def killer(target: int = target, extra: float = extra, fired: threading.Event = fired) -> None:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 try:

@@ -28,9 +28,9 @@ def test_both_databases_run_in_wal_with_synchronous_full(tmp_path: Path) -> None
     store = SqliteStore(tmp_path / "s.db")
     store.migrate()
     try:
-        with store.transaction() as tx:
+        with store.transaction():
             pass
-        conn = store.conn if hasattr(store, "conn") else store._writer  # noqa: SLF001
+        conn = store.conn if hasattr(store, "conn") else store._writer
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     finally:

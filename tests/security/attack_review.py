@@ -53,7 +53,7 @@ class Client(httpx.Client):
 def code_of(r: httpx.Response) -> str:
     try:
         return f"{r.status_code} {r.json()['error']['code']}"
-    except Exception:  # noqa: BLE001 - a success or a non-JSON body
+    except Exception:  # a success or a non-JSON body
         return str(r.status_code)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 
 import httpx
-import pytest
 
 from server.support import AppClient, Device, ManualClock, World, error_of, ok
 from shared_schema.ids import uuid7

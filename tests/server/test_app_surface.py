@@ -71,7 +71,7 @@ def test_schema_page_is_offline_html(app_client: AppClient) -> None:
     page = r.text
     assert re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I) is None, page
     assert "<script" not in page.lower()
-    for method, path in PROTOCOL_ENDPOINTS:
+    for _method, path in PROTOCOL_ENDPOINTS:
         assert path in page, path
 
 

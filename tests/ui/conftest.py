@@ -4,7 +4,8 @@
   127.0.0.1 port, over a SQLite file seeded with ``sync_server.demo.seed_demo``;
   it can be stopped and restarted on the same port (the phone goes offline).
 * ``AppProcess``: the field app in web mode (``field-app --data-dir DIR ui``),
-  one process = one phone.
+  one process = one phone; ``ConsoleProcess``: the office console in web mode
+  (``office-console --data-dir DIR``, run as ``python -m field_app.ui.office``).
 * ``browser_page``: Playwright driving Debian's /usr/bin/chromium (never a
   downloaded browser) at a 412×860 phone viewport, with helpers in ``Phone``.
 """
@@ -101,20 +102,33 @@ class DemoServer:
         self.proc = None
 
 
-class AppProcess:
-    def __init__(self, data_dir: Path, log: Path) -> None:
+class WebProcess:
+    """A Flet app in web mode on a free port, in its own process group."""
+
+    def __init__(self, argv: list[str], data_dir: Path, log: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "FLET_FORCE_WEB_SERVER": "1"}
         self.proc = subprocess.Popen(
-            [str(BIN / "field-app"), "--data-dir", str(data_dir), "ui", "--port",
-             str(self.port)], stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
-            start_new_session=True)
+            [*argv, "--port", str(self.port)], stdout=log.open("ab"),
+            stderr=subprocess.STDOUT, env=env, start_new_session=True)
         wait_http(self.url, 60)
 
     def stop(self) -> None:
         stop(self.proc)
+
+
+class AppProcess(WebProcess):
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        super().__init__([str(BIN / "field-app"), "--data-dir", str(data_dir), "ui"],
+                         data_dir, log)
+
+
+class ConsoleProcess(WebProcess):
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        super().__init__([sys.executable, "-m", "field_app.ui.office", "--data-dir",
+                          str(data_dir)], data_dir, log)
 
 
 @pytest.fixture
@@ -146,6 +160,15 @@ def app_process(tmp_path: Path) -> Iterator[AppProcess]:
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture
+def console_process(tmp_path: Path) -> Iterator[ConsoleProcess]:
+    console = ConsoleProcess(tmp_path / "console", tmp_path / "console.log")
+    try:
+        yield console
+    finally:
+        console.stop()
 
 
 @pytest.fixture

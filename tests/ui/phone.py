@@ -96,7 +96,7 @@ class Phone:
             try:
                 if target.input_value() == text:
                     return
-            except Exception:  # noqa: BLE001 - re-found on the next round
+            except Exception:  # re-found on the next round
                 pass
         raise AssertionError(f"could not type into {identifier!r}")
 

@@ -1,4 +1,5 @@
-"""The office console in a desktop-sized Chromium (issue 5, app side):
+"""The office console (``office-console``, its own entry) in a desktop-sized
+Chromium (issue 5, app side):
 
 seed the demo server, then through the real API (two field devices) one
 site with two submitted inspections (so the detail has a previous one to
@@ -257,23 +258,23 @@ def index_of(items: list[dict[str, Any]], key: str, value: str) -> int:
     return next(n for n, item in enumerate(items) if item[key]["id"] == value)
 
 
-def test_office_console(tmp_path: Path, demo_server, app_process, desk_page) -> None:
+def test_office_console(tmp_path: Path, demo_server, console_process, desk_page) -> None:
     try:
-        office_console(tmp_path, demo_server, app_process, desk_page)
+        office_console(tmp_path, demo_server, console_process, desk_page)
     except BaseException:
-        # keep what the app and the server said beside the screenshots, and show
-        # the app's last words in the test output (a CI run keeps only that)
-        for log in (tmp_path / "app.log", demo_server.log):
+        # keep what the console and the server said beside the screenshots, and show
+        # the console's last words in the test output (a CI run keeps only that)
+        for log in (tmp_path / "console.log", demo_server.log):
             if log.exists():
                 (ARTIFACTS / f"office-00-{log.stem}.log").write_bytes(log.read_bytes())
-        app_log = tmp_path / "app.log"
+        app_log = tmp_path / "console.log"
         if app_log.exists():
             lines = app_log.read_text(errors="replace").splitlines()
             print("app.log, last lines:", *[ln[:300] for ln in lines[-15:]], sep="\n")
         raise
 
 
-def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page: Any) -> None:
+def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_page: Any) -> None:
     work = seed_office_work(tmp_path / "field", demo_server.url)
     probe = api(demo_server.url)
     conflicts = probe.get("/api/v1/office/conflicts").json()["items"]
@@ -281,9 +282,9 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     closing = resolved_case(probe, work["site_id"])
     overdue_case(probe)
     proof = proof_jpeg(tmp_path / "payment-proof.jpg")
-    desk = Phone(desk_page, app_process.url)
+    desk = Phone(desk_page, console_process.url)
 
-    # log in as office1: the office console, not the field screens ------------------------
+    # log in as office1 to the console (its own entry and login) --------------------------
     desk.open()
     desk.wait("login-server")
     desk.fill("login-server", demo_server.url)
@@ -467,11 +468,11 @@ def office_console(tmp_path: Path, demo_server: Any, app_process: Any, desk_page
     assert download.value.suggested_filename.endswith(".xlsx")
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
-    desk.click("office-export")  # and a copy in the app's export folder
+    desk.click("office-export")  # and a copy in the console's export folder
     wait_seen(desk, "已保存")
     desk.shot("office-13-export")
     no_raw_keys(desk, "export")
-    files = until(lambda: list((app_process.data_dir / "exports").glob("*.xlsx")))
+    files = until(lambda: list((console_process.data_dir / "exports").glob("*.xlsx")))
     book = openpyxl.load_workbook(files[0])
     assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
     assert book["项目台账"].max_row > 2

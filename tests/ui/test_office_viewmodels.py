@@ -16,24 +16,57 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import msgspec
 import pytest
 from PIL import Image
 
 from field_app.core.errors import DeviceError, ServerError
-from field_app.ui import office_viewmodels as vm
 from field_app.ui.i18n import STRINGS, missing_translations
-from field_app.ui.office_api import OfficeClient
-from field_app.ui.field.viewmodels import CHINA, UiError
+from field_app.ui.kit.rules import CHINA, UiError
+from field_app.ui.office import viewmodels as vm
+from field_app.ui.office.client import OfficeClient
 from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from sync_server.domain.office.audit import ACTIONS
-from shared_schema.office import IntakeSource
+from shared_schema.office import (
+    AuditRow,
+    CaseEventRequest,
+    CaseIntake,
+    CaseView,
+    ConflictView,
+    InspectionDetail,
+    IntakeSource,
+    ResolveRequest,
+    ReviewRequest,
+    TimelineEvent,
+)
 
 from .conftest import DemoServer
 
-CONFLICT = {"id": "c1", "entity": "site", "field": "contractor", "base_value": "原",
-            "winner_value": "乙", "loser_value": "甲"}
+CONFLICT = {"id": "c1", "entity": "site", "entity_id": "s1", "field": "contractor",
+            "status": "open", "base_value": "原", "winner_value": "乙", "loser_value": "甲",
+            "winner": {}, "loser": {}}
+
+
+def conflict(**values: Any) -> ConflictView:
+    """A conflict as the console decodes it from the server."""
+    return msgspec.convert({**CONFLICT, **values}, ConflictView)
+
+
+def intake(values: dict[str, Any]) -> CaseIntake:
+    return msgspec.convert(values, CaseIntake)
+
+
+def audit_row(**values: Any) -> AuditRow:
+    """An audit row as the console decodes it (who and when do not matter here)."""
+    return AuditRow(**{"id": "a1", "at": 0, "user_id": "u1", "username": "office1",
+                       "role": "office", "device_id": "d1", **values})
+
+
+def detail_of(raw: dict[str, Any]) -> InspectionDetail:
+    """An inspection's detail as the console decodes it from the server."""
+    return msgspec.convert({"author": {}, **raw}, InspectionDetail)
 
 
 def test_office_roles_only() -> None:
@@ -50,8 +83,9 @@ def test_review_filters_to_query() -> None:
 
 
 def test_review_body_needs_a_comment_unless_approving() -> None:
-    assert vm.review_body("approved", "") == {"state": "approved", "comment": ""}
-    assert vm.review_body("rejected", " 照片不清 ") == {"state": "rejected", "comment": "照片不清"}
+    assert vm.review_body("approved", "") == ReviewRequest(state="approved", comment="")
+    assert vm.review_body("rejected", " 照片不清 ") == ReviewRequest(state="rejected",
+                                                                  comment="照片不清")
     with pytest.raises(UiError) as err:
         vm.review_body("has_issues", "  ")
     assert err.value.code == "comment_required"
@@ -62,8 +96,10 @@ def test_review_body_needs_a_comment_unless_approving() -> None:
 def test_side_by_side_marks_changes() -> None:
     detail = {"inspection": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 12}}},
               "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}}}
-    assert vm.side_by_side(detail) == [("C01", "yes", "yes", False), ("C08", "12", "10", True)]
-    alone = vm.side_by_side({"inspection": {"answers": {"C01": {"answer": "no", "note": "缺"}}}})
+    assert vm.side_by_side(detail_of(detail)) == [("C01", "yes", "yes", False),
+                                                  ("C08", "12", "10", True)]
+    alone = vm.side_by_side(detail_of(
+        {"inspection": {"answers": {"C01": {"answer": "no", "note": "缺"}}}}))
     assert alone == [("C01", "no · 缺", "—", False)]
 
 
@@ -72,7 +108,7 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
     units, failed answers flagged and counted, photos beside their item."""
     from field_app.ui.i18n import Translator
 
-    detail = {
+    raw = {
         "inspection": {"template_id": "construction.v1", "answers": {
             "C01": {"answer": "yes"}, "C02": {"answer": "no", "note": "未提供保函"},
             "C04": {"answer": "na"}, "C07": {"answer": "yes", "value": 50000},
@@ -80,8 +116,9 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
             "C24": {"answer": {"interviewed": 6, "reporting_arrears": 2}}}},
         "previous": {"answers": {"C01": {"answer": "yes"}, "C08": {"answer": 10}}},
         "site": {"kind": "construction"},
-        "photos": [{"sha256": "a" * 64, "item_code": "C08", "received": True},
-                   {"sha256": "b" * 64, "item_code": None, "received": True}]}
+        "photos": [{"id": "p1", "sha256": "a" * 64, "item_code": "C08", "received": True},
+                   {"id": "p2", "sha256": "b" * 64, "item_code": None, "received": True}]}
+    detail = detail_of(raw)
     rows = {r.code: r for r in vm.answer_rows(detail, Translator("zh"))}
     assert list(rows) == ["C01", "C02", "C04", "C07", "C08", "C11", "C24"]  # checklist order
     assert rows["C08"].question == "现场在岗人数" and rows["C08"].answer == "12 人"
@@ -95,7 +132,7 @@ def test_review_page_shows_questions_answers_in_words_and_failures() -> None:
     assert rows["C24"].answer == "访谈工人数 6 人 · 其中反映欠薪人数 2 人" and rows["C24"].failed
     assert rows["C02"].group == "资金与担保"
     assert sum(r.failed for r in rows.values()) == 3
-    assert [p["sha256"] for p in vm.loose_photos(detail)] == ["b" * 64]
+    assert [p.sha256 for p in vm.loose_photos(detail)] == ["b" * 64]
     en = {r.code: r for r in vm.answer_rows(detail, Translator("en"))}
     assert en["C04"].answer == "N/A" and en["C08"].answer == "12 people"
     for r in rows.values():  # no raw answer codes left
@@ -133,23 +170,23 @@ def test_keys_and_codes_in_words() -> None:
     assert vm.value_words("site", "kind", "construction", t) == "工程建设项目"
     assert vm.value_words("site", "gov_invested", True, t) == "是"
     assert vm.value_words("inspection", "answers.C02", {"answer": "no"}, t) == "否"
-    review = {"action": "review", "entity": "inspection", "details": {
+    review = audit_row(**{"action": "review", "entity": "inspection", "details": {
         "site_id": v, "from_state": "pending", "to_state": "approved", "comment": "好",
-        "registry_updated": True, "hlc": "0000000000001-0000-dev"}}
+        "registry_updated": True, "hlc": "0000000000001-0000-dev"}})
     assert vm.audit_details(review, t) == \
         "审核结论：待审核 → 审核通过 · 审核意见：好 · 更新场所台账：是"
-    moved = {"action": "case_transition", "entity": "case", "details": {
+    moved = audit_row(**{"action": "case_transition", "entity": "case", "details": {
         "kind": "accept", "from_status": "registered", "to_status": "accepted",
-        "from_level": "township", "to_level": "township", "note": "已联系"}}
+        "from_level": "township", "to_level": "township", "note": "已联系"}})
     assert vm.audit_details(moved, t) == \
         "办理事项：受理 · 状态：已登记 → 已受理 · 层级：镇级 · 备注：已联系"
-    resolved = {"action": "resolve_conflict", "entity": "site", "details": {
+    resolved = audit_row(**{"action": "resolve_conflict", "entity": "site", "details": {
         "field": "contact_phone", "choice": "winner", "value": "13800000002",
-        "conflict_id": v}}
+        "conflict_id": v}})
     assert vm.audit_details(resolved, t) == \
         "字段：联系电话 · 处理方式：采用当前值 · 采用值：13800000002"
-    intake = {"action": "case_intake", "entity": "case", "details": {
-        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}}
+    intake = audit_row(**{"action": "case_intake", "entity": "case", "details": {
+        "source": "walk_in", "level": "village", "village_id": v, "title": "来访"}})
     assert vm.audit_details(intake, t, {v: "梁滩村"}) == \
         "案件：来访 · 来源：来访 · 层级：村级 · 村（社区）：梁滩村"
     for row in (review, moved, resolved, intake):
@@ -157,22 +194,24 @@ def test_keys_and_codes_in_words() -> None:
 
 
 def test_conflict_choice_to_request_body() -> None:
-    assert vm.resolve_body(CONFLICT, "winner") == {"choice": "winner"}
-    assert vm.resolve_body(CONFLICT, "loser") == {"choice": "loser"}
-    assert vm.resolve_body(CONFLICT, "custom", " 丙公司 ") == {"choice": "custom", "value": "丙公司"}
+    assert vm.resolve_body(conflict(), "winner") == ResolveRequest(choice="winner")
+    assert vm.resolve_body(conflict(), "loser") == ResolveRequest(choice="loser")
+    assert vm.resolve_body(conflict(), "custom", " 丙公司 ") == ResolveRequest(choice="custom",
+                                                                            value="丙公司")
+    assert msgspec.json.encode(vm.resolve_body(conflict(), "winner")) == b'{"choice":"winner"}'
     # typed like the values in conflict
-    assert vm.resolve_body({**CONFLICT, "winner_value": 40}, "custom", "42")["value"] == 42
-    assert vm.resolve_body({**CONFLICT, "winner_value": 1.5}, "custom", "2.5")["value"] == 2.5
-    assert vm.resolve_body({**CONFLICT, "winner_value": True}, "custom", "否")["value"] is False
-    assert vm.resolve_body({**CONFLICT, "winner_value": None, "loser_value": 3}, "custom",
-                           "4")["value"] == 4
+    assert vm.resolve_body(conflict(winner_value=40), "custom", "42").value == 42
+    assert vm.resolve_body(conflict(winner_value=1.5), "custom", "2.5").value == 2.5
+    assert vm.resolve_body(conflict(winner_value=True), "custom", "否").value is False
+    assert vm.resolve_body(conflict(winner_value=None, loser_value=3), "custom",
+                           "4").value == 4
     with pytest.raises(UiError) as err:
-        vm.resolve_body(CONFLICT, "custom", "")
+        vm.resolve_body(conflict(), "custom", "")
     assert err.value.code == "value_required"
     with pytest.raises(UiError):
-        vm.resolve_body({**CONFLICT, "winner_value": 40}, "custom", "forty")
+        vm.resolve_body(conflict(winner_value=40), "custom", "forty")
     with pytest.raises(UiError):
-        vm.resolve_body(CONFLICT, "base")
+        vm.resolve_body(conflict(), "base")
 
 
 def test_case_filters_to_query() -> None:
@@ -200,24 +239,24 @@ def test_allowed_transitions_office_vs_leader() -> None:
 
 def test_event_body_from_form() -> None:
     assert vm.event_body("payment", {"amount_recovered": "1,5".replace(",", ""),
-                                     "workers_paid": "3", "note": ""}) == {
-        "kind": "payment", "amount_recovered": 15.0, "workers_paid": 3}
-    assert vm.event_body("close", {"evidence": "a b", "callback_note": "已回访"}) == {
-        "kind": "close", "evidence": ["a", "b"], "callback_note": "已回访"}
+                                     "workers_paid": "3", "note": ""}) == CaseEventRequest(
+        kind="payment", amount_recovered=15.0, workers_paid=3)
+    assert vm.event_body("close", {"evidence": "a b", "callback_note": "已回访"}) == (
+        CaseEventRequest(kind="close", evidence=["a", "b"], callback_note="已回访"))
     assert vm.event_fields("refer") == ("referral_target", "note")
     assert vm.event_fields("accept") == ("note",)
 
 
 def test_dashboard_series() -> None:
     jan = 1767225600000  # 2026-01-01 08:00 +08
-    cases = [
+    cases = [msgspec.convert(raw, CaseView) for raw in (
         {"case": {"status": "accepted", "amount_owed": 1000, "amount_recovered": 400,
                   "opened_at": jan}, "village_name": "梁滩村", "deadlines": {"overdue": True}},
         {"case": {"status": "registered", "amount_owed": 500, "opened_at": jan},
          "village_name": "梁滩村", "deadlines": {}},
         {"case": {"status": "closed", "amount_owed": 0, "opened_at": jan},
-         "village_name": None},
-    ]
+         "village_name": None, "deadlines": {}},
+    )]
     assert vm.cases_by_village_status(cases) == {
         "梁滩村": {"registered": 1, "accepted": 1}, "—": {"closed": 1}}
     assert vm.amounts_by_month(cases) == {"2026-01": (1500.0, 400.0)}
@@ -254,12 +293,12 @@ def test_chart_axes_have_round_ticks_and_percentages_stop_at_100() -> None:
 
 def test_overdue_panel_counts_and_most_overdue() -> None:
     def item(cid: str, village: str | None, status: str, left: int, overdue: bool,
-             accept: str = "2026-01-08", conclude: str | None = None) -> dict[str, Any]:
-        return {"case": {"id": cid, "title": f"案件{cid}", "status": status},
-                "village_name": village,
-                "deadlines": {"accept_due": accept, "conclude_due": conclude,
-                              "overdue": overdue, "due_soon": not overdue,
-                              "working_days_left": left}}
+             accept: str = "2026-01-08", conclude: str | None = None) -> CaseView:
+        return msgspec.convert({"case": {"id": cid, "title": f"案件{cid}", "status": status},
+                                "village_name": village,
+                                "deadlines": {"accept_due": accept, "conclude_due": conclude,
+                                              "overdue": overdue, "due_soon": not overdue,
+                                              "working_days_left": left}}, CaseView)
 
     late = [item("a", "梁滩村", "registered", -3, True),
             item("b", "梁滩村", "accepted", -40, True, conclude="2026-04-01"),
@@ -292,9 +331,10 @@ def test_office_strings_complete() -> None:
 def test_office_views_use_only_known_strings() -> None:
     import re
 
-    from field_app.ui import office_views
+    from field_app.ui.office import views
 
-    source = Path(office_views.__file__).read_text(encoding="utf-8")
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in sorted(Path(views.__file__).parent.glob("*.py")))
     used = set(re.findall(r'\bt\("([a-z_.0-9]+)"', source))
     assert used and not sorted(k for k in used if k not in STRINGS)
 
@@ -333,6 +373,36 @@ def leader(server: DemoServer) -> Iterator[OfficeClient]:
     client = client_for(server, "leader1")
     yield client
     client.close()
+
+
+def test_console_session_has_its_own_login_and_token(server: DemoServer, tmp_path: Path) -> None:
+    """The console logs in with its own device identity (kept in its folder),
+    holds the token itself, loads the villages' names, refuses field accounts,
+    and its logout revokes the token on the server."""
+    from field_app.ui.office.shell import OfficeSession
+
+    session = OfficeSession(tmp_path / "console")
+    with pytest.raises(UiError) as err:
+        session.login(server.url, "grid1", DEMO_PASSWORD)
+    assert err.value.code == "office_only" and not session.logged_in
+    user = session.login(server.url + "/", "office1", DEMO_PASSWORD)
+    assert user.role == "office" and session.logged_in and session.server_url == server.url
+    ident = (tmp_path / "console" / "console.json").read_text()
+    assert session.identity()[0] in ident  # the same id on every login of this console
+    assert session.villages and all(name for name in session.villages.values())
+    client = session.client()
+    try:
+        assert client.sites(limit=1).page.total > 0
+    finally:
+        client.close()
+    token = session.token
+    session.logout()
+    assert not session.logged_in
+    gone = httpx.get(f"{server.url}/api/v1/office/sites",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+    with pytest.raises(UiError):
+        session.client()
 
 
 class NoServer:
@@ -391,25 +461,25 @@ def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
     form = hotline_form("12333来电：物流园装卸工欠薪(VM)", received_at="2026-01-05 09:30")
     detail = form.submit(office)
     assert detail is not None and form.created is detail
-    case = detail["case"]
+    case = detail.case
     assert case["source"] == "12333" and case["sector"] == "construction"
     assert case["amount_owed"] == 56000 and case["workers_owed"] == 6
     assert case["complainant_phone"] == "13800007788"
     assert case["opened_at"] == vm.parse_local_time("2026-01-05 09:30")
     assert case["level"] == "township"  # no village named: the township handles it
     assert form.values == vm.blank_intake() and not form.errors  # a fresh form for the next call
-    listed = office.cases(source="12333")["items"]
-    assert case["id"] in {c["case"]["id"] for c in listed}
+    listed = office.cases(source="12333").items
+    assert case["id"] in {c.case["id"] for c in listed}
 
 
 def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
-    village = office.sites(q="一纵线")["items"][0]["site"]
+    village = office.sites(q="一纵线").items[0].site
     form = hotline_form("12345来电：小额欠薪(VM)", source="12345", workers_owed="2",
                         amount_owed="3000", village_id=village["village_id"],
                         site_id=village["id"], sector="construction")
     detail = form.submit(office)
     assert detail is not None
-    assert detail["case"]["level"] == "village" and detail["case"]["site_id"] == village["id"]
+    assert detail.case["level"] == "village" and detail.case["site_id"] == village["id"]
 
 
 def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> None:
@@ -425,8 +495,8 @@ def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> N
     assert form.submit(office) is None
     assert form.errors["village_id"].code == "unknown_village"
     assert form.values["title"] == "12333来电：时间填错(VM)"
-    assert not [c for c in office.cases(source="12333")["items"]
-                if c["case"].get("title") == "12333来电：时间填错(VM)"]
+    assert not [c for c in office.cases(source="12333").items
+                if c.case.get("title") == "12333来电：时间填错(VM)"]
     # fixed, the same form goes through
     form.set("village_id", None)
     assert form.submit(office) is not None
@@ -463,27 +533,27 @@ def test_registry_list_filters_and_search(office: OfficeClient) -> None:
     reg = vm.RegistryVM()
     reg.load(office)
     assert reg.total == len(reg.items) > 10
-    assert [i["site"]["name"] for i in reg.items] == sorted(i["site"]["name"] for i in reg.items)
+    assert [i.site["name"] for i in reg.items] == sorted(i.site["name"] for i in reg.items)
     reg.filters.kind = "construction"
     reg.load(office)
-    assert reg.items and {i["site"]["kind"] for i in reg.items} == {"construction"}
-    village = reg.items[0]["site"]["village_id"]
+    assert reg.items and {i.site["kind"] for i in reg.items} == {"construction"}
+    village = reg.items[0].site["village_id"]
     reg.filters = vm.RegistryFilters(village=village)
     assert reg.filters.params() == {"village": village}
     reg.load(office)
-    assert {i["site"]["village_id"] for i in reg.items} == {village}
-    assert all(i["village_name"] for i in reg.items)
+    assert {i.site["village_id"] for i in reg.items} == {village}
+    assert all(i.village_name for i in reg.items)
     reg.filters = vm.RegistryFilters(q=" 一纵线 ")
     reg.load(office)
-    assert [i["site"]["name"] for i in reg.items] == ["一纵线建设"]
-    assert reg.items[0]["open_cases"] >= 1  # the demo case on it
+    assert [i.site["name"] for i in reg.items] == ["一纵线建设"]
+    assert reg.items[0].open_cases >= 1  # the demo case on it
     with pytest.raises(ServerError) as err:
         office.sites(kind="shop")
     assert err.value.code == "invalid_parameter"
 
 
 def test_site_detail_registry_and_history(office: OfficeClient) -> None:
-    site = office.sites(q="一纵线")["items"][0]["site"]
+    site = office.sites(q="一纵线").items[0].site
     detail = vm.SiteDetailVM(site["id"])
     detail.load(office)
     assert detail.site["name"] == "一纵线建设"
@@ -518,23 +588,23 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     audit = vm.AuditVM()
     audit.filters.action = "case_intake"
     audit.load(office)
-    row = next(r for r in audit.items if r["entity_id"] == created["case"]["id"])
-    assert row["username"] == "office1" and row["role"] == "office" and row["at"]
+    row = next(r for r in audit.items if r.entity_id == created.case["id"])
+    assert row.username == "office1" and row.role == "office" and row.at
     from field_app.ui.i18n import Translator
 
     t = Translator("zh")
     words = vm.audit_details(row, t, {})
     assert "12333来电：审计日志(VM)" in words and "来源：12333劳动保障热线" in words, words
     assert not RAW.search(words), words
-    assert {r["action"] for r in audit.items} == {"case_intake"}
-    one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created['case']['id']} "))
+    assert {r.action for r in audit.items} == {"case_intake"}
+    one = vm.AuditVM(filters=vm.AuditFilters(entity_id=f" {created.case['id']} "))
     one.load(office)
-    assert [r["entity_id"] for r in one.items] == [created["case"]["id"]]
+    assert [r.entity_id for r in one.items] == [created.case["id"]]
     today = dt.datetime.now(vm.CHINA).date()
     audit.filters.date_from = (today - dt.timedelta(days=1)).isoformat()
     audit.filters.date_to = (today + dt.timedelta(days=1)).isoformat()
     audit.load(office)
-    assert created["case"]["id"] in {r["entity_id"] for r in audit.items}
+    assert created.case["id"] in {r.entity_id for r in audit.items}
     audit.filters.date_from = audit.filters.date_to = "2020-01-01"
     audit.load(office)
     assert audit.items == []
@@ -546,10 +616,10 @@ def test_audit_log_lists_and_filters(office: OfficeClient) -> None:
     paged = vm.AuditVM(limit=1)
     paged.load(office)
     assert len(paged.items) == 1 and paged.has_more
-    first = paged.items[0]["id"]
+    first = paged.items[0].id
     paged.next_page()
     paged.load(office)
-    assert paged.offset == 1 and paged.items[0]["id"] != first
+    assert paged.offset == 1 and paged.items[0].id != first
     paged.prev_page()
     assert paged.offset == 0
 
@@ -563,12 +633,12 @@ def jpeg_bytes(seed: int = 3) -> bytes:
 
 
 def resolved_case(office: OfficeClient, title: str) -> str:
-    detail = office.intake({"source": "walk_in", "sector": "non_construction", "title": title,
-                            "workers_owed": 3, "amount_owed": 18000})
-    case_id = detail["case"]["id"]
-    office.case_event(case_id, {"kind": "accept"})
-    office.case_event(case_id, {"kind": "payment", "amount_recovered": 18000, "workers_paid": 3})
-    office.case_event(case_id, {"kind": "resolve", "note": "已结清"})
+    detail = office.intake(intake({"source": "walk_in", "sector": "non_construction", "title": title,
+                            "workers_owed": 3, "amount_owed": 18000}))
+    case_id = detail.case["id"]
+    office.case_event(case_id, CaseEventRequest(kind="accept"))
+    office.case_event(case_id, CaseEventRequest(kind="payment", amount_recovered=18000, workers_paid=3))
+    office.case_event(case_id, CaseEventRequest(kind="resolve", note="已结清"))
     return case_id
 
 
@@ -593,10 +663,10 @@ def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
     form.upload(office)  # at pick time, by tus
     assert all(e.uploaded and e.data is None for e in form.evidence)
     detail = form.send(office, case_id)
-    assert detail["case"]["status"] == "closed"
-    close = next(e for e in detail["events"] if e["kind"] == "close")
-    assert close["fields"]["evidence"] == [photo.sha256, receipt.sha256]
-    assert close["fields"]["callback_note"] == "已电话回访3名工人，工资已到账"
+    assert detail.case["status"] == "closed"
+    close = next(e for e in detail.events if e.kind == "close")
+    assert close.fields["evidence"] == [photo.sha256, receipt.sha256]
+    assert close.fields["callback_note"] == "已电话回访3名工人，工资已到账"
     assert hashlib.sha256(office.blob(photo.sha256)).hexdigest() == photo.sha256
     assert office.blob(receipt.sha256) == receipt_bytes
 
@@ -604,7 +674,7 @@ def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
 def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeClient) -> None:
     case_id = resolved_case(office, "销号缺回访(VM)")
     with pytest.raises(ServerError) as err:
-        office.case_event(case_id, {"kind": "close", "evidence": ["a" * 64]})
+        office.case_event(case_id, CaseEventRequest(kind="close", evidence=["a" * 64]))
     assert err.value.code == "missing_field"
     with pytest.raises(DeviceError) as bad:  # neither a photo nor a PDF receipt
         vm.prepare_evidence("notes.txt", b"not an image")
@@ -612,24 +682,24 @@ def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeC
 
 
 def test_leader_approves_an_escalation(office: OfficeClient, leader: OfficeClient) -> None:
-    detail = office.intake({"source": "national_platform", "sector": "construction",
+    detail = office.intake(intake({"source": "national_platform", "sector": "construction",
                             "title": "平台线索：集体讨薪风险(VM)", "workers_owed": 40,
-                            "amount_owed": 800000, "collective_risk": True})
-    case_id = detail["case"]["id"]
-    office.case_event(case_id, {"kind": "accept"})
+                            "amount_owed": 800000, "collective_risk": True}))
+    case_id = detail.case["id"]
+    office.case_event(case_id, CaseEventRequest(kind="accept"))
     waiting = office.case_event(case_id, vm.event_body("request_leading_group",
                                                        {"note": "涉及40人，提请领导小组"}))
-    assert waiting["case"]["level"] == "leading_group"
-    assert "approve_escalation" not in waiting["allowed_events"]  # not for the office
+    assert waiting.case["level"] == "leading_group"
+    assert "approve_escalation" not in waiting.allowed_events  # not for the office
     with pytest.raises(ServerError) as err:
-        office.case_event(case_id, {"kind": "approve_escalation"})
+        office.case_event(case_id, CaseEventRequest(kind="approve_escalation"))
     assert err.value.code == "role_not_allowed"
     seen = leader.case(case_id)
-    assert {"approve_escalation", "return_escalation"} <= set(seen["allowed_events"])
-    assert vm.transitions_for(seen["case"], "leader") == seen["allowed_events"]
+    assert {"approve_escalation", "return_escalation"} <= set(seen.allowed_events)
+    assert vm.transitions_for(seen.case, "leader") == seen.allowed_events
     done = leader.case_event(case_id, vm.event_body("approve_escalation", {"note": "同意"}))
-    assert done["case"]["level"] == "tackle_team"
-    assert done["events"][-1]["author_role"] == "leader"
+    assert done.case["level"] == "tackle_team"
+    assert done.events[-1].author_role == "leader"
 
 
 def test_case_ledger_search_through_the_client(office: OfficeClient,
@@ -637,10 +707,10 @@ def test_case_ledger_search_through_the_client(office: OfficeClient,
     made = hotline_form("12333来电：搜索测试(VM)")
     made.set("complainant_name", "周某某(VM)")
     assert made.submit(office) is not None
-    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params())["items"]
-    assert [v["case"]["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
-    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"]) == 1
-    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params())["items"] == []
+    by_title = office.cases(**vm.CaseFilters(q="搜索测试").params()).items
+    assert [v.case["title"] for v in by_title] == ["12333来电：搜索测试(VM)"]
+    assert len(office.cases(**vm.CaseFilters(q="周某某(VM)").params()).items) == 1
+    assert leader.cases(**vm.CaseFilters(q="周某某(VM)").params()).items == []
 
 
 def test_leaders_cannot_register_cases(leader: OfficeClient) -> None:
@@ -658,16 +728,16 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
     cal = calendar.packaged()
     today = dt.datetime.now(CHINA).date()
     now_ms = int(dt.datetime.now(CHINA).timestamp() * 1000)
-    site = office.sites(q="一纵线")["items"][0]
-    village_id = site["site"]["village_id"]
-    village = site["village_name"]
+    site = office.sites(q="一纵线").items[0]
+    village_id = site.site["village_id"]
+    village = site.village_name
 
     def taken_in(title: str, day: dt.date, **extra: Any) -> str:
         form = hotline_form(title, received_at=f"{day.isoformat()} 09:00", workers_owed="2",
                             amount_owed="3000", **extra)
         detail = form.submit(office)
         assert detail is not None, form.errors or form.general
-        return detail["case"]["id"]
+        return detail.case["id"]
 
     def ms(day: dt.date) -> int:
         return int(dt.datetime.combine(day, dt.time(9), CHINA).timestamp() * 1000)
@@ -682,13 +752,13 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
 
     late_page, soon_page = office.cases(overdue=True), office.cases(due_soon=True)
     panel = vm.OverduePanel.load(office)
-    assert panel.overdue == late_page["page"]["total"] >= 3
-    assert panel.due_soon == soon_page["page"]["total"] >= 1
-    assert soon in {v["case"]["id"] for v in soon_page["items"]}
+    assert panel.overdue == late_page.page.total >= 3
+    assert panel.due_soon == soon_page.page.total >= 1
+    assert soon in {v.case["id"] for v in soon_page.items}
     expected: dict[str, list[int]] = {}
-    for n, items in enumerate((late_page["items"], soon_page["items"])):
+    for n, items in enumerate((late_page.items, soon_page.items)):
         for v in items:
-            expected.setdefault(v.get("village_name") or "—", [0, 0])[n] += 1
+            expected.setdefault(v.village_name or "—", [0, 0])[n] += 1
     assert panel.by_village == {k: tuple(c) for k, c in expected.items()}
     assert panel.by_village[village][0] >= 2 and panel.by_village[village][1] >= 1
     assert panel.by_village["—"][0] >= 1
@@ -707,31 +777,35 @@ def test_overdue_panel_against_the_server(office: OfficeClient) -> None:
         assert row.working_days_overdue == cal.workdays_between(due, today) > 0
     assert rows[oldest].working_days_overdue > rows[older].working_days_overdue
     assert panel.top[0].working_days_overdue >= rows[oldest].working_days_overdue
-    assert office.case(panel.top[0].case_id)["deadlines"]["overdue"]  # the row opens its case
+    assert office.case(panel.top[0].case_id).deadlines.overdue  # the row opens its case
 
 
 def test_side_rail_at_desk_widths_bottom_bar_below() -> None:
     from types import SimpleNamespace
 
-    from field_app.ui import office_views
+    from field_app.ui.office.views import frame
 
     def app(width: float | None) -> Any:
         return SimpleNamespace(page=SimpleNamespace(width=width))
 
-    assert office_views.is_desk(app(1280)) and office_views.is_desk(app(900))
-    assert not office_views.is_desk(app(899)) and not office_views.is_desk(app(412))
-    assert office_views.is_desk(app(None))  # not known yet: the console is a desk tool
+    assert frame.is_desk(app(1280)) and frame.is_desk(app(900))
+    assert not frame.is_desk(app(899)) and not frame.is_desk(app(412))
+    assert frame.is_desk(app(None))  # not known yet: the console is a desk tool
 
 
 def test_office_views_never_navigate_after_a_call() -> None:
     """The race of issue 5: an action's handler keeps the user where they are;
-    only the user's own taps (tabs, rows, back, logout) change the route."""
-    from field_app.ui import office_views
+    only the user's own taps (tabs, rows, back, logout) change the route. The
+    login screen is left out: logging in is what takes the user to the console."""
+    from field_app.ui.office import views
 
-    source = Path(office_views.__file__).read_text(encoding="utf-8")
-    start = source.index("def office_page(")
-    end = source.index("\ndef ", start + 10)
-    outside = source[:start] + source[end:]
+    folder = Path(views.__file__).parent
+    screens = [p for p in sorted(folder.glob("*.py")) if p.name not in ("login.py", "frame.py")]
+    assert len(screens) >= 6
+    frame = (folder / "frame.py").read_text(encoding="utf-8")
+    start = frame.index("def office_page(")
+    end = frame.index("\ndef ", start + 10)
+    outside = frame[:start] + frame[end:] + "".join(p.read_text(encoding="utf-8") for p in screens)
     assert "app.go(" not in outside and "rerender(" not in outside
 
 
@@ -740,7 +814,7 @@ def test_server_time_first_and_the_device_time_as_reported() -> None:
     assert vm.shown_times(t0, t0 - 60_000) == (t0, None)  # a minute apart: one time shown
     assert vm.shown_times(t0, t0 - day) == (t0, t0 - day)
     assert vm.shown_times(None, t0) == (t0, None)  # not on the server yet
-    assert vm.event_times({"created_at": t0 - hour, "received_at": t0}) == (t0, t0 - hour)
+    assert vm.event_times(TimelineEvent(id="e1", created_at=t0 - hour, received_at=t0)) == (t0, t0 - hour)
     assert vm.case_times({"opened_at": t0 - 5 * day, "created_at": t0,
                           "received_at": t0}) == (t0, t0 - 5 * day)
     assert STRINGS["office.time.reported"][0].format(at="x") == "上报时间 x"
@@ -750,11 +824,11 @@ def test_case_and_timeline_carry_the_server_time(office: OfficeClient) -> None:
     arrived = vm.parse_local_time("2026-01-06 10:00")
     detail = hotline_form("来信：时间显示(VM)", received_at="2026-01-06 10:00").submit(office)
     assert detail is not None
-    assert vm.case_times(detail["case"]) == (arrived, None)
-    after = office.case_event(detail["case"]["id"], {"kind": "note", "note": "已电话回访"})
-    [note] = after["events"]
+    assert vm.case_times(detail.case) == (arrived, None)
+    after = office.case_event(detail.case["id"], CaseEventRequest(kind="note", note="已电话回访"))
+    [note] = after.events
     main, reported = vm.event_times(note)
-    assert main == note["received_at"] == note["counted_at"] and reported is None
+    assert main == note.received_at == note.counted_at and reported is None
 
 
 def test_login_and_user_audit_rows_in_words() -> None:
@@ -763,14 +837,14 @@ def test_login_and_user_audit_rows_in_words() -> None:
     from field_app.ui.i18n import Translator
 
     t = Translator("zh")
-    failed = {"action": "login_failed", "entity": "user",
-              "details": {"outcome": "wrong_password", "client": "127.0.0.1"}}
+    failed = audit_row(**{"action": "login_failed", "entity": "user",
+              "details": {"outcome": "wrong_password", "client": "127.0.0.1"}})
     assert vm.audit_details(failed, t) == "结果：密码错误 · 来源地址：127.0.0.1"
-    throttled = {"action": "login_failed", "entity": "user",
-                 "details": {"outcome": "throttled", "client": "10.0.0.9", "retry_after_s": 4}}
+    throttled = audit_row(**{"action": "login_failed", "entity": "user",
+                 "details": {"outcome": "throttled", "client": "10.0.0.9", "retry_after_s": 4}})
     assert "尝试过多" in vm.audit_details(throttled, t)
-    role = {"action": "user_role", "entity": "user",
-            "details": {"username": "grid1", "before": "grid_officer", "after": "office"}}
+    role = audit_row(**{"action": "user_role", "entity": "user",
+            "details": {"username": "grid1", "before": "grid_officer", "after": "office"}})
     shown = vm.audit_details(role, t)
     assert "原角色：网格员" in shown and "新角色：劳保所" in shown
     for row in (failed, throttled, role):

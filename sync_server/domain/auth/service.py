@@ -11,6 +11,7 @@ from typing import Any
 
 from shared_schema.base import WireStruct
 from shared_schema.ids import uuid7
+from shared_schema.roles import ROLES
 from shared_schema.wire import LoginRequest, LoginResponse, Scope, UserInfo
 from sync_server.domain.auth import throttle
 from sync_server.domain.auth.passwords import (
@@ -33,7 +34,6 @@ from sync_server.store.base import (
     Visibility,
 )
 
-ROLES = ("grid_officer", "sector_inspector", "office", "leader", "admin")
 WHOLE_TOWNSHIP = frozenset({"office", "leader", "admin"})
 
 #: The audit log's actions for logins (docs/security.md, "Logins").

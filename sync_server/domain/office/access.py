@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from shared_schema.ids import uuid7
+from shared_schema.roles import OFFICE_ROLES
 from sync_server.domain.auth.service import Principal
 from sync_server.errors import ApiError
 from sync_server.store.base import AuditEntry, StoreTx
 
 OFFICE = frozenset({"office"})
-OFFICE_LEADER = frozenset({"office", "leader"})
+OFFICE_LEADER = frozenset(OFFICE_ROLES)
 AUDIT_READERS = frozenset({"office", "leader", "admin"})
 ADMIN = frozenset({"admin"})
 

@@ -8,12 +8,11 @@ import datetime as dt
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import access
 from sync_server.domain.office.params import day_start_ms
+from shared_schema.audit import AUDIT_ACTIONS
 from shared_schema.office import AuditList, AuditRow, Page
 from sync_server.store.base import SyncStore
 
-ACTIONS = ("review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",
-           "user_create", "device_revoke", "device_id_taken", "login", "login_failed", "logout",
-           "user_disable", "user_enable", "user_password", "user_role", "device_enable")
+ACTIONS = AUDIT_ACTIONS
 
 
 def list_audit(store: SyncStore, p: Principal, *, action: str | None, entity_id: str | None,

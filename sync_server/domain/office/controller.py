@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath
 
 from shared_schema import cases as case_rules
-from shared_schema.entities import SiteKind
+from shared_schema.entities import SITE_KINDS
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.auth.service import Principal
 from sync_server.domain.office import (
@@ -42,7 +42,6 @@ _event = msgspec.json.Decoder(CaseEventRequest)
 _user = msgspec.json.Decoder(CreateUserRequest)
 _password = msgspec.json.Decoder(PasswordRequest)
 _role = msgspec.json.Decoder(RoleRequest)
-SITE_KINDS = msgspec.inspect.type_info(SiteKind).values  # type: ignore[attr-defined]
 
 
 async def _who(request: Request, roles: frozenset[str] = access.OFFICE_LEADER) -> Principal:

@@ -31,6 +31,7 @@ from shared_schema.entities import (
 from shared_schema.hlc import Hlc, HlcError
 from shared_schema.ids import is_uuid
 from shared_schema.merge import Author
+from shared_schema.roles import OFFICE_ROLES
 from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import (
     SUPPORTED_PROTOCOLS,
@@ -63,7 +64,6 @@ from sync_server.errors import ApiError, Rejection
 from sync_server.settings import Settings
 from sync_server.store.base import ChangeRow, LedgerEntry, StoreTx, StoredRecord, SyncStore
 
-OFFICE_ROLES = frozenset({"office", "leader"})
 
 
 # --- push ---------------------------------------------------------------------

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from .common import (
     ACTIVE_SITE_STATUSES,
-    CHINA,
     EMOJI,
     FieldError,
     SITE_KINDS,
-    UiError,
     check_number_text,
     current_user,
     money,
@@ -25,8 +23,8 @@ from .common import (
     now_ms,
     parse_number,
     strip_emoji,
-    text_limit,
 )
+from field_app.ui.kit.rules import CHINA, UiError, text_limit
 from .sites import (
     SiteDetail,
     SiteFilter,
@@ -60,17 +58,15 @@ from .cases import (
     Deadline,
     EVENT_TEXT_FIELDS,
     INTAKE_FIELDS,
-    INTAKE_NUMBERS,
-    PHONE,
     allowed_transitions,
     case_deadline,
     case_rows,
     case_state,
     employer_for,
     open_case,
-    parse_intake,
     required_fields,
 )
+from field_app.ui.kit.rules import INTAKE_NUMBERS, PHONE, parse_intake
 from .sync import (
     QUEUE_ORDER,
     ReplacedEdit,

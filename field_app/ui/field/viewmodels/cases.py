@@ -5,7 +5,6 @@ intake form, a case's page and the case list.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -15,7 +14,9 @@ from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
-from .common import CHINA, UiError, now_ms, parse_number, text_limit
+from field_app.ui.kit.rules import CHINA, UiError, parse_intake
+
+from .common import now_ms, parse_number
 
 
 @dataclass(frozen=True)
@@ -63,64 +64,12 @@ def required_fields(kind: str) -> list[str]:
     return list(TRANSITIONS[kind].requires) if kind in TRANSITIONS else []
 
 
-INTAKE_NUMBERS = {"workers_owed": int, "amount_owed": float}
-#: a mainland mobile number (11 digits from 1) or a landline with its area code
-PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}\d{7,8}")
-
-
 def employer_for(site: dict[str, Any]) -> str:
     """The case form's employer, pre-filled from the site: a factory or a firm
     is the employer itself; on a construction project it is the contractor."""
     if site.get("kind") == "construction":
         return site.get("contractor") or ""
     return site.get("name") or ""
-
-
-def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Case intake form → (fields for ``Device.open_case``, errors by field as
-    i18n keys). Title or employer is required, as is the sector; counts are
-    non-negative; months are YYYY-MM."""
-    fields: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in raw.items():
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, ""):
-            continue
-        if name in INTAKE_NUMBERS:
-            try:
-                number = INTAKE_NUMBERS[name](str(value).replace(",", ""))
-            except ValueError:
-                errors[name] = "err.not_a_number"
-                continue
-            if number < 0:
-                errors[name] = "err.negative"
-                continue
-            fields[name] = number
-        elif name in ("period_from", "period_to"):
-            try:
-                dt.datetime.strptime(str(value), "%Y-%m")
-            except ValueError:
-                errors[name] = "err.month_format"
-                continue
-            fields[name] = value
-        else:
-            limit = text_limit("case", name)
-            if limit is not None and isinstance(value, str) and len(value) > limit:
-                errors[name] = "err.too_long"
-                continue
-            fields[name] = value
-    if ("period_from" in fields and "period_to" in fields
-            and fields["period_to"] < fields["period_from"]):
-        errors["period_to"] = "err.month_order"  # YYYY-MM compares as text
-    phone = fields.get("complainant_phone")
-    if phone is not None and not PHONE.fullmatch(str(phone).replace(" ", "").replace("-", "")):
-        errors["complainant_phone"] = "err.phone"
-    if not fields.get("title") and not fields.get("employer"):
-        errors["title"] = "err.title_or_employer"
-    if fields.get("sector") not in ("construction", "non_construction"):
-        errors["sector"] = "err.required"
-    return fields, errors
 
 
 INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owed",

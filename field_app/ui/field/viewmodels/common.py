@@ -10,15 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from field_app.core import Device, DeviceError
-from shared_schema import fields as field_rules
+from field_app.core import Device
+from field_app.ui.kit.rules import CHINA
 from shared_schema.entities import SiteKind
 
 
-class UiError(DeviceError):
-    """A refusal by the UI itself (not the device engine); shown as a snackbar."""
-
-CHINA = dt.timezone(dt.timedelta(hours=8))  # no DST: a fixed offset is exact
 #: The kinds of site, in the order the forms offer them (``shared_schema.entities.SiteKind``).
 SITE_KINDS: tuple[str, ...] = get_args(SiteKind)
 ACTIVE_SITE_STATUSES = (None, "active")
@@ -55,12 +51,6 @@ def money(amount: Any) -> str:
     text = f"{amount:,.2f}"
     return (text[:-3] if text.endswith(".00") else text) + " 元"
 
-
-def text_limit(entity: str, name: str) -> int | None:
-    """The longest text a field takes, in characters (``shared_schema.fields``,
-    the server's limit): the form shows it with a counter."""
-    rule = field_rules.rule_for(entity, name)
-    return rule.max_chars if rule is not None else None
 
 
 def parse_number(text: str, integer: bool) -> int | float | None:

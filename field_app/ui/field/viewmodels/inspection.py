@@ -18,7 +18,9 @@ from shared_schema.checklists import (
     validate_answer,
 )
 
-from .common import FieldError, UiError, check_number_text, current_user
+from field_app.ui.kit.rules import UiError
+
+from .common import FieldError, check_number_text, current_user
 
 
 def answer_error(template: ChecklistTemplate, item: ChecklistItem, answer: Any,

@@ -14,7 +14,9 @@ from shared_schema.checklists import (
     six_systems,
 )
 
-from .common import ACTIVE_SITE_STATUSES, CHINA, UiError, current_user, month_of, now_ms
+from field_app.ui.kit.rules import CHINA, UiError
+
+from .common import ACTIVE_SITE_STATUSES, current_user, month_of, now_ms
 
 
 def is_due(site: dict[str, Any], inspections: Iterable[dict[str, Any]], at_ms: int,

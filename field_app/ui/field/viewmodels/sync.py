@@ -10,7 +10,9 @@ from typing import Any, Callable
 from field_app.core import Device, DeviceError, SyncProgress, SyncReport
 from shared_schema.paths import get_flat
 
-from .common import UiError, parse_number
+from field_app.ui.kit.rules import UiError
+
+from .common import parse_number
 
 
 @dataclass

@@ -1,0 +1,97 @@
+"""The part of an app's shell both apps share: the error boundary (a handler
+never crashes the page: an error becomes a snackbar), routing by
+``page.push_route`` and the language switch."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import traceback
+from typing import Any, Callable
+
+import flet as ft
+
+from field_app.core.errors import DeviceError
+
+from ..adapters import UiPrefs
+from ..i18n import Translator
+
+log = logging.getLogger("field_app.ui")
+TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
+
+
+class Shell:
+    """One page of an app: its translator, snackbar, error boundary and routing."""
+
+    def __init__(self, page: ft.Page, prefs: UiPrefs) -> None:
+        self.page = page
+        self.prefs = prefs
+        self.t = Translator(prefs.language)
+
+    # --- error boundary ------------------------------------------------------------------
+    def error_text(self, exc: BaseException) -> str:
+        if isinstance(exc, DeviceError):
+            return self.t.error(exc.code, exc.message)
+        return self.t("err.unexpected", error=str(exc) or type(exc).__name__)
+
+    def toast(self, text: str, error: bool = False) -> None:
+        try:
+            # floating above the bottom bars (上一步/下一步/提交, the tabs): never over them
+            self.page.show_dialog(ft.SnackBar(
+                ft.Text(text), bgcolor=ft.Colors.RED_700 if error else None,
+                duration=ft.Duration(seconds=4), behavior=ft.SnackBarBehavior.FLOATING,
+                margin=ft.Margin.only(left=12, right=12, bottom=TOAST_CLEARANCE)))
+        except Exception:  # never let the boundary itself fail
+            log.exception("snackbar failed")
+
+    def after_handler(self) -> None:
+        """Called after every wrapped handler, failed or not (the field app
+        refreshes its sync chip here)."""
+
+    def safe(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a handler: any exception becomes a snackbar, never an error page."""
+
+        @functools.wraps(fn)
+        async def handler(*args: Any) -> None:
+            try:
+                result = fn(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # the boundary
+                if not isinstance(exc, DeviceError):
+                    log.error("handler failed: %s", traceback.format_exc())
+                self.toast(self.error_text(exc), error=True)
+            finally:
+                self.after_handler()
+
+        return handler
+
+    # --- routing -------------------------------------------------------------------------
+    async def go(self, route: str) -> None:
+        await self.page.push_route(route)
+
+    def nav(self, route: str) -> Callable[..., Any]:
+        return self.safe(lambda *_: self.go(route))
+
+    async def route_changed(self, e: Any = None) -> None:
+        try:
+            await self.render()
+        except Exception as exc:  # show the error, keep the page alive
+            log.error("render failed: %s", traceback.format_exc())
+            self.toast(self.error_text(exc), error=True)
+
+    async def render(self) -> None:
+        raise NotImplementedError
+
+    async def rerender(self) -> None:
+        await self.render()
+
+    # --- settings --------------------------------------------------------------------------
+    def save_prefs(self) -> None:
+        raise NotImplementedError
+
+    def set_language(self, lang: str) -> None:
+        self.prefs.language = lang
+        self.t = Translator(lang)
+        self.save_prefs()

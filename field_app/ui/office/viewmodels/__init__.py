@@ -1,0 +1,120 @@
+"""Plain-Python state for the office console (no Flet here): filters and
+their query parameters, review and conflict-resolution request bodies, the
+case transitions a role may take, the case intake form (with the server's
+validation errors beside their fields), the site registry and its history,
+the audit log, the closure (销号) form with its evidence, and the dashboard's
+series. The views only bind these; the tests drive them directly, and
+against the real server through ``OfficeClient``.
+
+One module per group of screens (``review``, ``cases``, ``registry``); every
+name is importable from here."""
+
+from ...kit.rules import CHINA, OFFICE_ROLES, UiError, is_office
+from .review import (
+    ARREARS_PARTS,
+    AnswerRow,
+    EVENT_FIELDS,
+    RATE_KEYS,
+    REVIEW_DECISIONS,
+    REVIEW_STATES,
+    ReviewFilters,
+    ReviewQueueVM,
+    SIX_SYSTEMS,
+    answer_rows,
+    answer_text,
+    answer_words,
+    field_name,
+    fmt_number,
+    is_failed,
+    item_of,
+    loose_photos,
+    month_of,
+    months_back,
+    parse_custom,
+    plain_label,
+    resolve_body,
+    review_body,
+    show_value,
+    side_by_side,
+    template_of,
+    this_month,
+    unit_of,
+    value_words,
+    with_unit,
+)
+from .cases import (
+    CaseFilters,
+    FIELD_ERRORS,
+    FieldError,
+    INTAKE_CHOICES,
+    INTAKE_SOURCES,
+    INTAKE_TEXT,
+    IntakeForm,
+    OverdueCase,
+    OverduePanel,
+    SECTORS,
+    amounts_by_month,
+    blank_intake,
+    case_state,
+    cases_by_village_status,
+    error_field,
+    event_body,
+    event_fields,
+    field_error_words,
+    inspections_vs_plan,
+    is_overdue,
+    nice_scale,
+    overdue_row,
+    parse_local_time,
+    percent,
+    period_text,
+    six_rates_by_kind,
+    ticks_of,
+    transitions_for,
+)
+from shared_schema.audit import AUDIT_ACTIONS
+
+from .registry import (
+    AUDIT_DETAIL_KEYS,
+    AUDIT_HIDDEN,
+    AUDIT_PAIRS,
+    AuditFilters,
+    AuditVM,
+    ClosureForm,
+    Evidence,
+    HistoryLine,
+    REGISTRY_FIELDS,
+    RegistryFilters,
+    RegistryVM,
+    SiteDetailVM,
+    audit_details,
+    case_times,
+    event_times,
+    headcounts,
+    history_value,
+    hlc_ms,
+    parse_day,
+    prepare_evidence,
+    shown_times,
+    six_score,
+    six_status,
+)
+
+__all__ = [
+    'ARREARS_PARTS', 'AUDIT_ACTIONS', 'AUDIT_DETAIL_KEYS', 'AUDIT_HIDDEN', 'AUDIT_PAIRS',
+    'AnswerRow', 'AuditFilters', 'AuditVM', 'CHINA', 'CaseFilters', 'ClosureForm',
+    'EVENT_FIELDS', 'Evidence', 'FIELD_ERRORS', 'FieldError', 'HistoryLine', 'INTAKE_CHOICES',
+    'INTAKE_SOURCES', 'INTAKE_TEXT', 'IntakeForm', 'OFFICE_ROLES', 'OverdueCase',
+    'OverduePanel', 'RATE_KEYS', 'REGISTRY_FIELDS', 'REVIEW_DECISIONS', 'REVIEW_STATES',
+    'RegistryFilters', 'RegistryVM', 'ReviewFilters', 'ReviewQueueVM', 'SECTORS', 'SIX_SYSTEMS',
+    'SiteDetailVM', 'UiError', 'amounts_by_month', 'answer_rows', 'answer_text', 'answer_words',
+    'audit_details', 'blank_intake', 'case_state', 'case_times', 'cases_by_village_status',
+    'error_field', 'event_body', 'event_fields', 'event_times', 'field_error_words',
+    'field_name', 'fmt_number', 'headcounts', 'history_value', 'hlc_ms', 'inspections_vs_plan',
+    'is_failed', 'is_office', 'is_overdue', 'item_of', 'loose_photos', 'month_of',
+    'months_back', 'nice_scale', 'overdue_row', 'parse_custom', 'parse_day', 'parse_local_time',
+    'percent', 'period_text', 'plain_label', 'prepare_evidence', 'resolve_body', 'review_body',
+    'show_value', 'shown_times', 'side_by_side', 'six_rates_by_kind', 'six_score', 'six_status',
+    'template_of', 'this_month', 'ticks_of', 'transitions_for', 'unit_of', 'value_words',
+    'with_unit'
+]

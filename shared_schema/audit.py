@@ -1,0 +1,14 @@
+"""The audit log's action words: what the server records (``action`` of an
+audit row) and the office console filters and names. One list, so a new
+action is named on both sides (docs/office-api.md, "Audit log")."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+AuditAction = Literal[
+    "review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",
+    "user_create", "device_revoke", "device_id_taken", "login", "login_failed", "logout",
+    "user_disable", "user_enable", "user_password", "user_role", "device_enable",
+]
+AUDIT_ACTIONS: tuple[str, ...] = get_args(AuditAction)
