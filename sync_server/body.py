@@ -55,6 +55,32 @@ class Deferred(Generic[T]):
         return decode(self._body, self._decoder)
 
 
+#: JSON Schema keywords of a field's ``Meta(extra_json_schema=…)`` that the
+#: OpenAPI document takes: checks the server makes itself (with their own
+#: error codes), documented on the field without msgspec enforcing them.
+_CHECKS = {"minLength": "min_length", "maxLength": "max_length", "pattern": "pattern",
+           "minimum": "minimum", "maximum": "maximum", "enum": "enum"}
+
+
+def _document_checks(schema_creator: Any, ref: Any, target: type) -> None:
+    """Copy the documented checks of ``target``'s fields (msgspec's own JSON
+    Schema, which Litestar's does not read them from) into its schema."""
+    if not isinstance(target, type) or not issubclass(target, msgspec.Struct):
+        return
+    _, defs = msgspec.json.schema_components([target])
+    own = defs.get(target.__name__, {}).get("properties", {})
+    schema = schema_creator.schema_registry.from_reference(ref).schema
+    if target.__struct_config__.forbid_unknown_fields:  # 400 ``unknown_field``
+        schema.additional_properties = False
+    for name, prop in own.items():
+        field = (schema.properties or {}).get(name)
+        for key, attr in _CHECKS.items():
+            if key in prop and field is not None and hasattr(field, attr):
+                setattr(field, attr, prop[key])
+        if prop.get("required") is True and name not in (schema.required or []):
+            schema.required = [*(schema.required or []), name]
+
+
 class WireBody(AbstractDTO[Any]):
     """The body of every handler that takes ``data``: its declared type is
     what the OpenAPI document shows and what the body is decoded into."""
@@ -80,7 +106,9 @@ class WireBody(AbstractDTO[Any]):
     def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
                               schema_creator: Any) -> Any:
         target, _ = cls._target(field_definition)
-        return schema_creator.for_field_definition(FieldDefinition.from_annotation(target))
+        ref = schema_creator.for_field_definition(FieldDefinition.from_annotation(target))
+        _document_checks(schema_creator, ref, target)
+        return ref
 
     @classmethod
     def generate_field_definitions(cls, model_type: type[Any]) -> Generator[Any, None, None]:

@@ -42,6 +42,7 @@ REQUEST_CODINGS = ("identity", "gzip", "x-gzip", "zstd")
 #: otherwise end a deeper body in a RecursionError, here or on each later pull.
 MAX_JSON_DEPTH = 64
 #: Integer query parameters fit signed 64-bit integers (the database's).
+#: Integer query parameters fit signed 64-bit integers (the database's).
 INT64_MAX = 2**63 - 1
 
 _local = threading.local()

@@ -19,6 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from shared_schema.wire import ErrorBody
+from sync_server.http import INT64_MAX
 
 #: The error answers an operation may give, all in the one error shape.
 ERROR_STATUSES = {"400": "bad input", "401": "no, expired or revoked token",
@@ -32,7 +33,7 @@ _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every operation's error answers, as ``ErrorBody``."""
+    """Every operation's error answers, as ``ErrorBody``; answers without a body as such."""
     _, components = msgspec.json.schema_components(
         [ErrorBody], ref_template="#/components/schemas/{name}")
     schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
@@ -41,6 +42,9 @@ def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses = op["responses"]
+            for answer in responses.values():  # ``Response[None]``: no body, not JSON null
+                if answer.get("content") == {"application/json": {"schema": {"type": "null"}}}:
+                    del answer["content"]
             for status in [s for s in responses if s[:1] in "45"]:
                 del responses[status]  # Litestar's own shape, not the server's
             for status, text in ERROR_STATUSES.items():
@@ -49,9 +53,54 @@ def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def plain_queries(schema: dict[str, Any]) -> dict[str, Any]:
+    """Query parameters as they are on the wire: never null (absent is
+    none), and int64 bounds as exact integers (Litestar writes them as
+    doubles, one past the largest int64)."""
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                if param.get("in") != "query":
+                    continue
+                s = param["schema"]
+                options = [o for o in s.pop("oneOf", []) if o.get("type") != "null"]
+                if len(options) == 1:
+                    s.update({k: v for k, v in options[0].items() if k not in s})
+                elif options:
+                    s["oneOf"] = options
+                if isinstance(s.get("type"), list):
+                    s["type"] = next(t for t in s["type"] if t != "null")
+                if "enum" in s:
+                    s["enum"] = [v for v in s["enum"] if v is not None]
+                for bound in ("minimum", "maximum"):
+                    if isinstance(s.get(bound), float) and abs(s[bound]) >= 2**63:
+                        s[bound] = INT64_MAX if s[bound] > 0 else -INT64_MAX - 1
+                    elif isinstance(s.get(bound), float) and s[bound].is_integer():
+                        s[bound] = int(s[bound])
+    return schema
+
+
+def with_settings(schema: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """Bounds that are settings of this server: the largest pull page, the
+    largest photo."""
+    paths = schema.get("paths", {})
+    bounds = [(paths.get("/api/v1/sync/pull", {}).get("get", {}), "limit",
+               settings.pull_max_limit),
+              (paths.get("/api/v1/uploads", {}).get("post", {}), "Upload-Length",
+               settings.max_upload_bytes)]
+    for op, name, maximum in bounds:
+        for param in op.get("parameters", []):
+            if param.get("name") == name:
+                for option in param["schema"].get("oneOf", [param["schema"]]):
+                    if option.get("type") == "integer":
+                        option["maximum"] = maximum
+    return schema
+
+
 class ErrorShapeJson(JsonRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return self.render_json(request, with_errors(openapi_schema))
+        schema = with_settings(plain_queries(with_errors(openapi_schema)), request.app.state.settings)
+        return self.render_json(request, schema)
 
 
 class OfflineHtml(OpenAPIRenderPlugin):

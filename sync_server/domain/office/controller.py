@@ -55,11 +55,15 @@ ADMIN = [role_in(access.ADMIN)]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=INT64_MAX, description="items to skip")]
-DateFrom = Annotated[dt.date | None, QueryParameter(name="from", description="from this day")]
+#: A day the filters take: 1970-9000 (it becomes epoch milliseconds).
+DAY = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+DateFrom = Annotated[dt.date | None, QueryParameter(name="from", description="from this day",
+                                                     schema_extra={"pattern": DAY})]
 #: ``state`` names Litestar's own request state: the parameter is ``state`` on the wire only.
 InspectionState = Annotated[Literal["draft", "submitted"] | None, QueryParameter(name="state")]
 ReviewState = Literal["pending", "approved", "has_issues", "rejected"]
-DateTo = Annotated[dt.date | None, QueryParameter(name="to", description="to this day")]
+DateTo = Annotated[dt.date | None, QueryParameter(name="to", description="to this day",
+                                                 schema_extra={"pattern": DAY})]
 
 
 async def _run(fn, *args, **kwargs) -> Response:

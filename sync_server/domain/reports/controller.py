@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from anyio import to_thread
 from litestar import Controller, Response, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 
 from sync_server.domain.office import access, params
 from sync_server.domain.reports import service, workbook
@@ -18,6 +18,9 @@ from sync_server.http import json_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
+#: ``YYYY-MM``, 1970-9000 (``params.month``); none: the current month.
+Month = Annotated[str | None, QueryParameter(
+    pattern=r"^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])$")]
 
 
 def _disposition(filename: str) -> str:
@@ -39,13 +42,13 @@ class ReportController(Controller):
 
     @get("/summary", summary="Monthly figures as JSON", operation_id="report_summary")
     async def summary(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
-                      month: FromQuery[str | None] = None) -> Response[MonthlySummary]:
+                      month: Month = None) -> Response[MonthlySummary]:
         return json_response(await _summary(principal, store, settings, month))
 
     @get("/monthly.xlsx", summary="Monthly ledger workbook", operation_id="report_workbook",
          media_type=XLSX)
     async def xlsx(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
-                   month: FromQuery[str | None] = None) -> Response[bytes]:
+                   month: Month = None) -> Response[bytes]:
         summary = await _summary(principal, store, settings, month)
         body = await to_thread.run_sync(workbook.workbook_bytes, summary)
         return Response(content=body, media_type=XLSX, headers={
@@ -54,7 +57,7 @@ class ReportController(Controller):
     @get("/monthly.csv", summary="One sheet of the monthly workbook as CSV",
          operation_id="report_csv", media_type=CSV)
     async def csv(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
-                  month: FromQuery[str | None] = None,
+                  month: Month = None,
                   sheet: FromQuery[Literal[workbook.SHEET_KEYS]] = "summary",  # type: ignore[valid-type]
                   ) -> Response[bytes]:
         summary = await _summary(principal, store, settings, month)

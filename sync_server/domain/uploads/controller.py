@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, AsyncIterator
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, head, patch, post, route
 from litestar.datastructures import ResponseHeader
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
-from litestar.params import FromPath
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import FromPath, HeaderParameter
 from litestar.response import File
 
 from sync_server.domain.errors import DomainError
@@ -28,6 +37,35 @@ def _documented(name: str, description: str) -> ResponseHeader:
 OFFSET_HEADERS = [_documented("Upload-Offset", "bytes received so far"),
                   _documented("Upload-Length", "the photo's size"),
                   _documented("Upload-Expires", "when it is collected")]
+
+
+def _header(name: str, description: str, **schema: object) -> object:
+    """A request header the tus service reads and checks itself (400
+    ``invalid_header``, ``invalid_metadata``): documented as required, handed
+    over as sent (a ``str``, or None when missing)."""
+    return Annotated[Any, HeaderParameter(name=name, required=True, description=description,
+                                          schema_extra={"type": "string", **schema})]
+
+
+UploadLength = _header("Upload-Length", "the photo's size in bytes", type="integer", minimum=0)
+#: Base64 of three lowercase hex digits, then of the 64th: what ``sha256`` carries.
+_P3 = "(?:[MN][DTjz]|O[DT]|Y[Tjz]|Z[DTj])"  # a first digit, and a second of 0-9
+_P6 = "(?:[MN][GWm2]|O[GW]|Y[Wm2]|Z[GWm])"  # a first digit, and a second of a-f
+_HEX3 = f"(?:{_P3}(?:[AEIMQUYcgk][w-z0-5]|[BFJNRVZdhl][h-m])|{_P6}(?:[EIMQUY][w-z0-5]|[FJNRVZ][h-m]))"
+_HEX1 = "(?:[MN][AQgw]|O[AQ]|Y[Qgw]|Z[AQg])=="
+UploadMetadata = _header("Upload-Metadata", "tus metadata: sha256 (base64 of its 64 hex digits), "
+                         "filename, …", pattern=f"^sha256 {_HEX3}{{21}}{_HEX1}$")
+UploadOffset = _header("Upload-Offset", "where these bytes start", type="integer", minimum=0)
+
+
+@dataclass
+class TusPatch(Operation):
+    """The tus PATCH body: raw bytes, ``application/offset+octet-stream``."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, content={
+            "application/offset+octet-stream": OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))})
 
 
 def _tus_headers(upload, settings, **extra: str) -> dict[str, str]:
@@ -67,11 +105,12 @@ class UploadController(Controller):
     @post("/", summary="Create an upload (tus creation)", operation_id="uploads_create",
           guards=[signed_in], security=[{"bearer": []}], response_headers=[
               *OFFSET_HEADERS, _documented("Location", "the upload's URL")])
-    async def create(self, request: Request, principal: CurrentPrincipal, store: Store,
-                     blobs: Blobs, settings: AppSettings) -> Response[None]:
+    async def create(self, principal: CurrentPrincipal, store: Store, blobs: Blobs,
+                     settings: AppSettings, upload_length: UploadLength = None,
+                     upload_metadata: UploadMetadata = None) -> Response[None]:
         upload = await to_thread.run_sync(
-            service.create_upload, store, blobs, settings, principal,
-            request.headers.get("upload-length"), request.headers.get("upload-metadata"))
+            service.create_upload, store, blobs, settings, principal, upload_length,
+            upload_metadata)
         return Response(content=b"", status_code=201, headers=_tus_headers(
             upload, settings, Location=f"/api/v1/uploads/{upload.id}"))
 
@@ -85,11 +124,13 @@ class UploadController(Controller):
 
     @patch("/{upload_id:str}", summary="Append bytes at Upload-Offset",
            operation_id="uploads_patch", request_max_body_size=None, status_code=204,
-           guards=[signed_in], security=[{"bearer": []}], response_headers=OFFSET_HEADERS)
+           guards=[signed_in], security=[{"bearer": []}], response_headers=OFFSET_HEADERS,
+           operation_class=TusPatch)
     async def append(self, request: Request, principal: CurrentPrincipal, store: Store,
-                     blobs: Blobs, settings: AppSettings, upload_id: FromPath[str]) -> Response[None]:
+                     blobs: Blobs, settings: AppSettings, upload_id: FromPath[str],
+                     upload_offset: UploadOffset = None) -> Response[None]:
         upload = await service.append(
-            store, blobs, settings, principal, upload_id, request.headers.get("upload-offset"),
+            store, blobs, settings, principal, upload_id, upload_offset,
             request.headers.get("content-type"), _patch_body(request),
             request.headers.get("content-encoding"))
         return Response(content=b"", status_code=204, headers=_tus_headers(upload, settings))
