@@ -7,11 +7,12 @@ names them (``sync_server/openapi.py``); the office console decodes them too.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
 from shared_schema.base import WireStruct
+from shared_schema.wire import Documented, Role
 from shared_schema.case_sources import CASE_SOURCES, SOURCE_CODES
 from shared_schema.entities import Sector
 from shared_schema.calendar import Deadlines
@@ -263,10 +264,21 @@ class AuditList(WireStruct, kw_only=True):
 # --- admin ---------------------------------------------------------------------------------
 
 
+#: A role, checked by the server (400 ``invalid_role``), not by the decoder.
+RoleName = Annotated[str, Documented(enum=list(get_args(Role)))]
+
+
+#: A new password: 8-256 characters (and not a common one, nor the username),
+#: checked by the server's policy (400 ``weak_password``), not by the decoder.
+NewPassword = Annotated[str, Documented(minLength=8, maxLength=256, pattern=r"^(?!(.)\1*$)")]
+#: A new user's name: not empty (400 ``invalid_user``).
+UserName = Annotated[str, Documented(minLength=1)]
+
+
 class CreateUserRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
-    username: str
-    password: str
-    role: str
+    username: UserName
+    password: NewPassword
+    role: RoleName
     display_name: str | None = None
     village_ids: list[str] = []
     department_ids: list[str] = []
@@ -288,11 +300,11 @@ class RevokeResponse(WireStruct, kw_only=True):
 
 
 class PasswordRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
-    password: str
+    password: NewPassword
 
 
 class RoleRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
-    role: str
+    role: RoleName
 
 
 class UserChange(WireStruct, kw_only=True):

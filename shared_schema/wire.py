@@ -7,7 +7,7 @@ bottom, so a malformed body fails with msgspec's path (``$.mutations[0].hlc``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -37,16 +37,25 @@ class ErrorBody(WireStruct, kw_only=True):
 # --- auth -------------------------------------------------------------------
 
 
+def Documented(**checks: Any) -> msgspec.Meta:
+    """JSON Schema checks a field documents but the decoder does not make:
+    the server makes them itself, each with its own error code.
+    ``required=True``: a field with a default that the server requires."""
+    return msgspec.Meta(extra_json_schema=checks)
+
+
 class LoginRequest(WireStruct, kw_only=True):
     username: str
     password: str
-    device_id: str
+    #: 1-100 characters without ``.``: checked by the server (400 ``invalid_device_id``).
+    device_id: Annotated[str, Documented(minLength=1, maxLength=100, pattern=r"^[^.]*$")]
     device_name: str = ""
     protocol: int = PROTOCOL_VERSION
     #: The random secret the device made on first open (protocol 1.1): the
     #: server binds its hash to ``device_id`` at the first login and refuses
-    #: the id with any other secret (409 ``device_id_taken``).
-    device_secret: str = ""
+    #: the id with any other secret (409 ``device_id_taken``). 32-200
+    #: characters: checked by the server (400 ``device_secret_required``).
+    device_secret: Annotated[str, Documented(minLength=32, maxLength=200, required=True)] = ""
 
 
 class Scope(WireStruct, kw_only=True, omit_defaults=False):
@@ -108,7 +117,8 @@ class PushRequest(WireStruct, kw_only=True):
     device_id: str
     mutations: list[Mutation]
     client_time_ms: int = 0
-    protocol: int = PROTOCOL_VERSION
+    #: One of ``SUPPORTED_PROTOCOLS``: checked by the server (400 ``unsupported_protocol``).
+    protocol: Annotated[int, Documented(enum=list(SUPPORTED_PROTOCOLS))] = PROTOCOL_VERSION
 
 
 ResultStatus = Literal["applied", "merged", "duplicate", "rejected"]

@@ -22,6 +22,8 @@ from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
 from sync_server.domain.uploads.service import BlobStore
+from sync_server.body import WireBody, WireRequest
+from sync_server.dependencies import DEPENDENCIES
 from sync_server.errors import EXCEPTION_HANDLERS, error_response
 from sync_server.http import json_response
 from sync_server.openapi import openapi_config
@@ -120,6 +122,10 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
                         *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+        dependencies=DEPENDENCIES,
+        request_class=WireRequest,
+        dto=WireBody,
+        return_dto=None,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),

@@ -1,75 +1,63 @@
 """One error shape for every failure: ``{"error": {"code", "message", "details"}}``.
 
-Domain code raises ``ApiError`` (or a subclass) with a stable code; the
-handlers here map it, Litestar's own HTTP errors, and msgspec validation
-errors to that shape. Unexpected exceptions become 500 ``internal_error``
-without leaking internals; the request tests assert none ever happens.
+Domain code raises ``DomainError`` with a stable code and no HTTP status;
+``STATUS`` here is the one mapping of codes to statuses. The handlers map
+domain errors, Litestar's own HTTP errors and validation errors to that shape.
+Unexpected exceptions become 500 ``internal_error`` without leaking
+internals; the request tests assert none ever happens.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import re
-import sqlite3
-from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 
 from shared_schema.wire import ErrorBody, ErrorInfo
+from sync_server.domain.errors import DomainError, is_disk_full
 
 log = logging.getLogger("sync_server")
 
 
-class ApiError(Exception):
-    status = 400
-
-    def __init__(self, code: str, message: str, status: int | None = None,
-                 headers: dict[str, str] | None = None, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
-        if status is not None:
-            self.status = status
-
-
-def storage_full(message: str, headers: dict[str, str] | None = None,
-                 **details: Any) -> ApiError:
-    """507 ``storage_full``: the server's disk (photos or database) is full."""
-    return ApiError("storage_full", message, 507, headers=headers, **details)
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """A full disk or quota, as the OS (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL:
-    "database or disk is full") reports it, on ``exc`` or what it was raised from."""
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if isinstance(exc, sqlite3.Error) and (
-                getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-                or "database or disk is full" in str(exc)):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+#: The one mapping of a domain error's code to its HTTP status. A code not
+#: listed is a rule a write broke (a ``Rejection`` of an office action, an
+#: answer out of range): 422.
+STATUS: dict[str, int] = {
+    # 400: the request itself is malformed
+    "malformed_json": 400, "invalid_body": 400, "too_deep": 400, "unknown_field": 400,
+    "invalid_field": 400, "field_too_long": 400, "invalid_parameter": 400,
+    "invalid_header": 400, "invalid_metadata": 400, "invalid_device_id": 400,
+    "device_secret_required": 400, "unsupported_protocol": 400, "client_disconnected": 400,
+    "invalid_role": 400, "invalid_user": 400, "weak_password": 400,
+    # 401: no, a bad or a revoked login
+    "auth_required": 401, "token_invalid": 401, "token_expired": 401, "token_revoked": 401,
+    "invalid_credentials": 401, "user_disabled": 401, "device_mismatch": 401,
+    # 403: out of role or scope
+    "forbidden": 403, "device_revoked": 403, "role_not_allowed": 403, "out_of_scope": 403,
+    "field_not_writable": 403,
+    # 404: unknown or not visible
+    "not_found": 404, "unknown_user": 404,
+    # 409: the state of the record or the server says no
+    "already_reviewed": 409, "conflict_resolved": 409, "device_id_taken": 409,
+    "last_admin": 409, "not_submitted": 409, "offset_mismatch": 409, "record_deleted": 409,
+    "user_exists": 409, "illegal_transition": 409, "already_extended": 409,
+    "duplicate_entity": 409,
+    "resync_required": 410,
+    "too_large": 413, "too_many_mutations": 413,
+    "unsupported_encoding": 415, "unsupported_media_type": 415,
+    "invalid_calendar": 422, "invalid_value": 422, "missing_field": 422, "masked_value": 422,
+    "upload_busy": 423,
+    "too_many_attempts": 429, "upload_quota": 429,
+    "checksum_mismatch": 460,
+    "storage_full": 507,
+}
 
 
-class Rejection(Exception):
-    """A mutation that breaks a rule: it is ``rejected``, the batch goes on."""
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
-
-    def info(self) -> ErrorInfo:
-        return ErrorInfo(code=self.code, message=self.message, details=self.details)
+def status_of(code: str) -> int:
+    return STATUS.get(code, 422)
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -87,7 +75,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 _UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]*)`")
 
 
-def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
+def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> DomainError:
     text = str(exc)
     path = text.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in text else "$"
     unknown = _UNKNOWN_FIELD.match(text)
@@ -95,11 +83,11 @@ def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiE
         # A request type that forbids unknown fields (the office writes): a
         # field the server does not know is refused, never dropped.
         name = unknown.group(1)[:100]
-        return ApiError("unknown_field", f"unknown field {name!r}", 400,
-                        path=f"{path}.{name}", field=name)
+        return DomainError("unknown_field", f"unknown field {name!r}", path=f"{path}.{name}",
+                           field=name)
     code = "malformed_json" if isinstance(exc, msgspec.DecodeError) and not isinstance(
         exc, msgspec.ValidationError) else "invalid_body"
-    return ApiError(code, text, 400, path=path)
+    return DomainError(code, text, path=path)
 
 
 _HTTP_CODES = {
@@ -109,12 +97,33 @@ _HTTP_CODES = {
 }
 
 
-def handle_api_error(_: Request, exc: ApiError) -> Response:
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+def handle_domain_error(_: Request, exc: DomainError) -> Response:
+    return error_response(status_of(exc.code), exc.code, exc.message, exc.details, exc.headers)
+
+
+def parameter_error(request: Request, exc: ValidationException) -> DomainError | None:
+    """A typed handler parameter Litestar refused, as the server's own error:
+    a query, path or header value is 400 ``invalid_parameter`` naming it; a
+    missing body is ``malformed_json``, as an empty JSON text."""
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    for err in errors:
+        key, source = str(err.get("key", "")), err.get("source", "")
+        source = getattr(source, "value", source)  # a ParamType, or "body"
+        if source == "body" and key == "data":
+            return DomainError("malformed_json", "Input data was truncated", path="$")
+        if source in ("query", "path", "header", "cookie"):
+            field = request.route_handler.parsed_fn_signature.parameters.get(key)
+            kwarg = field.kwarg_definition if field is not None else None
+            name = getattr(kwarg, "name", None) or key  # the name on the wire
+            return DomainError("invalid_parameter", f"{name}: {err.get('message', 'invalid')}",
+                               path=name)
+    return None
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if isinstance(exc, ValidationException) and (err := parameter_error(request, exc)):
+        return handle_domain_error(request, err)
     if status >= 500 and "disconnected" in str(exc.detail).lower():
         # The client went away mid-body: its doing, not a fault (no traceback).
         return error_response(400, "client_disconnected",
@@ -127,7 +136,9 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
         details = exc.extra
     elif isinstance(exc.extra, list):
         details = {"errors": exc.extra}
-    return error_response(status, code, exc.detail or code, details)
+    # e.g. the ``Allow`` header of a 405
+    headers = dict(exc.headers or {})
+    return error_response(status, code, exc.detail or code, details, headers)
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -140,8 +151,13 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the server failed; nothing was committed")
 
 
+#: The former name of ``DomainError``, still imported by the CLI.
+ApiError = DomainError
+
+__all__ = ["ApiError", "DomainError", "STATUS", "status_of"]
+
 EXCEPTION_HANDLERS = {
-    ApiError: handle_api_error,
+    DomainError: handle_domain_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

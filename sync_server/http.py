@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by the controllers: body limits, JSON, auth."""
+"""Small HTTP helpers shared by the controllers: body limits, encodings, JSON."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 import msgspec
 import zstandard
 from litestar import MediaType, Request, Response
-from litestar.datastructures import State
 
 from shared_schema.wire import encoder
-from sync_server.domain.auth.service import Principal, authenticate
-from sync_server.errors import ApiError, validation_error
+from sync_server.domain.errors import DomainError
+from sync_server.errors import validation_error
 from sync_server.settings import Settings
 
 T = TypeVar("T")
@@ -22,15 +21,13 @@ T = TypeVar("T")
 #: Bodies of at least this many bytes are compressed (zstd or gzip) for clients
 #: that accept it.
 GZIP_MIN_BYTES = 1024
-#: Level 6 with memLevel 9: pull pages shrink ~8.6x (level 1: ~6x for half the
-#: CPU; measured in docs/performance.md). About 0.06 ms of server CPU per record,
-#: spent while the device writes the previous page (it prefetches).
+#: Level 6 with memLevel 9: pull pages shrink well for a CPU cost paid while the
+#: device writes the previous page (it prefetches); measured in docs/performance.md.
 GZIP_RESPONSE_LEVEL = 6
 GZIP_MEM_LEVEL = 9
 #: zstd level of responses, chosen by measurement on the bench's pull pages
-#: (docs/performance.md "Encoding choice"): level 1 is 195 B per document
-#: against gzip 6's 216 B, for 4 µs of CPU instead of ~40; level 3 is no smaller
-#: (196 B, 5 µs), level 6 is 162 B but 22 µs, the CPU this change removes.
+#: (docs/performance.md, "Encoding choice"): level 1 is smaller than gzip 6 for a fraction of its
+#: CPU; higher levels cost more CPU for little or nothing.
 ZSTD_RESPONSE_LEVEL = 1
 #: A zstd request body may not ask for a larger window than this (a frame's
 #: window is memory the server allocates before reading a byte of it).
@@ -44,7 +41,8 @@ REQUEST_CODINGS = ("identity", "gzip", "x-gzip", "zstd")
 #: a push is 5 deep to an answer's value; Python's own limit (~1000) would
 #: otherwise end a deeper body in a RecursionError, here or on each later pull.
 MAX_JSON_DEPTH = 64
-#: Integer query parameters fit SQLite's signed 64-bit integers.
+#: Integer query parameters fit signed 64-bit integers (the database's).
+#: Integer query parameters fit signed 64-bit integers (the database's).
 INT64_MAX = 2**63 - 1
 
 _local = threading.local()
@@ -55,21 +53,21 @@ async def read_body(request: Request, limit: int) -> bytes:
     and with 415 a Content-Encoding it does not decode (before reading it)."""
     coding = request.headers.get("content-encoding", "").strip().lower() or "identity"
     if coding not in REQUEST_CODINGS:
-        raise ApiError("unsupported_encoding",
-                       f"Content-Encoding {coding[:40]!r} is not supported; send identity, "
-                       "gzip or zstd", 415, got=coding[:40], supported=list(REQUEST_CODINGS),
-                       headers={"Accept-Encoding": "zstd, gzip"})
+        raise DomainError("unsupported_encoding",
+                          f"Content-Encoding {coding[:40]!r} is not supported; send identity, "
+                          "gzip or zstd", got=coding[:40], supported=list(REQUEST_CODINGS),
+                          headers={"Accept-Encoding": "zstd, gzip"})
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError("too_large", f"the body is over the limit of {limit} bytes", 413,
-                       limit=limit, got=int(declared))
+        raise DomainError("too_large", f"the body is over the limit of {limit} bytes",
+                          limit=limit, got=int(declared))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ApiError("too_large", f"the body is over the limit of {limit} bytes", 413,
-                           limit=limit)
+            raise DomainError("too_large", f"the body is over the limit of {limit} bytes",
+                              limit=limit)
         chunks.append(chunk)
     body = b"".join(chunks)
     if coding in ("gzip", "x-gzip"):
@@ -85,12 +83,12 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     try:
         out = inflater.decompress(body, limit + 1)
     except zlib.error as exc:
-        raise ApiError("malformed_json", f"the gzip body cannot be inflated: {exc}", 400) from None
+        raise DomainError("malformed_json", f"the gzip body cannot be inflated: {exc}") from None
     if len(out) > limit:
-        raise ApiError("too_large", f"the body is over the limit of {limit} bytes", 413,
-                       limit=limit)
+        raise DomainError("too_large", f"the body is over the limit of {limit} bytes",
+                          limit=limit)
     if not inflater.eof:
-        raise ApiError("malformed_json", "the gzip body is truncated", 400)
+        raise DomainError("malformed_json", "the gzip body is truncated")
     return out
 
 
@@ -101,11 +99,10 @@ def _unzstd(body: bytes, limit: int) -> bytes:
     try:
         out = d.stream_reader(io.BytesIO(body), read_across_frames=True).read(limit + 1)
     except zstandard.ZstdError as exc:
-        raise ApiError("malformed_json", f"the zstd body cannot be decompressed: {exc}",
-                       400) from None
+        raise DomainError("malformed_json", f"the zstd body cannot be decompressed: {exc}") from None
     if len(out) > limit:
-        raise ApiError("too_large", f"the body is over the limit of {limit} bytes", 413,
-                       limit=limit)
+        raise DomainError("too_large", f"the body is over the limit of {limit} bytes",
+                          limit=limit)
     # The stream reader stops quietly at the end of a truncated frame: check
     # that every frame ends (their output is known to fit in ``limit`` now).
     rest = body
@@ -114,13 +111,12 @@ def _unzstd(body: bytes, limit: int) -> bytes:
             frame = d.decompressobj()
             frame.decompress(rest)
             if not frame.eof:
-                raise ApiError("malformed_json", "the zstd body is truncated", 400)
+                raise DomainError("malformed_json", "the zstd body is truncated")
             rest = frame.unused_data
             if not rest:
                 break
     except zstandard.ZstdError as exc:
-        raise ApiError("malformed_json", f"the zstd body cannot be decompressed: {exc}",
-                       400) from None
+        raise DomainError("malformed_json", f"the zstd body cannot be decompressed: {exc}") from None
     return out
 
 
@@ -181,13 +177,12 @@ def decode(body: bytes, decoder: msgspec.json.Decoder) -> Any:
         if not body.isascii():
             # The decoder skips unknown keys and their values unchecked: a key
             # that is not UTF-8 would be ignored, not refused.
-            body.decode("utf-8")  # ~3 ms per MB of Chinese text, ~0 for ASCII
+            body.decode("utf-8")  # skipped for ASCII, the common case
         value = decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise validation_error(exc) from None
     except UnicodeDecodeError as exc:
-        raise ApiError("malformed_json", f"the body is not valid UTF-8 at byte {exc.start}",
-                       400, path="$") from None
+        raise DomainError("malformed_json", f"the body is not valid UTF-8 at byte {exc.start}", path="$") from None
     except RecursionError:
         raise _too_deep() from None
     if too_deep(value, MAX_JSON_DEPTH):
@@ -195,9 +190,9 @@ def decode(body: bytes, decoder: msgspec.json.Decoder) -> Any:
     return value
 
 
-def _too_deep() -> ApiError:
-    return ApiError("too_deep", f"the body nests objects and arrays more than "
-                    f"{MAX_JSON_DEPTH} deep", 400, limit=MAX_JSON_DEPTH, path="$")
+def _too_deep() -> DomainError:
+    return DomainError("too_deep", f"the body nests objects and arrays more than "
+                       f"{MAX_JSON_DEPTH} deep", limit=MAX_JSON_DEPTH, path="$")
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})
@@ -206,8 +201,7 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 def too_deep(value: Any, limit: int) -> bool:
     """Does ``value`` (decoded JSON: dicts, lists, msgspec Structs) nest more
     than ``limit`` containers deep? It looks only into containers, and its own
-    recursion is at most ``limit`` calls deep. About 25 µs per inspection of
-    25 answers (a third of its decode)."""
+    recursion is at most ``limit`` calls deep."""
     return _deeper([value], limit + 1)
 
 
@@ -248,17 +242,6 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
                     headers=headers)
 
 
-def principal(request: Request) -> Principal:
-    """The caller, from its bearer token; raises the 401 ``ApiError``s.
-
-    Handlers call it on the event loop, before they read a body or hop to a
-    worker thread: it is one indexed read (~30 µs), and a hop to a worker
-    thread and back costs about ten times that here (docs/performance.md,
-    "Sixth round"). A pull calls it inside its one hop instead."""
-    state: State = request.app.state
-    return authenticate(state.store, state.settings, request.headers.get("authorization"))
-
-
 def client_address(request: Request, settings: Settings) -> str:
     """The client's address for login back-off and the audit log: the
     connection's peer. ``X-Forwarded-For`` counts only when that peer is one
@@ -274,17 +257,3 @@ def client_address(request: Request, settings: Settings) -> str:
         if hop not in trusted:
             return hop[:64]
     return peer
-
-
-def int_param(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError("invalid_parameter", f"{name} must be an integer", 400, path=name) from None
-    if not -INT64_MAX - 1 <= value <= INT64_MAX:
-        raise ApiError("invalid_parameter", f"{name} is out of range", 400, path=name,
-                       max=INT64_MAX)
-    return value

@@ -18,7 +18,7 @@ from sync_server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-RAISERS = r"(?:Rejection|ApiError|CaseRuleError|AnswerError|TemplateNotFoundError|ChecklistError|FieldRefusal)"
+RAISERS = r"(?:Rejection|DomainError|CaseRuleError|AnswerError|TemplateNotFoundError|ChecklistError|FieldRefusal)"
 
 
 def _source_codes() -> set[str]:

@@ -18,7 +18,7 @@ from field_app.core.sync import PULL, PUSH
 from shared_schema import wire
 from sync_server import http as server_http
 from sync_server.domain.sync import controller
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 
 from .support import FaultTransport, LiveServer
 
@@ -102,7 +102,7 @@ def gzip_only_server(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda request: "gzip" if server_http.accepts_gzip(request) else None)
 
     def refuse(body: bytes, limit: int) -> bytes:
-        raise ApiError("unsupported_encoding", "this server takes no zstd", 415)
+        raise DomainError("unsupported_encoding", "this server takes no zstd")
 
     monkeypatch.setattr(server_http, "_unzstd", refuse)
 

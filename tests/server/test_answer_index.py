@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from shared_schema.checklists import AnswerError, load_templates, validate_answer
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.sync import rules
-from sync_server.errors import Rejection
+from sync_server.domain.errors import Rejection
 
 P = Principal(user_id="u1", username="grid1", role="grid_officer", village_ids=frozenset({"v"}),
               department_ids=frozenset(), device_id="d1", scope_version=0)

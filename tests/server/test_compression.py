@@ -263,11 +263,12 @@ def test_an_old_gzip_client_sends_gzip_and_gets_gzip(world: World) -> None:
 def test_the_bounded_zstd_read_does_not_decompress_past_the_limit() -> None:
     """The reader used by the server returns at most limit + 1 bytes of a
     frame that claims gigabytes."""
-    from sync_server.errors import ApiError
+    from sync_server.domain.errors import DomainError
+    from sync_server.errors import status_of
     from sync_server.http import _unzstd
 
     bomb = zstandard.ZstdCompressor(level=1).compress(b"\0" * (64 << 20))
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(DomainError) as exc:
         _unzstd(bomb, 1000)
-    assert (exc.value.status, exc.value.code) == (413, "too_large")
+    assert (status_of(exc.value.code), exc.value.code) == (413, "too_large")
     assert _unzstd(zstandard.ZstdCompressor().compress(b"x" * 1000), 1000) == b"x" * 1000

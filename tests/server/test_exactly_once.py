@@ -113,7 +113,7 @@ def crashing(make_app_client, clock, monkeypatch):
     """A world whose server raises on the 3rd mutation it applies, while armed."""
     app = make_app_client(raise_server_exceptions=False)
     world = World(app.client, app.store, clock).seed()
-    real_apply = sync_service._apply
+    real_apply = sync_service.apply
     state = {"calls": 0, "armed": True}
 
     def faulty_apply(batch, m, checked):
@@ -122,7 +122,7 @@ def crashing(make_app_client, clock, monkeypatch):
             raise RuntimeError("disk on fire")
         return real_apply(batch, m, checked)
 
-    monkeypatch.setattr(sync_service, "_apply", faulty_apply)
+    monkeypatch.setattr(sync_service, "apply", faulty_apply)
     return world, state
 
 

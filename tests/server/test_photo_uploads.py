@@ -20,7 +20,7 @@ from tusclient.exceptions import TusUploadFailed
 
 import sync_server.domain.uploads.service as upload_service
 from shared_schema.ids import uuid7
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 
 from .support import Device, Live, World, error_of, ok, serve_world
 
@@ -231,7 +231,7 @@ def test_a_connection_cut_mid_patch_keeps_what_arrived(live, device: Device,
             f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:sent])
     assert append_done.wait(30), "the server never finished the cut PATCH"
     # a phone losing signal is not a server fault: a client error, nothing in the error log
-    assert isinstance(append_done.raised, ApiError), append_done.raised
+    assert isinstance(append_done.raised, DomainError), append_done.raised
     assert append_done.raised.code == "client_disconnected"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 

@@ -8,7 +8,7 @@ import pytest
 
 from shared_schema.hlc import Hlc
 from shared_schema.ids import is_uuid, uuid7
-from sync_server.domain.sync import service
+from sync_server.domain.sync import apply
 
 SPELLINGS = [
     str(uuid.uuid4()), uuid7(), str(uuid.uuid4()).upper(), "{" + str(uuid.uuid4()) + "}",
@@ -20,13 +20,13 @@ SPELLINGS = [
 
 @pytest.mark.parametrize("text", SPELLINGS)
 def test_the_canonical_uuid_shortcut_accepts_only_what_is_uuid_accepts(text) -> None:
-    if service._CANONICAL_UUID.fullmatch(text):
+    if apply._CANONICAL_UUID.fullmatch(text):
         assert is_uuid(text)
 
 
 def test_the_canonical_uuid_shortcut_takes_the_usual_spelling() -> None:
-    assert service._CANONICAL_UUID.fullmatch(uuid7())
-    assert not service._CANONICAL_UUID.fullmatch(str(uuid.uuid4()) + "\n")
+    assert apply._CANONICAL_UUID.fullmatch(uuid7())
+    assert not apply._CANONICAL_UUID.fullmatch(str(uuid.uuid4()) + "\n")
 
 
 class _Settings:
@@ -50,7 +50,7 @@ class _M:
 
 def _stamp(b: _B, m: _M) -> tuple[str, bool]:
     """``_stamp`` as the push calls it: on the HLC ``_check`` parsed."""
-    return service._stamp(b, m, Hlc.parse(m.hlc))
+    return apply.stamp(b, m, Hlc.parse(m.hlc))
 
 
 @pytest.mark.parametrize("hlc", ["1700000000000.0000.dev1", "1699999999999.0042.dev1",

@@ -23,7 +23,7 @@ from sync_server.domain.auth.passwords import OWASP_N, hash_password
 from sync_server.domain.auth.policy import check_password
 from sync_server.domain.auth.service import ROLES
 from sync_server.domain.registry.reference import publish_user
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.store.base import AuditEntry, StoreTx, SyncStore, UserRow
 
 
@@ -63,7 +63,7 @@ def _audit(tx: StoreTx, actor: Actor, now: int, action: str, entity: str, entity
 def _user(tx: StoreTx, username: str) -> UserRow:
     user = tx.get_user_by_username(username)
     if user is None:
-        raise ApiError("unknown_user", f"no user {username!r}", 404, username=username)
+        raise DomainError("unknown_user", f"no user {username!r}", username=username)
     return user
 
 
@@ -74,8 +74,8 @@ def _keep_an_admin(store: SyncStore, user: UserRow) -> None:
     others = [u for u in store.list_users()
               if u.role == "admin" and u.active and u.id != user.id]
     if not others:
-        raise ApiError("last_admin", f"{user.username} is the last active admin; "
-                       "make another admin first", 409, username=user.username)
+        raise DomainError("last_admin", f"{user.username} is the last active admin; "
+                          "make another admin first", username=user.username)
 
 
 def disable_user(store: SyncStore, actor: Actor, username: str, now: int) -> Outcome:
@@ -102,7 +102,7 @@ def enable_user(store: SyncStore, actor: Actor, username: str, now: int) -> Outc
 def set_password(store: SyncStore, actor: Actor, username: str, password: str, now: int,
                  scrypt_n: int = OWASP_N) -> Outcome:
     if store.get_user_by_username(username) is None:
-        raise ApiError("unknown_user", f"no user {username!r}", 404, username=username)
+        raise DomainError("unknown_user", f"no user {username!r}", username=username)
     check_password(password, username)
     encoded = hash_password(password, scrypt_n)  # ~0.5 s: outside the transaction
     with store.transaction() as tx:
@@ -118,8 +118,8 @@ def set_password(store: SyncStore, actor: Actor, username: str, password: str, n
 
 def set_role(store: SyncStore, actor: Actor, username: str, role: str, now: int) -> Outcome:
     if role not in ROLES:
-        raise ApiError("invalid_role", f"role must be one of {', '.join(ROLES)}", 400,
-                       role=role, path="$.role")
+        raise DomainError("invalid_role", f"role must be one of {', '.join(ROLES)}",
+                          role=role, path="$.role")
     with store.transaction() as tx:
         user = _user(tx, username)
         before = user.role

@@ -11,7 +11,7 @@ on the list below so that no real account can have it.
 
 from __future__ import annotations
 
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 
 MIN_LENGTH = 8
 #: Long enough for any passphrase; a bound on what is hashed.
@@ -67,5 +67,5 @@ def check_password(password: str, username: str = "") -> None:
         return
     zh, en = REASONS[reason]
     n = MAX_LENGTH if reason == "too_long" else MIN_LENGTH
-    raise ApiError("weak_password", f"密码太弱：{zh.format(n=n)} (weak password: "
-                   f"{en.format(n=n)})", 400, reason=reason, path="$.password")
+    raise DomainError("weak_password", f"密码太弱：{zh.format(n=n)} (weak password: "
+                      f"{en.format(n=n)})", reason=reason, path="$.password")

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import math
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from shared_schema.base import WireStruct
@@ -22,7 +21,8 @@ from sync_server.domain.auth.passwords import (
     verify_password,
 )
 from sync_server.domain.registry.reference import publish_user
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
+from sync_server.domain.principal import WHOLE_TOWNSHIP, Principal
 from sync_server.settings import Settings
 from sync_server.store.base import (
     AuditEntry,
@@ -31,10 +31,8 @@ from sync_server.store.base import (
     SyncStore,
     TokenRow,
     UserRow,
-    Visibility,
 )
 
-WHOLE_TOWNSHIP = frozenset({"office", "leader", "admin"})
 
 #: The audit log's actions for logins (docs/security.md, "Logins").
 LOGIN, LOGIN_FAILED, LOGOUT = "login", "login_failed", "logout"
@@ -46,38 +44,6 @@ class LogoutResponse(WireStruct, kw_only=True):
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a request acts as: the user, their role and scope, and the device."""
-
-    user_id: str
-    username: str
-    role: str
-    village_ids: frozenset[str]
-    department_ids: frozenset[str]
-    device_id: str
-    scope_version: int
-
-    @property
-    def all_scope(self) -> bool:
-        return self.role in WHOLE_TOWNSHIP
-
-    def sees(self, village_id: str | None, department_id: str | None,
-             created_by: str | None = None) -> bool:
-        return (
-            self.all_scope
-            or (village_id is not None and village_id in self.village_ids)
-            or (department_id is not None and department_id in self.department_ids)
-            or (created_by is not None and created_by == self.user_id)
-        )
-
-    def visibility(self) -> Visibility:
-        return Visibility(
-            all=self.all_scope, village_ids=tuple(sorted(self.village_ids)),
-            department_ids=tuple(sorted(self.department_ids)), user_id=self.user_id,
-        )
 
 
 def user_info(user: UserRow) -> UserInfo:
@@ -97,9 +63,9 @@ def create_user(store: SyncStore, username: str, password: str, role: str, *,
     caller's (``policy.check_password``: the CLI and the admin API check it,
     ``seed-demo`` alone does not)."""
     if role not in ROLES:
-        raise ApiError("invalid_role", f"role must be one of {', '.join(ROLES)}", role=role)
+        raise DomainError("invalid_role", f"role must be one of {', '.join(ROLES)}", role=role)
     if not username or not password:
-        raise ApiError("invalid_user", "username and password are required")
+        raise DomainError("invalid_user", "username and password are required")
     user = UserRow(
         id=user_id or uuid7(), username=username, display_name=display_name or username,
         role=role, password_hash=hash_password(password, scrypt_n), village_ids=village_ids or [],
@@ -108,7 +74,7 @@ def create_user(store: SyncStore, username: str, password: str, role: str, *,
     with store.transaction() as tx:
         # Checked inside the write transaction: two concurrent adds cannot both pass.
         if tx.get_user_by_username(username):
-            raise ApiError("user_exists", f"user {username!r} already exists", 409)
+            raise DomainError("user_exists", f"user {username!r} already exists")
         tx.put_user(user)
         publish_user(tx, user, now_ms)  # the public reference record, same transaction
     return user
@@ -119,7 +85,7 @@ def set_scope(store: SyncStore, username: str, *, village_ids: list[str] | None 
     """Change a user's scope; their devices must resync (410 on next pull)."""
     user = store.get_user_by_username(username)
     if user is None:
-        raise ApiError("unknown_user", f"no user {username!r}", 404)
+        raise DomainError("unknown_user", f"no user {username!r}")
     if village_ids is not None:
         user.village_ids = village_ids
     if department_ids is not None:
@@ -156,14 +122,13 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
     secret, throttled, audited, and re-hashing a password stored at a lower cost
     than ``settings.scrypt_n``."""
     if not req.device_id or "." in req.device_id or len(req.device_id) > 100:
-        raise ApiError("invalid_device_id", "device_id must be 1-100 characters without '.'",
-                       400, path="$.device_id")
+        raise DomainError("invalid_device_id", "device_id must be 1-100 characters without '.'", path="$.device_id")
     if not SECRET_MIN <= len(req.device_secret) <= SECRET_MAX:
         # Without a secret nothing proves the device id: refused for every id,
         # new or known (a secret-less device could be taken over by anyone).
-        raise ApiError("device_secret_required",
-                       f"device_secret must be {SECRET_MIN}-{SECRET_MAX} characters: "
-                       "update the app", 400, path="$.device_secret", min_length=SECRET_MIN)
+        raise DomainError("device_secret_required",
+                          f"device_secret must be {SECRET_MIN}-{SECRET_MAX} characters: "
+                          "update the app", path="$.device_secret", min_length=SECRET_MIN)
     now = settings.now_ms()
     wait, which = throttle.waiting(store, settings, req.username, client, now)
     if wait > 0:
@@ -173,10 +138,10 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
         if throttle.first_of_wait(settings, which):
             _refused(store, now, req, client, store.get_user_by_username(req.username),
                      "throttled", retry_after_s=seconds)
-        raise ApiError("too_many_attempts",
-                       f"登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins; "
-                       f"try again in {seconds} s)", 429,
-                       headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
+        raise DomainError("too_many_attempts",
+                          f"登录失败次数过多，请 {seconds} 秒后再试 (too many failed logins; "
+                          f"try again in {seconds} s)",
+                          headers={"Retry-After": str(seconds)}, retry_after_s=seconds)
     user = store.get_user_by_username(req.username)
     ok = verify_password(req.password,
                          user.password_hash if user else dummy_hash(settings.scrypt_n))
@@ -191,10 +156,10 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
             _login_audit(tx, now, LOGIN_FAILED, req, client, user,
                          "wrong_password" if user else "unknown_user")
         store.write_grouped(failed)
-        raise ApiError("invalid_credentials", "wrong username or password", 401)
+        raise DomainError("invalid_credentials", "wrong username or password")
     if not user.active:
         _refused(store, now, req, client, user, "user_disabled")
-        raise ApiError("user_disabled", "this account is disabled", 401)
+        raise DomainError("user_disabled", "this account is disabled")
     hashed = secret_hash(req.device_secret)
     new_hash = (hash_password(req.password, settings.scrypt_n)
                 if needs_rehash(user.password_hash, settings.scrypt_n) else None)
@@ -224,13 +189,13 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
             _login_audit(tx, now, LOGIN, req, client, user, "ok",
                          rehashed=new_hash is not None)
     if taken:
-        raise ApiError("device_id_taken",
-                       "this device id belongs to another device: reinstall the app or ask "
-                       "the administrator", 409, device_id=req.device_id)
+        raise DomainError("device_id_taken",
+                          "this device id belongs to another device: reinstall the app or ask "
+                          "the administrator", device_id=req.device_id)
     if blocked:
         _refused(store, now, req, client, user, "device_revoked")
-        raise ApiError("device_revoked", "this device was revoked by an administrator; "
-                       "ask them to enable it again", 403, device_id=req.device_id)
+        raise DomainError("device_revoked", "this device was revoked by an administrator; "
+                          "ask them to enable it again", device_id=req.device_id)
     return LoginResponse(token=token, expires_at=expires, user=user_info(user),
                          server_time_ms=now)
 
@@ -270,21 +235,21 @@ def _refused(store: SyncStore, now: int, req: LoginRequest, client: str,
 
 def authenticate(store: SyncStore, settings: Settings, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
-        raise ApiError("auth_required", "log in first: send Authorization: Bearer <token>", 401)
+        raise DomainError("auth_required", "log in first: send Authorization: Bearer <token>")
     hashed = token_hash(authorization[7:].strip())
     # Read fresh on every request (no cache: a revocation, a disabled user or a
     # new scope counts at once, also when another process wrote it), in one read.
     found = store.get_token_and_user(hashed)
     if found is None:
-        raise ApiError("token_invalid", "this login is not known; log in again", 401)
+        raise DomainError("token_invalid", "this login is not known; log in again")
     row, user = found.token, found.user
     # A disabled user's tokens are revoked too: say why (user_disabled) first.
     if user is None or not user.active:
-        raise ApiError("user_disabled", "this account is disabled", 401)
+        raise DomainError("user_disabled", "this account is disabled")
     if row.revoked_at is not None:
-        raise ApiError("token_revoked", "this device's login was revoked; log in again", 401)
+        raise DomainError("token_revoked", "this device's login was revoked; log in again")
     if row.expires_at <= settings.now_ms():
-        raise ApiError("token_expired", "this login has expired; log in again", 401)
+        raise DomainError("token_expired", "this login has expired; log in again")
     return Principal(
         user_id=user.id, username=user.username, role=user.role,
         village_ids=frozenset(user.village_ids), department_ids=frozenset(user.department_ids),

@@ -28,36 +28,28 @@ from shared_schema.calendar import (  # noqa: F401  (the server's calendar API)
     packaged_data,
     safe_local_date,
 )
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 
 
 def validate(data: CalendarData) -> None:
-    """Reject a calendar that contradicts itself; raises ApiError 422."""
+    """Reject a calendar that contradicts itself; raises DomainError 422."""
     for name, year in data.years.items():
         if not (name.isdigit() and len(name) == 4):
-            raise ApiError("invalid_calendar", f"year keys are four digits, not {name!r}", 422,
-                           path=f"$.years.{name}")
+            raise DomainError("invalid_calendar", f"year keys are four digits, not {name!r}",
+                              path=f"$.years.{name}")
         for kind in ("holidays", "workdays"):
             for day in getattr(year, kind):
                 if str(day.year) != name:
-                    raise ApiError("invalid_calendar", f"{day} is not in {name}", 422,
-                                   path=f"$.years.{name}.{kind}")
+                    raise DomainError("invalid_calendar", f"{day} is not in {name}",
+                                      path=f"$.years.{name}.{kind}")
         both = set(year.holidays) & set(year.workdays)
         if both:
-            raise ApiError("invalid_calendar", "a day cannot be a holiday and a working day",
-                           422, days=sorted(str(d) for d in both))
+            raise DomainError("invalid_calendar", "a day cannot be a holiday and a working day",
+                              days=sorted(str(d) for d in both))
         weekday_makeup = [str(d) for d in year.workdays if d.weekday() < 5]
         if weekday_makeup:
-            raise ApiError("invalid_calendar", "make-up working days fall on a weekend", 422,
-                           days=weekday_makeup)
-
-
-def decode(body: bytes) -> CalendarData:
-    from sync_server.http import decode as decode_body
-
-    data = decode_body(body, calendar_decoder)
-    validate(data)
-    return data
+            raise DomainError("invalid_calendar", "make-up working days fall on a weekend",
+                              days=weekday_makeup)
 
 
 def current_data(store: Any) -> CalendarData:

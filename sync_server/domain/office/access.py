@@ -12,8 +12,8 @@ from typing import Any
 
 from shared_schema.ids import uuid7
 from shared_schema.roles import OFFICE_ROLES
-from sync_server.domain.auth.service import Principal
-from sync_server.errors import ApiError
+from sync_server.domain.principal import Principal
+from sync_server.domain.errors import DomainError
 from sync_server.store.base import AuditEntry, StoreTx
 
 OFFICE = frozenset({"office"})
@@ -24,8 +24,8 @@ ADMIN = frozenset({"admin"})
 
 def require(p: Principal, roles: frozenset[str], action: str = "use the office console") -> None:
     if p.role not in roles:
-        raise ApiError("forbidden", f"a {p.role} may not {action}", 403, role=p.role,
-                       allowed_roles=sorted(roles))
+        raise DomainError("forbidden", f"a {p.role} may not {action}", role=p.role,
+                          allowed_roles=sorted(roles))
 
 
 def audit(tx: StoreTx, p: Principal, now_ms: int, action: str, entity: str = "",

@@ -6,7 +6,7 @@ from shared_schema.calendar import CALENDAR_ID
 from sync_server.domain.auth import lifecycle
 from sync_server.domain.auth import service as auth
 from sync_server.domain.auth.policy import check_password
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access
 from shared_schema.office import (
@@ -19,7 +19,7 @@ from shared_schema.office import (
     UserChange,
 )
 from sync_server.domain.registry.service import publish_calendar
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore, UserRow
 
@@ -47,8 +47,8 @@ def create_user(store: SyncStore, settings: Settings, p: Principal,
     access.require(p, access.ADMIN, "create users")
     now = settings.now_ms()
     if req.role not in auth.ROLES:  # before the policy: a wrong role is the first thing to say
-        raise ApiError("invalid_role", f"role must be one of {', '.join(auth.ROLES)}",
-                       role=req.role, path="$.role")
+        raise DomainError("invalid_role", f"role must be one of {', '.join(auth.ROLES)}",
+                          role=req.role, path="$.role")
     check_password(req.password, req.username)
     user = auth.create_user(store, req.username, req.password, req.role,
                             display_name=req.display_name, village_ids=req.village_ids,
@@ -72,7 +72,7 @@ def revoke_device(store: SyncStore, settings: Settings, p: Principal,
     access.require(p, access.ADMIN, "revoke devices")
     device = store.get_device(device_id)
     if device is None:
-        raise ApiError("not_found", "no such device", 404, device_id=device_id)
+        raise DomainError("not_found", "no such device", device_id=device_id)
     # no login again from it until an admin enables it
     count = lifecycle.revoke_device(store, p, device_id, device.user_id, settings.now_ms())
     return RevokeResponse(device_id=device_id, tokens_revoked=count)
@@ -111,6 +111,6 @@ def enable_device(store: SyncStore, settings: Settings, p: Principal,
                   device_id: str) -> DeviceEnabled:
     access.require(p, access.ADMIN, "enable devices")
     if store.get_device(device_id) is None and store.device_blocked(device_id) is None:
-        raise ApiError("not_found", "no such device", 404, device_id=device_id)
+        raise DomainError("not_found", "no such device", device_id=device_id)
     lifted = lifecycle.enable_device(store, p, device_id, settings.now_ms())
     return DeviceEnabled(device_id=device_id, was_revoked=lifted)

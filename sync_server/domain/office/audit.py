@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.office import access
 from sync_server.domain.office.params import day_start_ms
 from shared_schema.audit import AUDIT_ACTIONS

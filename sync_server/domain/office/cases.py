@@ -17,7 +17,7 @@ import msgspec
 from shared_schema import cases as case_rules
 from shared_schema.ids import uuid7
 from shared_schema.servertime import RECEIVED_AT, event_ms
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import name_of, photos_of
@@ -30,7 +30,7 @@ from shared_schema.office import (
     Page,
     TimelineEvent,
 )
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.settings import Settings
 from sync_server.store.base import StoredRecord, SyncStore
 
@@ -55,7 +55,7 @@ def _view(store: SyncStore, p: Principal, cal: calendar.WorkCalendar, rec: Store
 def _get(store_or_tx: Any, case_id: str) -> StoredRecord:
     rec = store_or_tx.get_record("case", case_id)
     if rec is None or rec.deleted:
-        raise ApiError("not_found", "no such case", 404, id=case_id)
+        raise DomainError("not_found", "no such case", id=case_id)
     return rec
 
 
@@ -84,8 +84,8 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
     access.require(p, access.OFFICE_LEADER)
     needle = (q or "").strip()
     if len(needle) > MAX_Q:
-        raise ApiError("invalid_parameter", f"q must be at most {MAX_Q} characters", 400,
-                       path="q")
+        raise DomainError("invalid_parameter", f"q must be at most {MAX_Q} characters",
+                          path="q")
     now = settings.now_ms()
     window = settings.max_backdate_ms
     cal = calendar.load(store)
@@ -140,8 +140,8 @@ def intake(store: SyncStore, settings: Settings, p: Principal, req: CaseIntake) 
     fields = {k: v for k, v in msgspec.structs.asdict(req).items()
               if v is not None and k != "received_at"}
     if req.received_at is not None and not 0 <= req.received_at <= now:
-        raise ApiError("invalid_value", "received_at must be a past unix time in ms", 422,
-                       path="$.received_at")
+        raise DomainError("invalid_value", "received_at must be a past unix time in ms",
+                          path="$.received_at")
     fields["opened_at"] = req.received_at if req.received_at is not None else now
     case_id = uuid7()
     with store.transaction() as tx:

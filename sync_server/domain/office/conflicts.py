@@ -18,13 +18,13 @@ from shared_schema import fields as field_rules
 from shared_schema.checklists import AnswerError, load_templates, validate_answer
 from shared_schema.entities import FieldTypeError, check_fields
 from shared_schema.merge import Author
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, name_of
 from shared_schema.office import ConflictList, ConflictView, Page, ResolveRequest
-from sync_server.domain.sync import service as sync
+from sync_server.domain.sync import apply as write_path
 from sync_server.domain.sync.records import get_flat, write_fields
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.settings import Settings
 from sync_server.store.base import ConflictRecord, FieldMeta, StoredRecord, SyncStore
 
@@ -71,7 +71,7 @@ def get_conflict(store: SyncStore, p: Principal, conflict_id: str) -> ConflictVi
     access.require(p, access.OFFICE_LEADER)
     c = store.get_conflict(conflict_id)
     if c is None:
-        raise ApiError("not_found", "no such conflict", 404, id=conflict_id)
+        raise DomainError("not_found", "no such conflict", id=conflict_id)
     return _view(store, c)
 
 
@@ -90,7 +90,7 @@ def _checked(p: Principal, entity: str, field: str, value: Any,
                or field_rules.refuse_writer(entity, fields, p.role, recorder=None,
                                             console=True))
     if refusal is not None:
-        err = writes.as_api_error(sync.refused(refusal))
+        err = write_path.refused(refusal).as_error()
         at = f"$.fields.{field}"  # the resolution's value is that field's value
         err.details["path"] = ("$.value" + refusal.path[len(at):]
                                if refusal.path.startswith(at) else "$.value")
@@ -98,8 +98,8 @@ def _checked(p: Principal, entity: str, field: str, value: Any,
     try:
         checked = check_fields(entity, fields)
     except FieldTypeError as exc:
-        raise ApiError("invalid_field", str(exc), 400,
-                       path=exc.path.replace("$.fields", "$.value", 1)) from None
+        raise DomainError("invalid_field", str(exc),
+                          path=exc.path.replace("$.fields", "$.value", 1)) from None
     if entity == "inspection" and "." in field:
         template = load_templates().get(data.get("template_id") or "")
         answer = checked[top][item] or {}
@@ -107,7 +107,7 @@ def _checked(p: Principal, entity: str, field: str, value: Any,
             try:
                 validate_answer(template, item, answer.get("answer"), answer.get("value"))
             except AnswerError as exc:
-                raise ApiError(exc.code, exc.message, 422, path="$.value", **exc.details) from None
+                raise DomainError(exc.code, exc.message, path="$.value", **exc.details) from None
     return checked
 
 
@@ -118,20 +118,20 @@ def resolve(store: SyncStore, settings: Settings, p: Principal, conflict_id: str
     with store.transaction() as tx:
         c = tx.get_conflict(conflict_id)
         if c is None:
-            raise ApiError("not_found", "no such conflict", 404, id=conflict_id)
+            raise DomainError("not_found", "no such conflict", id=conflict_id)
         if c.status != "open":
-            raise ApiError("conflict_resolved", "this conflict was already resolved", 409,
-                           resolved_by=c.resolved_by, resolved_at=c.resolved_at)
+            raise DomainError("conflict_resolved", "this conflict was already resolved",
+                              resolved_by=c.resolved_by, resolved_at=c.resolved_at)
         if req.choice == "custom" and req.value is msgspec.UNSET:
-            raise ApiError("missing_field", "a custom resolution needs a value", 422,
-                           path="$.value")
+            raise DomainError("missing_field", "a custom resolution needs a value",
+                              path="$.value")
         value = {"winner": c.winner_value, "loser": c.loser_value}.get(req.choice, req.value)
         rec = tx.get_record(c.entity, c.entity_id)
         if rec is None:
-            raise ApiError("not_found", "the conflicting record is gone", 404, id=c.entity_id)
+            raise DomainError("not_found", "the conflicting record is gone", id=c.entity_id)
         if rec.deleted:
-            raise ApiError("record_deleted", f"this {c.entity} was deleted", 409,
-                           entity=c.entity, id=c.entity_id)
+            raise DomainError("record_deleted", f"this {c.entity} was deleted",
+                              entity=c.entity, id=c.entity_id)
         fields = _checked(p, c.entity, c.field, value, rec.data)
         meta = rec.meta.get(c.field)
         hlc = writes.fresh_hlc(p.device_id, now, [c.winner_hlc, c.loser_hlc,

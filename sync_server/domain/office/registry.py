@@ -4,10 +4,10 @@ site's history, every write of every field, who and when."""
 from __future__ import annotations
 
 from shared_schema.cases import FINAL_STATUSES
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.office import access
 from shared_schema.office import HistoryRow, Page, SiteHistory, SiteList, SiteSummary
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.store.base import SyncStore
 
 #: The fields an approval writes (六项制度, headcounts, last inspected).
@@ -43,7 +43,7 @@ def site_history(store: SyncStore, p: Principal, site_id: str, field: str | None
     access.require(p, access.OFFICE_LEADER)
     site = store.get_record("site", site_id)
     if site is None:
-        raise ApiError("not_found", "no such site", 404, id=site_id)
+        raise DomainError("not_found", "no such site", id=site_id)
     names: dict[str, str | None] = {}
 
     def username(user_id: str | None) -> str | None:

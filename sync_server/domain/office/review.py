@@ -21,7 +21,7 @@ from typing import Any
 
 from shared_schema.checklists import headcounts, load_templates, six_systems
 from shared_schema.servertime import submitted_ms
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, live, photos_of
 from sync_server.domain.office.params import day_start_ms
@@ -34,7 +34,7 @@ from shared_schema.office import (
     ReviewRequest,
     ReviewResponse,
 )
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.settings import Settings
 from sync_server.store.base import StoreTx, StoredRecord, SyncStore
 
@@ -78,7 +78,7 @@ def list_inspections(store: SyncStore, p: Principal, *, state: str | None,
 def _get(store_or_tx: Any, inspection_id: str) -> StoredRecord:
     rec = store_or_tx.get_record("inspection", inspection_id)
     if not live(rec):
-        raise ApiError("not_found", "no such inspection", 404, id=inspection_id)
+        raise DomainError("not_found", "no such inspection", id=inspection_id)
     return rec
 
 
@@ -136,10 +136,10 @@ def review(store: SyncStore, settings: Settings, p: Principal, inspection_id: st
         rec = _get(tx, inspection_id)
         before = rec.data.get("review_state") or "pending"
         if rec.data.get("state") != "submitted":
-            raise ApiError("not_submitted", "only a submitted inspection can be reviewed", 409)
+            raise DomainError("not_submitted", "only a submitted inspection can be reviewed")
         if before in FINAL_REVIEWS:
-            raise ApiError("already_reviewed", f"this inspection was already {before}", 409,
-                           review_state=before)
+            raise DomainError("already_reviewed", f"this inspection was already {before}",
+                              review_state=before)
         fields = {"review_state": req.state, "review_comment": req.comment}
         base = {k: rec.meta[k].rev for k in fields if k in rec.meta}
         writes.apply(tx, settings, p, now, "upsert", "inspection", rec.id, fields, base,

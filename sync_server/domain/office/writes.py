@@ -2,8 +2,8 @@
 
 An office action that a device could also send (a review, a case intake, a
 case event) is built as a mutation of the office principal and applied by the
-sync service's own ``_check`` and ``_apply`` (rules, case fold, per-field merge, history),
-inside the caller's transaction. It is not put in the device ledger: it came
+one write path of records, ``sync.apply.write`` (rules, case fold, per-field merge,
+history), inside the caller's transaction. It is not put in the device ledger: it came
 from no device outbox. The HLC is fresh: later than the server clock, the
 device's last HLC and any HLC named in ``after`` (e.g. both sides of a
 conflict), so every device that pulls it converges to it.
@@ -16,20 +16,11 @@ from typing import Any, Iterable
 from shared_schema.hlc import Hlc
 from shared_schema.ids import uuid7
 from shared_schema.wire import Insert, MutationResult, Upsert
-from sync_server.domain.auth.service import Principal
-from sync_server.domain.sync import service as sync
-from sync_server.errors import ApiError, Rejection
+from sync_server.domain.errors import Rejection
+from sync_server.domain.principal import Principal
+from sync_server.domain.sync import apply as write_path
 from sync_server.settings import Settings
 from sync_server.store.base import StoreTx
-
-#: HTTP status of a rule the office action broke (same codes as a rejected mutation).
-REJECTION_STATUS = {
-    "role_not_allowed": 403, "out_of_scope": 403, "not_found": 404,
-    "record_deleted": 409, "illegal_transition": 409, "already_extended": 409,
-    "not_submitted": 409, "duplicate_entity": 409, "invalid_field": 400,
-    "unknown_field": 400, "field_too_long": 400, "field_not_writable": 403,
-    "masked_value": 422,
-}
 
 
 def fresh_hlc(node: str, now_ms: int, after: Iterable[str | None] = ()) -> Hlc:
@@ -43,12 +34,6 @@ def fresh_hlc(node: str, now_ms: int, after: Iterable[str | None] = ()) -> Hlc:
     return Hlc(latest.wall_ms, latest.counter + 1, node)
 
 
-def as_api_error(r: Rejection) -> ApiError:
-    err = ApiError(r.code, r.message, REJECTION_STATUS.get(r.code, 422))
-    err.details = dict(r.details)  # may name "status" (a case's), not the HTTP status
-    return err
-
-
 def bump_device_hlc(tx: StoreTx, p: Principal, hlc: Hlc) -> None:
     device = tx.get_device(p.device_id)
     if device is not None and (not device.last_hlc or str(hlc) > device.last_hlc):
@@ -59,21 +44,18 @@ def bump_device_hlc(tx: StoreTx, p: Principal, hlc: Hlc) -> None:
 def apply(tx: StoreTx, settings: Settings, p: Principal, now_ms: int, op: str, entity: str,
           entity_id: str, fields: dict[str, Any], base: dict[str, int] | None = None,
           after: Iterable[str | None] = ()) -> MutationResult:
-    """Apply one office mutation through the push rules; a broken rule is an ApiError."""
-    batch = sync._Batch(tx, p, settings, now_ms)
-    batch.console = True  # the office console: may write what only approval writes
+    """Apply one office mutation through the push rules; a broken rule is a
+    ``DomainError`` with the rule's code."""
+    # console: the office console may write what only approval writes
+    batch = write_path.Batch(tx, p, settings, now_ms, console=True)
     hlc = fresh_hlc(p.device_id, now_ms,
                     [str(batch.last_hlc) if batch.last_hlc else None, *after])
     common = dict(id=uuid7(), seq=0, hlc=str(hlc), entity=entity, entity_id=entity_id,
                   fields=fields)
     m = Upsert(**common, base=base or {}) if op == "upsert" else Insert(**common)
     try:
-        checked = sync._check(p, m)
-        if checked.error is not None:
-            raise checked.error
-        with tx.savepoint():
-            result = sync._apply(batch, m, checked)
+        result = write_path.write(batch, m)
     except Rejection as r:
-        raise as_api_error(r) from None
+        raise r.as_error() from None
     bump_device_hlc(tx, p, hlc)
     return result

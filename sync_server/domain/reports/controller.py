@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from anyio import to_thread
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
+from litestar.params import FromQuery, QueryParameter
 
 from sync_server.domain.office import access, params
 from sync_server.domain.reports import service, workbook
-from sync_server.http import json_response, principal
+from sync_server.domain.reports.schema import MonthlySummary
+from sync_server.guards import role_in
+from sync_server.dependencies import AppSettings, CurrentPrincipal, Store
+from sync_server.http import json_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+#: ``YYYY-MM``, 1970-9000 (``params.month``); none: the current month.
+Month = Annotated[str | None, QueryParameter(
+    pattern=r"^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])$")]
 
 
 def _disposition(filename: str) -> str:
@@ -19,35 +28,40 @@ def _disposition(filename: str) -> str:
            f"filename*=UTF-8''{quote(filename)}"
 
 
+async def _summary(principal: CurrentPrincipal, store: Store, settings: AppSettings,
+                   month: str | None) -> MonthlySummary:
+    return await to_thread.run_sync(service.monthly_summary, store, settings, principal,
+                                    params.month(month, settings.now_ms()))
+
+
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
-
-    async def _summary(self, request: Request):  # noqa: ANN202
-        p = principal(request)
-        access.require(p, access.OFFICE_LEADER, "read reports")
-        state = request.app.state
-        month = params.month(request, state.settings.now_ms())
-        return await to_thread.run_sync(service.monthly_summary, state.store, state.settings,
-                                        p, month)
+    guards = [role_in(access.OFFICE_LEADER, "read reports")]
+    security = [{"bearer": []}]
 
     @get("/summary", summary="Monthly figures as JSON", operation_id="report_summary")
-    async def summary(self, request: Request) -> Response:
-        return json_response(await self._summary(request))
+    async def summary(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
+                      month: Month = None) -> Response[MonthlySummary]:
+        return json_response(await _summary(principal, store, settings, month))
 
-    @get("/monthly.xlsx", summary="Monthly ledger workbook", operation_id="report_workbook")
-    async def xlsx(self, request: Request) -> Response:
-        summary = await self._summary(request)
+    @get("/monthly.xlsx", summary="Monthly ledger workbook", operation_id="report_workbook",
+         media_type=XLSX)
+    async def xlsx(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
+                   month: Month = None) -> Response[bytes]:
+        summary = await _summary(principal, store, settings, month)
         body = await to_thread.run_sync(workbook.workbook_bytes, summary)
         return Response(content=body, media_type=XLSX, headers={
             "Content-Disposition": _disposition(f"根治欠薪月报-{summary.month}.xlsx")})
 
     @get("/monthly.csv", summary="One sheet of the monthly workbook as CSV",
-         operation_id="report_csv")
-    async def csv(self, request: Request) -> Response:
-        summary = await self._summary(request)
-        sheet_key = params.text(request, "sheet", workbook.SHEET_KEYS) or "summary"
-        sheet = getattr(summary, sheet_key)
-        body = "\ufeff" + workbook.csv_text(sheet)  # BOM: Excel opens it as UTF-8
-        return Response(content=body.encode(), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": _disposition(f"{sheet.name}-{summary.month}.csv")})
+         operation_id="report_csv", media_type=CSV)
+    async def csv(self, principal: CurrentPrincipal, store: Store, settings: AppSettings,
+                  month: Month = None,
+                  sheet: FromQuery[Literal[workbook.SHEET_KEYS]] = "summary",  # type: ignore[valid-type]
+                  ) -> Response[bytes]:
+        summary = await _summary(principal, store, settings, month)
+        table = getattr(summary, sheet)
+        body = "\ufeff" + workbook.csv_text(table)  # BOM: Excel opens it as UTF-8
+        return Response(content=body.encode(), media_type=CSV, headers={
+            "Content-Disposition": _disposition(f"{table.name}-{summary.month}.csv")})

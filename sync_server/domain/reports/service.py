@@ -23,7 +23,7 @@ from shared_schema.servertime import (
     event_ms,
     submitted_ms,
 )
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.calendar.service import LOCAL, safe_local_date
 from sync_server.domain.office import access

@@ -13,8 +13,8 @@ from shared_schema import cases
 from shared_schema.checklists import CHOICES, AnswerError, missing_for_submit, validate_answer
 from shared_schema.entities import INSERT_ONLY_ENTITIES, REFERENCE_ENTITIES
 from shared_schema.servertime import SUBMITTED_RECEIVED_AT
-from sync_server.domain.auth.service import Principal
-from sync_server.errors import Rejection
+from sync_server.domain.principal import Principal
+from sync_server.domain.errors import Rejection
 from sync_server.store.base import StoredRecord
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -36,9 +36,9 @@ from typing import AsyncIterator, BinaryIO
 from anyio import to_thread
 
 from shared_schema.ids import uuid7
-from sync_server.domain.auth.service import Principal
+from sync_server.domain.principal import Principal
 from sync_server.domain.sync.rules import CREATE_ROLES
-from sync_server.errors import ApiError, is_disk_full, storage_full
+from sync_server.domain.errors import DomainError, is_disk_full, storage_full
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore, UploadRow
 
@@ -102,14 +102,14 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             out[key] = base64.b64decode(value, validate=True).decode() if value else ""
         except (ValueError, UnicodeDecodeError):
-            raise ApiError("invalid_metadata", f"Upload-Metadata value for {key!r} is not base64",
-                           400, path="Upload-Metadata") from None
+            raise DomainError("invalid_metadata", f"Upload-Metadata value for {key!r} is not base64",
+                              path="Upload-Metadata") from None
     return out
 
 
 def _int_header(value: str | None, name: str) -> int:
     if value is None or not value.isdigit() or len(value) > 18:
-        raise ApiError("invalid_header", f"{name} must be a non-negative integer", 400, path=name)
+        raise DomainError("invalid_header", f"{name} must be a non-negative integer", path=name)
     return int(value)
 
 
@@ -125,17 +125,17 @@ def expires_header(settings: Settings, upload: UploadRow) -> str:
 def create_upload(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
                   length_header: str | None, metadata_header: str | None) -> UploadRow:
     if p.role not in CREATE_ROLES["photo"]:  # the bytes would serve no photo record
-        raise ApiError("forbidden", f"the {p.role} role records no photos, so it uploads none",
-                       403, role=p.role)
+        raise DomainError("forbidden", f"the {p.role} role records no photos, so it uploads none",
+                          role=p.role)
     length = _int_header(length_header, "Upload-Length")
     if length > settings.max_upload_bytes:
-        raise ApiError("too_large", f"a photo may be at most {settings.max_upload_bytes} bytes",
-                       413, limit=settings.max_upload_bytes, got=length)
+        raise DomainError("too_large", f"a photo may be at most {settings.max_upload_bytes} bytes",
+                          limit=settings.max_upload_bytes, got=length)
     meta = parse_metadata(metadata_header)
     sha = meta.get("sha256", "").lower()
     if not SHA256.match(sha):
-        raise ApiError("invalid_metadata", "Upload-Metadata must carry sha256 (64 hex digits)",
-                       400, path="Upload-Metadata.sha256")
+        raise DomainError("invalid_metadata", "Upload-Metadata must carry sha256 (64 hex digits)",
+                          path="Upload-Metadata.sha256")
     now = settings.now_ms()
     upload = UploadRow(id=uuid7(), sha256=sha, length=length, offset=0,
                        filename=meta.get("filename", "")[:200], device_id=p.device_id,
@@ -159,17 +159,17 @@ def create_upload(store: SyncStore, blobs: BlobStore, settings: Settings, p: Pri
 def _check_quota(tx, settings: Settings, p: Principal, length: int) -> None:
     _, device_bytes = tx.unfinished_uploads(device_id=p.device_id)
     if device_bytes + length > settings.max_unfinished_bytes:
-        raise ApiError("upload_quota",
-                       "this device has too many unfinished photo uploads; finish or abandon "
-                       "them first", 429, headers={"Retry-After": str(QUOTA_RETRY_S)},
-                       limit_bytes=settings.max_unfinished_bytes, unfinished_bytes=device_bytes,
-                       got=length)
+        raise DomainError("upload_quota",
+                          "this device has too many unfinished photo uploads; finish or abandon "
+                          "them first", headers={"Retry-After": str(QUOTA_RETRY_S)},
+                          limit_bytes=settings.max_unfinished_bytes, unfinished_bytes=device_bytes,
+                          got=length)
     user_count, _ = tx.unfinished_uploads(user_id=p.user_id)
     if user_count + 1 > settings.max_unfinished_uploads:
-        raise ApiError("upload_quota",
-                       "this user has too many unfinished photo uploads; finish or abandon "
-                       "them first", 429, headers={"Retry-After": str(QUOTA_RETRY_S)},
-                       limit_uploads=settings.max_unfinished_uploads, unfinished=user_count)
+        raise DomainError("upload_quota",
+                          "this user has too many unfinished photo uploads; finish or abandon "
+                          "them first", headers={"Retry-After": str(QUOTA_RETRY_S)},
+                          limit_uploads=settings.max_unfinished_uploads, unfinished=user_count)
 
 
 def get_upload(store: SyncStore, p: Principal, upload_id: str,
@@ -178,19 +178,19 @@ def get_upload(store: SyncStore, p: Principal, upload_id: str,
     an expired unfinished one is gone as if collected."""
     upload = store.get_upload(upload_id)
     if upload is None or upload.user_id != p.user_id:
-        raise ApiError("not_found", "no such upload", 404)
+        raise DomainError("not_found", "no such upload")
     if (settings is not None and upload.offset < upload.length
             and expires_at(settings, upload) <= settings.now_ms()):
-        raise ApiError("not_found", "the upload expired; create a new one", 404, expired=True)
+        raise DomainError("not_found", "the upload expired; create a new one", expired=True)
     return upload
 
 
-def _busy(upload: UploadRow) -> ApiError:
-    return ApiError("upload_busy", "another request is writing this upload; ask HEAD for the "
-                    "offset and try again", 423,
-                    headers={"Retry-After": str(BUSY_RETRY_S),
-                             "Upload-Offset": str(upload.offset)},
-                    offset=upload.offset)
+def _busy(upload: UploadRow) -> DomainError:
+    return DomainError("upload_busy", "another request is writing this upload; ask HEAD for the "
+                       "offset and try again",
+                       headers={"Retry-After": str(BUSY_RETRY_S),
+                                "Upload-Offset": str(upload.offset)},
+                       offset=upload.offset)
 
 
 def _claim(store: SyncStore, settings: Settings, p: Principal, upload: UploadRow,
@@ -202,8 +202,8 @@ def _claim(store: SyncStore, settings: Settings, p: Principal, upload: UploadRow
         return
     current = get_upload(store, p, upload.id)
     if current.offset != offset:
-        raise ApiError("offset_mismatch", f"the upload is at offset {current.offset}", 409,
-                       headers={"Upload-Offset": str(current.offset)}, offset=current.offset)
+        raise DomainError("offset_mismatch", f"the upload is at offset {current.offset}",
+                          headers={"Upload-Offset": str(current.offset)}, offset=current.offset)
     raise _busy(current)
 
 
@@ -216,17 +216,17 @@ async def append(store: SyncStore, blobs: BlobStore, settings: Settings, p: Prin
                  upload_id: str, offset_header: str | None, content_type: str | None,
                  chunks: AsyncIterator[bytes], content_encoding: str | None = None) -> UploadRow:
     if (content_type or "").split(";")[0].strip() != "application/offset+octet-stream":
-        raise ApiError("unsupported_media_type",
-                       "PATCH needs Content-Type: application/offset+octet-stream", 415)
+        raise DomainError("unsupported_media_type",
+                          "PATCH needs Content-Type: application/offset+octet-stream")
     if (content_encoding or "identity").strip().lower() != "identity":
-        raise ApiError("unsupported_encoding",
-                       "upload bytes are sent as they are (Content-Encoding: identity)", 415,
-                       got=content_encoding)
+        raise DomainError("unsupported_encoding",
+                          "upload bytes are sent as they are (Content-Encoding: identity)",
+                          got=content_encoding)
     offset = _int_header(offset_header, "Upload-Offset")
     upload = await to_thread.run_sync(get_upload, store, p, upload_id, settings)
     if offset != upload.offset:
-        raise ApiError("offset_mismatch", f"the upload is at offset {upload.offset}", 409,
-                       headers={"Upload-Offset": str(upload.offset)}, offset=upload.offset)
+        raise DomainError("offset_mismatch", f"the upload is at offset {upload.offset}",
+                          headers={"Upload-Offset": str(upload.offset)}, offset=upload.offset)
     if upload.offset >= upload.length:
         return upload
     token = uuid7()
@@ -296,7 +296,7 @@ def _settle(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
             upload: UploadRow, token: str, out: _Outcome) -> UploadRow:
     """Move the offset by what reached the disk (finishing the blob on the last
     byte) and drop the lock; then answer the error, if any."""
-    if isinstance(out.error, ApiError) and out.error.code == "upload_busy":
+    if isinstance(out.error, DomainError) and out.error.code == "upload_busy":
         raise out.error  # the lock went to another request: its file, its offset
     offset = upload.offset + out.written
     now = settings.now_ms()
@@ -308,8 +308,8 @@ def _settle(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
         raise _busy(upload)
     upload.offset, upload.updated_at = offset, now
     if out.too_large:
-        raise ApiError("too_large", "more bytes than Upload-Length; nothing of this request "
-                       "was kept", 413, headers={"Upload-Offset": str(upload.offset)})
+        raise DomainError("too_large", "more bytes than Upload-Length; nothing of this request "
+                          "was kept", headers={"Upload-Offset": str(upload.offset)})
     if out.error is not None:
         if is_disk_full(out.error):
             raise storage_full("the photo store is full; nothing of this request was kept, "
@@ -332,9 +332,9 @@ def _finish(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
         blobs.partial(upload.id).unlink(missing_ok=True)
         with store.transaction() as tx:
             tx.delete_upload(upload.id)
-        raise ApiError("checksum_mismatch",
-                       "the bytes do not match the sha256 given; the upload was discarded", 460,
-                       expected=upload.sha256, got=digest.hexdigest())
+        raise DomainError("checksum_mismatch",
+                          "the bytes do not match the sha256 given; the upload was discarded",
+                          expected=upload.sha256, got=digest.hexdigest())
     with store.transaction() as tx:
         # Under the writer's lock: ``collect`` cannot take the blob away between
         # the file move and its row.
@@ -370,9 +370,9 @@ def blob_for(store: SyncStore, blobs: BlobStore, p: Principal, sha256: str) -> P
     """The blob's path if this caller sent its bytes, or may see a photo record
     naming it whose creator sent them."""
     if not SHA256.match(sha256) or not store.has_blob(sha256) or not blobs.has(sha256):
-        raise ApiError("not_found", "no such photo", 404)
+        raise DomainError("not_found", "no such photo")
     if not store.blob_visible(sha256, p.visibility()):
-        raise ApiError("not_found", "no such photo", 404)
+        raise DomainError("not_found", "no such photo")
     return blobs.path(sha256)
 
 
