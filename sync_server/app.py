@@ -28,7 +28,7 @@ from sync_server.errors import EXCEPTION_HANDLERS, error_response
 from sync_server.http import json_response
 from sync_server.openapi import openapi_config
 from sync_server.settings import Settings
-from sync_server.store.sqlite import SqliteStore
+from sync_server.store import SyncStore, open_store
 
 
 log = logging.getLogger("sync_server")
@@ -39,7 +39,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def readiness(store: SqliteStore, blobs: BlobStore, settings: Settings) -> dict[str, Any]:
+def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[str, Any]:
     """What ``/readyz`` reports: the database answers, its migrations are
     current, the blob directory takes a file, and the free space of the disks
     holding the database and the blobs (the smaller) is at least
@@ -92,7 +92,7 @@ async def _collector(app: Litestar, settings: Settings) -> None:
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = SqliteStore(settings.db_path)
+        store = open_store(settings.db_path)
         store.migrate()
         now = settings.now_ms()
         with store.transaction() as tx:

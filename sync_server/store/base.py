@@ -1,221 +1,88 @@
 """The server store contract: every backend implements ``SyncStore``.
 
-SQLite (``sqlite.py``) is the embedded default; a PostgreSQL backend must
-pass the same conformance suite (tests/store/conformance.py) before it is
+SQLite (the ``sqlite`` package) is the embedded default; a PostgreSQL backend
+must pass the same conformance suite (tests/store/conformance.py) before it is
 used. Services talk only to this interface: reads on the store, writes on
 the ``StoreTx`` of ``store.transaction()``, which commits atomically or not
-at all.
+at all. Rows cross it as the typed rows of ``rows.py``, never as engine tuples.
+``sync_server.store.open_store`` picks and builds the backend.
+
+The pull cursor rule (docs/protocol.md, "Cursor"): revisions are handed out
+by ``StoreTx.next_rev`` in increasing order, but with several writers a
+transaction holding a lower revision may commit after one holding a higher
+one. ``SyncStore.stable_rev`` is the highest revision R such that every
+transaction that was handed a revision <= R has committed or rolled back:
+nothing at or below R can appear later. A pull answers only changes up to
+``stable_rev`` (``change_rows_since(..., upto=stable_rev)``) and its cursor
+never passes it, so a puller never skips a revision. A single-writer engine
+commits a revision before the next is handed out: there it is the committed
+``max_rev``.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+
+from sync_server.store.rows import (
+    CASE_SEARCH_FIELDS,
+    AuditEntry,
+    ChangeRow,
+    ConflictRecord,
+    DeviceRow,
+    DeviceStats,
+    FieldMeta,
+    HistoryEntry,
+    LedgerEntry,
+    LoginFailures,
+    SiteTexts,
+    StoredRecord,
+    StoreHealth,
+    TokenAndUser,
+    TokenRow,
+    UploadRow,
+    UserRow,
+    Visibility,
+)
+
+__all__ = [
+    "AuditEntry",
+    "CASE_SEARCH_FIELDS",
+    "ChangeRow",
+    "ConflictRecord",
+    "DeviceRow",
+    "DeviceStats",
+    "FieldMeta",
+    "HistoryEntry",
+    "LedgerEntry",
+    "LoginFailures",
+    "SiteTexts",
+    "StoreHealth",
+    "StoreTx",
+    "StoredRecord",
+    "SyncStore",
+    "TokenAndUser",
+    "TokenRow",
+    "UploadRow",
+    "UserRow",
+    "Visibility",
+]
 
 T = TypeVar("T")
 
-#: The case fields ``cases_page`` may search with ``q`` (complainant data is
-#: personal: the office service decides who may search by it).
-CASE_SEARCH_FIELDS = ("title", "employer", "complainant_name")
-
-
-@dataclass(slots=True)
-class FieldMeta:
-    """Per-field bookkeeping: the revision, HLC and author of the last write."""
-
-    rev: int
-    hlc: str
-    user_id: str | None
-    device_id: str | None
-
-
-@dataclass(slots=True)
-class StoredRecord:
-    entity: str
-    id: str
-    rev: int
-    data: dict[str, Any]
-    meta: dict[str, FieldMeta] = field(default_factory=dict)
-    deleted: bool = False
-    # Scope keys, derived from the record or its parent site/case.
-    village_id: str | None = None
-    department_id: str | None = None
-    site_id: str | None = None
-    parent_id: str | None = None
-    created_by_user: str | None = None
-    created_by_device: str | None = None
-
-    def field_revs(self) -> dict[str, int]:
-        return {name: m.rev for name, m in self.meta.items()}
-
-
-@dataclass(slots=True)
-class LedgerEntry:
-    """One mutation id the server has seen: the exactly-once ledger."""
-
-    id: str
-    device_id: str
-    user_id: str
-    seq: int
-    fingerprint: str
-    status: str
-    result: dict[str, Any]
-    entity: str = ""
-    entity_id: str = ""
-    received_at: int = 0
-
-
-@dataclass(slots=True)
-class ConflictRecord:
-    id: str
-    entity: str
-    entity_id: str
-    field: str
-    base_rev: int
-    base_value: Any
-    winner_value: Any
-    winner_hlc: str
-    winner_user: str | None
-    winner_device: str | None
-    loser_value: Any
-    loser_hlc: str
-    loser_user: str | None
-    loser_device: str | None
-    mutation_id: str
-    created_at: int
-    status: str = "open"
-    resolved_by: str | None = None
-    resolved_at: int | None = None
-    resolution: Any = None
-
-
-@dataclass(slots=True)
-class UserRow:
-    id: str
-    username: str
-    display_name: str
-    role: str
-    password_hash: str
-    village_ids: list[str] = field(default_factory=list)
-    department_ids: list[str] = field(default_factory=list)
-    scope_version: int = 1
-    active: bool = True
-    created_at: int = 0
-
-
-@dataclass(slots=True)
-class TokenRow:
-    token_hash: str
-    user_id: str
-    device_id: str
-    expires_at: int
-    created_at: int
-    revoked_at: int | None = None
-
-
-@dataclass(slots=True)
-class DeviceRow:
-    device_id: str
-    user_id: str
-    name: str = ""
-    created_at: int = 0
-    last_push_ms: int | None = None
-    last_pull_ms: int | None = None
-    clock_offset_ms: int | None = None
-    skewed: bool = False
-    last_hlc: str = ""
-    scope_version_seen: int = 0
-    #: sha256 (hex) of the device's secret, bound at its first login (m007);
-    #: None for a device from before, until its own user's next login.
-    secret_hash: str | None = None
-
-
-@dataclass(slots=True)
-class UploadRow:
-    id: str
-    sha256: str
-    length: int
-    offset: int
-    filename: str
-    device_id: str
-    user_id: str
-    created_at: int
-    #: (m009) the last time bytes arrived (or the upload was made): it expires
-    #: ``upload_expiry_ms`` after this. Left out: ``created_at``.
-    updated_at: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.updated_at:
-            self.updated_at = self.created_at
-
-
-@dataclass(slots=True)
-class Visibility:
-    """Which records a caller may see: everything, or by village/department."""
-
-    all: bool
-    village_ids: tuple[str, ...] = ()
-    department_ids: tuple[str, ...] = ()
-    user_id: str | None = None
-
-
-@dataclass(slots=True)
-class DeviceStats:
-    mutations_received: int
-    last_seq: int
-    mutations_applied: int
-    mutations_rejected: int
-
-
-@dataclass(slots=True)
-class HistoryEntry:
-    """One field of one write (a ``record_history`` row holds all the fields of
-    a write): a site's registry history, a conflict's base value."""
-
-    entity: str
-    id: str
-    field: str
-    rev: int
-    value: Any
-    hlc: str | None
-    user_id: str | None
-    device_id: str | None
-
-
-@dataclass(slots=True)
-class AuditEntry:
-    """An office or admin action: who, what, when (``audit_log``)."""
-
-    id: str
-    at: int
-    user_id: str
-    username: str
-    role: str
-    device_id: str
-    action: str
-    entity: str = ""
-    entity_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class LoginFailures:
-    """Failed logins under one key (``user:<name>`` or ``client:<address>``,
-    migration m008_logins): how many since they were last forgotten, and when
-    the last one was."""
-
-    key: str
-    failures: int
-    last_failure_at: int
-
 
 class StoreTx(Protocol):
-    """Writes inside one transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+    """Writes inside one transaction: all of them are committed, or none."""
 
     def next_rev(self) -> int: ...
     def max_rev(self) -> int: ...
     def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
+    def peek_record(self, entity: str, id: str) -> StoredRecord | None:
+        """``get_record`` for looking only (a site's scope keys, kind,
+        existence): within the transaction the same object may be returned
+        again, so the caller must never change it."""
+        ...
     def put_record(self, record: StoredRecord) -> None: ...
     def children_of_site(self, site_id: str) -> list[StoredRecord]: ...
     def children_of(self, parent_id: str, entity: str) -> list[StoredRecord]: ...
@@ -264,7 +131,7 @@ class StoreTx(Protocol):
     def put_blob(self, sha256: str, size: int, at_ms: int, device_id: str | None) -> None: ...
     def put_upload(self, upload: UploadRow) -> None: ...
     def delete_upload(self, id: str) -> None: ...
-    # bounded uploads and blob rights (migration m009_uploads_bounded)
+    # bounded uploads and blob rights
     def claim_upload(self, id: str, offset: int, token: str, now_ms: int,
                      stale_before_ms: int) -> bool:
         """Take the upload's lock for one PATCH: only if the upload is at
@@ -304,13 +171,13 @@ class StoreTx(Protocol):
         holders) those orphaned at or before ``now_ms - grace_ms``; returns the
         deleted hashes. A blob a live photo record names is never deleted."""
         ...
-    # office (migration m002_office)
+    # office
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
                          resolution: Any) -> None: ...
     def add_audit(self, entry: AuditEntry) -> None: ...
     def put_calendar(self, data: dict[str, Any], at_ms: int, user_id: str) -> None: ...
-    # logins (migration m008_logins)
+    # logins
     def add_login_failure(self, key: str, at_ms: int, forget_before_ms: int) -> int:
         """One more failed login under ``key`` at ``at_ms``; the count starts
         again at 1 when the last failure was before ``forget_before_ms``.
@@ -342,17 +209,26 @@ class SyncStore(Protocol):
         ...
     # reads
     def get_record(self, entity: str, id: str) -> StoredRecord | None: ...
-    def changes_since(self, since: int, limit: int, visibility: Visibility) -> list[StoredRecord]: ...
-    def change_rows_since(self, since: int, limit: int, visibility: Visibility) -> list[tuple]:
-        """The same page as ``changes_since``, raw for the pull response:
-        ``(entity, id, rev, deleted, data JSON bytes, field_revs JSON bytes,
-        newest HLC, created_by_user)``."""
+    def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
+                          upto: int) -> list[ChangeRow]:
+        """A pull page: up to ``limit`` records the caller may see with
+        ``since < rev <= upto`` (``upto``: the ``stable_rev`` the pull read
+        first), by revision, deleted ones too, as the pull response sends them."""
         ...
-    def max_rev(self) -> int: ...
+    def max_rev(self) -> int:
+        """The highest revision handed out and committed."""
+        ...
+    def stable_rev(self) -> int:
+        """The highest revision below which no transaction can still commit
+        (the cursor rule in this module's docstring); ``<= max_rev()``."""
+        ...
     def get_user(self, user_id: str) -> UserRow | None: ...
     def get_user_by_username(self, username: str) -> UserRow | None: ...
     def list_users(self) -> list[UserRow]: ...
-    def get_token(self, token_hash: str) -> TokenRow | None: ...
+    def get_token_and_user(self, token_hash: str) -> TokenAndUser | None:
+        """The token and its user in one read (every authenticated request
+        makes it); None for an unknown token."""
+        ...
     def get_device(self, device_id: str) -> DeviceRow | None: ...
     def list_devices(self, user_id: str | None = None) -> list[DeviceRow]: ...
     def note_pull(self, device_id: str, at_ms: int, scope_version: int | None = None) -> None:
@@ -401,9 +277,9 @@ class SyncStore(Protocol):
         the sites ``site_ids`` names when given."""
         ...
     def site_texts(self, fields: Sequence[str], *, village_id: str | None = None,
-                   kind: str | None = None) -> list[tuple[Any, ...]]:
+                   kind: str | None = None) -> list[SiteTexts]:
         """The office registry's index: every live site (in ``village_id``, of
-        ``data.kind`` ``kind`` when given) as ``(id, data[f] for f in fields)``,
+        ``data.kind`` ``kind`` when given) with ``data[f] for f in fields``,
         a missing field None, ordered by (``data.name`` or "", id)."""
         ...
     def has_blob(self, sha256: str) -> bool: ...
@@ -427,15 +303,21 @@ class SyncStore(Protocol):
         """Migrations this code knows and the database has not applied."""
         ...
     def get_upload(self, id: str) -> UploadRow | None: ...
-    def integrity_check(self) -> str: ...
-    # office (migration m002_office)
+    def health_check(self) -> StoreHealth:
+        """The engine's own consistency check of the whole store."""
+        ...
+    def backup(self, target: Path) -> StoreHealth:
+        """A consistent copy of the whole store, taken while it is in use, to
+        the new file ``target``; returns the copy's ``health_check``."""
+        ...
+    # office
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def field_history(self, entity: str, id: str) -> list[HistoryEntry]: ...
     def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
                    since: int | None = None, until: int | None = None,
                    limit: int = 100, offset: int = 0) -> list[AuditEntry]: ...
     def get_calendar(self) -> dict[str, Any] | None: ...
-    # logins (migration m008_logins)
+    # logins
     def login_failures(self, keys: Sequence[str]) -> dict[str, LoginFailures]:
         """The failure counts of those of ``keys`` that have one."""
         ...

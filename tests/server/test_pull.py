@@ -107,4 +107,4 @@ def test_concurrent_pushes_on_a_real_server_all_commit_once(tmp_path: Path) -> N
         assert len(set(revs)) == len(revs)
         for d in devices:
             assert world.store.device_stats(d.device_id).mutations_applied == 30
-        assert world.store.integrity_check() == "ok"
+        assert world.store.health_check().ok

@@ -21,15 +21,19 @@ from typing import Any, Callable
 import msgspec
 import pytest
 
+from sync_server.store import BACKEND_ERRORS
 from sync_server.store.base import (
     AuditEntry,
+    ChangeRow,
     ConflictRecord,
     DeviceRow,
     DeviceStats,
     FieldMeta,
     LedgerEntry,
     StoredRecord,
+    StoreHealth,
     SyncStore,
+    TokenAndUser,
     TokenRow,
     UploadRow,
     UserRow,
@@ -42,6 +46,10 @@ SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
 
 class Boom(Exception):
     pass
+
+
+def _boom() -> None:
+    raise Boom
 
 
 def put(tx: Any, entity: str, id: str, data: dict[str, Any] | None = None, *,
@@ -57,9 +65,14 @@ def put(tx: Any, entity: str, id: str, data: dict[str, Any] | None = None, *,
     return record
 
 
+def pull_page(store: SyncStore, since: int, limit: int, visibility: Visibility) -> list[ChangeRow]:
+    """A pull page as the pull service asks for it: up to the stable revision."""
+    return store.change_rows_since(since, limit, visibility, upto=store.stable_rev())
+
+
 def visible_ids(store: SyncStore, visibility: Visibility, since: int = 0,
                 limit: int = 1000) -> list[str]:
-    return [r.id for r in store.changes_since(since, limit, visibility)]
+    return [r.id for r in pull_page(store, since, limit, visibility)]
 
 
 def user(id: str = "u1", username: str = "grid1", **kw: Any) -> UserRow:
@@ -98,10 +111,10 @@ class SyncStoreConformance:
 
     def test_fresh_store_is_empty(self, store: SyncStore) -> None:
         assert store.max_rev() == 0
-        assert store.changes_since(0, 100, Visibility(all=True)) == []
+        assert pull_page(store, 0, 100, Visibility(all=True)) == []
         assert store.list_users() == []
         assert store.list_conflicts() == []
-        assert store.integrity_check() == "ok"
+        assert store.health_check() == StoreHealth(ok=True)
 
     # --- transactions ------------------------------------------------------------
 
@@ -422,7 +435,7 @@ class SyncStoreConformance:
             assert tx.get_mutations([f"n{i}" for i in range(40)] + ["m3", "m1"]) == {
                 "m1": entries[0], "m3": entries[2]}
             assert tx.get_mutations([]) == {}
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_mutations([ledger("m4", 4, "applied"), ledger("m1", 5, "applied")])
         assert store.get_mutation("m4") is None  # the whole transaction went
@@ -442,8 +455,8 @@ class SyncStoreConformance:
         assert store.get_record("site", "s2") == b
         assert store.max_rev() == first + 1
         assert [c.id for c in store.list_conflicts()] == ["k1", "k2"]
-        rows = store.change_rows_since(0, 10, Visibility(all=True))
-        assert [(r[1], r[2], msgspec.json.decode(r[5]), r[6]) for r in rows] == [
+        rows = store.change_rows_since(0, 10, Visibility(all=True), upto=store.stable_rev())
+        assert [(r.id, r.rev, msgspec.json.decode(r.field_revs), r.hlc) for r in rows] == [
             ("s2", first, {"name": first}, "h1"), ("s1", first + 1, {"name": first + 1}, "h2")]
 
     def test_advance_rev_never_goes_back(self, store: SyncStore) -> None:
@@ -456,7 +469,7 @@ class SyncStoreConformance:
                 tx.advance_rev(5)
         assert store.max_rev() == 6
 
-    # --- changes_since -----------------------------------------------------------
+    # --- pull pages --------------------------------------------------------------
 
     @pytest.fixture
     def scoped(self, store: SyncStore) -> SyncStore:
@@ -487,9 +500,9 @@ class SyncStoreConformance:
         (Visibility(all=False), []),
     ], ids=["all", "village", "department", "village+department", "creator", "village2",
             "nothing"])
-    def test_changes_since_visibility(self, scoped: SyncStore, visibility: Visibility,
+    def test_pull_page_visibility(self, scoped: SyncStore, visibility: Visibility,
                                       extra: list[str]) -> None:
-        got = scoped.changes_since(0, 100, visibility)
+        got = pull_page(scoped, 0, 100, visibility)
         assert [r.id for r in got] == self.REFERENCE + extra
         assert [r.rev for r in got] == sorted(r.rev for r in got)
 
@@ -501,18 +514,91 @@ class SyncStoreConformance:
     def test_change_rows_agree_with_changes(self, scoped: SyncStore, visibility: Visibility,
                                             since: int, limit: int) -> None:
         """The pull page in raw form says exactly what the records say."""
-        records = scoped.changes_since(since, limit, visibility)
-        rows = scoped.change_rows_since(since, limit, visibility)
-        assert len(rows) == len(records)
-        for row, rec in zip(rows, records):
-            entity, id, rev, deleted, data, field_revs, hlc, creator = row
-            assert (entity, id, rev, bool(deleted), creator) == (
+        rows = pull_page(scoped, since, limit, visibility)
+        assert len(rows) == len(visible_ids(scoped, visibility, since)[:limit])
+        for row in rows:
+            assert isinstance(row, ChangeRow)
+            rec = scoped.get_record(row.entity, row.id)
+            assert (row.entity, row.id, row.rev, row.deleted, row.created_by_user) == (
                 rec.entity, rec.id, rec.rev, rec.deleted, rec.created_by_user)
-            assert msgspec.json.decode(data) == rec.data
-            assert msgspec.json.decode(field_revs) == rec.field_revs()
-            assert hlc == max((m.hlc for m in rec.meta.values() if m.hlc), default=None)
+            assert msgspec.json.decode(row.data) == rec.data
+            assert msgspec.json.decode(row.field_revs) == rec.field_revs()
+            assert row.hlc == max((m.hlc for m in rec.meta.values() if m.hlc), default=None)
 
-    def test_changes_since_cursor_and_limit(self, scoped: SyncStore) -> None:
+    @pytest.mark.parametrize("upto", [0, 3, 7, 10])
+    def test_change_rows_stop_at_upto(self, scoped: SyncStore, upto: int) -> None:
+        """A pull page never goes past the revision it is given (``stable_rev``)."""
+        for visibility in (Visibility(all=True), Visibility(all=False, village_ids=(V1,),
+                                                             user_id="u1")):
+            rows = scoped.change_rows_since(0, 100, visibility, upto=upto)
+            every = scoped.change_rows_since(0, 100, visibility, upto=scoped.stable_rev())
+            assert [r.id for r in rows] == [r.id for r in every if r.rev <= upto]
+
+    def test_stable_rev_covers_every_committed_revision(self, store: SyncStore) -> None:
+        assert store.stable_rev() == 0
+        with store.transaction() as tx:
+            put(tx, "site", "s1")
+            put(tx, "site", "s2")
+        assert 2 == store.stable_rev() <= store.max_rev()
+        with pytest.raises(Boom):
+            with store.transaction() as tx:
+                put(tx, "site", "s3")
+                raise Boom
+        assert store.stable_rev() >= 2
+        assert [r.id for r in store.change_rows_since(0, 10, Visibility(all=True),
+                                                      upto=store.stable_rev())] == ["s1", "s2"]
+
+    def test_concurrent_writers_never_let_a_puller_skip_a_revision(
+            self, store: SyncStore) -> None:
+        """The cursor rule: writers in threads (some with several records, some
+        rolled back) while a puller pages with ``stable_rev`` as the pull
+        service does; the puller's pages, put together, hold every committed
+        record at its final revision, none twice, none skipped."""
+        writers, per_writer, done = 6, 25, threading.Event()
+        committed: set[str] = set()
+        lock = threading.Lock()
+
+        def write(w: int) -> None:
+            rng = random.Random(w)
+            for n in range(per_writer):
+                ids = [f"w{w}-{n}-{k}" for k in range(rng.randint(1, 3))]
+                try:
+                    store.write_grouped(lambda tx, ids=ids: [put(tx, "site", i) for i in ids]
+                                        and (rng.random() < 0.2 and _boom()))
+                except Boom:
+                    continue
+                with lock:
+                    committed.update(ids)
+
+        seen: dict[str, int] = {}
+        cursor = 0
+
+        def pull_once() -> None:
+            nonlocal cursor
+            while True:
+                top = store.stable_rev()
+                page = store.change_rows_since(cursor, 7, Visibility(all=True), upto=top)
+                assert all(cursor < r.rev <= top for r in page)
+                for r in page:
+                    seen[r.id] = r.rev
+                if len(page) < 7:
+                    cursor = max(top, cursor)
+                    return
+                cursor = page[-1].rev
+
+        with ThreadPoolExecutor(writers) as pool:
+            futures = [pool.submit(write, w) for w in range(writers)]
+            while not all(f.done() for f in futures):
+                pull_once()
+            for f in futures:
+                f.result()
+        done.set()
+        pull_once()
+        final = {r.id: r.rev for r in store.records("site")}
+        assert set(seen) == committed == set(final)
+        assert seen == final
+
+    def test_pull_page_cursor_and_limit(self, scoped: SyncStore) -> None:
         everyone = Visibility(all=True)
         assert visible_ids(scoped, everyone, since=0, limit=3) == ["village-1", "dept-1", "u9"]
         assert visible_ids(scoped, everyone, since=3, limit=2) == ["tpl", "s-v1"]
@@ -550,7 +636,7 @@ class SyncStoreConformance:
             for limit in (1, 7, 50, 1000):
                 since, got = 0, []
                 while True:
-                    page = store.changes_since(since, limit, vis)
+                    page = pull_page(store, since, limit, vis)
                     assert len(page) <= limit
                     got += [(r.rev, r.id) for r in page]
                     if len(page) < limit:
@@ -563,8 +649,8 @@ class SyncStoreConformance:
         vis = Visibility(all=False, village_ids=many, user_id="u7")
         assert visible_ids(scoped, vis) == self.REFERENCE + ["s-v1", "i-v1"]
 
-    def test_changes_since_returns_tombstones(self, scoped: SyncStore) -> None:
-        (i,) = [r for r in scoped.changes_since(9, 10, Visibility(all=True))]
+    def test_pull_page_returns_tombstones(self, scoped: SyncStore) -> None:
+        (i,) = pull_page(scoped, 9, 10, Visibility(all=True))
         assert (i.id, i.deleted) == ("i-v1", True)
 
     def test_a_changed_record_moves_to_the_end(self, scoped: SyncStore) -> None:
@@ -753,7 +839,7 @@ class SyncStoreConformance:
                  if (not filters.get("village_id") or r.village_id == filters["village_id"])
                  and (not filters.get("kind") or r.data.get("kind") == filters["kind"])),
                 key=lambda t: (t[1] or "", t[0]))
-            assert [tuple(t) for t in store.site_texts(("name", "address"), **filters)] \
+            assert [(t.id, *t.texts) for t in store.site_texts(("name", "address"), **filters)] \
                 == want, filters
         with pytest.raises(ValueError):
             store.site_texts(("name') --",))
@@ -778,7 +864,7 @@ class SyncStoreConformance:
     def test_ledger_ids_are_unique(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             tx.put_mutation(ledger("m1", 1, "applied"))
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_mutation(ledger("m1", 2, "applied"))
         assert store.get_mutation("m1").seq == 1
@@ -829,31 +915,59 @@ class SyncStoreConformance:
     def test_usernames_are_unique(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             tx.put_user(user("u1", "grid1"))
-        with pytest.raises(Exception):
+        with pytest.raises(BACKEND_ERRORS):  # a unique key taken twice
             with store.transaction() as tx:
                 tx.put_user(user("u2", "grid1"))
         assert [x.id for x in store.list_users()] == ["u1"]
 
     def test_tokens_and_revocation(self, store: SyncStore) -> None:
+        def token(h: str) -> TokenRow | None:
+            found = store.get_token_and_user(h)
+            return None if found is None else found.token
+
         tokens = [TokenRow("h1", "u1", "devA", 100, 1), TokenRow("h2", "u1", "devA", 100, 2),
                   TokenRow("h3", "u1", "devB", 100, 3)]
         with store.transaction() as tx:
             for t in tokens:
                 tx.put_token(t)
-        assert store.get_token("h1") == tokens[0]
-        assert store.get_token("nope") is None
+        assert token("h1") == tokens[0]
+        assert token("nope") is None
         with store.transaction() as tx:
             assert tx.revoke_tokens(device_id="devA", at_ms=50) == 2
             assert tx.revoke_tokens(device_id="devA", at_ms=60) == 0  # already revoked
-        assert store.get_token("h1").revoked_at == 50
-        assert store.get_token("h2").revoked_at == 50
-        assert store.get_token("h3").revoked_at is None
+        assert token("h1").revoked_at == 50
+        assert token("h2").revoked_at == 50
+        assert token("h3").revoked_at is None
         with store.transaction() as tx:
             assert tx.revoke_tokens(token_hash="h3", at_ms=70) == 1
-        assert store.get_token("h3").revoked_at == 70
+        assert token("h3").revoked_at == 70
         with pytest.raises(ValueError):
             with store.transaction() as tx:
                 tx.revoke_tokens(at_ms=80)
+
+    def test_token_and_user_in_one_read(self, store: SyncStore,
+                                        open_another: Callable[[], SyncStore]) -> None:
+        """``get_token_and_user`` (authenticate's one read) gives the token and
+        its user, and sees a revocation or a disabled user written by another
+        connection (another process) at once."""
+        u1 = user("u1", "grid1", village_ids=["v1", "v2"], department_ids=["d1"])
+        t1, t2 = TokenRow("h1", "u1", "devA", 100, 1), TokenRow("h2", "nobody", "devB", 100, 2)
+        with store.transaction() as tx:
+            tx.put_user(u1)
+            tx.put_token(t1)
+            tx.put_token(t2)  # its user is not there
+        assert store.get_token_and_user("h1") == TokenAndUser(t1, u1)
+        assert store.get_token_and_user("h2") == TokenAndUser(t2, None)
+        assert store.get_token_and_user("nope") is None
+        other = open_another()
+        with other.transaction() as tx:
+            assert tx.revoke_tokens(device_id="devA", at_ms=50) == 1
+            disabled = other.get_user("u1")
+            disabled.active = False
+            tx.put_user(disabled)
+        found = store.get_token_and_user("h1")
+        assert found.token.revoked_at == 50 and found.user.active is False
+        assert found.user == other.get_user("u1")
 
     def test_devices(self, store: SyncStore) -> None:
         a = DeviceRow(device_id="devA", user_id="u1", name="红米", created_at=1,
@@ -1125,10 +1239,18 @@ class SyncStoreConformance:
 
     # --- health and connections -----------------------------------------------------
 
-    def test_integrity_check(self, store: SyncStore) -> None:
+    def test_health_check(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             put(tx, "site", "s1")
-        assert store.integrity_check() == "ok"
+        health = store.health_check()
+        assert isinstance(health, StoreHealth)
+        assert health.ok and health.problems == ()
+
+    def test_backup_is_a_consistent_copy(self, store: SyncStore, tmp_path: Any) -> None:
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "工地"})
+        assert store.backup(tmp_path / "copy") == StoreHealth(ok=True)
+        assert (tmp_path / "copy").exists()
 
     def test_another_connection_sees_committed_writes_only(
             self, store: SyncStore, open_another: Callable[[], SyncStore]) -> None:
@@ -1274,4 +1396,5 @@ class SyncStoreConformance:
         with store.transaction() as tx:
             assert tx.revoke_tokens(user_id="u1", at_ms=50) == 2
             assert tx.revoke_tokens(user_id="u1", at_ms=60) == 0
-        assert [store.get_token(f"t{i}").revoked_at for i in range(3)] == [50, 50, None]
+        assert [store.get_token_and_user(f"t{i}").token.revoked_at for i in range(3)] == [
+            50, 50, None]

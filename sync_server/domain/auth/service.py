@@ -238,13 +238,11 @@ def authenticate(store: SyncStore, settings: Settings, authorization: str | None
         raise DomainError("auth_required", "log in first: send Authorization: Bearer <token>")
     hashed = token_hash(authorization[7:].strip())
     # Read fresh on every request (no cache: a revocation, a disabled user or a
-    # new scope counts at once, also when another process wrote it), in one
-    # statement where the store offers it.
-    both = getattr(store, "get_token_and_user", None)
-    found = both(hashed) if both is not None else _token_and_user(store, hashed)
+    # new scope counts at once, also when another process wrote it), in one read.
+    found = store.get_token_and_user(hashed)
     if found is None:
         raise DomainError("token_invalid", "this login is not known; log in again")
-    row, user = found
+    row, user = found.token, found.user
     # A disabled user's tokens are revoked too: say why (user_disabled) first.
     if user is None or not user.active:
         raise DomainError("user_disabled", "this account is disabled")
@@ -257,11 +255,6 @@ def authenticate(store: SyncStore, settings: Settings, authorization: str | None
         village_ids=frozenset(user.village_ids), department_ids=frozenset(user.department_ids),
         device_id=row.device_id, scope_version=user.scope_version,
     )
-
-
-def _token_and_user(store: SyncStore, hashed: str) -> tuple[TokenRow, UserRow | None] | None:
-    row = store.get_token(hashed)
-    return None if row is None else (row, store.get_user(row.user_id))
 
 
 def revoke_device(store: SyncStore, device_id: str, now_ms: int, by: str | None = None) -> int:

@@ -28,9 +28,9 @@ def list_sites(store: SyncStore, p: Principal, *, village: str | None, kind: str
     needle = (q or "").strip().lower()
     rows = store.site_texts(SEARCHED, village_id=village, kind=kind)
     if needle:
-        rows = [r for r in rows if any(needle in str(v or "").lower() for v in r[1:])]
+        rows = [r for r in rows if any(needle in str(v or "").lower() for v in r.texts)]
     page = [rec for r in rows[offset: offset + limit]
-            if (rec := store.get_record("site", r[0])) is not None]
+            if (rec := store.get_record("site", r.id)) is not None]
     villages = {v.id: v.data.get("name") for v in store.records("village")}
     open_cases = store.cases_per_site(FINAL_STATUSES, [rec.id for rec in page])
     items = [SiteSummary(site=rec.data, village_name=villages.get(rec.village_id or ""),

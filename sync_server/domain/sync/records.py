@@ -197,10 +197,9 @@ Keys = tuple[str | None, str | None, str | None, str | None]
 
 def peek(tx: StoreTx, entity: str, id: str) -> StoredRecord | None:
     """A record read only to look at it (scope keys, kind, existence): the
-    store's ``peek_record`` (may hand out the same object again within the
-    transaction) where it has one, else ``get_record``. Never change it."""
-    fn = getattr(tx, "peek_record", None)
-    return fn(entity, id) if fn is not None else tx.get_record(entity, id)
+    transaction's ``peek_record`` (may hand out the same object again within
+    the transaction). Never change it."""
+    return tx.peek_record(entity, id)
 
 
 def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:

@@ -32,7 +32,7 @@ from sync_server.domain.principal import Principal
 from sync_server.domain.sync.apply import Batch, Checked, apply, check, stamp
 from sync_server.domain.sync.batch import BatchTx
 from sync_server.settings import Settings
-from sync_server.store.base import LedgerEntry, StoreTx, SyncStore
+from sync_server.store.base import ChangeRow, LedgerEntry, StoreTx, SyncStore
 
 
 
@@ -142,7 +142,7 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
     if since > 0 and (device is None or device.scope_version_seen != p.scope_version):
         raise DomainError("resync_required",
                           "your villages or departments changed: pull again from 0")
-    top = store.max_rev()
+    top = store.stable_rev()  # the cursor never passes it: see docs/protocol.md, "Cursor"
     if since > top:
         # The device has seen revisions this database never made: the server
         # was restored from a backup. Pulling on from ``since`` would skip the
@@ -150,11 +150,11 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
         raise DomainError("resync_required",
                           "the server's data was restored from a backup: pull again from 0",
                           since=since, server_rev=top)
-    raw = [r for r in store.change_rows_since(since, limit + 1, p.visibility()) if r[2] <= top]
+    raw = store.change_rows_since(since, limit + 1, p.visibility(), upto=top)
     has_more = len(raw) > limit
     raw = raw[:limit]
     changes = [_raw_change(p, r) for r in raw]
-    last_rev = raw[-1][2] if raw else 0
+    last_rev = raw[-1].rev if raw else 0
     cursor = last_rev if has_more else max(top, since)
     # The receipt's "last pull", without a turn at the single writer (see note_pull).
     store.note_pull(p.device_id, now, p.scope_version if since == 0 else None)
@@ -162,15 +162,14 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
                             server_time_ms=now)
 
 
-def _raw_change(p: Principal, r: tuple) -> RawChange:
-    entity, id, rev, deleted, data, field_revs, hlc, created_by_user = r
-    if must_mask(p, entity, created_by_user):
+def _raw_change(p: Principal, r: ChangeRow) -> RawChange:
+    data = r.data
+    if must_mask(p, r.entity, r.created_by_user):
         masked = {k: (mask(v) if k in PERSONAL_FIELDS else v)
                   for k, v in msgspec.json.decode(data).items()}
-        data = msgspec.json.encode(masked)
-    return RawChange(entity=entity, id=id, rev=rev, deleted=bool(deleted),
-                      data=msgspec.Raw(data),
-                      field_revs=msgspec.Raw(field_revs), hlc=hlc)
+        data = msgspec.Raw(msgspec.json.encode(masked))
+    return RawChange(entity=r.entity, id=r.id, rev=r.rev, deleted=r.deleted, data=data,
+                     field_revs=r.field_revs, hlc=r.hlc)
 
 
 # --- receipt ------------------------------------------------------------------
