@@ -9,6 +9,10 @@ from typing import Any
 
 import msgspec
 
+#: An office or admin action (``audit_log``): the office API's own row type, one shape
+#: from the store to the console.
+from shared_schema.office import AuditRow as AuditEntry  # noqa: F401  (re-exported by base.py)
+
 #: The case fields ``cases_page`` may search with ``q`` (complainant data is
 #: personal: the office service decides who may search by it).
 CASE_SEARCH_FIELDS = ("title", "employer", "complainant_name")
@@ -215,22 +219,6 @@ class HistoryEntry:
     hlc: str | None
     user_id: str | None
     device_id: str | None
-
-
-@dataclass(slots=True)
-class AuditEntry:
-    """An office or admin action: who, what, when (``audit_log``)."""
-
-    id: str
-    at: int
-    user_id: str
-    username: str
-    role: str
-    device_id: str
-    action: str
-    entity: str = ""
-    entity_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from sync_server.domain.principal import Principal
 from sync_server.domain.office import access
 from sync_server.domain.office.params import day_start_ms
 from shared_schema.audit import AUDIT_ACTIONS
-from shared_schema.office import AuditList, AuditRow, Page
+from shared_schema.office import AuditList, Page
 from sync_server.store.base import SyncStore
 
 ACTIONS = AUDIT_ACTIONS
@@ -23,9 +23,7 @@ def list_audit(store: SyncStore, p: Principal, *, action: str | None, entity_id:
     until = day_start_ms(date_to + dt.timedelta(days=1)) if date_to else None
     rows = store.list_audit(action=action, entity_id=entity_id, since=since, until=until,
                             limit=limit + 1, offset=offset)
-    items = [AuditRow(id=a.id, at=a.at, user_id=a.user_id, username=a.username, role=a.role,
-                      device_id=a.device_id, action=a.action, entity=a.entity,
-                      entity_id=a.entity_id, details=a.details) for a in rows[:limit]]
+    items = rows[:limit]
     # total: this page's end, plus one when there is more (the log can be long)
     return AuditList(items=items, page=Page(total=offset + len(rows), limit=limit,
                                             offset=offset))

@@ -23,7 +23,8 @@ from sync_server.domain.office import access, writes
 from sync_server.domain.office.common import author, name_of
 from shared_schema.office import ConflictList, ConflictView, Page, ResolveRequest
 from sync_server.domain.sync import apply as write_path
-from sync_server.domain.sync.records import get_flat, write_fields
+from shared_schema.paths import get_flat
+from sync_server.domain.sync.records import write_fields
 from sync_server.domain.errors import DomainError
 from sync_server.settings import Settings
 from sync_server.store.base import ConflictRecord, FieldMeta, StoredRecord, SyncStore

@@ -10,8 +10,8 @@ from shared_schema.calendar import CALENDAR_ID
 from shared_schema.entities import check_fields
 from shared_schema.hlc import HybridClock
 from shared_schema.merge import Author
+from shared_schema.paths import flatten
 from sync_server.domain.sync.records import (
-    flatten,
     new_record,
     rescope_children,
     keys_of,

@@ -13,47 +13,15 @@ from typing import Any
 from shared_schema.entities import REFERENCE_ENTITIES
 from shared_schema.ids import uuid7
 from shared_schema.merge import Author, FieldEdit, FieldState, merge_field
+from shared_schema.paths import MAP_FIELDS, flatten, get_flat
 from shared_schema.servertime import RECEIVED_AT
 from shared_schema.wire import ConflictRef
 from sync_server.store.base import ConflictRecord, FieldMeta, StoreTx, StoredRecord
-
-#: Fields merged per item: ``answers`` of an inspection merges per item code.
-MAP_FIELDS = {"inspection": ("answers",)}
-
 
 @dataclass
 class WriteOutcome:
     wrote: bool = False
     conflicts: list[ConflictRef] = field(default_factory=list)
-
-
-def flatten(entity: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """``{"answers": {"C01": a}}`` → ``{"answers.C01": a}`` for map fields."""
-    out: dict[str, Any] = {}
-    maps = MAP_FIELDS.get(entity, ())
-    for k, v in fields.items():
-        if k in maps and isinstance(v, dict):
-            for item, value in v.items():
-                out[f"{k}.{item}"] = value
-        else:
-            out[k] = v
-    return out
-
-
-def get_flat(data: dict[str, Any], key: str) -> Any:
-    if "." in key:
-        top, item = key.split(".", 1)
-        return (data.get(top) or {}).get(item)
-    return data.get(key)
-
-
-def set_flat(data: dict[str, Any], key: str, value: Any) -> None:
-    if "." in key:
-        top, item = key.split(".", 1)
-        data[top] = dict(data.get(top) or {})
-        data[top][item] = value
-    else:
-        data[key] = value
 
 
 def base_for(base: dict[str, int], key: str) -> int:
