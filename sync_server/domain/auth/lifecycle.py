@@ -104,7 +104,7 @@ def set_password(store: SyncStore, actor: Actor, username: str, password: str, n
     if store.get_user_by_username(username) is None:
         raise DomainError("unknown_user", f"no user {username!r}", username=username)
     check_password(password, username)
-    encoded = hash_password(password, scrypt_n)  # ~0.5 s: outside the transaction
+    encoded = hash_password(password, scrypt_n)  # slow on purpose: outside the transaction
     with store.transaction() as tx:
         user = _user(tx, username)
         user.password_hash = encoded

@@ -20,13 +20,11 @@ LEGACY_N = 2**14
 #: refusal, not an allocation (a tampered row cannot make a login take GiBs).
 MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024
 
-#: scrypt needs 128·r·N bytes: 128 MiB and ~0.5 s of a core at OWASP's cost
-#: (16 MiB and ~50 ms at 2^14). It runs on a pool of one thread per core: more
-#: at once only adds memory (at most SCRYPT_THREADS × 128 MiB while hashing).
-#: At 2^14 every thread that ever ran it kept its 16 MiB in its own malloc
-#: arena (logins on 14–40 worker threads held ~300 MiB after a storm, see
-#: docs/performance.md); 128 MiB blocks are above glibc's mmap threshold and
-#: go back to the system when a hash ends.
+#: scrypt needs 128·r·N bytes (128 MiB at OWASP's cost) and a large share of a
+#: core. It runs on a pool of one thread per core: more at once only adds memory
+#: (at most SCRYPT_THREADS × 128·r·N bytes while hashing). Blocks of that size are
+#: above glibc's mmap threshold and go back to the system when a hash ends
+#: (docs/performance.md, "Settings").
 SCRYPT_THREADS = max(1, os.cpu_count() or 1)
 _POOL = ThreadPoolExecutor(SCRYPT_THREADS, thread_name_prefix="scrypt")
 

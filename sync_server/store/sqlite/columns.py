@@ -44,10 +44,9 @@ class Connected:
 
 
 #: Up to this many keys are read as one ``UNION ALL`` of point lookups, more as
-#: ``IN (…)`` lists. SQLite sets up an ``IN`` list before probing it: a phone's
-#: push of five read its five new records and five sites in 125 µs that way,
-#: and in 40 µs as ten point lookups; past a few dozen keys the lists win
-#: (200 + 200 keys: 1.5 ms against 2.8 ms).
+#: ``IN (…)`` lists. SQLite sets up an ``IN`` list before probing it, which costs
+#: more than a few point lookups (a phone's push of five) and less than many of
+#: them (a batch of 200); the measurement is in docs/performance.md.
 POINT_READS = 32
 
 
