@@ -152,3 +152,26 @@ def test_the_phone_entry_reaches_nothing_of_the_office_console() -> None:
     shipped = reachable(graph, "field_app.ui.mobile")
     assert "field_app.ui.field.app" in shipped
     assert not [m for m in shipped if m.startswith(("field_app.ui.office", "sync_server"))]
+
+
+def domain_package(module: str) -> str | None:
+    """``sync_server.domain.auth.service`` → ``sync_server.domain.auth``; None outside
+    the domain packages (their edge modules, ``domain/errors.py``, ``principal.py``)."""
+    parts = module.split(".")
+    if len(parts) > 3 and parts[:2] == ["sync_server", "domain"]:
+        return ".".join(parts[:3])
+    return None
+
+
+def test_no_cycle_between_the_servers_domain_packages() -> None:
+    """The rooms of ``sync_server/domain`` form no loop as packages either (the old
+    ``auth → registry → sync → auth`` loop came from ``Principal`` living in auth)."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        src = domain_package(module)
+        if src is None:
+            continue
+        packages.setdefault(src, set())
+        packages[src] |= {dst for t in targets if (dst := domain_package(t)) and dst != src}
+    assert len(packages) >= 6
+    assert cycles(packages) == []
