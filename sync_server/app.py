@@ -50,7 +50,7 @@ def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[st
         checks["database"] = "ok"
         pending = store.pending_migrations()
         checks["migrations"] = "current" if not pending else "pending: " + ", ".join(pending)
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:  # reported, not raised
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
     checks["blobs"] = "writable" if blobs.writable() else "not writable"
@@ -84,7 +84,7 @@ async def _collector(app: Litestar, settings: Settings) -> None:
         try:
             await to_thread.run_sync(uploads.collect, app.state.store, app.state.blobs,
                                      settings)
-        except Exception:  # noqa: BLE001 - the server goes on; the log says why
+        except Exception:  # the server goes on; the log says why
             log.exception("the periodic collection failed")
         app.state.gc_rounds += 1
 

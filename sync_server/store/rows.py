@@ -9,9 +9,11 @@ from typing import Any
 
 import msgspec
 
+from shared_schema.office import AuditRow
+
 #: An office or admin action (``audit_log``): the office API's own row type, one shape
 #: from the store to the console.
-from shared_schema.office import AuditRow as AuditEntry  # noqa: F401  (re-exported by base.py)
+AuditEntry = AuditRow
 
 #: The case fields ``cases_page`` may search with ``q`` (complainant data is
 #: personal: the office service decides who may search by it).

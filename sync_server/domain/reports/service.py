@@ -140,7 +140,10 @@ SIX_RATE_KEY = {"deposit": "deposit_rate", "account": "account_rate",
 def month_bounds(month: str) -> tuple[int, int]:
     first = dt.date.fromisoformat(month + "-01")
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    ms = lambda d: int(dt.datetime.combine(d, dt.time(), LOCAL).timestamp() * 1000)  # noqa: E731
+
+    def ms(d: dt.date) -> int:
+        return int(dt.datetime.combine(d, dt.time(), LOCAL).timestamp() * 1000)
+
     return ms(first), ms(nxt)
 
 

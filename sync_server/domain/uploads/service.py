@@ -271,7 +271,7 @@ async def _receive(store: SyncStore, blobs: BlobStore, settings: Settings, uploa
                                 return out  # another request owns the file now
                     _write(f, chunk)
                     out.written += len(chunk)
-            except BaseException as exc:  # noqa: BLE001 - reported by _settle
+            except BaseException as exc:  # reported by _settle
                 out.error = exc
             if out.too_large or (out.error is not None and is_disk_full(out.error)):
                 # Nothing half-written: back to the offset the row holds.
