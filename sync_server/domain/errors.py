@@ -9,10 +9,10 @@ is decided once, at the edge (``sync_server.errors.STATUS``).
 from __future__ import annotations
 
 import errno
-import sqlite3
 from typing import Any
 
 from shared_schema.wire import ErrorInfo
+from sync_server.store import engine_disk_full
 
 
 class DomainError(Exception):
@@ -35,15 +35,13 @@ def storage_full(message: str, headers: dict[str, str] | None = None,
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """A full disk or quota, as the OS (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL:
-    "database or disk is full") reports it, on ``exc`` or what it was raised from."""
+    """A full disk or quota, as the OS (ENOSPC, EDQUOT) or the store's engine
+    (``store.engine_disk_full``) reports it, on ``exc`` or what it was raised from."""
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if isinstance(exc, sqlite3.Error) and (
-                getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-                or "database or disk is full" in str(exc)):
+        if engine_disk_full(exc):
             return True
         exc = exc.__cause__ or exc.__context__
         seen += 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sync_server.store.base import StoreHealth, SyncStore
 
-__all__ = ["BACKEND_ERRORS", "StoreHealth", "StoreMissing", "StoreUnavailable", "SyncStore",
+__all__ = ["BACKEND_ERRORS", "StoreHealth", "engine_disk_full", "StoreMissing", "StoreUnavailable", "SyncStore",
            "open_store"]
 
 #: What the engines raise when their database fails under a running command
@@ -23,6 +23,14 @@ __all__ = ["BACKEND_ERRORS", "StoreHealth", "StoreMissing", "StoreUnavailable", 
 BACKEND_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,)
 
 _SQLITE = "sqlite:///"
+
+
+def engine_disk_full(exc: BaseException) -> bool:
+    """Whether an engine's own error says its disk is full (SQLite: ``SQLITE_FULL``,
+    "database or disk is full"); the OS's ENOSPC is the caller's to test."""
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(exc))
 
 
 class StoreMissing(LookupError):
