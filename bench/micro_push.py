@@ -32,7 +32,7 @@ def main() -> None:
     from shared_schema.hlc import HybridClock
     from shared_schema.ids import uuid7
     from shared_schema.wire import PushRequest, Upsert
-    from sync_server.domain.auth.service import Principal
+    from sync_server.domain.principal import Principal
     from sync_server.domain.sync import service
     from sync_server.settings import Settings
     from sync_server.store.sqlite import SqliteStore

@@ -36,7 +36,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from shared_schema.cases import FINAL_STATUSES
-    from sync_server.domain.auth.service import Principal
+    from sync_server.domain.principal import Principal
     from sync_server.domain.calendar import service as calendar
     from sync_server.domain.office import cases, registry, review
     from sync_server.settings import Settings

@@ -30,7 +30,8 @@ from shared_schema.checklists import load_templates
 from shared_schema.hlc import HybridClock
 from shared_schema.wire import Insert, PushRequest, Upsert
 from sync_server.domain.auth.passwords import OWASP_N
-from sync_server.domain.auth.service import Principal, create_user
+from sync_server.domain.auth.service import create_user
+from sync_server.domain.principal import Principal
 from sync_server.domain.office import writes as office_writes
 from sync_server.domain.office.review import review as office_review
 from shared_schema.office import ReviewRequest

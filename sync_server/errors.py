@@ -151,10 +151,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the server failed; nothing was committed")
 
 
-#: The former name of ``DomainError``, still imported by the CLI.
-ApiError = DomainError
-
-__all__ = ["ApiError", "DomainError", "STATUS", "status_of"]
+__all__ = ["DomainError", "STATUS", "status_of"]
 
 EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,

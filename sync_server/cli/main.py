@@ -12,7 +12,7 @@ from sync_server.cli import commands as server_commands
 from sync_server.cli import users
 from sync_server.cli.common import EXIT_USAGE, EXIT_USER_ERROR, PROG, CliError
 from sync_server.domain.auth.service import ROLES
-from sync_server.errors import ApiError
+from sync_server.domain.errors import DomainError
 from sync_server.store import BACKEND_ERRORS
 
 
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except ApiError as exc:
+    except DomainError as exc:
         print(f"{PROG}: error: {exc.message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BACKEND_ERRORS as exc:
