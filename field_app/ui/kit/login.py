@@ -11,6 +11,7 @@ from typing import Any, Callable
 import flet as ft
 
 from ..i18n import Translator
+from .shell import Shell
 from .widgets import BIG, hook
 
 
@@ -34,17 +35,7 @@ def login_controls(t: Translator, server_url: str, username: str) -> LoginContro
         busy=ft.ProgressRing(visible=False, width=24, height=24))
 
 
-def language_switch(app: Any) -> Callable[..., Any]:
-    """The handler of the 中文/English button: switch, save, draw again."""
-
-    async def lang(e: Any) -> None:
-        app.set_language("en" if app.t.lang == "zh" else "zh")
-        await app.rerender()
-
-    return app.safe(lang)
-
-
-def login_card(app: Any, c: LoginControls, title: str, subtitle: str,
+def login_card(app: Shell, c: LoginControls, title: str, subtitle: str,
                submit: Callable[..., Any], extra: list[ft.Control],
                width: int | None = None) -> ft.Container:
     """The white card: title, subtitle, the fields, submit, the message, then
@@ -61,6 +52,6 @@ def login_card(app: Any, c: LoginControls, title: str, subtitle: str,
             expand=True), c.busy]),
         c.message,
         *extra,
-        ft.TextButton(t("lang.switch"), on_click=language_switch(app)),
+        ft.TextButton(t("lang.switch"), on_click=app.safe(app.toggle_language)),
     ], spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
         padding=ft.Padding.all(20), bgcolor=ft.Colors.WHITE, border_radius=12, width=width)

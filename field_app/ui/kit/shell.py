@@ -120,3 +120,8 @@ class Shell:
         self.prefs.language = lang
         self.t = Translator(lang)
         self.save_prefs()
+
+    async def toggle_language(self, e: Any = None) -> None:
+        """The 中文/English button: the other language, drawn at once."""
+        self.set_language("en" if self.t.lang == "zh" else "zh")
+        await self.rerender()

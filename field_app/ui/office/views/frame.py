@@ -132,10 +132,6 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
     t = app.t
     user = app.session.user
 
-    async def lang(e: Any) -> None:
-        app.set_language("en" if app.t.lang == "zh" else "zh")
-        await app.rerender()
-
     async def changed(e: Any) -> None:
         await app.go(OFFICE_TABS[e.control.selected_index])
 
@@ -150,7 +146,7 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
         automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
         actions=[ft.Text(who, size=13),
                  hook("office-lang", ft.TextButton(
-                     t("lang.switch"), on_click=safe(app, lang),
+                     t("lang.switch"), on_click=safe(app, app.toggle_language),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  hook("office-logout", ft.TextButton(
                      t("office.logout"), icon=ft.Icons.LOGOUT, on_click=safe(app, logout),
