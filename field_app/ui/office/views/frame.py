@@ -255,6 +255,35 @@ async def refill(app: "OfficeApp", box: ft.Column,
     app.page.update()
 
 
+def refilterer(app: "OfficeApp", box: ft.Column,
+               build: Callable[[], Awaitable[list[ft.Control]]],
+               filters: Any) -> Callable[[str], Callable[[str | None], Any]]:
+    """``refilter(name)``: the handler of a filter's dropdown, which sets
+    ``filters.<name>`` and refills ``box``."""
+    def refilter(name: str) -> Callable[[str | None], Any]:
+        async def pick(value: str | None) -> None:
+            setattr(filters, name, value)
+            await refill(app, box, build)
+        return pick
+    return refilter
+
+
+def search_field(app: "OfficeApp", label: str, box: ft.Column,
+                 build: Callable[[], Awaitable[list[ft.Control]]], filters: Any,
+                 width: int) -> ft.TextField:
+    """The search box of a list: it keeps ``filters.q``; Enter refills ``box``."""
+    search = ft.TextField(label=label, value=filters.q, dense=True, width=width,
+                          prefix_icon=ft.Icons.SEARCH,
+                          on_change=lambda e: setattr(filters, "q", e.control.value or ""))
+
+    async def do_search(e: Any) -> None:
+        filters.q = search.value or ""
+        await refill(app, box, build)
+
+    search.on_submit = safe(app, do_search)
+    return search
+
+
 def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app: "OfficeApp",
              on_pick: Callable[[str | None], Any]) -> ft.Dropdown:
     async def picked(e: Any) -> None:
