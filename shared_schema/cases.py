@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
+from shared_schema.errors import CodedError
 from shared_schema.roles import FIELD_ROLES, OFFICE_ROLES
 
 # Statuses
@@ -35,12 +36,8 @@ ROUTE_WORKERS = 10
 ROUTE_AMOUNT = 100_000
 
 
-class CaseRuleError(ValueError):
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+class CaseRuleError(CodedError, ValueError):
+    """A case rule was broken (a ``ValueError`` too)."""
 
 
 @dataclass(frozen=True, slots=True)

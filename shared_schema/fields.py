@@ -351,23 +351,17 @@ def _any_text_over(value: list | dict, chars: int) -> bool:
     while stack:
         v = pop()
         if type(v) is dict:
-            for k, x in v.items():
+            for k in v:
                 if type(k) is str and len(k) > chars:
                     return True
-                t = type(x)
-                if t is str:
-                    if len(x) > chars:
-                        return True
-                elif t is dict or t is list:
-                    push(x)
-        else:
-            for x in v:
-                t = type(x)
-                if t is str:
-                    if len(x) > chars:
-                        return True
-                elif t is dict or t is list:
-                    push(x)
+            v = v.values()
+        for x in v:
+            t = type(x)
+            if t is str:
+                if len(x) > chars:
+                    return True
+            elif t is dict or t is list:
+                push(x)
     return False
 
 

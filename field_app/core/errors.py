@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared_schema.errors import CodedError
 
-class DeviceError(Exception):
+
+class DeviceError(CodedError):
     """A user action or a sync step that could not be done."""
 
     code = "device_error"
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
 
     def __str__(self) -> str:
         return self.message

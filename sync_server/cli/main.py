@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from sync_server.cli import commands as server_commands
 from sync_server.cli import users
@@ -33,37 +33,44 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
                              + (" (default: $WAGE_PATROL_DB)" if default else ""))
 
 
+def _command(commands: Any, name: str, help_: str, func: Callable[[argparse.Namespace], int],
+             *positionals: str) -> argparse.ArgumentParser:
+    """A (sub)command: its positional arguments, ``--db``, its function; the
+    caller adds any further options."""
+    p = commands.add_parser(name, help=help_)
+    for positional in positionals:
+        p.add_argument(positional)
+    _add_db(p)
+    p.set_defaults(func=func)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Wage Patrol (治欠巡查) sync server: run it and look after "
                                "its database. Exit codes: 0 ok, 1 error, 2 usage.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = commands.add_parser("serve", help="run the sync server")
-    _add_db(p)
+    p = _command(commands, "serve", "run the sync server", server_commands.cmd_serve)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
     p.add_argument("--access-log", action="store_true",
                    help="log a line per request (default off; $WAGE_PATROL_ACCESS_LOG)")
-    p.set_defaults(func=server_commands.cmd_serve)
 
-    p = commands.add_parser("seed-demo", help="seed the 回龙坝镇 demo database")
-    _add_db(p)
+    p = _command(commands, "seed-demo", "seed the 回龙坝镇 demo database",
+                 server_commands.cmd_seed_demo)
     p.add_argument("--blobs", metavar="DIR",
                    help="photo store for the demo photos (default: <db dir>/blobs)")
-    p.set_defaults(func=server_commands.cmd_seed_demo)
 
-    p = commands.add_parser("demo-info", help="print the demo URL and logins")
-    _add_db(p)
+    p = _command(commands, "demo-info", "print the demo URL and logins",
+                 server_commands.cmd_demo_info)
     p.add_argument("--port", type=_port, default=8000, help="port the server runs on")
-    p.set_defaults(func=server_commands.cmd_demo_info)
 
     user = commands.add_parser("user", help="add, list, scope, disable users; revoke devices")
     user_commands = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")
 
-    p = user_commands.add_parser("add", help="add a user")
-    p.add_argument("username")
+    p = _command(user_commands, "add", "add a user", users.cmd_user_add, "username")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--password", help="the password (prompted for when left out)")
     p.add_argument("--password-stdin", action="store_true",
@@ -73,75 +80,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="village(s)/community(ies) the user covers")
     p.add_argument("--department", nargs="+", action="extend", metavar="NAME_OR_ID",
                    help="department(s) whose sites the user covers")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_add)
 
-    p = user_commands.add_parser("list", help="list users with scope and devices")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_list)
+    _command(user_commands, "list", "list users with scope and devices", users.cmd_user_list)
 
-    p = user_commands.add_parser("revoke-device", help="revoke every login token of a device")
-    p.add_argument("device_id")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_revoke_device)
+    _command(user_commands, "revoke-device", "revoke every login token of a device",
+             users.cmd_user_revoke_device, "device_id")
 
-    p = user_commands.add_parser("enable-device",
-                                 help="let a revoked device log in again")
-    p.add_argument("device_id")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_enable_device)
+    _command(user_commands, "enable-device", "let a revoked device log in again",
+             users.cmd_user_enable_device, "device_id")
 
-    p = user_commands.add_parser("disable", help="disable a user; their logins end at once")
-    p.add_argument("username")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_disable)
+    _command(user_commands, "disable", "disable a user; their logins end at once",
+             users.cmd_user_disable, "username")
 
-    p = user_commands.add_parser("enable", help="enable a disabled user")
-    p.add_argument("username")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_enable)
+    _command(user_commands, "enable", "enable a disabled user", users.cmd_user_enable, "username")
 
-    p = user_commands.add_parser("set-password",
-                                 help="set a user's password; their logins end")
-    p.add_argument("username")
+    p = _command(user_commands, "set-password", "set a user's password; their logins end",
+                 users.cmd_user_set_password, "username")
     p.add_argument("--password", help="the new password (prompted for when left out)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the new password from the first line of stdin")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_set_password)
 
-    p = user_commands.add_parser("set-role", help="change a user's role; their devices resync")
-    p.add_argument("username")
+    p = _command(user_commands, "set-role", "change a user's role; their devices resync",
+                 users.cmd_user_set_role, "username")
     p.add_argument("--role", required=True, choices=ROLES)
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_set_role)
 
-    p = user_commands.add_parser("set-scope", help="change a user's villages or departments")
-    p.add_argument("username")
+    p = _command(user_commands, "set-scope", "change a user's villages or departments",
+                 users.cmd_user_set_scope, "username")
     p.add_argument("--village", nargs="+", action="extend", metavar="NAME_OR_ID",
                    help="replace the user's villages/communities")
     p.add_argument("--department", nargs="+", action="extend", metavar="NAME_OR_ID",
                    help="replace the user's departments")
     p.add_argument("--no-villages", action="store_true", help="remove every village")
     p.add_argument("--no-departments", action="store_true", help="remove every department")
-    _add_db(p)
-    p.set_defaults(func=users.cmd_user_set_scope)
 
-    p = commands.add_parser("import-sites", help="import a site list (.xlsx or .csv)")
-    p.add_argument("file")
-    _add_db(p)
+    p = _command(commands, "import-sites", "import a site list (.xlsx or .csv)",
+                 server_commands.cmd_import_sites, "file")
     p.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
-    p.set_defaults(func=server_commands.cmd_import_sites)
 
-    p = commands.add_parser("backup", help="copy the database while it is in use")
-    p.add_argument("path")
-    _add_db(p)
-    p.set_defaults(func=server_commands.cmd_backup)
+    _command(commands, "backup", "copy the database while it is in use",
+             server_commands.cmd_backup, "path")
 
-    p = commands.add_parser("gc", help="remove expired uploads and orphan photo blobs")
-    _add_db(p)
+    p = _command(commands, "gc", "remove expired uploads and orphan photo blobs",
+                 server_commands.cmd_gc)
     p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
-    p.set_defaults(func=server_commands.cmd_gc)
 
     parser.set_defaults(func=None, parser=parser)
     user.set_defaults(func=None, parser=user)

@@ -11,20 +11,18 @@ from __future__ import annotations
 import errno
 from typing import Any
 
+from shared_schema.errors import CodedError
 from shared_schema.wire import ErrorInfo
 from sync_server.store import engine_disk_full
 
 
-class DomainError(Exception):
+class DomainError(CodedError):
     """A request the server refuses, by a stable ``code``; ``details`` go out
     as the error's details and ``headers`` (e.g. ``Retry-After``) with it."""
 
     def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None,
                  **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+        super().__init__(code, message, **details)
         self.headers = headers or {}
 
 
@@ -48,14 +46,8 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-class Rejection(Exception):
+class Rejection(CodedError):
     """A mutation that breaks a rule: it is ``rejected``, the batch goes on."""
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
 
     def info(self) -> ErrorInfo:
         return ErrorInfo(code=self.code, message=self.message, details=self.details)

@@ -13,7 +13,8 @@ import flet as ft
 from field_app.core import Device, DeviceSettings
 
 from ..adapters import FilePickerSource, GeolocatorLocator, UiPrefs
-from .shell import ASSETS_DIR, FONT, FieldApp
+from ..kit.shell import ASSETS_DIR, serve_web, style_page
+from .shell import FieldApp
 from .views import cases, login, sites, sync
 from .views.settings import settings_view
 from .views.inspection import inspection_view
@@ -53,10 +54,7 @@ def make_main(data_dir: Path, settings: DeviceSettings | None = None,
     device = Device.open(data_dir, settings)
 
     async def main(page: ft.Page) -> None:
-        page.title = "治欠巡查"
-        page.fonts = FONT
-        page.theme = ft.Theme(font_family="CJK", color_scheme_seed=ft.Colors.BLUE_800)
-        page.theme_mode = ft.ThemeMode.LIGHT
+        style_page(page, "治欠巡查")
         prefs = UiPrefs.load(device.data_dir)
         picker = ft.FilePicker()  # services register themselves with the page
         geo = None
@@ -86,15 +84,5 @@ def make_main(data_dir: Path, settings: DeviceSettings | None = None,
 
 def run(data_dir: Path, host: str = "127.0.0.1", port: int = 8550,
         settings: DeviceSettings | None = None, auto_sync_s: float = 30.0) -> None:
-    """Serve the app in web mode, fully offline (``no_cdn``, bundled CJK font).
-
-    The renderer is CanvasKit, not Flet's default (skwasm in Chromium): the
-    page is cross-origin isolated, so skwasm runs multi-threaded, and that
-    mode's text layout racing its render worker can corrupt the wasm heap and
-    freeze the tab at full CPU (flutter/flutter#190039). It froze the office
-    case ledger in a full test run. CanvasKit is single-threaded,
-    bundled with the web client, and Flet's own docs call it faster at the
-    byte exchanges every Flet UI update makes."""
-    ft.run(make_main(Path(data_dir), settings, auto_sync_s), view=ft.AppView.WEB_BROWSER,
-           host=host, port=port, no_cdn=True, assets_dir=str(ASSETS_DIR),
-           web_renderer=ft.WebRenderer.CANVAS_KIT)
+    """Serve the app in web mode (``kit.shell.serve_web``: offline, CanvasKit)."""
+    serve_web(make_main(Path(data_dir), settings, auto_sync_s), host, port)

@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import logging
 import traceback
-from pathlib import Path
 from typing import Any, Callable
 
 import flet as ft
@@ -34,8 +33,6 @@ from .viewmodels import (
 )
 
 log = logging.getLogger("field_app.ui")
-ASSETS_DIR = Path(__file__).resolve().parents[3] / "assets"
-FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
 TOP_ROUTES = ("/sites", "/cases", "/sync", "/settings")
 #: route parts → (view builder, its arguments)
 Routes = Callable[[list[str]], tuple[Callable[..., ft.View], list[str]]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from field_app.core.errors import DeviceError
 from shared_schema import fields as field_rules
@@ -34,17 +34,23 @@ def text_limit(entity: str, name: str) -> int | None:
     return rule.max_chars if rule is not None else None
 
 
+def filled(raw: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The (name, value) pairs of a form that were filled in: text stripped,
+    empty text and None left out."""
+    for name, value in raw.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if value not in (None, ""):
+            yield name, value
+
+
 def parse_intake(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Case intake form → (fields for ``Device.open_case``, errors by field as
     i18n keys). Title or employer is required, as is the sector; counts are
     non-negative; months are YYYY-MM."""
     fields: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, value in raw.items():
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, ""):
-            continue
+    for name, value in filled(raw):
         if name in INTAKE_NUMBERS:
             try:
                 number = INTAKE_NUMBERS[name](str(value).replace(",", ""))

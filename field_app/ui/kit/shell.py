@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 import flet as ft
@@ -19,6 +20,30 @@ from ..i18n import Translator
 
 log = logging.getLogger("field_app.ui")
 TOAST_CLEARANCE = 84  # px above the window's bottom edge: clear of a 56 px action bar
+ASSETS_DIR = Path(__file__).resolve().parents[3] / "assets"
+FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
+
+
+def style_page(page: ft.Page, title: str) -> None:
+    """Both apps' look: the title, the bundled CJK font, a light blue theme."""
+    page.title = title
+    page.fonts = FONT
+    page.theme = ft.Theme(font_family="CJK", color_scheme_seed=ft.Colors.BLUE_800)
+    page.theme_mode = ft.ThemeMode.LIGHT
+
+
+def serve_web(main: Callable[[ft.Page], Any], host: str, port: int) -> None:
+    """Serve an app in web mode, fully offline (``no_cdn``, bundled CJK font).
+
+    The renderer is CanvasKit, not Flet's default (skwasm in Chromium): the
+    page is cross-origin isolated, so skwasm runs multi-threaded, and that
+    mode's text layout racing its render worker can corrupt the wasm heap and
+    freeze the tab at full CPU (flutter/flutter#190039). It froze the office
+    case ledger in a full test run. CanvasKit is single-threaded,
+    bundled with the web client, and Flet's own docs call it faster at the
+    byte exchanges every Flet UI update makes."""
+    ft.run(main, view=ft.AppView.WEB_BROWSER, host=host, port=port, no_cdn=True,
+           assets_dir=str(ASSETS_DIR), web_renderer=ft.WebRenderer.CANVAS_KIT)
 
 
 class Shell:
@@ -95,3 +120,8 @@ class Shell:
         self.prefs.language = lang
         self.t = Translator(lang)
         self.save_prefs()
+
+    async def toggle_language(self, e: Any = None) -> None:
+        """The 中文/English button: the other language, drawn at once."""
+        self.set_language("en" if self.t.lang == "zh" else "zh")
+        await self.rerender()

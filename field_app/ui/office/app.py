@@ -16,11 +16,10 @@ import flet as ft
 from field_app.core.settings import DeviceSettings
 
 from ..adapters import FilePickerSource, UiPrefs
+from ..kit.shell import serve_web, style_page
 from .shell import OfficeApp, OfficeSession
 from .views import case, cases, conflicts, login, registry, reports, review
 
-ASSETS_DIR = Path(__file__).resolve().parents[3] / "assets"
-FONT = {"CJK": "fonts/NotoSansSC-subset.woff2"}
 
 
 def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
@@ -56,10 +55,7 @@ def make_main(data_dir: Path, settings: DeviceSettings | None = None) -> Callabl
     session = OfficeSession(Path(data_dir), settings)
 
     async def main(page: ft.Page) -> None:
-        page.title = "治欠巡查 · 办公端"
-        page.fonts = FONT
-        page.theme = ft.Theme(font_family="CJK", color_scheme_seed=ft.Colors.BLUE_800)
-        page.theme_mode = ft.ThemeMode.LIGHT
+        style_page(page, "治欠巡查 · 办公端")
         prefs = UiPrefs.load(session.data_dir)
         picker = ft.FilePicker()  # services register themselves with the page
         app = OfficeApp(page, session, prefs, files=FilePickerSource(picker), routes=resolve)
@@ -80,9 +76,7 @@ def run(data_dir: Path, host: str = "127.0.0.1", port: int = 8551,
     """Serve the console in web mode, offline-capable like the field app
     (``no_cdn``, bundled CJK font, the CanvasKit renderer: see docs/mobile.md)."""
     Path(data_dir).mkdir(parents=True, exist_ok=True)
-    ft.run(make_main(Path(data_dir), settings), view=ft.AppView.WEB_BROWSER,
-           host=host, port=port, no_cdn=True, assets_dir=str(ASSETS_DIR),
-           web_renderer=ft.WebRenderer.CANVAS_KIT)
+    serve_web(make_main(Path(data_dir), settings), host, port)
 
 
 def main(argv: list[str] | None = None) -> None:

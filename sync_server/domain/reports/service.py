@@ -43,57 +43,65 @@ KIND_ZH = {"construction": "工程建设项目", "factory": "工厂", "logistics
            "other": "其他"}
 SITE_STATUS_ZH = {"active": "在建/在营", "completed": "已完工", "closed": "已关停"}
 
+#: Columns both site ledgers share (the same key, header, kind and width).
+_TOWNSHIP = Column(key="township", header="镇街", width=10)
+_VILLAGE = Column(key="village", header="所属村(社区)", width=16)
+_SITE_STATUS = Column(key="status", header="状态", width=10)
+_CONTRACTS = Column(key="headcount_contracts", header="签订劳动合同人数", kind="int", width=16)
+_AMOUNT_OWED = Column(key="amount_owed", header="欠薪金额(元)", kind="money", width=14)
+_AMOUNT_RECOVERED = Column(key="amount_recovered", header="追回金额(元)", kind="money", width=14)
+#: The last columns of both site ledgers: this month's inspections, the site's cases.
+_SITE_TAIL = [
+    Column(key="inspections_in_month", header="本月巡查次数", kind="int", width=12),
+    Column(key="last_inspected", header="最近检查日期", kind="date", width=13),
+    Column(key="open_cases", header="在办欠薪案件", kind="int", width=12),
+    _AMOUNT_OWED,
+    _AMOUNT_RECOVERED,
+]
+
 PROJECT_COLUMNS = [
-    Column(key="township", header="镇街", width=10),
+    _TOWNSHIP,
     Column(key="project", header="项目名称", width=30),
-    Column(key="village", header="所属村(社区)", width=16),
+    _VILLAGE,
     Column(key="department", header="主管部门", width=24),
     Column(key="builder", header="建设单位", width=28),
     Column(key="contractor", header="施工总承包单位", width=28),
     Column(key="contract_amount", header="合同金额(元)", kind="money", width=16),
     Column(key="gov_invested", header="政府投资", kind="bool", width=9),
-    Column(key="status", header="状态", width=10),
+    _SITE_STATUS,
     *[Column(key=k, header=SIX_LABELS[k], kind="bool", width=12) for k in SIX_SYSTEMS],
     Column(key="headcount_on_site", header="在岗农民工人数", kind="int", width=14),
     Column(key="headcount_real_name", header="实名登记人数", kind="int", width=13),
-    Column(key="headcount_contracts", header="签订劳动合同人数", kind="int", width=16),
+    _CONTRACTS,
     Column(key="deposit_amount", header="工资保证金金额(元)", kind="money", width=18),
     Column(key="labour_cost_transferred", header="最近拨付人工费(元)", kind="money", width=18),
-    Column(key="inspections_in_month", header="本月巡查次数", kind="int", width=12),
-    Column(key="last_inspected", header="最近检查日期", kind="date", width=13),
-    Column(key="open_cases", header="在办欠薪案件", kind="int", width=12),
-    Column(key="amount_owed", header="欠薪金额(元)", kind="money", width=14),
-    Column(key="amount_recovered", header="追回金额(元)", kind="money", width=14),
+    *_SITE_TAIL,
 ]
 ENTERPRISE_COLUMNS = [
-    Column(key="township", header="镇街", width=10),
+    _TOWNSHIP,
     Column(key="enterprise", header="企业名称", width=28),
     Column(key="kind", header="类型", width=10),
     Column(key="industry", header="行业", width=10),
-    Column(key="village", header="所属村(社区)", width=16),
-    Column(key="status", header="状态", width=10),
+    _VILLAGE,
+    _SITE_STATUS,
     Column(key="headcount_on_site", header="在岗人数", kind="int", width=10),
     Column(key="migrant_workers", header="农民工人数", kind="int", width=11),
-    Column(key="headcount_contracts", header="签订劳动合同人数", kind="int", width=16),
-    Column(key="inspections_in_month", header="本月巡查次数", kind="int", width=12),
-    Column(key="last_inspected", header="最近检查日期", kind="date", width=13),
-    Column(key="open_cases", header="在办欠薪案件", kind="int", width=12),
-    Column(key="amount_owed", header="欠薪金额(元)", kind="money", width=14),
-    Column(key="amount_recovered", header="追回金额(元)", kind="money", width=14),
+    _CONTRACTS,
+    *_SITE_TAIL,
 ]
 CASE_COLUMNS = [
     Column(key="opened", header="登记日期", kind="date", width=12),
     Column(key="title", header="案件名称", width=34),
     Column(key="source", header="来源", width=12),
-    Column(key="village", header="所属村(社区)", width=16),
+    _VILLAGE,
     Column(key="employer", header="用人单位", width=28),
     Column(key="sector", header="行业类别", width=10),
     Column(key="level", header="处置层级", width=10),
     Column(key="status", header="状态", width=12),
     Column(key="workers_owed", header="涉及人数", kind="int", width=10),
-    Column(key="amount_owed", header="欠薪金额(元)", kind="money", width=14),
+    _AMOUNT_OWED,
     Column(key="workers_paid", header="已支付人数", kind="int", width=11),
-    Column(key="amount_recovered", header="追回金额(元)", kind="money", width=14),
+    _AMOUNT_RECOVERED,
     Column(key="accept_due", header="受理期限", kind="date", width=12),
     Column(key="conclude_due", header="办结期限", kind="date", width=12),
     Column(key="concluded", header="办结日期", kind="date", width=12),
@@ -210,12 +218,21 @@ class _Month:
                 sum(c.data.get("amount_recovered") or 0 for c in mine))
 
 
+def _site_tail(m: _Month, s: StoredRecord) -> dict[str, Any]:
+    """The values of ``_SITE_TAIL``: the site's inspections this month, its cases."""
+    open_, owed, recovered = m.site_cases(s.id)
+    return {
+        "inspections_in_month": m.inspected_in_month(s.id),
+        "last_inspected": _date(s.data.get("last_inspected_at")),
+        "open_cases": open_, "amount_owed": owed, "amount_recovered": recovered,
+    }
+
+
 def _project_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
     d = s.data
     systems = d.get("six_systems") or {}
     latest = m.latest_approved(s.id)
     answers = (latest.data.get("answers") or {}) if latest else {}
-    open_, owed, recovered = m.site_cases(s.id)
     return {
         "township": TOWNSHIP, "project": d.get("name"),
         "village": m.names["village"].get(s.village_id or ""),
@@ -229,9 +246,7 @@ def _project_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
         "headcount_contracts": d.get("headcount_contracts"),
         "deposit_amount": _number(answers.get("C07")),
         "labour_cost_transferred": _number(answers.get("C06")),
-        "inspections_in_month": m.inspected_in_month(s.id),
-        "last_inspected": _date(d.get("last_inspected_at")),
-        "open_cases": open_, "amount_owed": owed, "amount_recovered": recovered,
+        **_site_tail(m, s),
     }
 
 
@@ -243,7 +258,6 @@ def _enterprise_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
         template = load_templates().get(latest.data.get("template_id") or "")
         if template is not None:
             migrant = headcounts(template, latest.data.get("answers") or {}).get("migrant")
-    open_, owed, recovered = m.site_cases(s.id)
     return {
         "township": TOWNSHIP, "enterprise": d.get("name"),
         "kind": KIND_ZH.get(d.get("kind") or "", d.get("kind")), "industry": d.get("industry"),
@@ -251,9 +265,7 @@ def _enterprise_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
         "status": SITE_STATUS_ZH.get(d.get("status") or "", d.get("status")),
         "headcount_on_site": d.get("headcount_on_site"), "migrant_workers": migrant,
         "headcount_contracts": d.get("headcount_contracts"),
-        "inspections_in_month": m.inspected_in_month(s.id),
-        "last_inspected": _date(d.get("last_inspected_at")),
-        "open_cases": open_, "amount_owed": owed, "amount_recovered": recovered,
+        **_site_tail(m, s),
     }
 
 

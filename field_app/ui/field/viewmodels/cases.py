@@ -14,7 +14,7 @@ from shared_schema.calendar import packaged as packaged_calendar
 from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
-from field_app.ui.kit.rules import CHINA, UiError, parse_intake
+from field_app.ui.kit.rules import CHINA, UiError, filled, parse_intake
 
 from .common import now_ms, parse_number
 
@@ -107,11 +107,7 @@ class CaseVM:
         if kind not in self.allowed():
             raise UiError("illegal_transition", f"'{kind}' is not allowed now", kind=kind)
         fields: dict[str, Any] = {}
-        for name, value in raw.items():
-            if isinstance(value, str):
-                value = value.strip()
-            if value in (None, ""):
-                continue
+        for name, value in filled(raw):
             if name == "amount_recovered":
                 value = parse_number(str(value), False)
             elif name == "workers_paid":

@@ -26,21 +26,21 @@ class SyncState:
     report: SyncReport | None = None
     last_error: str | None = None
 
-    @property
-    def records_fraction(self) -> float | None:
+    def _fraction(self, done: int, total: int | None) -> float | None:
+        """done ÷ total, at most 1 (1 once the sync is done; None: no total yet)."""
         if self.phase == "done":
             return 1.0
-        if not self.records_total:
+        if not total:
             return None
-        return min(1.0, self.records_done / self.records_total)
+        return min(1.0, done / total)
+
+    @property
+    def records_fraction(self) -> float | None:
+        return self._fraction(self.records_done, self.records_total)
 
     @property
     def bytes_fraction(self) -> float | None:
-        if self.phase == "done":
-            return 1.0
-        if not self.bytes_total:
-            return None
-        return min(1.0, self.bytes_done / self.bytes_total)
+        return self._fraction(self.bytes_done, self.bytes_total)
 
 
 class SyncVM:

@@ -9,6 +9,7 @@ import flet as ft
 
 from field_app.core import NetworkError, ServerError
 
+from ...kit.login import login_card, login_controls
 from ...kit.widgets import BIG, hook
 from ..viewmodels import (
     sync_problem,
@@ -29,15 +30,10 @@ def login_view(app: "FieldApp") -> ft.View:
     st = app.device.status()
     form = LoginForm(server_url=app.prefs.server_url or st.server_url or "",
                      username=st.username or "")
-    server = ft.TextField(label=t("login.server"), value=form.server_url,
-                          keyboard_type=ft.KeyboardType.URL)
-    user = ft.TextField(label=t("login.username"), value=form.username)
-    password = ft.TextField(label=t("login.password"), password=True,
-                            can_reveal_password=True)
-    message = ft.Text("", color=ft.Colors.RED_700)
+    c = login_controls(t, form.server_url, form.username)
+    server, user, password, message, busy = c.server, c.user, c.password, c.message, c.busy
     if st.login_state == "login_required":
         message.value = t("login.expired", reason=t.error(st.login_reason or "auth_required", ""))
-    busy = ft.ProgressRing(visible=False, width=24, height=24)
 
     async def submit(e: Any) -> None:
         form.server_url, form.username = server.value or "", user.value or ""
@@ -75,26 +71,11 @@ def login_view(app: "FieldApp") -> ft.View:
             app.toast(t(sync_problem(report) or "sync.offline"), error=True)
         await app.go("/sites")
 
-    async def lang(e: Any) -> None:
-        app.set_language("en" if app.t.lang == "zh" else "zh")
-        await app.rerender()
-
-    card = ft.Container(ft.Column([
-        ft.Text(t("app.name"), size=26, weight=ft.FontWeight.BOLD, color=ft.Colors.BLUE_800),
-        ft.Text(t("login.subtitle"), size=14, color=ft.Colors.GREY_700),
-        hook("login-server", server),
-        hook("login-username", user),
-        hook("login-password", password),
-        ft.Row([hook("login-submit", ft.FilledButton(
-            t("login.submit"), on_click=app.safe(submit), height=BIG, expand=True),
-            expand=True), busy]),
-        message,
+    card = login_card(app, c, t("app.name"), t("login.subtitle"), submit, [
         ft.Text(t("login.offline_hint"), size=12, color=ft.Colors.GREY_600),
         ft.TextButton(t("login.continue_offline"), on_click=app.nav("/sites"),
                       visible=st.login_state == "login_required"),
-        ft.TextButton(t("lang.switch"), on_click=app.safe(lang)),
-    ], spacing=12, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
-        padding=ft.Padding.all(20), bgcolor=ft.Colors.WHITE, border_radius=12)
+    ])
     return ft.View(route="/login", controls=[ft.Column([card], scroll=ft.ScrollMode.AUTO,
                                                        expand=True)],
                    bgcolor=ft.Colors.GREY_100, padding=ft.Padding.all(16))

@@ -14,7 +14,7 @@ from shared_schema.office import CaseDetail, CaseView
 
 from ...kit.widgets import PAD, badge, hook, section
 from .. import viewmodels as vm
-from .frame import (LEVEL_COLORS, STATUS_COLORS, busy,
+from .frame import (LEVEL_COLORS, STATUS_COLORS, busy, refilterer, search_field,
                     dropdown, later, loading, office_page, refill, result_banner, safe,
                     with_client)
 
@@ -81,30 +81,18 @@ def cases_view(app: "OfficeApp") -> ft.View:
         return [ft.Text(t("office.count", n=page.page.total), size=13),
                 ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)]
 
-    def refilter(name: str) -> Callable[[str | None], Any]:
-        async def pick(value: str | None) -> None:
-            setattr(filters, name, value)
-            await refill(app, box, build)
-        return pick
+    refilter = refilterer(app, box, build, filters)
 
     async def overdue(e: Any) -> None:
         filters.overdue = not filters.overdue
         e.control.selected = filters.overdue
         await refill(app, box, build)
 
-    search = ft.TextField(label=t("office.cases.search"), value=filters.q, dense=True,
-                          width=380, prefix_icon=ft.Icons.SEARCH,
-                          on_change=lambda e: setattr(filters, "q", e.control.value or ""))
-
-    async def do_search(e: Any) -> None:
-        filters.q = search.value or ""
-        await refill(app, box, build)
-
-    search.on_submit = safe(app, do_search)
+    search = search_field(app, t("office.cases.search"), box, build, filters, 380)
     bar = ft.Row([
         hook("office-cases-search", search),
         hook("office-cases-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.cases.search"),
-                                              on_click=safe(app, do_search))),
+                                              on_click=search.on_submit)),
         dropdown(t("office.cases.status"), filters.status, [(s, t(f"status.{s}")) for s in STATUSES],
                  app, refilter("status")),
         dropdown(t("office.cases.level"), filters.level, [(lv, t(f"level.{lv}")) for lv in LEVELS],

@@ -132,10 +132,6 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
     t = app.t
     user = app.session.user
 
-    async def lang(e: Any) -> None:
-        app.set_language("en" if app.t.lang == "zh" else "zh")
-        await app.rerender()
-
     async def changed(e: Any) -> None:
         await app.go(OFFICE_TABS[e.control.selected_index])
 
@@ -150,7 +146,7 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
         automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
         actions=[ft.Text(who, size=13),
                  hook("office-lang", ft.TextButton(
-                     t("lang.switch"), on_click=safe(app, lang),
+                     t("lang.switch"), on_click=safe(app, app.toggle_language),
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  hook("office-logout", ft.TextButton(
                      t("office.logout"), icon=ft.Icons.LOGOUT, on_click=safe(app, logout),
@@ -257,6 +253,35 @@ async def refill(app: "OfficeApp", box: ft.Column,
     """Rebuild ``box`` in place, inside the handler (no route change)."""
     box.controls = await build()
     app.page.update()
+
+
+def refilterer(app: "OfficeApp", box: ft.Column,
+               build: Callable[[], Awaitable[list[ft.Control]]],
+               filters: Any) -> Callable[[str], Callable[[str | None], Any]]:
+    """``refilter(name)``: the handler of a filter's dropdown, which sets
+    ``filters.<name>`` and refills ``box``."""
+    def refilter(name: str) -> Callable[[str | None], Any]:
+        async def pick(value: str | None) -> None:
+            setattr(filters, name, value)
+            await refill(app, box, build)
+        return pick
+    return refilter
+
+
+def search_field(app: "OfficeApp", label: str, box: ft.Column,
+                 build: Callable[[], Awaitable[list[ft.Control]]], filters: Any,
+                 width: int) -> ft.TextField:
+    """The search box of a list: it keeps ``filters.q``; Enter refills ``box``."""
+    search = ft.TextField(label=label, value=filters.q, dense=True, width=width,
+                          prefix_icon=ft.Icons.SEARCH,
+                          on_change=lambda e: setattr(filters, "q", e.control.value or ""))
+
+    async def do_search(e: Any) -> None:
+        filters.q = search.value or ""
+        await refill(app, box, build)
+
+    search.on_submit = safe(app, do_search)
+    return search
 
 
 def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app: "OfficeApp",

@@ -13,7 +13,8 @@ from shared_schema.field_labels import entity_label
 
 from ...kit.widgets import fmt_time, hook, section
 from .. import viewmodels as vm
-from .frame import (dropdown, kv, later, loading, office_page, refill, safe,
+from .frame import (dropdown, kv, later, loading, office_page, refill, refilterer, safe,
+                    search_field,
                     with_client)
 
 if TYPE_CHECKING:
@@ -65,21 +66,8 @@ def registry_view(app: "OfficeApp") -> ft.View:
         return [ft.Text(t("office.count", n=state.total), size=13),
                 ft.Container(table, bgcolor=ft.Colors.WHITE, border_radius=8)]
 
-    def refilter(name: str) -> Callable[[str | None], Any]:
-        async def pick(value: str | None) -> None:
-            setattr(state.filters, name, value)
-            await refill(app, box, build)
-        return pick
-
-    search = ft.TextField(label=t("office.registry.search"), value=state.filters.q, dense=True,
-                          width=260, prefix_icon=ft.Icons.SEARCH,
-                          on_change=lambda e: setattr(state.filters, "q", e.control.value or ""))
-
-    async def do_search(e: Any) -> None:
-        state.filters.q = search.value or ""
-        await refill(app, box, build)
-
-    search.on_submit = safe(app, do_search)
+    refilter = refilterer(app, box, build, state.filters)
+    search = search_field(app, t("office.registry.search"), box, build, state.filters, 260)
     bar = ft.Row([
         dropdown(t("office.review.village"), state.filters.village,
                  sorted(villages.items(), key=lambda kv_: kv_[1]), app, refilter("village")),
@@ -87,7 +75,7 @@ def registry_view(app: "OfficeApp") -> ft.View:
                  [(k, t(f"kind.{k}")) for k in SITE_KINDS], app, refilter("kind")),
         hook("office-registry-search", search),
         hook("office-registry-go", ft.IconButton(ft.Icons.SEARCH, tooltip=t("office.refresh"),
-                                                 on_click=safe(app, do_search))),
+                                                 on_click=search.on_submit)),
     ], wrap=True)
     return later(app, office_page(app, "/office/registry", t("office.registry.title"),
                                   [bar, hook("office-registry", box, container=True)]), box, build)

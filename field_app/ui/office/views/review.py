@@ -12,7 +12,7 @@ from shared_schema.entities import SITE_KINDS
 
 from ...kit.widgets import PAD, badge, fmt_time, hook, section
 from .. import viewmodels as vm
-from .frame import (FINAL_REVIEWS, REVIEW_COLORS, busy,
+from .frame import (FINAL_REVIEWS, REVIEW_COLORS, busy, refilterer,
                     dropdown, kv, later, loading, office_page, refill, result_banner, safe,
                     with_client)
 
@@ -50,11 +50,7 @@ def review_view(app: "OfficeApp") -> ft.View:
                 button=True))
         return rows
 
-    def refilter(name: str) -> Callable[[str | None], Any]:
-        async def pick(value: str | None) -> None:
-            setattr(state.filters, name, value)
-            await refill(app, box, build)
-        return pick
+    refilter = refilterer(app, box, build, state.filters)
 
     filters = ft.Row([
         dropdown(t("office.review.state"), state.filters.review_state,

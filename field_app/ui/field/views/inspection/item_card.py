@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import flet as ft
 
-from ....kit.rules import UiError
 from ....kit.widgets import BIG, PAD, SECONDARY, hook
 from ...viewmodels import InspectionVM
 from ..common import TEXT_MAX, date_button
 from .autosave import Autosave
-from .photos import camera_dialog, photo_dialog
+from .photos import camera_dialog, photo_dialog, pick_photo
 
 if TYPE_CHECKING:
     from ...shell import FieldApp
@@ -265,12 +264,10 @@ class ItemCard:
             rows.append(ft.Row(thumbs, spacing=6, scroll=ft.ScrollMode.AUTO))
 
         async def from_files(e: Any) -> None:
-            if app.files is None:
-                raise UiError("no_camera", "no file picker")
-            picked = await app.files.pick()
-            if picked is None:
+            data = await pick_photo(app)
+            if data is None:
                 return
-            w.vm.add_photo(picked.content(), item.code, caption=hint or None)
+            w.vm.add_photo(data, item.code, caption=hint or None)
             app.toast(t("insp.photo_added"))
             self.redraw()
 

@@ -55,12 +55,10 @@ def photo_dialog(app: "FieldApp", vm: InspectionVM, item: Any, photo: dict[str, 
                              on_click=app.safe(go)))]))
 
         async def from_gallery(ev: Any) -> None:
-            if app.files is None:
-                raise UiError("no_camera", "no file picker")
-            picked = await app.files.pick()
-            if picked is None:
+            data = await pick_photo(app)
+            if data is None:
                 return
-            vm.replace_photo(pid, picked.content())
+            vm.replace_photo(pid, data)
             done(t("photo.replaced"))
 
         async def from_camera(ev: Any) -> None:
@@ -96,6 +94,14 @@ def photo_dialog(app: "FieldApp", vm: InspectionVM, item: Any, photo: dict[str, 
             actions=actions, actions_overflow_button_spacing=4,
             inset_padding=ft.Padding.all(12)))
     return handler
+
+
+async def pick_photo(app: "FieldApp") -> bytes | str | None:
+    """A photo from the gallery/files: its bytes or path (None: nothing was picked)."""
+    if app.files is None:
+        raise UiError("no_camera", "no file picker")
+    picked = await app.files.pick()
+    return None if picked is None else picked.content()
 
 
 async def camera_dialog(app: "FieldApp", on_photo: Callable[[bytes], Any]) -> None:
