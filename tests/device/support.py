@@ -16,7 +16,6 @@ import logging
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ import uvicorn
 from PIL import Image
 
 from field_app.core import Device, DeviceSettings
-from server.support import SCRYPT_N, device_secret, pull_changes
+from server.support import SCRYPT_N, device_secret, free_port, pull_changes
 from shared_schema.ids import uuid7
 from sync_server.app import create_app
 from sync_server.domain.auth.service import create_user
@@ -88,12 +87,6 @@ class Township:
                                                    scrypt_n=SCRYPT_N, **scope).id
         finally:
             store.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:

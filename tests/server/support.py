@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, TypeVar
 
 import httpx
 import msgspec
@@ -328,6 +328,29 @@ def rejected(result: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 # --- a live server ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server started on it afterwards)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+def stop_after(thing: S) -> Iterator[S]:
+    """A fixture's body for a server, process or device: yield it, then
+    ``stop()`` it even when the test failed (``yield from stop_after(...)``)."""
+    try:
+        yield thing
+    finally:
+        thing.stop()
 
 
 class Live:

@@ -34,6 +34,7 @@ from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 
+from .conftest import wait_until
 from .phone import Phone, sel
 from .test_field_job import server_rows
 
@@ -84,16 +85,6 @@ def office_token(url: str) -> str:
         "device_secret": device_secret(device_id), "device_name": "ui-test-office"})
     r.raise_for_status()
     return r.json()["token"]
-
-
-def wait_until(check: Any, timeout: float = 40.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"never happened: {what}")
 
 
 def page_text(page: Any) -> str:
