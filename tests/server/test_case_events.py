@@ -23,11 +23,6 @@ def status(world: World, case: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def grid1(world: World) -> Device:
-    return world.device("grid1", "devA")
-
-
-@pytest.fixture
 def office(world: World) -> Device:
     return world.device("office1", "devO")
 
