@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,6 +38,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-sync", "--no-first-run",
                  # a fake camera (a test pattern) for flet-camera, granted without a prompt
                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+def read_only(db: Path, sql: str, *params: object) -> list[tuple]:
+    """The rows of ``sql`` in a SQLite file opened read-only (the server or
+    the app that owns it keeps running)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def wait_until(check: Any, timeout: float = 40.0, what: str = "the condition",
