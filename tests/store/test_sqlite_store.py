@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -81,27 +82,18 @@ def test_new_database_has_no_migrations_until_migrate(db_path: Path) -> None:
 
 
 def test_m001_core_creates_the_schema(store: SqliteStore, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
-    try:
-        tables = schema_names(conn, "table")
+    with closing(sqlite3.connect(db_path)) as conn:
         assert {"counters", "records", "tombstones", "conflicts", "mutations",
-                "users", "devices", "tokens", "blobs", "uploads"} <= tables
+                "users", "devices", "tokens", "blobs", "uploads"} <= schema_names(conn, "table")
         assert conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone() == (0,)
-        indexes = schema_names(conn, "index")
-        assert {"records_rev", "conflicts_status", "mutations_device", "tokens_device"} <= indexes
-    finally:
-        conn.close()
+        assert {"records_rev", "conflicts_status", "mutations_device",
+                "tokens_device"} <= schema_names(conn, "index")
 
 
 def test_m002_office_adds_audit_and_calendar(store: SqliteStore, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
-    try:
-        tables = schema_names(conn, "table")
-        assert {"audit_log", "calendar"} <= tables
-        indexes = schema_names(conn, "index")
-        assert {"audit_log_at", "audit_log_entity"} <= indexes
-    finally:
-        conn.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert {"audit_log", "calendar"} <= schema_names(conn, "table")
+        assert {"audit_log_at", "audit_log_entity"} <= schema_names(conn, "index")
 
 
 def _migrated_up_to(path: Path, stop_before: str) -> sqlite_utils.Database:
