@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import msgspec
 
-from common import PASSWORD, checklist_codes
+from common import PASSWORD, checklist_codes, registry_writer
 from shared_schema.ids import uuid7
 
 _enc = msgspec.json.Encoder()
@@ -42,7 +42,6 @@ def _uid(rng: random.Random) -> str:
 
 def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) -> dict[str, Any]:
     from sync_server.domain.auth.service import create_user
-    from sync_server.domain.registry.service import ServerWriter, publish_templates
     from sync_server.store.sqlite import SqliteStore
 
     rng = random.Random(seed)
@@ -53,9 +52,7 @@ def build(db: Path, sites: int, cases: int, inspections: int, seed: int = 42) ->
         store.migrate()
         villages = [_uid(rng) for _ in range(VILLAGES)]
         departments = [_uid(rng) for _ in range(DEPARTMENTS)]
-        with store.transaction() as tx:
-            publish_templates(tx, now)
-            w = ServerWriter(tx, now)
+        with registry_writer(store, now) as w:
             for i, v in enumerate(villages):
                 w.upsert("village", v, {"name": f"第{i + 1}村", "kind": "village"})
             for i, d in enumerate(departments):

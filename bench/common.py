@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -108,20 +109,28 @@ def peer_sites(docs: list[dict[str, Any]]) -> list[str]:
 # --- the server ------------------------------------------------------------------
 
 
+@contextmanager
+def registry_writer(store: Any, now: int) -> Iterator[Any]:
+    """A transaction of ``store`` with the checklist templates published, as
+    a ``ServerWriter`` at ``now`` for the registry records a seed adds."""
+    from sync_server.domain.registry.service import ServerWriter, publish_templates
+
+    with store.transaction() as tx:
+        publish_templates(tx, now)
+        yield ServerWriter(tx, now)
+
+
 def seed(db: Path, site_ids: list[str]) -> dict[str, str]:
     """A fresh server database: one village, one department, the peer's sites
     (construction), a grid officer of the village and an office user."""
     from sync_server.domain.auth.service import create_user
-    from sync_server.domain.registry.service import ServerWriter, publish_templates
     from sync_server.store.sqlite import SqliteStore
 
     now = int(time.time() * 1000)
     store = SqliteStore(db)
     try:
         store.migrate()
-        with store.transaction() as tx:
-            publish_templates(tx, now)
-            w = ServerWriter(tx, now)
+        with registry_writer(store, now) as w:
             w.upsert("village", VILLAGE, {"name": "回龙坝村", "kind": "village"})
             w.upsert("department", DEPARTMENT, {"name": "住建办", "sectors": ["construction"]})
             for i, sid in enumerate(site_ids):

@@ -133,10 +133,9 @@ def bench_concurrent(data: Path, work: Path, devices: int, rounds: int,
     inspections of its village's sites and pulls what its village changed."""
     from shared_schema.ids import uuid7
     from sync_server.domain.auth.service import create_user
-    from sync_server.domain.registry.service import ServerWriter, publish_templates
     from sync_server.store.sqlite import SqliteStore
 
-    from common import PASSWORD
+    from common import PASSWORD, registry_writer
 
     sites = peer_sites(load_docs(data, 1000))
     d = work / f"concurrent-{run}"
@@ -147,9 +146,7 @@ def bench_concurrent(data: Path, work: Path, devices: int, rounds: int,
     try:
         store.migrate()
         by_village: dict[str, list[str]] = {v: [] for v in vids}
-        with store.transaction() as tx:
-            publish_templates(tx, now)
-            w = ServerWriter(tx, now)
+        with registry_writer(store, now) as w:
             for i, v in enumerate(vids):
                 w.upsert("village", v, {"name": f"村{i:02d}", "kind": "village"})
             for i, sid in enumerate(sites):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from litestar.testing import TestClient
 
-from server.support import SCRYPT_N, AppClient, ManualClock, World, watch_error_shape
+from server.support import SCRYPT_N, AppClient, Device, ManualClock, World, watch_error_shape
 from sync_server.app import create_app
 from sync_server.settings import Settings
 
@@ -56,3 +56,9 @@ def app_client(make_app_client: Callable[..., AppClient]) -> AppClient:
 @pytest.fixture
 def world(app_client: AppClient, clock: ManualClock) -> World:
     return World(app_client.client, app_client.store, clock).seed()
+
+
+@pytest.fixture
+def grid1(world: World) -> Device:
+    """grid1 (village 1) on its phone ``devA``, logged in to the world."""
+    return world.device("grid1", "devA")

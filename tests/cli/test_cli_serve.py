@@ -4,7 +4,6 @@ on 127.0.0.1, and every demo user logs in over HTTP."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from server.support import device_secret
+from server.support import device_secret, free_port
 from sync_server.demo import DEMO_PASSWORD, DEMO_USERS
 
 SCRIPT = Path(sys.executable).parent / "sync-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 20.0) -> None:

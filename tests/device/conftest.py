@@ -11,16 +11,14 @@ import pytest
 
 from field_app.core import Device
 
+from server.support import stop_after
+
 from .support import PASSWORD, LiveServer, ServerProcess, camera_jpeg, fast_settings
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    s = LiveServer(tmp_path / "server")
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from stop_after(LiveServer(tmp_path / "server"))
 
 
 @pytest.fixture
@@ -41,11 +39,7 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
 
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
-    p = ServerProcess(tmp_path / "server")
-    try:
-        yield p
-    finally:
-        p.stop()
+    yield from stop_after(ServerProcess(tmp_path / "server"))
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import logging
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,14 @@ import uvicorn
 from PIL import Image
 
 from field_app.core import Device, DeviceSettings
-from server.support import SCRYPT_N, device_secret, pull_changes
+from server.support import (
+    SCRYPT_N,
+    device_secret,
+    field_users,
+    free_port,
+    pull_changes,
+    upsert_township,
+)
 from shared_schema.ids import uuid7
 from sync_server.app import create_app
 from sync_server.domain.auth.service import create_user
@@ -65,35 +71,15 @@ class Township:
         try:
             with store.transaction() as tx:
                 w = ServerWriter(tx, int(time.time() * 1000))
-                w.upsert("village", self.v1, {"name": "一村", "kind": "village"})
-                w.upsert("village", self.v2, {"name": "二社区", "kind": "community"})
-                w.upsert("department", self.d1, {"name": "住建办"})
-                w.upsert("department", self.d2, {"name": "经发办"})
-                w.upsert("site", self.site1, {
-                    "name": "一村安置房工地", "kind": "construction", "village_id": self.v1,
-                    "department_id": self.d1, "contractor": "原总包", "status": "active"})
-                w.upsert("site", self.site2, {
-                    "name": "二社区服装厂", "kind": "factory", "village_id": self.v2,
-                    "department_id": self.d2, "status": "active"})
+                upsert_township(w, self, sectors=False)
                 w.upsert("site", self.site3, {
                     "name": "一村物流园", "kind": "logistics", "village_id": self.v1,
                     "status": "active"})
-            for username, role, scope in (
-                ("grid1", "grid_officer", {"village_ids": [self.v1]}),
-                ("grid2", "grid_officer", {"village_ids": [self.v2]}),
-                ("sector1", "sector_inspector", {"department_ids": [self.d1]}),
-                ("office1", "office", {}),
-            ):
+            for username, role, scope in field_users(self):
                 self.users[username] = create_user(store, username, PASSWORD, role,
                                                    scrypt_n=SCRYPT_N, **scope).id
         finally:
             store.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LiveServer:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from typing import Iterable
 
 from field_app.core import Device
 
@@ -65,17 +66,22 @@ def record_and_kill(data_dir: str, insp: str, site: str, start: int, after: int)
     return done
 
 
-def test_kill_9_leaves_a_consistent_store(server: LiveServer, make_device) -> None:
-    t = server.town
+def kill_while_recording(server: LiveServer, make_device,
+                         kill_after: Iterable[int]) -> tuple[str, str, list[int]]:
+    """grid1's device starts an inspection of site 1; then, for each number
+    in ``kill_after``, a child process records that many notes and is
+    SIGKILLed, and the reopened store must be consistent and keep every
+    action reported done. The data folder, the inspection and what was
+    reported done."""
     dev = make_device("A", server, "grid1")
-    insp = dev.start_inspection(t.site1)
+    insp = dev.start_inspection(server.town.site1)
     data_dir = str(dev.data_dir)
     dev.close()
 
     reported: list[int] = []
     start = 0
-    for after in (120, 70):
-        reported += record_and_kill(data_dir, insp, t.site1, start, after)
+    for after in kill_after:
+        reported += record_and_kill(data_dir, insp, server.town.site1, start, after)
         reopened = Device.open(data_dir, fast_settings())
         try:
             assert reopened.store.integrity_check() == "ok"
@@ -86,6 +92,12 @@ def test_kill_9_leaves_a_consistent_store(server: LiveServer, make_device) -> No
             start = max(notes) + 1
         finally:
             reopened.close()
+    return data_dir, insp, reported
+
+
+def test_kill_9_leaves_a_consistent_store(server: LiveServer, make_device) -> None:
+    t = server.town
+    data_dir, insp, _ = kill_while_recording(server, make_device, (120, 70))
 
     dev = Device.open(data_dir, fast_settings())
     try:

@@ -30,11 +30,6 @@ def admin(world: World) -> dict[str, str]:
 
 
 @pytest.fixture
-def grid1(world: World) -> Device:
-    return world.device("grid1", "devA")
-
-
-@pytest.fixture
 def submitted(world: World, grid1: Device) -> Callable[..., str]:
     def make(site_id: str | None = None, **kw: Any) -> str:
         return submit_inspection(grid1, site_id or world.site1, complete_answers(**kw))

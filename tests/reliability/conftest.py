@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-# The device tests' fixtures, shared: a server process and devices in tmp_path.
-from device.conftest import make_device, server_process  # noqa: F401
-from device.support import LiveServer
+# The device tests' fixtures, shared: a server (thread or process) and devices in tmp_path.
+from device.conftest import make_device, server, server_process  # noqa: F401
 
 SOAK = os.environ.get("WAGE_PATROL_SOAK", "") not in ("", "0")
 
@@ -52,12 +50,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for proof, numbers in sorted(FIGURES.data.items()):
         line = ", ".join(f"{k}={v}" for k, v in numbers.items())
         terminalreporter.write_line(f"{proof}: {line}")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    s = LiveServer(tmp_path / "server")
-    try:
-        yield s
-    finally:
-        s.stop()

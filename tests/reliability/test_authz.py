@@ -66,6 +66,11 @@ _OFFICE_ONLY_CREATE = _only({"office": "201"})
 _AUDIT_READ = _only({"office": "200", "leader": "200", "admin": "200"})
 _ADMIN_ONLY = _only({"admin": "200"})
 _ADMIN_CREATE = _only({"admin": "201"})
+#: complainant data in the pull: in clear for whoever recorded the case and the
+#: office roles, masked for the other field roles and for admin.
+_COMPLAINANT = {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
+                "office": ("clear", "clear"), "leader": ("clear", "clear"),
+                "admin": ("masked", "masked")}
 MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("POST /auth/login", "log in (scope n/a)"): {r: ("200", "200") for r in ROLES},
     ("POST /auth/login", "another user's device id (in: with its secret, a hand-over; "
@@ -81,14 +86,10 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("GET /sync/pull", "case in the pull"): _READ,
     ("GET /sync/pull", "complainant data (in: a case this user recorded on this device, "
                        "out: the office's case in scope)"):
-        {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
-         "office": ("clear", "clear"), "leader": ("clear", "clear"),
-         "admin": ("masked", "masked")},
+        _COMPLAINANT,
     ("GET /sync/pull", "complainant data (in: a case this user recorded, pulled on another "
                        "of their devices; out: a case another user recorded on this device)"):
-        {"grid_officer": ("clear", "masked"), "sector_inspector": ("clear", "masked"),
-         "office": ("clear", "clear"), "leader": ("clear", "clear"),
-         "admin": ("masked", "masked")},
+        _COMPLAINANT,
     ("GET /sync/receipt", "own device (in) / another user's device (out)"):
         {"grid_officer": ("200", "403"), "sector_inspector": ("200", "403"),
          "office": ("200", "200"), "leader": ("200", "403"), "admin": ("200", "200")},

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from device.support import ROOT, LiveServer, ServerProcess, fast_settings
-from device.test_crash import notes_in_outbox, record_and_kill
+from device.test_crash import kill_while_recording
 from field_app.core import Device
 
 from .conftest import size
@@ -231,27 +231,9 @@ def test_device_killed_mid_write_at_random_points(server: LiveServer, make_devic
     points many times: every action reported done survives, the store stays
     consistent, and a final sync brings the device and server level."""
     rng = random.Random(3)
-    t = server.town
-    dev = make_device("A", server, "grid1")
-    insp = dev.start_inspection(t.site1)
-    data_dir = str(dev.data_dir)
-    dev.close()
-
-    reported: list[int] = []
-    start = 0
     kills = size(4, 30)
-    for _ in range(kills):
-        reported += record_and_kill(data_dir, insp, t.site1, start, rng.randint(5, 60))
-        reopened = Device.open(data_dir, fast_settings())
-        try:
-            assert reopened.store.integrity_check() == "ok"
-            assert reopened.check() == []
-            notes = notes_in_outbox(reopened)
-            assert set(reported) <= notes
-            assert max(notes) <= reported[-1] + 1
-            start = max(notes) + 1
-        finally:
-            reopened.close()
+    data_dir, insp, reported = kill_while_recording(
+        server, make_device, [rng.randint(5, 60) for _ in range(kills)])
 
     dev = Device.open(data_dir, fast_settings())
     try:

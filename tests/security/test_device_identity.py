@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from server.support import PASSWORD, AppClient, ManualClock, World, device_secret, error_of, ok
+from server.support import (PASSWORD, AppClient, ManualClock, World, device_secret, error_of, ok,
+                            record_case)
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD, seed_demo
 from sync_server.store.base import DeviceRow
@@ -126,10 +127,7 @@ def test_no_device_id_unmasks_personal_data_for_a_grid_officer(world: World) -> 
 
 def test_the_recorder_sees_their_case_in_clear_on_another_device(world: World) -> None:
     g1 = world.device("grid1", "phone-a")
-    case = uuid7()
-    ok(g1.sync(g1.upsert("case", case, {
-        "site_id": world.site1, "title": "线索", "sector": "construction",
-        "complainant_name": NAME, "complainant_phone": PHONE}))[0])
+    case = record_case(g1, world.site1, "线索", complainant_name=NAME, complainant_phone=PHONE)
     second = world.device("grid1", "phone-b")  # same user, a second phone
     assert second.record("case", case)["complainant_name"] == NAME
     assert second.record("case", case)["complainant_phone"] == PHONE
@@ -141,10 +139,7 @@ def test_the_recorder_sees_their_case_in_clear_on_another_device(world: World) -
 def test_a_hand_over_keeps_working_and_the_new_user_does_not_inherit_unmasking(
         world: World) -> None:
     g1 = world.device("grid1", "shared-phone")
-    case = uuid7()
-    ok(g1.sync(g1.upsert("case", case, {
-        "site_id": world.site1, "title": "线索", "sector": "construction",
-        "complainant_name": NAME, "complainant_phone": PHONE}))[0])
+    case = record_case(g1, world.site1, "线索", complainant_name=NAME, complainant_phone=PHONE)
     # the phone is handed to sector1: same device id, same secret
     r = login(world, "sector1", "shared-phone", device_secret("shared-phone"))
     headers = bearer(r)

@@ -22,6 +22,7 @@ from server.support import (
     complete_answers,
     error_of,
     ok,
+    record_case,
     rejected,
     submit_inspection,
 )
@@ -89,10 +90,7 @@ def test_the_whole_batch_still_applies_around_a_refused_field(world: World) -> N
 def test_the_recorder_and_the_office_may_write_personal_data_but_never_a_mask(
         world: World) -> None:
     grid = world.device("grid1", "devA")
-    case_id = uuid7()
-    ok(grid.sync(grid.upsert("case", case_id, {
-        "site_id": world.site1, "title": "欠薪", "sector": "construction",
-        "complainant_name": "李四", "complainant_phone": PHONE}))[0])
+    case_id = record_case(grid, world.site1, complainant_name="李四", complainant_phone=PHONE)
     ok(grid.sync(grid.upsert("case", case_id, {"complainant_phone": "13900001111"}))[0])
     rejected(grid.sync(grid.upsert("case", case_id, {"complainant_phone": "139****1111"}))[0],
              "masked_value")
@@ -173,9 +171,7 @@ def test_office_approval_still_writes_the_registry(world: World) -> None:
     ("received_at", 1)])
 def test_server_stamped_event_fields_are_refused(world: World, field: str, value: Any) -> None:
     grid = world.device("grid1", "devA")
-    case_id = uuid7()
-    ok(grid.sync(grid.upsert("case", case_id, {"site_id": world.site1, "title": "欠薪",
-                                               "sector": "construction"}))[0])
+    case_id = record_case(grid, world.site1)
     event = uuid7()
     rejected(grid.sync(grid.insert("case_event", event, {
         "case_id": case_id, "kind": "note", "note": "x", field: value}))[0],

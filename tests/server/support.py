@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, TypeVar
 
 import httpx
 import msgspec
@@ -127,6 +127,31 @@ class AppClient:
             self.client.__exit__(None, None, None)
 
 
+def upsert_township(w: ServerWriter, t: Any, sectors: bool = True) -> None:
+    """Villages 1 and 2, departments 1 and 2 (with the sectors they supervise
+    unless ``sectors`` is false) and sites 1 and 2 of a test township ``t``
+    (anything with the ids v1, v2, d1, d2, site1 and site2)."""
+    w.upsert("village", t.v1, {"name": "一村", "kind": "village"})
+    w.upsert("village", t.v2, {"name": "二社区", "kind": "community"})
+    for dept, name, sector in ((t.d1, "住建办", "construction"), (t.d2, "经发办", "manufacturing")):
+        w.upsert("department", dept, {"name": name, **({"sectors": [sector]} if sectors else {})})
+    w.upsert("site", t.site1, {
+        "name": "一村安置房工地", "kind": "construction", "village_id": t.v1,
+        "department_id": t.d1, "contractor": "原总包", "status": "active"})
+    w.upsert("site", t.site2, {
+        "name": "二社区服装厂", "kind": "factory", "village_id": t.v2,
+        "department_id": t.d2, "status": "active"})
+
+
+def field_users(t: Any) -> list[tuple[str, str, dict[str, list[str]]]]:
+    """Username, role and scope of the township ``t``'s grid1, grid2, sector1
+    and office1."""
+    return [("grid1", "grid_officer", {"village_ids": [t.v1]}),
+            ("grid2", "grid_officer", {"village_ids": [t.v2]}),
+            ("sector1", "sector_inspector", {"department_ids": [t.d1]}),
+            ("office1", "office", {})]
+
+
 @dataclass
 class World:
     """Seeded reference data, sites and users on a running server."""
@@ -144,25 +169,9 @@ class World:
 
     def seed(self) -> "World":
         with self.store.transaction() as tx:
-            w = ServerWriter(tx, self.clock())
-            w.upsert("village", self.v1, {"name": "一村", "kind": "village"})
-            w.upsert("village", self.v2, {"name": "二社区", "kind": "community"})
-            w.upsert("department", self.d1, {"name": "住建办", "sectors": ["construction"]})
-            w.upsert("department", self.d2, {"name": "经发办", "sectors": ["manufacturing"]})
-            w.upsert("site", self.site1, {
-                "name": "一村安置房工地", "kind": "construction", "village_id": self.v1,
-                "department_id": self.d1, "contractor": "原总包", "status": "active"})
-            w.upsert("site", self.site2, {
-                "name": "二社区服装厂", "kind": "factory", "village_id": self.v2,
-                "department_id": self.d2, "status": "active"})
-        for username, role, scope in (
-            ("grid1", "grid_officer", {"village_ids": [self.v1]}),
-            ("grid2", "grid_officer", {"village_ids": [self.v2]}),
-            ("sector1", "sector_inspector", {"department_ids": [self.d1]}),
-            ("office1", "office", {}),
-            ("leader1", "leader", {}),
-            ("admin", "admin", {}),
-        ):
+            upsert_township(ServerWriter(tx, self.clock()), self)
+        for username, role, scope in (*field_users(self), ("leader1", "leader", {}),
+                                      ("admin", "admin", {})):
             self.users[username] = create_user(self.store, username, PASSWORD, role,
                                                now_ms=self.clock(), scrypt_n=self.scrypt_n(),
                                                **scope)
@@ -330,6 +339,29 @@ def rejected(result: dict[str, Any], code: str) -> dict[str, Any]:
 # --- a live server ----------------------------------------------------------------
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server started on it afterwards)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+def stop_after(thing: S) -> Iterator[S]:
+    """A fixture's body for a server, process or device: yield it, then
+    ``stop()`` it even when the test failed (``yield from stop_after(...)``)."""
+    try:
+        yield thing
+    finally:
+        thing.stop()
+
+
 class Live:
     """uvicorn serving the app on a free 127.0.0.1 port, in a thread."""
 
@@ -372,6 +404,18 @@ def serve_world(directory: Path, **overrides: Any) -> Iterator[tuple[Live, World
             yield server, World(http, server.app.state.store, clock).seed()
         finally:
             http.close()
+
+
+# --- cases -------------------------------------------------------------------------
+
+
+def record_case(dev: Device, site_id: str, title: str = "欠薪", sector: str = "construction",
+                **fields: Any) -> str:
+    """A new case at ``site_id`` recorded by ``dev``, asserted applied; its id."""
+    case = uuid7()
+    ok(dev.sync(dev.upsert("case", case, {"site_id": site_id, "title": title, "sector": sector,
+                                          **fields}))[0])
+    return case
 
 
 # --- inspections ---------------------------------------------------------------

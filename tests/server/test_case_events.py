@@ -8,7 +8,7 @@ import pytest
 
 from shared_schema.ids import uuid7
 
-from .support import Device, World, ok, rejected
+from .support import Device, World, ok, record_case, rejected
 
 SHA = "e" * 64
 
@@ -23,22 +23,14 @@ def status(world: World, case: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def grid1(world: World) -> Device:
-    return world.device("grid1", "devA")
-
-
-@pytest.fixture
 def office(world: World) -> Device:
     return world.device("office1", "devO")
 
 
 @pytest.fixture
 def case(world: World, grid1: Device) -> str:
-    case = uuid7()
-    ok(grid1.sync(grid1.upsert("case", case, {
-        "site_id": world.site1, "title": "钢筋班组欠薪", "employer": "某劳务公司",
-        "sector": "construction", "workers_owed": 6, "amount_owed": 48_000}))[0])
-    return case
+    return record_case(grid1, world.site1, "钢筋班组欠薪", employer="某劳务公司",
+                       workers_owed=6, amount_owed=48_000)
 
 
 def test_a_new_case_is_registered_at_its_routed_level(world: World, grid1: Device,

@@ -27,11 +27,6 @@ def photos_for_required_items(dev: Device, inspection: str) -> list[dict[str, An
 
 
 @pytest.fixture
-def grid1(world: World) -> Device:
-    return world.device("grid1", "devA")
-
-
-@pytest.fixture
 def draft(world: World, grid1: Device) -> str:
     insp = uuid7()
     ok(grid1.sync(grid1.upsert("inspection", insp, {

@@ -79,6 +79,15 @@ def tus_client(server: Live, dev: Device) -> tus.TusClient:
     return tus.TusClient(f"{server.url}/api/v1/uploads", headers=dict(dev.headers))
 
 
+def upload(server: Live, dev: Device, data: bytes, filename: str) -> str:
+    """``data`` uploaded whole by the stock tus client in CHUNK-sized chunks; its sha256."""
+    digest = sha(data)
+    tus_client(server, dev).uploader(
+        file_stream=io.BytesIO(data), chunk_size=CHUNK,
+        metadata={"sha256": digest, "filename": filename}).upload()
+    return digest
+
+
 def blob_files(server: Live) -> set[str]:
     root = Path(server.settings.blob_path)
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
@@ -132,10 +141,7 @@ def test_the_stock_client_uploads_3mb_in_256kb_chunks(live, jpeg: bytes, device:
 def test_a_blob_is_readable_by_whoever_sees_a_photo_naming_it(live, device: Device) -> None:
     server, world = live
     data = small_jpeg(1)
-    digest = sha(data)
-    tus_client(server, device).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK,
-        metadata={"sha256": digest, "filename": "b.jpg"}).upload()
+    digest = upload(server, device, data, "b.jpg")
     sector = world.device("sector1", f"sec-{uuid7()[-12:]}")  # department 1: site 1
     grid2 = world.device("grid2", f"g2-{uuid7()[-12:]}")  # village 2: not site 1
     path = f"/api/v1/blobs/{digest}"
@@ -268,10 +274,7 @@ def test_a_wrong_sha256_is_refused_and_stores_nothing(live, device: Device) -> N
 def test_a_second_upload_of_the_same_bytes_sends_nothing(live, device: Device) -> None:
     server, world = live
     data = small_jpeg(3)
-    digest = sha(data)
-    tus_client(server, device).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK,
-        metadata={"sha256": digest, "filename": "f.jpg"}).upload()
+    digest = upload(server, device, data, "f.jpg")
     before = blob_files(server)
 
     other = world.device("grid1", f"cam2-{uuid7()[-12:]}")
@@ -352,9 +355,7 @@ def test_the_receipt_counts_and_names_missing_photos(live, device: Device) -> No
     device.sync(*batch)  # replays are not counted again
     assert device.receipt()["mutations_received"] == 3
 
-    tus_client(server, device).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK,
-        metadata={"sha256": digest, "filename": "g.jpg"}).upload()
+    assert upload(server, device, data, "g.jpg") == digest
     receipt = device.receipt()
     assert receipt.get("photos_missing", []) == []
     assert receipt["photos_verified"] == [digest]
@@ -363,11 +364,7 @@ def test_the_receipt_counts_and_names_missing_photos(live, device: Device) -> No
 
 def test_a_photo_uploaded_before_its_record_counts_once_named(live, device: Device) -> None:
     server, world = live
-    data = small_jpeg(5)
-    digest = sha(data)
-    tus_client(server, device).uploader(
-        file_stream=io.BytesIO(data), chunk_size=CHUNK,
-        metadata={"sha256": digest, "filename": "h.jpg"}).upload()
+    digest = upload(server, device, small_jpeg(5), "h.jpg")
     assert device.receipt().get("photos_verified", []) == []  # no record names it yet
     insp = uuid7()
     ok(device.sync(device.upsert("inspection", insp, {"site_id": world.site1}))[0])

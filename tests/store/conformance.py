@@ -65,6 +65,25 @@ def put(tx: Any, entity: str, id: str, data: dict[str, Any] | None = None, *,
     return record
 
 
+def in_threads(worker: Callable[[int], None], n: int) -> list[BaseException]:
+    """``worker(0)`` .. ``worker(n - 1)``, each in its own thread at once; what
+    they raised (the caller asserts it is nothing)."""
+    errors: list[BaseException] = []
+
+    def guarded(i: int) -> None:
+        try:
+            worker(i)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def pull_page(store: SyncStore, since: int, limit: int, visibility: Visibility) -> list[ChangeRow]:
     """A pull page as the pull service asks for it: up to the stable revision."""
     return store.change_rows_since(since, limit, visibility, upto=store.stable_rev())
@@ -216,7 +235,6 @@ class SyncStoreConformance:
         """Many writers at once: each one's writes land exactly once, the failing
         ones' not at all, and every writer sees its own result."""
         results: dict[int, Any] = {}
-        errors: list[BaseException] = []
         start = threading.Barrier(24)
 
         def writer(n: int) -> None:
@@ -232,15 +250,8 @@ class SyncStoreConformance:
                 results[n] = store.write_grouped(fn)
             except Boom as exc:
                 results[n] = exc
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert in_threads(writer, 24) == []
         failed = {n for n in range(24) if n % 5 == 0}
         assert {n for n, r in results.items() if isinstance(r, Boom)} == failed
         kept = {f"g{n}" for n in range(24) if n not in failed}
@@ -267,26 +278,17 @@ class SyncStoreConformance:
 
     def test_next_rev_unique_under_concurrent_writers(self, store: SyncStore) -> None:
         revs: list[int] = []
-        errors: list[BaseException] = []
         lock = threading.Lock()
 
         def writer(n: int) -> None:
-            try:
-                for i in range(25):
-                    with store.transaction() as tx:
-                        rev = tx.next_rev()
-                        put(tx, "site", f"t{n}-{i}")
-                    with lock:
-                        revs.append(rev)
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
+            for i in range(25):
+                with store.transaction() as tx:
+                    rev = tx.next_rev()
+                    put(tx, "site", f"t{n}-{i}")
+                with lock:
+                    revs.append(rev)
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert in_threads(writer, 4) == []
         assert len(revs) == len(set(revs)) == 100
         assert store.max_rev() == 200
         assert store.count_records("site") == 100

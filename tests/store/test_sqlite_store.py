@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -65,6 +66,11 @@ def test_migrations_are_ordered_and_named() -> None:
     assert names == MIGRATIONS == sorted(MIGRATIONS)
 
 
+def schema_names(conn: sqlite3.Connection, kind: str) -> set[str]:
+    """The names of the schema's objects of one kind ('table', 'index')."""
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type=?", (kind,))}
+
+
 def test_new_database_has_no_migrations_until_migrate(db_path: Path) -> None:
     s = SqliteStore(db_path)
     try:
@@ -76,27 +82,18 @@ def test_new_database_has_no_migrations_until_migrate(db_path: Path) -> None:
 
 
 def test_m001_core_creates_the_schema(store: SqliteStore, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    with closing(sqlite3.connect(db_path)) as conn:
         assert {"counters", "records", "tombstones", "conflicts", "mutations",
-                "users", "devices", "tokens", "blobs", "uploads"} <= tables
+                "users", "devices", "tokens", "blobs", "uploads"} <= schema_names(conn, "table")
         assert conn.execute("SELECT value FROM counters WHERE name='rev'").fetchone() == (0,)
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"records_rev", "conflicts_status", "mutations_device", "tokens_device"} <= indexes
-    finally:
-        conn.close()
+        assert {"records_rev", "conflicts_status", "mutations_device",
+                "tokens_device"} <= schema_names(conn, "index")
 
 
 def test_m002_office_adds_audit_and_calendar(store: SqliteStore, db_path: Path) -> None:
-    conn = sqlite3.connect(db_path)
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"audit_log", "calendar"} <= tables
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"audit_log_at", "audit_log_entity"} <= indexes
-    finally:
-        conn.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert {"audit_log", "calendar"} <= schema_names(conn, "table")
+        assert {"audit_log_at", "audit_log_entity"} <= schema_names(conn, "index")
 
 
 def _migrated_up_to(path: Path, stop_before: str) -> sqlite_utils.Database:
@@ -109,7 +106,7 @@ def test_m003_history_lookups_use_the_primary_key(tmp_path: Path) -> None:
     db = _migrated_up_to(tmp_path / "old.db", "m004_record_history")
     try:
         conn = db.conn
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        indexes = schema_names(conn, "index")
         assert "field_history_record" not in indexes
         plan = " ".join(str(r) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM field_history WHERE entity=? AND id=?", ("s", "x")))
@@ -168,8 +165,7 @@ def test_m004_folds_field_history_into_one_row_per_write(tmp_path: Path) -> None
             (*r[:4], json.loads(r[4]), *r[5:]) for r in OLD_HISTORY)
         assert {r[4] for r in view if r[2] == "gov_invested"} == {"true"}
         assert {r[4] for r in view if r[2] == "contact_phone"} == {"null"}
-        assert "field_history" not in {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "field_history" not in schema_names(conn, "table")
         assert store.health_check().ok
     finally:
         store.close()

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
 
 from field_app.core import Device
-from server.support import SCRYPT_N
+from server.support import SCRYPT_N, free_port, stop_after
 from sync_server.demo import DEMO_PASSWORD, seed_demo
 from sync_server.store.sqlite import SqliteStore
 
@@ -40,10 +40,27 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def read_only(db: Path, sql: str, *params: object) -> list[tuple]:
+    """The rows of ``sql`` in a SQLite file opened read-only (the server or
+    the app that owns it keeps running)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def wait_until(check: Any, timeout: float = 40.0, what: str = "the condition",
+               every: float = 0.5) -> Any:
+    """Poll ``check()`` every ``every`` seconds until it gives a true value
+    (returned); an AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"never happened: {what}")
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:
@@ -155,35 +172,34 @@ def grid1_device(tmp_path: Path, demo_server: DemoServer) -> Iterator[Device]:
 
 @pytest.fixture
 def app_process(tmp_path: Path) -> Iterator[AppProcess]:
-    app = AppProcess(tmp_path / "phone", tmp_path / "app.log")
-    try:
-        yield app
-    finally:
-        app.stop()
+    yield from stop_after(AppProcess(tmp_path / "phone", tmp_path / "app.log"))
 
 
 @pytest.fixture
 def console_process(tmp_path: Path) -> Iterator[ConsoleProcess]:
-    console = ConsoleProcess(tmp_path / "console", tmp_path / "console.log")
-    try:
-        yield console
-    finally:
-        console.stop()
+    yield from stop_after(ConsoleProcess(tmp_path / "console", tmp_path / "console.log"))
 
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
+    yield from chromium_page(viewport={"width": 412, "height": 860},
+                             permissions=["geolocation", "camera"],
+                             geolocation={"latitude": 29.5905, "longitude": 106.3542,
+                                          "accuracy": 12})
+
+
+def chromium_page(**context_options: Any) -> Iterator[Any]:
+    """A fixture's body: a page of Debian's headless Chromium in zh-CN and
+    Chongqing's time zone, with ``context_options`` (viewport, permissions...);
+    skips the test where Chromium is not installed."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 412, "height": 860},
-                                      locale="zh-CN", timezone_id="Asia/Shanghai",
-                                      permissions=["geolocation", "camera"],
-                                      geolocation={"latitude": 29.5905, "longitude": 106.3542,
-                                                   "accuracy": 12})
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      **context_options)
         page = context.new_page()
         page.set_default_timeout(20_000)
         try:

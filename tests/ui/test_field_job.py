@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import random
-import sqlite3
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from shared_schema.ids import uuid7
 from server.support import device_secret
 from sync_server.demo import DEMO_PASSWORD
 
+from .conftest import read_only
 from .phone import Phone
 
 SITE = "回龙坝镇农贸市场改造工程"
@@ -55,11 +55,8 @@ def camera_jpeg(path: Path) -> Path:
 
 
 def server_rows(db: Path, entity: str) -> list[dict]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT id, data FROM records WHERE entity = ?", (entity,)).fetchall()
-    finally:
-        conn.close()
+    """The records of one entity in a server's (or a device's) database."""
+    rows = read_only(db, "SELECT id, data FROM records WHERE entity = ?", entity)
     return [{"id": i, **json.loads(d)} for i, d in rows]
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from server.support import device_secret
 from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 
+from .conftest import read_only, wait_until
 from .phone import Phone, sel
 from .test_field_job import server_rows
 
@@ -49,32 +49,19 @@ def jpeg(path: Path, color: tuple[int, int, int]) -> Path:
 
 def server_photos(db: Path, owner_id: str) -> dict[str, bool]:
     """Photo id → deleted, for one owner, as the server stores them."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT id, deleted FROM records WHERE entity = 'photo' AND "
-                            "json_extract(data, '$.owner_id') = ?", (owner_id,)).fetchall()
-    finally:
-        conn.close()
+    rows = read_only(db, "SELECT id, deleted FROM records WHERE entity = 'photo' AND "
+                         "json_extract(data, '$.owner_id') = ?", owner_id)
     return {i: bool(d) for i, d in rows}
 
 
 def device_record(data_dir: Path, entity: str, rid: str) -> dict[str, Any]:
-    conn = sqlite3.connect(f"file:{data_dir / 'device.db'}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT data FROM records WHERE entity = ? AND id = ?",
-                           (entity, rid)).fetchone()
-    finally:
-        conn.close()
-    return json.loads(row[0]) if row else {}
+    rows = read_only(data_dir / "device.db",
+                     "SELECT data FROM records WHERE entity = ? AND id = ?", entity, rid)
+    return json.loads(rows[0][0]) if rows else {}
 
 
 def device_rows(data_dir: Path, entity: str) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{data_dir / 'device.db'}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT id, data FROM records WHERE entity = ?", (entity,)).fetchall()
-    finally:
-        conn.close()
-    return [{"id": i, **json.loads(d)} for i, d in rows]
+    return server_rows(data_dir / "device.db", entity)
 
 
 def office_token(url: str) -> str:
@@ -86,14 +73,17 @@ def office_token(url: str) -> str:
     return r.json()["token"]
 
 
-def wait_until(check: Any, timeout: float = 40.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"never happened: {what}")
+def review_reaches_phone(office: httpx.Client, phone: Phone, data_dir: Path, insp_id: str,
+                         state: str, comment: str) -> None:
+    """The office reviews the inspection (``state``); the phone, on its sync
+    screen, syncs until its copy of the inspection has that review."""
+    r = office.post(f"/office/inspections/{insp_id}/review",
+                    json={"state": state, "comment": comment})
+    assert r.status_code == 200, r.text
+    phone.click("sync-now")
+    wait_until(lambda: device_record(data_dir, "inspection", insp_id).get("review_state")
+               == state, 60, f"the review ({state}) pulled")
+    time.sleep(1)
 
 
 def page_text(page: Any) -> str:
@@ -251,13 +241,7 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
     assert detail["located_at"] == stored["located_at"]
 
     # 4. 退回 → fixed → resubmitted → approved -------------------------------------------------------
-    r = office.post(f"/office/inspections/{insp_id}/review",
-                    json={"state": "rejected", "comment": COMMENT})
-    assert r.status_code == 200, r.text
-    phone.click("sync-now")
-    wait_until(lambda: device_record(data_dir, "inspection", insp_id).get("review_state")
-               == "rejected", 60, "the review pulled")
-    time.sleep(1)
+    review_reaches_phone(office, phone, data_dir, insp_id, "rejected", COMMENT)
     page.get_by_role("tab", name="场所").click()
     phone.wait("returned-list")
     assert page.locator(sel(f"returned-{insp_id}")).count() == 1
@@ -318,14 +302,8 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
     photos = wait_until(lambda: (p := server_photos(demo_server.db, insp_id)) and len(p) == 3
                         and p, 25, "the photo changes on the server")
     assert [i for i, deleted in photos.items() if not deleted] == live_here
-    r = office.post(f"/office/inspections/{insp_id}/review",
-                    json={"state": "approved", "comment": "已核实"})
-    assert r.status_code == 200, r.text
     phone.click("sync-status")
-    phone.click("sync-now")
-    wait_until(lambda: device_record(data_dir, "inspection", insp_id).get("review_state")
-               == "approved", 60, "the approval pulled")
-    time.sleep(1)
+    review_reaches_phone(office, phone, data_dir, insp_id, "approved", "已核实")
     page.get_by_role("tab", name="场所").click()
     phone.wait("site-list")
     assert not page.locator(sel("returned-list")).count()

@@ -40,7 +40,7 @@ from shared_schema.ids import uuid7
 from sync_server.demo import DEMO_PASSWORD
 from tests.device.support import answer_all
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from .conftest import ARTIFACTS, chromium_page, wait_until
 from .phone import Phone
 
 SIZE = {"width": 1280, "height": 860}
@@ -51,21 +51,7 @@ OVERDUE_TITLE = "测试：一纵线班组欠薪(超期未受理)"
 
 @pytest.fixture
 def desk_page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=SIZE, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    yield from chromium_page(viewport=SIZE, accept_downloads=True)
 
 
 def seed_office_work(folder: Path, url: str) -> dict[str, str]:
@@ -143,13 +129,7 @@ def proof_jpeg(path: Path) -> Path:
 
 
 def until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition never held")
+    return wait_until(check, timeout, every=0.2)
 
 
 def seen(desk: Phone, text: str) -> int:
