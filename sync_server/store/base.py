@@ -25,9 +25,11 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
+#: An office or admin action (``audit_log``): the office API's own row type, one
+#: shape from the store to the console.
+from shared_schema.office import AuditRow
 from sync_server.store.rows import (
     CASE_SEARCH_FIELDS,
-    AuditEntry,
     ChangeRow,
     ConflictRecord,
     DeviceRow,
@@ -47,7 +49,7 @@ from sync_server.store.rows import (
 )
 
 __all__ = [
-    "AuditEntry",
+    "AuditRow",
     "CASE_SEARCH_FIELDS",
     "ChangeRow",
     "ConflictRecord",
@@ -175,7 +177,7 @@ class StoreTx(Protocol):
     def get_conflict(self, id: str) -> ConflictRecord | None: ...
     def resolve_conflict(self, id: str, *, status: str, resolved_by: str, resolved_at: int,
                          resolution: Any) -> None: ...
-    def add_audit(self, entry: AuditEntry) -> None: ...
+    def add_audit(self, entry: AuditRow) -> None: ...
     def put_calendar(self, data: dict[str, Any], at_ms: int, user_id: str) -> None: ...
     # logins
     def add_login_failure(self, key: str, at_ms: int, forget_before_ms: int) -> int:
@@ -315,7 +317,7 @@ class SyncStore(Protocol):
     def field_history(self, entity: str, id: str) -> list[HistoryEntry]: ...
     def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
                    since: int | None = None, until: int | None = None,
-                   limit: int = 100, offset: int = 0) -> list[AuditEntry]: ...
+                   limit: int = 100, offset: int = 0) -> list[AuditRow]: ...
     def get_calendar(self) -> dict[str, Any] | None: ...
     # logins
     def login_failures(self, keys: Sequence[str]) -> dict[str, LoginFailures]:

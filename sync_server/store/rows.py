@@ -9,12 +9,6 @@ from typing import Any
 
 import msgspec
 
-from shared_schema.office import AuditRow
-
-#: An office or admin action (``audit_log``): the office API's own row type, one shape
-#: from the store to the console.
-AuditEntry = AuditRow
-
 #: The case fields ``cases_page`` may search with ``q`` (complainant data is
 #: personal: the office service decides who may search by it).
 CASE_SEARCH_FIELDS = ("title", "employer", "complainant_name")

@@ -23,7 +23,7 @@ import pytest
 
 from sync_server.store import BACKEND_ERRORS
 from sync_server.store.base import (
-    AuditEntry,
+    AuditRow,
     ChangeRow,
     ConflictRecord,
     DeviceRow,
@@ -1323,7 +1323,7 @@ class SyncStoreConformance:
     def test_audit_log_newest_first_with_filters(self, store: SyncStore) -> None:
         with store.transaction() as tx:
             for i, action in enumerate(("review", "resolve_conflict", "review")):
-                tx.add_audit(AuditEntry(
+                tx.add_audit(AuditRow(
                     id=f"a{i}", at=1000 + i, user_id="u9", username="office1", role="office",
                     device_id="pc", action=action, entity="inspection", entity_id=f"e{i}",
                     details={"n": i, "中文": "是"}))
@@ -1337,7 +1337,7 @@ class SyncStoreConformance:
     def test_audit_rolls_back_with_its_transaction(self, store: SyncStore) -> None:
         with pytest.raises(Boom):
             with store.transaction() as tx:
-                tx.add_audit(AuditEntry(id="a1", at=1, user_id="u", username="u", role="office",
+                tx.add_audit(AuditRow(id="a1", at=1, user_id="u", username="u", role="office",
                                         device_id="d", action="review"))
                 raise Boom
         assert store.list_audit() == []

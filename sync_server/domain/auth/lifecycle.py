@@ -24,7 +24,7 @@ from sync_server.domain.auth.policy import check_password
 from sync_server.domain.auth.service import ROLES
 from sync_server.domain.registry.reference import publish_user
 from sync_server.domain.errors import DomainError
-from sync_server.store.base import AuditEntry, StoreTx, SyncStore, UserRow
+from sync_server.store.base import AuditRow, StoreTx, SyncStore, UserRow
 
 
 class Actor(Protocol):
@@ -54,7 +54,7 @@ class Outcome:
 
 def _audit(tx: StoreTx, actor: Actor, now: int, action: str, entity: str, entity_id: str,
            **details: Any) -> None:
-    tx.add_audit(AuditEntry(
+    tx.add_audit(AuditRow(
         id=uuid7(), at=now, user_id=actor.user_id, username=actor.username, role=actor.role,
         device_id=actor.device_id, action=action, entity=entity, entity_id=entity_id,
         details=details))

@@ -25,7 +25,7 @@ from sync_server.domain.errors import DomainError
 from sync_server.domain.principal import WHOLE_TOWNSHIP, Principal
 from sync_server.settings import Settings
 from sync_server.store.base import (
-    AuditEntry,
+    AuditRow,
     DeviceRow,
     StoreTx,
     SyncStore,
@@ -171,7 +171,7 @@ def login(store: SyncStore, settings: Settings, req: LoginRequest,
         blocked = not taken and tx.device_blocked(req.device_id) is not None
         if taken:
             # Another device's id: nothing changes but the audit log.
-            tx.add_audit(AuditEntry(
+            tx.add_audit(AuditRow(
                 id=uuid7(), at=now, user_id=user.id, username=user.username, role=user.role,
                 device_id=req.device_id, action="device_id_taken", entity="device",
                 entity_id=req.device_id,
@@ -219,7 +219,7 @@ def _login_audit(tx: StoreTx, now: int, action: str, req: LoginRequest, client: 
     """An audit row for a login attempt: who tried (the user, or the name
     typed when there is no such user), from which device and address, and
     how it ended."""
-    tx.add_audit(AuditEntry(
+    tx.add_audit(AuditRow(
         id=uuid7(), at=now, user_id=user.id if user else "",
         username=user.username if user else req.username[:throttle.KEY_CHARS],
         role=user.role if user else "", device_id=req.device_id[:100], action=action,
@@ -272,7 +272,7 @@ def logout(store: SyncStore, settings: Settings, authorization: str | None) -> L
     now = settings.now_ms()
     with store.transaction() as tx:
         count = tx.revoke_tokens(token_hash=hashed, at_ms=now)
-        tx.add_audit(AuditEntry(
+        tx.add_audit(AuditRow(
             id=uuid7(), at=now, user_id=p.user_id, username=p.username, role=p.role,
             device_id=p.device_id, action=LOGOUT, entity="user", entity_id=p.user_id,
             details={"tokens_revoked": count}))

@@ -14,7 +14,7 @@ from shared_schema.ids import uuid7
 from shared_schema.roles import OFFICE_ROLES
 from sync_server.domain.principal import Principal
 from sync_server.domain.errors import DomainError
-from sync_server.store.base import AuditEntry, StoreTx
+from sync_server.store.base import AuditRow, StoreTx
 
 OFFICE = frozenset({"office"})
 OFFICE_LEADER = frozenset(OFFICE_ROLES)
@@ -30,7 +30,7 @@ def require(p: Principal, roles: frozenset[str], action: str = "use the office c
 
 def audit(tx: StoreTx, p: Principal, now_ms: int, action: str, entity: str = "",
           entity_id: str = "", **details: Any) -> None:
-    tx.add_audit(AuditEntry(
+    tx.add_audit(AuditRow(
         id=uuid7(), at=now_ms, user_id=p.user_id, username=p.username, role=p.role,
         device_id=p.device_id, action=action, entity=entity, entity_id=entity_id,
         details=details))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sync_server.store.base import CASE_SEARCH_FIELDS, AuditEntry, SiteTexts, StoredRecord
+from sync_server.store.base import CASE_SEARCH_FIELDS, AuditRow, SiteTexts, StoredRecord
 from sync_server.store.sqlite.columns import (
     _AUDIT_COLS,
     _RECORD_COLS_QUALIFIED,
@@ -19,7 +19,7 @@ from sync_server.store.sqlite.columns import (
 class OfficeWrites(Connected):
     """Writes inside one transaction."""
 
-    def add_audit(self, e: AuditEntry) -> None:
+    def add_audit(self, e: AuditRow) -> None:
         self.conn.execute(
             f"INSERT INTO audit_log ({_AUDIT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (e.id, e.at, e.user_id, e.username, e.role, e.device_id, e.action, e.entity,
@@ -145,7 +145,7 @@ class OfficeQueries(Connected):
 
     def list_audit(self, *, action: str | None = None, entity_id: str | None = None,
                    since: int | None = None, until: int | None = None,
-                   limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+                   limit: int = 100, offset: int = 0) -> list[AuditRow]:
         where, args = list[str](), list[Any]()
         for clause, value in (("action = ?", action), ("entity_id = ?", entity_id),
                               ("at >= ?", since), ("at < ?", until)):
@@ -157,7 +157,7 @@ class OfficeQueries(Connected):
             sql += " WHERE " + " AND ".join(where)
         rows = self.conn.execute(sql + " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
                                  (*args, limit, offset)).fetchall()
-        return [AuditEntry(id=r[0], at=r[1], user_id=r[2], username=r[3], role=r[4], device_id=r[5],
+        return [AuditRow(id=r[0], at=r[1], user_id=r[2], username=r[3], role=r[4], device_id=r[5],
                            action=r[6], entity=r[7], entity_id=r[8], details=_loads(r[9]))
                 for r in rows]
 
