@@ -196,7 +196,7 @@ class PostgresBlobs:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("DELETE FROM blobstore_chunks WHERE upload_id = %s AND start >= %s",
                          (upload_id, offset))
-            conn.execute("UPDATE blobstore_chunks SET data = substring(data from 1 for %s - start) "
+            conn.execute("UPDATE blobstore_chunks SET data = substring(data from 1 for (%s - start)::int) "
                          "WHERE upload_id = %s AND start + length(data) > %s",
                          (offset, upload_id, offset))
 
