@@ -58,7 +58,8 @@ def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[st
     checks["blob_store"] = blobs.kind
     free = blobs.free_bytes()
     try:
-        free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
+        if not settings.database_url:  # PostgreSQL's disk: the blob store's view, if any
+            free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
     except OSError:
         pass
     checks["free_bytes"] = free
@@ -94,7 +95,7 @@ async def _collector(app: Litestar, settings: Settings) -> None:
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = open_store(settings.db_path)
+        store = open_store(settings.database, **settings.store_options)
         store.migrate()
         now = settings.now_ms()
         with store.transaction() as tx:

@@ -121,6 +121,29 @@ class Settings:
     #: Photos in PostgreSQL instead of ``blobs_dir`` (``WAGE_PATROL_BLOBS`` as a URL).
     blobs_url: str | None = None
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
+    # --- #18 PostgreSQL store ---
+    #: A PostgreSQL database (``postgresql://user@host:5432/dbname``): when set
+    #: (``--db URL``, ``$WAGE_PATROL_DATABASE_URL``) it is the store, not ``db_path``.
+    database_url: str | None = None
+    #: Its connection pool per server process: connections kept open, at most
+    #: open, and how long to wait for one (or to connect) before the database
+    #: counts as unavailable.
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_connect_timeout_s: float = 10.0
+
+    @property
+    def database(self) -> str | Path:
+        """What ``open_store`` opens: the URL if there is one, else the file."""
+        return self.database_url or self.db_path
+
+    @property
+    def store_options(self) -> dict[str, int | float]:
+        """``open_store``'s pool options (PostgreSQL's; SQLite has none)."""
+        if not self.database_url:
+            return {}
+        return {"pool_min": self.db_pool_min, "pool_max": self.db_pool_max,
+                "connect_timeout": self.db_connect_timeout_s}
 
     @property
     def blob_path(self) -> Path:
@@ -168,6 +191,11 @@ class Settings:
             "gc_interval_ms": ("WAGE_PATROL_GC_INTERVAL_MS", int),
             "upload_lock_ms": ("WAGE_PATROL_UPLOAD_LOCK_MS", int),
             "min_free_bytes": ("WAGE_PATROL_MIN_FREE_BYTES", int),
+            # --- #18 PostgreSQL store ---
+            "database_url": ("WAGE_PATROL_DATABASE_URL", str),
+            "db_pool_min": ("WAGE_PATROL_DB_POOL_MIN", int),
+            "db_pool_max": ("WAGE_PATROL_DB_POOL_MAX", int),
+            "db_connect_timeout_s": ("WAGE_PATROL_DB_CONNECT_TIMEOUT_S", float),
             # --- #18 ops ---
             "log_format": ("WAGE_PATROL_LOG_FORMAT", _log_format),
             "metrics": ("WAGE_PATROL_METRICS", _flag),
@@ -181,7 +209,5 @@ class Settings:
                     raise ValueError(f"${name}: {exc}") from None
         if "://" in env.get("WAGE_PATROL_BLOBS", ""):  # --- #18 ops: photos in PostgreSQL
             values["blobs_url"], values["blobs_dir"] = env["WAGE_PATROL_BLOBS"], None
-        if "://" in env.get("WAGE_PATROL_DB", ""):  # a database URL stays a URL (workers)
-            values["db_path"] = env["WAGE_PATROL_DB"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **values)

@@ -17,6 +17,7 @@ from sync_server.cli.common import (
     _out,
     _settings,
     _warn,
+    db_settings,
     scope_words,
     store_at,
     table,
@@ -38,7 +39,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from sync_server.demo import DEMO_PASSWORD, seed_demo
     from sync_server.settings import Settings
 
-    blobs = Path(args.blobs) if args.blobs else Settings(db_path=Path(args.db)).blob_path
+    blobs = Path(args.blobs) if args.blobs else Settings(**db_settings(args.db)).blob_path
     with store_at(args.db, must_exist=False) as store:
         summary = seed_demo(store, system_now_ms(), blobs=blobs, scrypt_n=_settings().scrypt_n)
     if not summary.seeded:

@@ -103,7 +103,7 @@ def test_a_damaged_backup_restores_nothing(tmp_path: Path, capsys) -> None:
 
 def test_postgresql_backup_wipe_restore(pg_databases, tmp_path: Path, capsys) -> None:
     db, blobs = pg_databases.fresh(), pg_databases.empty()
-    photos = fill(Settings(db_path=db, blobs_url=blobs))  # type: ignore[arg-type]
+    photos = fill(Settings(database_url=db, blobs_url=blobs))
     before = snapshot(db, blobs)
     assert set(before["photos"]) == {sha(p) for p in photos}
 

@@ -46,7 +46,7 @@ def tus_upload(http: Any, dev: Device, data: bytes, cut: int) -> str:
 @pytest.fixture
 def pg_app(pg_store_db: str, pg_db: str, clock: ManualClock) -> Iterator[tuple[AppClient, World]]:
     """The app on a PostgreSQL store with its photos in another PostgreSQL database."""
-    settings = Settings(db_path=pg_store_db, blobs_url=pg_db, now_ms=clock,  # type: ignore[arg-type]
+    settings = Settings(database_url=pg_store_db, blobs_url=pg_db, now_ms=clock,
                         scrypt_n=SCRYPT_N)
     app = create_app(settings)
     with TestClient(app) as client:

@@ -40,6 +40,10 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                  connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
         Writer.__init__(self)
         self.url = url
+        try:  # one connection first: its error says why (the pool's would only time out)
+            psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))).close()
+        except psycopg.Error as exc:
+            raise unavailable(exc) from exc
         self._pool = ConnectionPool(
             url, min_size=pool_min, max_size=max(pool_min, pool_max), timeout=connect_timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
