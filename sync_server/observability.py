@@ -37,6 +37,12 @@ UPLOAD_BYTES = Counter(f"{PREFIX}_upload_bytes_total", "Photo bytes received and
 #: Set at each scrape: what the blob store holds of unfinished uploads.
 OPEN_UPLOADS = Gauge(f"{PREFIX}_open_uploads", "Unfinished uploads holding partial bytes",
                      multiprocess_mode="livemostrecent")
+#: The store's connection pool, per process (summed over the live workers),
+#: when the store tells (``pool_stats()``: psycopg_pool's ``get_stats()``).
+POOL = {key: Gauge(f"{PREFIX}_db_pool_{name}", help_, multiprocess_mode="livesum")
+        for key, name, help_ in (("pool_size", "size", "Database connections open"),
+                                 ("pool_available", "available", "Database connections idle"),
+                                 ("requests_waiting", "waiting", "Requests waiting for a connection"))}
 UNAVAILABLE = Counter(f"{PREFIX}_database_unavailable_total",
                       "Requests answered 503 because the database was unreachable")
 
@@ -63,6 +69,11 @@ async def _refresh(request: Request) -> None:
     blobs = getattr(request.app.state, "blobs", None)
     if blobs is not None:
         OPEN_UPLOADS.set(await to_thread.run_sync(blobs.partial_count))
+    pool_stats = getattr(getattr(request.app.state, "store", None), "pool_stats", None)
+    if callable(pool_stats):
+        stats = pool_stats()
+        for key, gauge in POOL.items():
+            gauge.set(stats.get(key, 0))
 
 
 def metrics_controller() -> type[PrometheusController]:
@@ -173,8 +184,9 @@ def unavailable_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [StoreUnavailable, sqlite3.OperationalError]
     try:
         import psycopg
+        from psycopg_pool import PoolTimeout
 
-        errors.append(psycopg.OperationalError)
+        errors += [psycopg.OperationalError, PoolTimeout]  # refused, gone, no free connection
     except ImportError:  # pragma: no cover - PostgreSQL is optional
         pass
     return tuple(errors)
