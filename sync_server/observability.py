@@ -20,7 +20,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge
@@ -77,12 +77,15 @@ async def _refresh(request: Request) -> None:
 
 
 def metrics_controller() -> type[PrometheusController]:
-    """Litestar's Prometheus controller, refreshing the gauges first."""
+    """Litestar's Prometheus controller at ``/metrics``, out of the API schema,
+    refreshing the gauges read at scrape time first."""
 
     class Metrics(PrometheusController):
         path = "/metrics"
-        include_in_schema = False
-        before_request = _refresh  # type: ignore[assignment]
+
+        @get(include_in_schema=False, before_request=_refresh)
+        async def get(self) -> Response:  # type: ignore[override]
+            return await PrometheusController.get.fn(self)
 
     return Metrics
 
