@@ -84,7 +84,7 @@ def metrics_controller() -> type[PrometheusController]:
         path = "/metrics"
 
         @get(include_in_schema=False, before_request=_refresh)
-        async def get(self) -> Response:  # type: ignore[override]
+        async def get(self) -> Response:
             return await PrometheusController.get.fn(self)
 
     return Metrics

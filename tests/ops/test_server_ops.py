@@ -210,7 +210,12 @@ def test_metrics_count_requests_mutations_and_uploads(world: World) -> None:
             - _metric(before, "wage_patrol_uploads_total", event="completed")) == 1
     assert (_metric(after, "wage_patrol_upload_bytes_total")
             - _metric(before, "wage_patrol_upload_bytes_total")) == len(data)
-    assert "wage_patrol_open_uploads" in after
+    assert _metric(after, "wage_patrol_open_uploads") == 0
+    r = http.post("/api/v1/uploads", headers={**dev.headers, "Tus-Resumable": "1.0.0",
+                                              "Upload-Length": "10",
+                                              "Upload-Metadata": tus_metadata(b"0123456789")})
+    assert r.status_code == 201
+    assert _metric(http.get("/metrics").text, "wage_patrol_open_uploads") == 1  # read at the scrape
 
 
 def test_metrics_can_be_turned_off(make_app_client) -> None:
