@@ -5,6 +5,7 @@ upload through TLS, request ids end to end, /metrics kept inside."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -93,8 +94,8 @@ def proxied(tmp_path: Path) -> Iterator[tuple[httpx.Client, World, Path]]:
     store.migrate()
     world = World(httpx.Client(), store, ManualClock(int(time.time() * 1000))).seed()
     store.close()
-    server = ServeProcess("--db", str(db), env={"WAGE_PATROL_TRUSTED_PROXIES": "127.0.0.1"},
-                          log=tmp_path / "serve.log")
+    server = ServeProcess("--db", str(db), "--log-format", "json", "--access-log",
+                          env={"WAGE_PATROL_TRUSTED_PROXIES": "127.0.0.1"}, log=tmp_path / "serve.log")
     cert, key = make_certificate(tmp_path)
     port = free_port()
     nginx = Nginx(tmp_path, render(TEMPLATE, SERVER_NAME="localhost", LISTEN=f"127.0.0.1:{port}",
@@ -164,5 +165,11 @@ def test_request_ids_and_metrics_behind_nginx(proxied) -> None:
     time.sleep(0.2)
     log = (folder / "wage-patrol.access.log").read_text()
     assert "rid=phone-abc-1" in log and f"rid={made}" in log
+    # the server's own lines are JSON and carry the same ids
+    lines = [json.loads(line) for line in (folder / "serve.log").read_text().splitlines()
+             if line.startswith("{")]
+    access = {e["request_id"]: e for e in lines if e["logger"] == "uvicorn.access"}
+    assert {"phone-abc-1", made} <= set(access)
+    assert "GET /healthz" in access["phone-abc-1"]["message"]
     assert http.get("/metrics").status_code == 403
     assert http.get("/readyz").json()["status"] == "ready"
