@@ -144,9 +144,9 @@ class RecordQueries(RecordReads):
                 f"SELECT {cols} FROM records WHERE rev > %s AND rev <= %s ORDER BY rev LIMIT %s",
                 (since, upto, limit))
         # One index range per way of being visible, each cut at ``limit``; the
-        # page is the first ``limit`` of their union (a record visible two ways
-        # once).
-        term = ("(SELECT entity, id, rev FROM records WHERE {} AND rev > %s AND rev <= %s "
+        # page is the first ``limit`` of their union, a record visible two ways
+        # once (its revision is unique).
+        term = (f"(SELECT {cols} FROM records WHERE {{}} AND rev > %s AND rev <= %s "
                 "ORDER BY rev LIMIT %s)")
         terms = [term.format("ref = 1"),
                  term.format("village_id = ANY(%s)"),
@@ -156,11 +156,9 @@ class RecordQueries(RecordReads):
         for key in (list(visibility.village_ids), list(visibility.department_ids),
                     visibility.user_id):
             args += [key, since, upto, limit]
-        qualified = ", ".join(f"r.{c.strip()}" for c in cols.split(","))
         return self._all(
-            f"SELECT {qualified} FROM records AS r JOIN (SELECT entity, id, rev FROM "
-            f"({' UNION '.join(terms)}) AS u ORDER BY rev LIMIT %s) AS p "
-            "ON r.entity = p.entity AND r.id = p.id ORDER BY r.rev", (*args, limit))
+            f"SELECT DISTINCT ON (u.rev) u.* FROM ({' UNION ALL '.join(terms)}) AS u "
+            "ORDER BY u.rev LIMIT %s", (*args, limit))
 
     def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
                           upto: int) -> list[ChangeRow]:
