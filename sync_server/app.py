@@ -19,6 +19,7 @@ from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLE
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
+from sync_server.domain.documents.controller import CONTROLLERS as DOCUMENT_CONTROLLERS  # --- #17 documents ---
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
 from sync_server.domain.uploads.service import BlobStore
@@ -121,7 +122,8 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz,
+                        *DOCUMENT_CONTROLLERS],  # --- #17 documents ---
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,
