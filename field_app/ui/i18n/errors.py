@@ -61,4 +61,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                      "This photo cannot be deleted (only a draft inspection's photos)"),
     "err.masked_value": ("这是隐藏后的号码或姓名，不能作为新值保存",
                          "This is a masked value and cannot be saved"),
+    # --- #17 documents ---
+    "err.nothing_to_rectify": ("这次检查没有发现需要整改的问题，无需出具限期整改通知书",
+                               "This inspection found nothing to rectify: no notice is needed"),
 }

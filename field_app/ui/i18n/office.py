@@ -294,4 +294,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.export.started": ("已开始下载：{name}", "Download started: {name}"),
     "office.nav.rail_hint": ("导航", "Navigation"),
     "office.intake.received_future": ("来电/来访时间不能晚于现在", "The time received cannot be in the future"),
+    # --- #17 documents ---
+    "office.print.button": ("打印文书（PDF）", "Print documents (PDF)"),
+    "office.print.choose": ("选择要下载打印的文书", "Choose the document to download and print"),
+    "office.print.record": ("检查记录", "Inspection record"),
+    "office.print.rectification": ("限期整改通知书", "Rectification notice"),
+    "office.print.closure": ("欠薪案件销号记录", "Case closure record"),
 }

@@ -204,3 +204,12 @@ class OfficeClient:
 
     def workbook(self, month: str) -> bytes:
         return self._send("GET", "/api/v1/reports/monthly.xlsx", params={"month": month}).content
+
+    # --- #17 documents ---------------------------------------------------------------------
+    def inspection_pdf(self, inspection_id: str, document: str) -> bytes:
+        """``record`` (检查记录) or ``rectification`` (限期整改通知书) of an inspection, as PDF."""
+        return self._send("GET", f"/api/v1/office/inspections/{inspection_id}/{document}.pdf").content
+
+    def closure_pdf(self, case_id: str) -> bytes:
+        """A case's 销号记录, as PDF."""
+        return self._send("GET", f"/api/v1/cases/{case_id}/closure.pdf").content
