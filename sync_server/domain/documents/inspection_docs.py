@@ -8,10 +8,9 @@ from sync_server.domain.documents import answers as reading
 from sync_server.domain.documents.paper import Paper
 from sync_server.domain.documents.service import InspectionFacts, rectification_deadline
 from sync_server.domain.errors import DomainError
+from sync_server.domain.reports.labels import site_kind_label
 
 ISSUER = "回龙坝镇劳动保障所"
-KIND_ZH = {"construction": "工程建设项目", "factory": "工贸企业", "logistics": "物流企业",
-           "other": "其他场所（农场、合作社等）"}
 REVIEW_ZH = {"pending": "待审核", "approved": "审核通过", "has_issues": "存在问题，限期整改",
              "rejected": "退回"}
 
@@ -58,7 +57,7 @@ def record_pdf(f: InspectionFacts) -> bytes:
     d, s = f.inspection, f.site
     gps = (f"{d['lat']:.5f}, {d['lon']:.5f}" if isinstance(d.get("lat"), (int, float))
            and isinstance(d.get("lon"), (int, float)) else "—")
-    pairs = [("场所名称", _site_name(f)), ("场所类型", KIND_ZH.get(s.get("kind") or "", "—")),
+    pairs = [("场所名称", _site_name(f)), ("场所类型", site_kind_label(s.get("kind"))),
              ("所属村(社区)", f.village or "—"), ("行业主管部门", f.department or "—"),
              ("地址", s.get("address") or "—"), ("检查日期", zh_date(f.submitted_on)),
              ("检查人员", _inspectors(f)), ("GPS定位", gps)]
