@@ -300,4 +300,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.print.record": ("检查记录", "Inspection record"),
     "office.print.rectification": ("限期整改通知书", "Rectification notice"),
     "office.print.closure": ("欠薪案件销号记录", "Case closure record"),
+    "office.calendar.warning": (
+        "工作日历只到 {last}，未含 {years} 年的节假日安排：此后的受理、办结期限仅为估算"
+        "（只扣除周末和元旦、劳动节、国庆节法定假日）。请管理员补充后再以期限为准。",
+        "The working-day calendar ends {last} and lacks {years}: deadlines after it are "
+        "estimates (weekends and the fixed statutory days only). Ask the admin to add the year."),
 }

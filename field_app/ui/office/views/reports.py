@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import flet as ft
 
+from shared_schema.calendar import CalendarCoverage
 from shared_schema.cases import STATUSES
 
 from ...kit.widgets import hook, section
@@ -196,7 +197,8 @@ def dashboard_view(app: "OfficeApp") -> ft.View:
                          owed=f"{totals.get('amount_owed') or 0:,.0f}",
                          recovered=f"{totals.get('amount_recovered') or 0:,.0f}",
                          rate=pct(totals.get("on_time_rate"))), size=14)
-        return [head, overdue_panel(app, panel),
+        coverage = await with_client(app, lambda api: api.calendar_coverage())
+        return [*calendar_warning(app, coverage), head, overdue_panel(app, panel),
                 ft.ResponsiveRow([ft.Container(c, col={"md": 6}) for c in (c1, c2, c3, c4)])]
 
     return later(app, office_page(app, "/office/dashboard", t("office.dash.title"),
@@ -266,6 +268,19 @@ def export_view(app: "OfficeApp") -> ft.View:
 
 #: (label key, file name, what fetches the PDF) of one printable document.
 Document = tuple[str, str, Callable[["OfficeClient"], bytes]]
+
+
+def calendar_warning(app: "OfficeApp", coverage: CalendarCoverage) -> list[ft.Control]:
+    """A banner when the working-day calendar ends within a year (server time): due
+    dates past its end are estimates until the admin adds the year."""
+    if coverage.covered:
+        return []
+    text = app.t("office.calendar.warning", last=coverage.last_day or "—",
+                 years="、".join(map(str, coverage.missing_years)))
+    return [hook("office-calendar-warning", ft.Container(
+        ft.Row([ft.Icon(ft.Icons.WARNING_AMBER, color=ft.Colors.AMBER_900),
+                ft.Text(text, size=13, color=ft.Colors.AMBER_900, expand=True)]),
+        bgcolor=ft.Colors.AMBER_50, padding=10, border_radius=6), container=True)]
 
 
 def documents_button(app: "OfficeApp", documents: list[Document]) -> ft.Control:
