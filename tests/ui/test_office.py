@@ -415,7 +415,7 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
     desk.click(f"office-site-{row}")
     wait_hook(desk, "office-site-registry")
     wait_hook(desk, "office-site-history")
-    wait_seen(desk, "在场务工人数")
+    wait_seen(desk, "在岗人数")
     wait_seen(desk, "乙建筑劳务有限公司")  # the contractor the conflict kept
     desk.shot("office-10-site")
     no_raw_keys(desk, "site history")

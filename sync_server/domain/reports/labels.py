@@ -11,10 +11,10 @@ from typing import Any
 
 from shared_schema import cases as case_rules
 
-STATUS_ZH = {"registered": "新登记线索", "accepted": "已受理", "resolved": "已办结（待销号）",
+STATUS_ZH = {"registered": "已登记", "accepted": "已受理", "resolved": "已办结（待销号）",
              "closed": "已销号", "referred": "已移送", "dismissed": "不予受理/转办"}
-LEVEL_ZH = {"village": "村(社区)", "township": "镇级", "leading_group": "提请领导小组审定",
-            "tackle_team": "审定同意，交攻坚组处置", "district": "区级"}
+LEVEL_ZH = {"village": "村(社区)", "township": "镇级", "leading_group": "领导小组",
+            "tackle_team": "攻坚组", "district": "区级"}
 SECTOR_ZH = {"construction": "建设领域", "non_construction": "非建设领域"}
 SITE_KIND_ZH = {"construction": "工程建设项目", "factory": "工贸企业", "logistics": "物流企业",
                 "other": "其他场所"}
