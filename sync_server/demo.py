@@ -233,8 +233,8 @@ def _answers(on_site: int, contracts: int, real_name: int, gaps: tuple[str, ...]
             answers[item.code] = {"answer": {"interviewed": asked, "reporting_arrears": 0}}
         elif item.answer == "text":
             answers[item.code] = {"answer": "无"}
-        else:
-            answers[item.code] = {"answer": "yes"}
+        else:  # the compliant answer: no illegal subcontracting, no signs of a collective claim
+            answers[item.code] = {"answer": item.good or "yes"}
     answers["C11"] = {"answer": "no"}  # no unregistered workers on site
     answers["C08"] = {"answer": on_site}
     answers["C09"] = {"answer": contracts}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import threading
@@ -21,6 +22,9 @@ from fontTools.ttLib import TTFont
 WOFF2 = Path(__file__).resolve().parents[3] / "assets" / "fonts" / "NotoSansSC-subset.woff2"
 #: The family name the documents use for the font.
 FAMILY = "NotoSansSC"
+
+# fontTools logs every subsetting step (dozens of lines per PDF) at INFO: not the server's news.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _decoded: dict[Path, Path] = {}
