@@ -31,7 +31,8 @@ _decoded: dict[Path, Path] = {}
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("WAGE_PATROL_FONT_CACHE") or tempfile.gettempdir()) / "wage-patrol-fonts"
+    """Where the decoded font is kept: the temporary folder (``TMPDIR`` moves it)."""
+    return Path(tempfile.gettempdir()) / "wage-patrol-fonts"
 
 
 def otf_path(source: Path = WOFF2) -> Path:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from shared_schema.checklists import ChecklistTemplate, load_templates
 from shared_schema.servertime import submitted_ms
-from sync_server.domain.calendar.service import LOCAL, safe_local_date
+from sync_server.domain.calendar.service import safe_local_date
 from sync_server.domain.errors import DomainError
 from sync_server.domain.office import access
 from sync_server.domain.office.common import author, name_of
@@ -163,6 +163,3 @@ def case_facts(store: SyncStore, p: Principal, case_id: str) -> CaseFacts:
                      site=name_of(store, "site", rec.data.get("site_id")), events=events,
                      users=users)
 
-
-def today(settings: Settings) -> dt.date:
-    return dt.datetime.fromtimestamp(settings.now_ms() / 1000, LOCAL).date()
