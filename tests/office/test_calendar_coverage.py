@@ -87,3 +87,17 @@ def test_readyz_and_the_console_warn_then_clear_when_the_year_is_added(world: Wo
 def test_field_roles_do_not_read_the_coverage(world: World, grid1: Device) -> None:
     r = world.http.get("/api/v1/office/calendar/coverage", headers=grid1.headers)
     assert error_of(r, 403)["code"] == "forbidden"
+
+
+def test_the_case_ledger_says_which_deadlines_are_estimates(world: World) -> None:
+    from sync_server.domain.reports.service import BEYOND_CALENDAR_NOTE, build
+
+    world.clock.advance(397 * DAY_MS)  # 2026-12-28 (重庆): its acceptance deadline is in 2027
+    office = world.login("office1", "office-pc")
+    r = world.http.post("/api/v1/cases", json={"source": "12333", "sector": "construction",
+                                               "title": "年底来电"}, headers=office)
+    assert r.status_code == 201, r.text
+    assert r.json()["deadlines"]["beyond_calendar"] is True
+    rows = build(world.store, world.clock(), "2026-12").cases.rows
+    [row] = [x for x in rows if x["title"] == "年底来电"]
+    assert row["deadline_note"] == BEYOND_CALENDAR_NOTE and row["accept_due"] == "2027-01-05"

@@ -120,7 +120,10 @@ CASE_COLUMNS = [
     Column(key="concluded", header="办结日期", kind="date", width=12),
     Column(key="on_time", header="按期办结", kind="bool", width=10),
     Column(key="overdue", header="是否超期", kind="bool", width=10),
+    Column(key="deadline_note", header="期限说明", width=22),
 ]
+#: The 期限说明 of a deadline past the working-day calendar's last day.
+BEYOND_CALENDAR_NOTE = "期限超出工作日历，为估算"
 SUMMARY_COLUMNS = [
     Column(key="indicator", header="指标", width=26),
     Column(key="value", header="数值", kind="number", width=14),
@@ -316,6 +319,7 @@ def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict
         "accept_due": deadlines.accept_due, "conclude_due": deadlines.conclude_due,
         "concluded": _date(concluded), "on_time": deadlines.on_time,
         "overdue": deadlines.overdue,
+        "deadline_note": BEYOND_CALENDAR_NOTE if deadlines.beyond_calendar else None,
     }
 
 
