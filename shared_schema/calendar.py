@@ -86,8 +86,18 @@ class WorkCalendar:
         for year in data.years.values():
             holidays.update(year.holidays)
             workdays.update(year.workdays)
-        return cls(frozenset(holidays), frozenset(workdays),
-                   frozenset(int(y) for y in data.years if y.isdigit()))
+        years = frozenset(int(y) for y in data.years if y.isdigit())
+        holidays.update(statutory_fixed_days(years))
+        return cls(frozenset(holidays), frozenset(workdays), years)
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last day the calendar knows (31 December of its last year)."""
+        return dt.date(max(self.years), 12, 31) if self.years else None
+
+    def covers(self, day: dt.date) -> bool:
+        """Whether ``day``'s year is in the calendar (its holidays and 调休 known)."""
+        return day.year in self.years
 
     def is_workday(self, day: dt.date) -> bool:
         if day in self.workdays:
@@ -168,6 +178,9 @@ class Deadlines(WireStruct, kw_only=True):
     due_soon: bool = False
     on_time: bool | None = None  # concluded (resolved/closed) by its due date; None: open
     working_days_left: int | None = None
+    # A due date past the calendar's last day: counted over weekdays and the fixed
+    # statutory days only, so an estimate until the admin adds that year (#17).
+    beyond_calendar: bool = False
 
 
 def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int,
@@ -201,9 +214,57 @@ def case_deadlines(cal: WorkCalendar, case: dict[str, Any], now_ms: int,
     if due is not None:
         left = cal.workdays_between(today, due)
         overdue = today > due
-        return msgspec.structs.replace(out, overdue=overdue, working_days_left=left,
-                                       due_soon=not overdue and left <= DUE_SOON_DAYS)
+        return _beyond(cal, msgspec.structs.replace(
+            out, overdue=overdue, working_days_left=left,
+            due_soon=not overdue and left <= DUE_SOON_DAYS))
     done = safe_local_date(done_at)
     if done is not None and conclude_due is not None:
-        return msgspec.structs.replace(out, on_time=done <= conclude_due)
+        return _beyond(cal, msgspec.structs.replace(out, on_time=done <= conclude_due))
+    return _beyond(cal, out)
+
+
+# --- #17 documents: calendar coverage ----------------------------------------------------
+
+#: The fixed-date days off of 《全国年节及纪念日放假办法》 (2024 revision), the same every
+#: year: 元旦 1 January, 劳动节 1–2 May, 国庆节 1–3 October. The lunar festivals and a year's
+#: make-up working days (调休) are known only from that year's State Council notice.
+STATUTORY_FIXED = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+#: Years after the calendar's last one that get the fixed days (deadlines reach ≤ 90 working days on).
+STATUTORY_YEARS_AHEAD = 2
+#: How far ahead the calendar must reach: today + this many days (server time).
+COVERAGE_DAYS = 365
+
+
+def statutory_fixed_days(years: frozenset[int]) -> set[dt.date]:
+    """The fixed statutory days off of the years just after the calendar's last one:
+    never a working day, whatever that year's notice will say."""
+    if not years:
+        return set()
+    last = max(years)
+    return {dt.date(y, m, d) for y in range(last + 1, last + 1 + STATUTORY_YEARS_AHEAD)
+            for m, d in STATUTORY_FIXED}
+
+
+def _beyond(cal: WorkCalendar, out: Deadlines) -> Deadlines:
+    last = cal.last_day
+    dues = [dt.date.fromisoformat(d) for d in (out.accept_due, out.conclude_due) if d]
+    if dues and (last is None or max(dues) > last):
+        return msgspec.structs.replace(out, beyond_calendar=True)
     return out
+
+
+class CalendarCoverage(WireStruct, kw_only=True):
+    """Whether the working-day calendar reaches ``COVERAGE_DAYS`` past today."""
+
+    covered: bool
+    last_day: str | None  # YYYY-MM-DD: 31 December of the calendar's last year
+    needed_until: str  # YYYY-MM-DD: today + COVERAGE_DAYS
+    missing_years: list[int] = []  # the years between that the calendar lacks
+
+
+def coverage(cal: WorkCalendar, today: dt.date, days: int = COVERAGE_DAYS) -> CalendarCoverage:
+    until = today + dt.timedelta(days=days)
+    missing = [y for y in range(today.year, until.year + 1) if y not in cal.years]
+    last = cal.last_day
+    return CalendarCoverage(covered=not missing, last_day=last.isoformat() if last else None,
+                            needed_until=until.isoformat(), missing_years=missing)

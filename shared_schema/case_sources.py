@@ -23,8 +23,8 @@ CASE_SOURCES: dict[str, tuple[str, str]] = {
     "letter": ("来信", "Letter"),
     "notice_board": ("维权告示牌电话", "Notice-board number"),
     "trade_union": ("工会", "Trade union"),
-    "bank_warning": ("专户预警", "Wage-account warning"),
-    "monitoring_platform": ("监测预警平台", "Monitoring platform"),
+    "bank_warning": ("农民工工资专用账户预警", "Wage-account warning"),
+    "monitoring_platform": ("农民工工资支付监控预警平台", "Wage-payment monitoring and warning platform"),
 }
 SOURCE_CODES: tuple[str, ...] = tuple(CASE_SOURCES)
 

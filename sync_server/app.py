@@ -19,6 +19,8 @@ from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLE
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
+from sync_server.domain.documents.controller import CONTROLLERS as DOCUMENT_CONTROLLERS  # --- #17 documents ---
+from sync_server.domain.calendar.controller import CalendarCoverageController  # --- #17 documents ---
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
 from sync_server.blobs import BlobStore, open_blobs
@@ -65,6 +67,8 @@ def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[st
         pass
     checks["free_bytes"] = free
     checks["min_free_bytes"] = settings.min_free_bytes
+    # --- #17 documents: a calendar ending within a year is a warning, not unreadiness
+    checks["calendar"] = calendar.readiness_note(store, settings.now_ms())
     checks["ready"] = (checks["database"] == "ok" and checks["migrations"] == "current"
                        and checks["blobs"] == "writable" and free >= settings.min_free_bytes)
     return checks
@@ -102,6 +106,8 @@ def create_app(settings: Settings) -> Litestar:
         with store.transaction() as tx:
             publish_templates(tx, now)
             publish_calendar(tx, now, calendar.to_builtins(calendar.current_data(store)))
+        if not calendar.coverage_now(store, now).covered:  # --- #17 documents ---
+            log.warning("%s", calendar.readiness_note(store, now))
         app.state.store = store
         # Request work runs on anyio's worker threads: a few per core. Logins wait
         # for scrypt (its pool runs one per core) behind a limiter of their own, so
@@ -133,7 +139,8 @@ def create_app(settings: Settings) -> Litestar:
         e: observability.handle_unavailable for e in observability.unavailable_errors()}}
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers,
+                        *DOCUMENT_CONTROLLERS, CalendarCoverageController],  # --- #17 documents ---
         middleware=ops_middleware,
         dependencies=DEPENDENCIES,
         request_class=WireRequest,

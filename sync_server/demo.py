@@ -3,8 +3,11 @@
 Everything here is made up except the township's name and code, the six
 offices and the six project and firm names of the township plan. Villages,
 communities and the two sector departments that the plan does not name
-carry the marker "(演示)" and ``demo: true``; builders, contractors and
-contacts are invented and phone numbers are of the form 1380000xxxx.
+carry the marker "(演示)" and ``demo: true``; so do the invented firms,
+projects and farms, builders and contractors; contacts are invented and
+phone numbers are of the form 1380000xxxx. Contract amounts are of the size
+a township's works cost, case amounts are workers × months × a local monthly
+wage, and each case has its 欠薪期间.
 
 The township itself (villages, departments, sites, users, first cases) is
 data in ``sync_server.demo_township``: ids are uuid5 over a fixed namespace
@@ -52,12 +55,15 @@ from sync_server.demo_township import (
     GRID2_VILLAGE,
     NAMESPACE,
     NO_SECRET,
+    OWED_MONTHS,
     SEED,
     SURNAMES,
     VILLAGES,
     demo_id,
     demo_sites,
+    owed_period,
 )
+from shared_schema.calendar import local_date
 from sync_server.store.base import DeviceRow, SyncStore
 
 #: What the CLI and the tests read from here (the township's data is demo_township's).
@@ -128,7 +134,7 @@ def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
             site_ids[s["name"]] = demo_id("site", s["name"])
             writer.upsert("site", site_ids[s["name"]], fields)
         first_factory = next(s for s in sites if s["village"] == FIRST_VILLAGE
-                             and s.get("industry") == "纺织")
+                             and ("纺织" in s["name"] or "织造" in s["name"]))
         for title, site_name, workers, amount, collective, source in DEMO_CASES:
             site = next(s for s in sites if s["name"] == (site_name or first_factory["name"]))
             fields = {
@@ -141,6 +147,7 @@ def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
                 "workers_owed": workers, "amount_owed": amount, "collective_risk": collective,
                 "source": source, "opened_at": now_ms,
                 "complainant_name": "赵某某(演示)", "complainant_phone": "13800009901",
+                **_period(title, now_ms),
             }
             record = writer.upsert("case", demo_id("case", title), fields)
             # Status and level are derived, as for a pushed case (rules.case_initial).
@@ -167,13 +174,14 @@ DEMO_INSPECTIONS: tuple[tuple[str, str, str, int, int, int, int, tuple[str, ...]
     ("一纵线建设", "grid1", "demo-grid1-phone", 74, 42, 40, 42, (), "approved"),
     ("区科技创新中心", "sector1", "demo-sector1-pad", 66, 118, 110, 118, (), "approved"),
     ("融创云鼎城", "sector1", "demo-sector1-pad", 58, 86, 71, 80, ("C07",), "approved"),
-    ("梁滩河堤防整治工程", "sector1", "demo-sector1-pad", 47, 23, 23, 23, ("C22",),
+    ("梁滩河堤防整治工程(演示)", "sector1", "demo-sector1-pad", 47, 23, 23, 23, ("C22",),
      "has_issues"),
     ("一纵线建设", "grid1", "demo-grid1-phone", 39, 38, 36, 36, ("C16",), "approved"),
-    ("回龙坝镇农贸市场改造工程", "sector1", "demo-sector1-pad", 30, 17, 12, 15,
+    ("回龙坝镇农贸市场改造工程(演示)", "sector1", "demo-sector1-pad", 30, 17, 12, 15,
      ("C04", "C16"), ""),
     ("区科技创新中心", "sector1", "demo-sector1-pad", 21, 124, 124, 124, (), ""),
-    ("镇中心小学综合楼扩建工程", "sector1", "demo-sector1-pad", 12, 31, 28, 31, ("C17",), ""),
+    ("镇中心小学综合楼扩建工程(演示)", "sector1", "demo-sector1-pad", 12, 31, 28, 31, ("C17",),
+     ""),
     ("融创云鼎城", "sector1", "demo-sector1-pad", 6, 92, 80, 85, ("C07", "C22"), ""),
     ("一纵线建设", "grid1", "demo-grid1-phone", 2, 35, 35, 35, (), ""),
 )
@@ -183,18 +191,18 @@ CONFLICT_SITE = "一纵线建设"
 #: events: (kind, days after opening, extra fields)
 DEMO_MORE_CASES: tuple[tuple[str, str, str, int, float, bool, int,
                              tuple[tuple[str, int, dict], ...]], ...] = (
-    ("农贸市场改造工程木工班组欠薪(演示)", "12333", "回龙坝镇农贸市场改造工程", 6, 42_000.0,
+    ("农贸市场改造工程木工班组欠薪(演示)", "12333", "回龙坝镇农贸市场改造工程(演示)", 6, 42_000.0,
      False, 20, ()),  # registered long ago: acceptance overdue
     ("融创云鼎城外墙班组反映欠薪(演示)", "12345", "融创云鼎城", 9, 96_500.0, False, 2, ()),
     ("服饰厂2名工人来访反映欠薪(演示)", "walk_in", "", 2, 9_800.0, False, 25,
      (("accept", 1, {}),)),
-    ("堤防整治工程劳务分包欠薪(演示)", "national_platform", "梁滩河堤防整治工程", 11,
+    ("堤防整治工程劳务分包欠薪(演示)", "national_platform", "梁滩河堤防整治工程(演示)", 11,
      128_000.0, True, 40, (("accept", 2, {}), ("request_leading_group", 9,
                                                 {"note": "分包单位失联，提请领导小组协调"}))),
     ("物流仓储装卸工欠薪(演示)", "12333", "传化物流", 4, 16_400.0, False, 35,
      (("accept", 1, {}), ("payment", 10, {"amount_recovered": 8_000, "workers_paid": 2}),
       ("resolve", 18, {"note": "已全部支付", "amount_recovered": 8_400, "workers_paid": 2}))),
-    ("小学综合楼扩建工程钢筋工欠薪(演示)", "patrol", "镇中心小学综合楼扩建工程", 5,
+    ("小学综合楼扩建工程钢筋工欠薪(演示)", "patrol", "镇中心小学综合楼扩建工程(演示)", 5,
      37_500.0, False, 62, (("accept", 1, {}),
                            ("resolve", 15, {"note": "总包代发", "amount_recovered": 37_500,
                                             "workers_paid": 5}),
@@ -205,6 +213,13 @@ DEMO_MORE_CASES: tuple[tuple[str, str, str, int, float, bool, int,
       ("refer", 30, {"note": "涉嫌拒不支付劳动报酬",
                                          "referral_target": "区劳动保障监察支队"}))),
 )
+
+
+def _period(title: str, opened_ms: int) -> dict[str, str]:
+    """The case's 欠薪期间 (period_from, period_to): its months owed before it was opened."""
+    months = OWED_MONTHS.get(title, 1)
+    start, end = owed_period(local_date(opened_ms), months)
+    return {"period_from": start, "period_to": end}
 
 
 def _answers(on_site: int, contracts: int, real_name: int, gaps: tuple[str, ...],
@@ -218,8 +233,8 @@ def _answers(on_site: int, contracts: int, real_name: int, gaps: tuple[str, ...]
             answers[item.code] = {"answer": {"interviewed": asked, "reporting_arrears": 0}}
         elif item.answer == "text":
             answers[item.code] = {"answer": "无"}
-        else:
-            answers[item.code] = {"answer": "yes"}
+        else:  # the compliant answer: no illegal subcontracting, no signs of a collective claim
+            answers[item.code] = {"answer": item.good or "yes"}
     answers["C11"] = {"answer": "no"}  # no unregistered workers on site
     answers["C08"] = {"answer": on_site}
     answers["C09"] = {"answer": contracts}
@@ -354,9 +369,10 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
             DEMO_MORE_CASES:
         if site_name:
             s = sites[site_name].data
-        else:
-            industry = "纺织" if "服饰" in title else "机械加工"
-            s = next(r.data for r in sites.values() if r.data.get("industry") == industry)
+        else:  # the employer the title names: the first 服饰 firm, machining works
+            word = "服饰" if "服饰" in title else "机械加工厂"
+            s = next(r.data for r in sorted(sites.values(), key=lambda r: r.data["name"])
+                     if word in r.data["name"])
         opened = now_ms - days * DAY_MS
         clock[0] = opened
         case_id = demo_id("case", title)
@@ -368,6 +384,7 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
             "source": source, "opened_at": opened,
             "complainant_name": rng.choice(SURNAMES) + "某某(演示)",
             "complainant_phone": f"138000099{rng.randrange(10, 100)}",
+            **_period(title, opened),
         }
         with store.transaction() as tx:
             office_writes.apply(tx, settings, office, opened, "upsert", "case", case_id, fields)

@@ -87,12 +87,20 @@ _FIRM_WORDS = ("龙泉", "兴旺", "恒达", "瑞丰", "锦程", "华盛", "金�
                "天力", "富川", "金桥", "红岩", "长丰", "新锐", "凯达", "荣昌", "明辉", "佳和")
 _TEXTILE = ("纺织有限公司", "织造厂", "服饰有限公司", "制衣厂", "针织有限公司")
 _MACHINING = ("机械加工厂", "精密机械有限公司", "五金制品厂", "汽配有限公司", "模具有限公司")
+#: Marks what the demo invented: firms, projects and farms that exist nowhere.
+DEMO = "(演示)"
+#: Township projects and their contract amounts in 10,000 yuan (lo, hi): what a
+#: township's market, embankment, sewer, school, clinic and water works cost.
 _PUBLIC_WORKS = (
-    "回龙坝镇农贸市场改造工程", "梁滩河堤防整治工程", "回龙北街雨污管网改造工程",
-    "镇中心小学综合楼扩建工程", "回龙坝镇卫生院门诊楼工程", "农村饮水安全巩固提升工程",
+    ("回龙坝镇农贸市场改造工程", (280, 650)), ("梁滩河堤防整治工程", (900, 1800)),
+    ("回龙北街雨污管网改造工程", (350, 900)), ("镇中心小学综合楼扩建工程", (1200, 2600)),
+    ("回龙坝镇卫生院门诊楼工程", (800, 1600)), ("农村饮水安全巩固提升工程", (150, 480)),
 )
-_PRIVATE_WORKS = ("标准厂房三期工程", "物流园配套仓储用房", "商住楼一期工程", "安置房二期工程")
-_OTHER = ("花卉苗木基地", "蔬菜种植专业合作社")
+_PRIVATE_WORKS = (("标准厂房三期工程", (3000, 6800)), ("物流园配套仓储用房", (1800, 4500)),
+                  ("商住楼一期工程", (6000, 15000)), ("安置房二期工程", (4000, 9800)))
+#: Farms and other sites (site kind ``other``): (name, 类别 shown in the ledger).
+_OTHER = (("花卉苗木基地", "花卉苗木基地"), ("蔬菜种植专业合作社", "农民专业合作社"),
+          ("柑橘种植专业合作社", "农民专业合作社"))
 _BUILDERS_GOV = ("回龙坝镇城乡建设发展有限公司(演示)", "沙坪坝区城市基础设施建设有限公司(演示)")
 _BUILDERS = ("渝西置业有限公司(演示)", "嘉陵实业发展有限公司(演示)", "西部仓储投资有限公司(演示)")
 _CONTRACTORS = ("重庆建工某某建设有限公司(演示)", "渝通市政工程有限公司(演示)",
@@ -119,7 +127,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("grid2", "grid_officer", "新桥村网格员(演示)", villages=(GRID2_VILLAGE,)),
     DemoUser("sector1", "sector_inspector", "规建办巡查员(演示)",
              departments=(CONSTRUCTION_DEPT,)),
-    DemoUser("office1", "office", "劳动保障所干事(演示)"),
+    DemoUser("office1", "office", "劳保所干事(演示)"),
     DemoUser("leader1", "leader", "分管领导(演示)"),
     DemoUser("admin", "admin", "系统管理员(演示)"),
 )
@@ -127,7 +135,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 
 def demo_sites(rng: random.Random) -> list[dict]:
-    """The demo site list: the plan's six named sites and 42 generated ones."""
+    """The demo site list: the plan's six named sites and 43 generated ones, whose
+    names end in (演示)."""
     village_at = {name: offset for name, _, _, offset in VILLAGES}
     village_names = [name for name, *_ in VILLAGES]
     phone = iter(range(1, 10_000))
@@ -174,31 +183,54 @@ def demo_sites(rng: random.Random) -> list[dict]:
     rng.shuffle(words)
     firm = iter(words)
     for i in range(16):
-        sites.append(site(next(firm) + _TEXTILE[i % len(_TEXTILE)], "factory", next(cycle),
+        sites.append(site(next(firm) + _TEXTILE[i % len(_TEXTILE)] + DEMO, "factory", next(cycle),
                           industry="纺织", start_date=start(dt.date(2008, 1, 1)),
                           status="closed" if i == 7 else "active"))
     for i in range(14):
-        sites.append(site(next(firm) + _MACHINING[i % len(_MACHINING)], "factory",
+        sites.append(site(next(firm) + _MACHINING[i % len(_MACHINING)] + DEMO, "factory",
                           next(cycle), industry="机械加工",
                           start_date=start(dt.date(2008, 1, 1))))
     works = [(w, True) for w in _PUBLIC_WORKS] + [(w, False) for w in _PRIVATE_WORKS]
-    for i, (work, gov) in enumerate(works):
+    for i, ((work, (lo, hi)), gov) in enumerate(works):
         village = next(cycle)
-        name = work if gov else village.replace("(演示)", "") + work
+        name = (work if gov else village.replace(DEMO, "") + work) + DEMO
         sites.append(site(
             name, "construction", village, industry="建筑", gov_invested=gov,
             builder=rng.choice(_BUILDERS_GOV if gov else _BUILDERS),
             contractor=rng.choice(_CONTRACTORS),
-            contract_amount=float(rng.randrange(30, 2000) * 100_000),
+            contract_amount=float(rng.randrange(lo, hi) * 10_000),
             start_date=start(), status="completed" if i in (2, 7) else "active"))
-    for name in _OTHER:
-        sites.append(site(name, "other", next(cycle), industry="农业", start_date=start()))
+    for name, category in _OTHER:
+        sites.append(site(name + DEMO, "other", next(cycle), industry=category,
+                          start_date=start()))
     return sites
 
 
-#: (title, site name or "" for the first textile factory of grid1's village, workers owed,
-#: amount owed, collective risk, source)
+#: (title, site name or "" for the first textile mill (纺织/织造) of grid1's village, workers
+#: owed, amount owed, collective risk, source)
 DEMO_CASES: tuple[tuple[str, str, int, float, bool, str], ...] = (
     ("纺织厂拖欠3名工人两个月工资(演示)", "", 3, 18_600.0, False, "patrol"),
     ("一纵线建设班组反映欠薪(演示)", "一纵线建设", 14, 236_000.0, True, "12345"),
 )
+
+#: Months of wages owed, by case title (the case's 欠薪期间: the months before it was
+#: registered); the amounts are workers × months × a local monthly wage.
+OWED_MONTHS: dict[str, int] = {
+    "纺织厂拖欠3名工人两个月工资(演示)": 2,  # 3 × 2 × 3,100
+    "一纵线建设班组反映欠薪(演示)": 3,  # 14 × 3 × ≈5,600
+    "农贸市场改造工程木工班组欠薪(演示)": 1,  # 6 × 7,000
+    "融创云鼎城外墙班组反映欠薪(演示)": 2,  # 9 × 2 × ≈5,400
+    "服饰厂2名工人来访反映欠薪(演示)": 1,  # 2 × 4,900
+    "堤防整治工程劳务分包欠薪(演示)": 2,  # 11 × 2 × ≈5,800
+    "物流仓储装卸工欠薪(演示)": 1,  # 4 × 4,100
+    "小学综合楼扩建工程钢筋工欠薪(演示)": 1,  # 5 × 7,500
+    "机械加工厂拖欠工资(演示)": 2,  # 3 × 2 × 3,500
+}
+
+
+def owed_period(opened: dt.date, months: int) -> tuple[str, str]:
+    """(period_from, period_to) as YYYY-MM: the ``months`` full months before ``opened``."""
+    to_index = opened.year * 12 + opened.month - 2  # the month before, 0-based months
+    from_index = to_index - max(1, months) + 1
+    return (f"{from_index // 12:04d}-{from_index % 12 + 1:02d}",
+            f"{to_index // 12:04d}-{to_index % 12 + 1:02d}")

@@ -53,6 +53,8 @@ STATUS: dict[str, int] = {
     "too_many_attempts": 429, "upload_quota": 429,
     "checksum_mismatch": 460,
     "storage_full": 507,
+    # --- #17 documents ---
+    "nothing_to_rectify": 409,
 }
 
 

@@ -37,6 +37,11 @@ ENDPOINTS = [
     ("GET", "/api/v1/reports/summary", None),
     ("GET", "/api/v1/reports/monthly.xlsx", None),
     ("GET", "/api/v1/reports/monthly.csv", None),
+    # --- #17 documents ---
+    ("GET", f"/api/v1/office/inspections/{ID}/record.pdf", None),
+    ("GET", f"/api/v1/office/inspections/{ID}/rectification.pdf", None),
+    ("GET", f"/api/v1/cases/{ID}/closure.pdf", None),
+    ("GET", "/api/v1/office/calendar/coverage", None),
 ]
 
 

@@ -15,8 +15,8 @@ from sync_server.demo import DEMO_PASSWORD, demo_id, seed_demo
 
 from server.support import complete_answers, submit_inspection
 
-SHEETS = ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
-KEYS = ["projects", "enterprises", "cases", "summary"]
+SHEETS = ["项目台账", "企业台账", "其他场所台账", "欠薪案件台账", "汇总"]
+KEYS = ["projects", "enterprises", "others", "cases", "summary"]
 SHA = "d" * 64
 
 
@@ -145,8 +145,11 @@ def test_workbook_matches_the_summary(demo: dict[str, Any]) -> None:
         for i, column in enumerate(sheet["columns"], start=1):
             letter = openpyxl.utils.get_column_letter(i)
             assert ws.column_dimensions[letter].width == column["width"]
-        data = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+        data = [[c.value for c in row] for row in ws.iter_rows(
+            min_row=3, max_row=2 + len(sheet["rows"]))]
         assert len(data) == len(sheet["rows"])
+        assert all(v is None for v in next(ws.iter_rows(min_row=3 + len(sheet["rows"]),
+                                                        values_only=True)))  # then the sign-off
         for got, row in zip(data, sheet["rows"], strict=True):
             want = [expected_cell(c, row) for c in sheet["columns"]]
             assert got == want

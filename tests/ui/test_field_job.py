@@ -32,7 +32,7 @@ from sync_server.demo import DEMO_PASSWORD
 from .conftest import read_only
 from .phone import Phone
 
-SITE = "回龙坝镇农贸市场改造工程"
+SITE = "回龙坝镇农贸市场改造工程(演示)"
 CASE_TITLE = "拖欠木工班组三个月工资"
 NUMBERS = {"C08": "42", "C09": "40", "C10": "42", "C24-interviewed": "6",
            "C24-reporting_arrears": "0"}

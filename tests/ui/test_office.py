@@ -308,6 +308,14 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
     detail = probe.get(f"/api/v1/office/inspections/{work['inspection']}").json()
     assert detail["inspection"]["review_state"] == "approved"
     assert desk_page.locator('[flt-semantics-identifier="office-approve"]').count()  # still here
+    # print (#17): items failed, so the record and the rectification notice are offered
+    desk.click("office-print")
+    wait_hook(desk, "office-print-1")
+    desk.shot("office-02-print")
+    with desk_page.expect_download() as download:
+        desk.click("office-print-1")
+    assert download.value.suggested_filename.startswith("限期整改通知书")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     site = probe.get(f"/api/v1/office/sites/{work['site_id']}/history",
                      params={"registry_only": "true"}).json()
     assert any(h["field"] == "headcount_on_site" and h["value"] == 12 for h in site["history"])
@@ -400,6 +408,10 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
     blob = probe.get(f"/api/v1/blobs/{sha}")
     assert blob.status_code == 200 and hashlib.sha256(blob.content).hexdigest() == sha
     desk.shot("office-08-case-closed")
+    with desk_page.expect_download() as download:  # the closed case's 销号记录 (#17)
+        desk.click("office-print")
+    assert download.value.suggested_filename.startswith("销号记录")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     no_raw_keys(desk, "case")
     desk.click("office-case-site")  # the case's site, one tap away
     wait_hook(desk, "office-site-registry")
@@ -415,7 +427,7 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
     desk.click(f"office-site-{row}")
     wait_hook(desk, "office-site-registry")
     wait_hook(desk, "office-site-history")
-    wait_seen(desk, "在场务工人数")
+    wait_seen(desk, "在岗人数")
     wait_seen(desk, "乙建筑劳务有限公司")  # the contractor the conflict kept
     desk.shot("office-10-site")
     no_raw_keys(desk, "site history")
@@ -447,14 +459,14 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
     wait_seen(desk, "已开始下载")
     assert download.value.suggested_filename.endswith(".xlsx")
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
+    assert book.sheetnames == ["项目台账", "企业台账", "其他场所台账", "欠薪案件台账", "汇总"]
     desk.click("office-export")  # and a copy in the console's export folder
     wait_seen(desk, "已保存")
     desk.shot("office-13-export")
     no_raw_keys(desk, "export")
     files = until(lambda: list((console_process.data_dir / "exports").glob("*.xlsx")))
     book = openpyxl.load_workbook(files[0])
-    assert book.sheetnames == ["项目台账", "企业台账", "欠薪案件台账", "汇总"]
+    assert book.sheetnames == ["项目台账", "企业台账", "其他场所台账", "欠薪案件台账", "汇总"]
     assert book["项目台账"].max_row > 2
     cases_sheet = book["欠薪案件台账"]
     assert any(HOTLINE_TITLE in str(c.value) for r in cases_sheet.iter_rows() for c in r)

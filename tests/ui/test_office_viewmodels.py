@@ -451,7 +451,7 @@ def test_one_case_source_list_for_phone_office_and_server() -> None:
         assert en(f"source.{code}") == cs.source_label(code, "en")
     assert cs.source_label("platform") == "全国根治欠薪线索反映平台" == cs.source_label(
         "national_platform")
-    assert cs.source_label("union") == "工会" and cs.source_label("monitoring") == "监测预警平台"
+    assert cs.source_label("union") == "工会" and cs.source_label("monitoring") == "农民工工资支付监控预警平台"
     assert cs.source_label("hotline") == "镇投诉电话" and cs.source_label("walk_in") == "来访"
     assert cs.source_label("wechat") == "其他来源" and cs.source_label(None) == "—"
     assert cs.codes_for("national_platform") == ("national_platform", "platform")

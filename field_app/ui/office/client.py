@@ -26,6 +26,7 @@ from field_app.core.api import ApiClient, error_of
 from field_app.core.errors import NetworkError, ServerError
 from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
+from shared_schema.calendar import CalendarCoverage  # --- #17 documents ---
 from shared_schema.office import (
     AuditList,
     CaseDetail,
@@ -204,3 +205,16 @@ class OfficeClient:
 
     def workbook(self, month: str) -> bytes:
         return self._send("GET", "/api/v1/reports/monthly.xlsx", params={"month": month}).content
+
+    # --- #17 documents ---------------------------------------------------------------------
+    def inspection_pdf(self, inspection_id: str, document: str) -> bytes:
+        """``record`` (检查记录) or ``rectification`` (限期整改通知书) of an inspection, as PDF."""
+        return self._send("GET", f"/api/v1/office/inspections/{inspection_id}/{document}.pdf").content
+
+    def closure_pdf(self, case_id: str) -> bytes:
+        """A case's 销号记录, as PDF."""
+        return self._send("GET", f"/api/v1/cases/{case_id}/closure.pdf").content
+
+    def calendar_coverage(self) -> CalendarCoverage:
+        """Whether the server's working-day calendar reaches a year past today."""
+        return self._typed(CalendarCoverage, "GET", "/api/v1/office/calendar/coverage")

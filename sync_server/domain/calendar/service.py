@@ -15,15 +15,18 @@ from shared_schema.calendar import (  # noqa: F401  (the server's calendar API)
     ACCEPT_DAYS,
     CALENDAR_FILE,
     CONCLUDE_DAYS,
+    COVERAGE_DAYS,
     DUE_SOON_DAYS,
     EXTENSION_DAYS,
     LOCAL,
+    CalendarCoverage,
     CalendarData,
     CalendarYear,
     Deadlines,
     WorkCalendar,
     calendar_decoder,
     case_deadlines,
+    coverage,
     local_date,
     packaged_data,
     safe_local_date,
@@ -63,3 +66,21 @@ def load(store: Any) -> WorkCalendar:
 
 def to_builtins(data: CalendarData) -> dict[str, Any]:
     return json.loads(msgspec.json.encode(data))
+
+
+def coverage_now(store: Any, now_ms: int) -> CalendarCoverage:
+    """Whether the server's calendar reaches ``COVERAGE_DAYS`` past today (server time)."""
+    return coverage(load(store), local_date(now_ms))
+
+
+def readiness_note(store: Any, now_ms: int) -> str:
+    """The calendar line of ``/readyz``: a warning, never a reason to stop taking writes."""
+    try:
+        c = coverage_now(store, now_ms)
+    except Exception as exc:  # reported, not raised (the database line says more)
+        return f"unknown: {type(exc).__name__}"
+    if c.covered:
+        return f"covered until {c.last_day}"
+    years = ", ".join(map(str, c.missing_years))
+    return (f"warning: the working-day calendar ends {c.last_day}, deadlines reach "
+            f"{c.needed_until}; add {years} (PUT /api/v1/admin/calendar)")

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from shared_schema import cases as case_rules
+from shared_schema.case_sources import codes_for
 from shared_schema.ids import uuid7
 from shared_schema.servertime import RECEIVED_AT, event_ms
 from sync_server.domain.principal import Principal
@@ -91,14 +92,20 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
     cal = calendar.load(store)
     statuses = [status] if status else (RUNNING if overdue or due_soon else None)
     by_deadline = overdue is not None or due_soon is not None
+    # A source matches the codes older phones stored for it too (case_sources.codes_for):
+    # the store takes one code, so several are matched here.
+    sources = codes_for(source) if source else ()
+    here = by_deadline or len(sources) > 1
     total, page = store.cases_page(statuses=statuses, level=level, village_id=village,
-                                   source=source, limit=None if by_deadline else limit,
-                                   offset=0 if by_deadline else offset, q=needle or None,
+                                   source=source if len(sources) == 1 else None,
+                                   limit=None if here else limit,
+                                   offset=0 if here else offset, q=needle or None,
                                    q_fields=SEARCHED_BY_OFFICE if p.role == "office"
                                    else SEARCHED)
-    if by_deadline:
-        page = [rec for rec in page if _deadlines_match(
-            calendar.case_deadlines(cal, rec.data, now, window), overdue, due_soon)]
+    if here:
+        page = [rec for rec in page if (len(sources) < 2 or rec.data.get("source") in sources)
+                and (not by_deadline or _deadlines_match(
+                    calendar.case_deadlines(cal, rec.data, now, window), overdue, due_soon))]
         total, page = len(page), page[offset: offset + limit]
     return CaseList(items=[_view(store, p, cal, rec, now, window) for rec in page],
                     page=Page(total=total, limit=limit, offset=offset))

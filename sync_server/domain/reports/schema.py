@@ -27,6 +27,7 @@ class MonthlySummary(WireStruct, kw_only=True):
     generated_at: int
     projects: Sheet  # 项目台账
     enterprises: Sheet  # 企业台账
+    others: Sheet  # 其他场所台账: farms, cooperatives (site kind other)
     cases: Sheet  # 欠薪案件台账
     summary: Sheet  # 汇总
     totals: dict[str, Any]  # the 汇总 figures by key

@@ -27,23 +27,19 @@ from sync_server.domain.principal import Principal
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.calendar.service import LOCAL, safe_local_date
 from sync_server.domain.office import access
+from sync_server.domain.reports import labels
 from sync_server.domain.reports.schema import Column, MonthlySummary, Sheet
 from sync_server.settings import Settings
 from sync_server.store.base import StoredRecord, SyncStore
 
 TOWNSHIP = "回龙坝镇"
-SIX_LABELS = {"real_name": "实名制", "deposit": "工资保证金", "account": "工资专户",
+SIX_LABELS = {"real_name": "实名制", "deposit": "工资保证金", "account": "农民工工资专用账户",
               "bank_payroll": "银行代发", "notice_board": "维权告示牌",
               "monthly_full_pay": "按月足额支付"}
-STATUS_ZH = {"registered": "已登记", "accepted": "已受理", "resolved": "已解决待销号",
-             "closed": "已销号", "referred": "已移送", "dismissed": "不予受理/转办"}
-LEVEL_ZH = {"village": "村(社区)", "township": "镇级", "leading_group": "领导小组",
-            "tackle_team": "攻坚组", "district": "区级"}
-KIND_ZH = {"construction": "工程建设项目", "factory": "工厂", "logistics": "物流企业",
-           "other": "其他"}
-SITE_STATUS_ZH = {"active": "在建/在营", "completed": "已完工", "closed": "已关停"}
 
-#: Columns both site ledgers share (the same key, header, kind and width).
+#: Columns the ledgers share (the same key, header, kind and width). ``seq`` (序号)
+#: numbers the rows of each ledger from 1, as a printed 台账 does.
+_SEQ = Column(key="seq", header="序号", kind="int", width=6)
 _TOWNSHIP = Column(key="township", header="镇街", width=10)
 _VILLAGE = Column(key="village", header="所属村(社区)", width=16)
 _SITE_STATUS = Column(key="status", header="状态", width=10)
@@ -60,6 +56,7 @@ _SITE_TAIL = [
 ]
 
 PROJECT_COLUMNS = [
+    _SEQ,
     _TOWNSHIP,
     Column(key="project", header="项目名称", width=30),
     _VILLAGE,
@@ -78,6 +75,7 @@ PROJECT_COLUMNS = [
     *_SITE_TAIL,
 ]
 ENTERPRISE_COLUMNS = [
+    _SEQ,
     _TOWNSHIP,
     Column(key="enterprise", header="企业名称", width=28),
     Column(key="kind", header="类型", width=10),
@@ -89,7 +87,22 @@ ENTERPRISE_COLUMNS = [
     _CONTRACTS,
     *_SITE_TAIL,
 ]
+#: Farms and other sites (花卉苗木基地, 合作社: site kind ``other``).
+OTHER_COLUMNS = [
+    _SEQ,
+    _TOWNSHIP,
+    Column(key="site", header="场所名称", width=28),
+    Column(key="industry", header="类别", width=14),
+    _VILLAGE,
+    Column(key="address", header="地址", width=26),
+    Column(key="contact", header="负责人及电话", width=22),
+    _SITE_STATUS,
+    Column(key="headcount_on_site", header="在岗人数", kind="int", width=10),
+    _CONTRACTS,
+    *_SITE_TAIL,
+]
 CASE_COLUMNS = [
+    _SEQ,
     Column(key="opened", header="登记日期", kind="date", width=12),
     Column(key="title", header="案件名称", width=34),
     Column(key="source", header="来源", width=12),
@@ -107,7 +120,10 @@ CASE_COLUMNS = [
     Column(key="concluded", header="办结日期", kind="date", width=12),
     Column(key="on_time", header="按期办结", kind="bool", width=10),
     Column(key="overdue", header="是否超期", kind="bool", width=10),
+    Column(key="deadline_note", header="期限说明", width=22),
 ]
+#: The 期限说明 of a deadline past the working-day calendar's last day.
+BEYOND_CALENDAR_NOTE = "期限超出工作日历，为估算"
 SUMMARY_COLUMNS = [
     Column(key="indicator", header="指标", width=26),
     Column(key="value", header="数值", kind="number", width=14),
@@ -116,12 +132,12 @@ SUMMARY_COLUMNS = [
 ]
 #: (key, 指标, target, 口径说明) of the 汇总 sheet, in order.
 INDICATORS: list[tuple[str, str, str, str]] = [
-    ("cases_opened", "本月新增欠薪案件(件)", "", "本月登记的案件(线索)"),
+    ("cases_opened", "本月新登记线索(件)", "", "本月登记的欠薪线索(案件)"),
     ("workers_owed", "本月新增涉及农民工(人)", "同比下降12%", "本月登记案件的涉及人数"),
     ("amount_owed", "本月新增欠薪金额(元)", "同比下降15%", "本月登记案件的欠薪金额"),
     ("amount_recovered", "本月追回金额(元)", "", "本月案件事件(追回、办结、销号)记录的追回金额"),
     ("workers_paid", "本月已支付人数(人)", "", "本月案件事件记录的已支付人数"),
-    ("cases_concluded", "本月办结案件(件)", "", "本月处置完毕(已解决)的案件"),
+    ("cases_concluded", "本月办结案件(件)", "", "本月处置完毕(已办结待销号)的案件"),
     ("cases_closed", "本月销号案件(件)", "", "本月销号的案件"),
     ("concluded_on_time", "其中按期办结(件)", "", "受理后60个工作日内办结(延期一次加30个工作日)"),
     ("on_time_rate", "线索按期办结率", "≥96%", "按期办结 ÷ 本月办结"),
@@ -136,7 +152,7 @@ INDICATORS: list[tuple[str, str, str, str]] = [
     ("bank_payroll_rate", "银行代发工资率", "≥85%", "六项制度:银行代发 在位 ÷ 已核实"),
     ("notice_board_rate", "维权信息告示牌设置率", "100%", "六项制度:维权告示牌 在位 ÷ 已核实"),
     ("monthly_full_pay_rate", "按月足额支付率", "100%", "六项制度:按月足额支付 在位 ÷ 已核实"),
-    ("enterprises", "在营企业(家)", "", "工厂、物流企业"),
+    ("enterprises", "在营企业(家)", "", "工贸企业、物流企业"),
     ("enterprises_inspected", "本月已巡查企业(家)", "", "本月至少提交一次检查表的在营企业"),
 ]
 RATE_KEYS = frozenset(k for k, *_ in INDICATORS if k.endswith("_rate") or k.endswith("coverage"))
@@ -239,7 +255,7 @@ def _project_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
         "department": m.names["department"].get(s.department_id or ""),
         "builder": d.get("builder"), "contractor": d.get("contractor"),
         "contract_amount": d.get("contract_amount"), "gov_invested": d.get("gov_invested"),
-        "status": SITE_STATUS_ZH.get(d.get("status") or "", d.get("status")),
+        "status": labels.site_status_label(d.get("status")),
         **{k: systems.get(k) for k in SIX_SYSTEMS},
         "headcount_on_site": d.get("headcount_on_site"),
         "headcount_real_name": d.get("headcount_real_name"),
@@ -260,13 +276,30 @@ def _enterprise_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
             migrant = headcounts(template, latest.data.get("answers") or {}).get("migrant")
     return {
         "township": TOWNSHIP, "enterprise": d.get("name"),
-        "kind": KIND_ZH.get(d.get("kind") or "", d.get("kind")), "industry": d.get("industry"),
+        "kind": labels.site_kind_label(d.get("kind")), "industry": d.get("industry"),
         "village": m.names["village"].get(s.village_id or ""),
-        "status": SITE_STATUS_ZH.get(d.get("status") or "", d.get("status")),
+        "status": labels.site_status_label(d.get("status")),
         "headcount_on_site": d.get("headcount_on_site"), "migrant_workers": migrant,
         "headcount_contracts": d.get("headcount_contracts"),
         **_site_tail(m, s),
     }
+
+
+def _other_row(m: _Month, s: StoredRecord) -> dict[str, Any]:
+    d = s.data
+    contact = " ".join(str(d[k]) for k in ("contact_name", "contact_phone") if d.get(k))
+    return {
+        "township": TOWNSHIP, "site": d.get("name"), "industry": d.get("industry"),
+        "village": m.names["village"].get(s.village_id or ""), "address": d.get("address"),
+        "contact": contact or None, "status": labels.site_status_label(d.get("status")),
+        "headcount_on_site": d.get("headcount_on_site"),
+        "headcount_contracts": d.get("headcount_contracts"),
+        **_site_tail(m, s),
+    }
+
+
+def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"seq": n, **row} for n, row in enumerate(rows, start=1)]
 
 
 def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict[str, Any]:
@@ -277,16 +310,16 @@ def _case_row(m: _Month, c: StoredRecord, deadlines: calendar.Deadlines) -> dict
         "title": d.get("title") or d.get("employer"),
         "source": source_label(d.get("source")) if d.get("source") else None,
         "village": m.names["village"].get(c.village_id or ""), "employer": d.get("employer"),
-        "sector": {"construction": "工程建设", "non_construction": "非工程建设"}.get(
-            d.get("sector") or "", d.get("sector")),
-        "level": LEVEL_ZH.get(d.get("level") or "", d.get("level")),
-        "status": STATUS_ZH.get(d.get("status") or "", d.get("status")),
+        "sector": labels.sector_label(d.get("sector")) if d.get("sector") else None,
+        "level": labels.level_label(d.get("level")) if d.get("level") else None,
+        "status": labels.status_label(d.get("status")),
         "workers_owed": d.get("workers_owed"), "amount_owed": d.get("amount_owed"),
         "workers_paid": d.get("workers_paid") or 0,
         "amount_recovered": d.get("amount_recovered") or 0.0,
         "accept_due": deadlines.accept_due, "conclude_due": deadlines.conclude_due,
         "concluded": _date(concluded), "on_time": deadlines.on_time,
         "overdue": deadlines.overdue,
+        "deadline_note": BEYOND_CALENDAR_NOTE if deadlines.beyond_calendar else None,
     }
 
 
@@ -303,8 +336,10 @@ def build(store: SyncStore, now_ms: int, month: str,
     as_of = min(now_ms, m.end - 1)  # deadlines as they stood at the month's end
     projects = [s for s in m.sites if s.data.get("kind") == "construction"]
     enterprises = [s for s in m.sites if s.data.get("kind") in ("factory", "logistics")]
-    project_rows = [_project_row(m, s) for s in projects]
-    enterprise_rows = [_enterprise_row(m, s) for s in enterprises]
+    others = [s for s in m.sites if s.data.get("kind") == "other"]
+    project_rows = _numbered([_project_row(m, s) for s in projects])
+    enterprise_rows = _numbered([_enterprise_row(m, s) for s in enterprises])
+    other_rows = _numbered([_other_row(m, s) for s in others])
     ledger = []
     for c in m.cases:
         done = c.data.get("closed_at") or c.data.get("resolved_at")
@@ -313,7 +348,7 @@ def build(store: SyncStore, now_ms: int, month: str,
             continue  # finished before this month
         ledger.append((c, calendar.case_deadlines(cal, c.data, as_of, m.window)))
     ledger.sort(key=lambda x: (m.opened(x[0]) or 0, x[0].id))
-    case_rows = [_case_row(m, c, dl) for c, dl in ledger]
+    case_rows = _numbered([_case_row(m, c, dl) for c, dl in ledger])
 
     opened = [c for c, _ in ledger if m.in_month(m.opened(c))]
     concluded = [(c, dl) for c, dl in ledger if m.in_month(c.data.get("resolved_at"))]
@@ -355,6 +390,9 @@ def build(store: SyncStore, now_ms: int, month: str,
                        columns=PROJECT_COLUMNS, rows=project_rows),
         enterprises=Sheet(name="企业台账", title=f"{TOWNSHIP}{month_zh}企业台账",
                           columns=ENTERPRISE_COLUMNS, rows=enterprise_rows),
+        others=Sheet(name="其他场所台账",
+                     title=f"{TOWNSHIP}{month_zh}其他场所台账（花卉苗木基地、合作社等）",
+                     columns=OTHER_COLUMNS, rows=other_rows),
         cases=Sheet(name="欠薪案件台账", title=f"{TOWNSHIP}{month_zh}欠薪案件台账",
                     columns=CASE_COLUMNS, rows=case_rows),
         summary=Sheet(name="汇总", title=f"{TOWNSHIP}{month_zh}根治欠薪工作汇总(重庆口径)",

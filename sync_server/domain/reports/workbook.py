@@ -4,6 +4,12 @@ the JSON summary so the three never disagree.
 Each sheet: a title row, the Chinese header row (bold, frozen with the title
 above the data), one row per record, column widths from the column spec.
 Booleans are written 是/否 (blank: unknown), rates as percentages.
+
+Printing: A4 landscape, fitted to one page wide (as many pages tall as it
+takes), the title and header rows repeated on every page, narrow margins,
+centred, "第 N 页 共 M 页" in the footer; below the data the sign-off block a
+township's 台账 carries (填报单位（盖章）, 填报人, 审核人, 日期), the rows
+numbered in the 序号 column.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
 
 from sync_server.domain.reports.schema import Column, MonthlySummary, Sheet
 from sync_server.domain.reports.service import RATE_KEYS
 
-SHEET_KEYS = ("projects", "enterprises", "cases", "summary")
+SHEET_KEYS = ("projects", "enterprises", "others", "cases", "summary")
 HEADER_ROW = 2  # row 1 is the title
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -49,6 +57,38 @@ def _number_format(column: Column, row: dict[str, Any]) -> str | None:
     return None
 
 
+#: The sign-off block below each sheet's data: label, then blank space to sign in.
+SIGN_OFF = ("填报单位（盖章）：", "填报人：", "审核人：", "日期：　　年　　月　　日")
+ISSUER = "回龙坝镇劳动保障所"
+
+
+def print_setup(ws: Worksheet, columns: int) -> None:
+    """A4 landscape, one page wide, title and header rows on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{HEADER_ROW}"
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6,
+                                  header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.print_area = f"A1:{get_column_letter(columns)}{ws.max_row}"
+
+
+def sign_off(ws: Worksheet, after_row: int, columns: int) -> int:
+    """The sign-off block two rows below the data, spread over the sheet's
+    width; the row it is on."""
+    row = after_row + 2
+    span = max(1, columns // len(SIGN_OFF))
+    for k, label in enumerate(SIGN_OFF):
+        text = label + (ISSUER if k == 0 else "")
+        cell = ws.cell(row=row, column=1 + k * span, value=text)
+        cell.font = Font(size=11)
+    return row
+
+
 def workbook_bytes(summary: MonthlySummary) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
@@ -72,6 +112,8 @@ def workbook_bytes(summary: MonthlySummary) -> bytes:
                 if fmt:
                     cell.number_format = fmt
         ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+        sign_off(ws, HEADER_ROW + len(sheet.rows), len(sheet.columns))
+        print_setup(ws, len(sheet.columns))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -21,6 +21,7 @@ from .cases import case_chips, due_text, source_text
 from .frame import (busy,
                     error_words, kv, later, loading, office_page, refill, result_banner, safe,
                     with_client)
+from .reports import case_documents, documents_button  # --- #17 documents ---
 
 if TYPE_CHECKING:
     from ..shell import OfficeApp
@@ -221,7 +222,9 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                           " ".join(str(c.get(k) or "") for k in (
                               "complainant_name", "complainant_phone",
                               "complainant_id_number")).strip()),
-                       kv(t("office.cases.due"), due_text(t, d)))
+                       kv(t("office.cases.due"), due_text(t, d)),
+                       *([documents_button(app, case_documents(case_id))]  # --- #17 documents ---
+                         if c.get("status") in ("resolved", "closed") else []))
         allowed = d.allowed_events
         buttons[:] = [ft.OutlinedButton(
             t(f"event.{k}"), on_click=safe(app, close_form if k == "close" else event_form(k)))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import flet as ft
 
+from shared_schema.calendar import CalendarCoverage
 from shared_schema.cases import STATUSES
 
 from ...kit.widgets import hook, section
@@ -17,6 +18,7 @@ from .frame import (SERIES, busy,
                     with_client)
 
 if TYPE_CHECKING:
+    from ..client import OfficeClient
     from ..shell import OfficeApp
 
 # --------------------------------------------------------------------------------------
@@ -195,7 +197,8 @@ def dashboard_view(app: "OfficeApp") -> ft.View:
                          owed=f"{totals.get('amount_owed') or 0:,.0f}",
                          recovered=f"{totals.get('amount_recovered') or 0:,.0f}",
                          rate=pct(totals.get("on_time_rate"))), size=14)
-        return [head, overdue_panel(app, panel),
+        coverage = await with_client(app, lambda api: api.calendar_coverage())
+        return [*calendar_warning(app, coverage), head, overdue_panel(app, panel),
                 ft.ResponsiveRow([ft.Container(c, col={"md": 6}) for c in (c1, c2, c3, c4)])]
 
     return later(app, office_page(app, "/office/dashboard", t("office.dash.title"),
@@ -257,3 +260,75 @@ def export_view(app: "OfficeApp") -> ft.View:
                            hook("office-export", download_btn)], wrap=True),
                    hook("office-export-path", saved))
     return office_page(app, "/office/export", t("office.export.title"), [body])
+
+
+# --------------------------------------------------------------------------------------
+# Printed documents (#17): one button on the inspection and case screens
+
+
+#: (label key, file name, what fetches the PDF) of one printable document.
+Document = tuple[str, str, Callable[["OfficeClient"], bytes]]
+
+
+def calendar_warning(app: "OfficeApp", coverage: CalendarCoverage) -> list[ft.Control]:
+    """A banner when the working-day calendar ends within a year (server time): due
+    dates past its end are estimates until the admin adds the year."""
+    if coverage.covered:
+        return []
+    text = app.t("office.calendar.warning", last=coverage.last_day or "—",
+                 years="、".join(map(str, coverage.missing_years)))
+    return [hook("office-calendar-warning", ft.Container(
+        ft.Row([ft.Icon(ft.Icons.WARNING_AMBER, color=ft.Colors.AMBER_900),
+                ft.Text(text, size=13, color=ft.Colors.AMBER_900, expand=True)]),
+        bgcolor=ft.Colors.AMBER_50, padding=10, border_radius=6), container=True)]
+
+
+def documents_button(app: "OfficeApp", documents: list[Document]) -> ft.Control:
+    """打印文书: one document downloads at once (the browser's save dialog); several
+    are offered in a dialog, one button each. The PDFs come from the server."""
+    t = app.t
+    button = ft.OutlinedButton(t("office.print.button"), icon=ft.Icons.PRINT)
+
+    async def fetch_and_save(doc: Document) -> None:
+        _, name, fetch = doc
+        data = await busy(app, [button], with_client(app, fetch))
+        picker = app.files.picker if app.files is not None else ft.FilePicker()
+        app.state.export_picker = picker  # keep the service alive
+        await picker.save_file(file_name=name, src_bytes=data)
+        app.toast(t("office.export.started", name=name))
+
+    def one(doc: Document) -> Callable[[Any], Any]:
+        async def handler(e: Any) -> None:
+            app.page.pop_dialog()
+            await fetch_and_save(doc)
+        return safe(app, handler)
+
+    async def click(e: Any) -> None:
+        if len(documents) == 1:
+            await fetch_and_save(documents[0])
+            return
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("office.print.choose")),
+            content=ft.Column([hook(f"office-print-{i}", ft.FilledButton(
+                t(key), icon=ft.Icons.PICTURE_AS_PDF, on_click=one(doc)))
+                for i, doc in enumerate(documents) for key in (doc[0],)], tight=True,
+                spacing=8),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog())]))
+
+    button.on_click = safe(app, click)
+    return hook("office-print", button)
+
+
+def inspection_documents(insp_id: str, with_notice: bool) -> list[Document]:
+    """The 检查记录, and the 限期整改通知书 when the inspection found problems."""
+    docs: list[Document] = [("office.print.record", f"检查记录-{insp_id[:8]}.pdf",
+                             lambda api: api.inspection_pdf(insp_id, "record"))]
+    if with_notice:
+        docs.append(("office.print.rectification", f"限期整改通知书-{insp_id[:8]}.pdf",
+                     lambda api: api.inspection_pdf(insp_id, "rectification")))
+    return docs
+
+
+def case_documents(case_id: str) -> list[Document]:
+    return [("office.print.closure", f"销号记录-{case_id[:8]}.pdf",
+             lambda api: api.closure_pdf(case_id))]

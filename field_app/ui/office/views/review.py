@@ -15,6 +15,7 @@ from .. import viewmodels as vm
 from .frame import (FINAL_REVIEWS, REVIEW_COLORS, busy, refilterer,
                     dropdown, kv, later, loading, office_page, refill, result_banner, safe,
                     with_client)
+from .reports import documents_button, inspection_documents  # --- #17 documents ---
 
 if TYPE_CHECKING:
     from ..shell import OfficeApp
@@ -192,6 +193,7 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
         actions = section(t("office.insp.comment"), hook("office-comment", comment), ft.Row([
             hook("office-approve", buttons[0]), hook("office-has-issues", buttons[1]),
             hook("office-reject", buttons[2]),
+            documents_button(app, inspection_documents(insp_id, failed > 0)),  # --- #17 documents ---
             hook("office-back-to-queue", ft.TextButton(
                 t("office.insp.back_to_queue"), icon=ft.Icons.LIST,
                 on_click=app.nav("/office/review")))], wrap=True), *notes)

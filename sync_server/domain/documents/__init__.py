@@ -1,0 +1,1 @@
+"""Printable documents of the office: inspection records, rectification notices, closure records (PDF)."""
