@@ -17,6 +17,7 @@ from sync_server.domain.auth.passwords import SCRYPT_THREADS
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
 from sync_server.domain.calendar import service as calendar
+from sync_server.domain.incidents.controller import AlertController, alerts_header  # --- #17 incidents
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
@@ -121,7 +122,10 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz,
+                        # --- #17 incidents ---
+                        AlertController],
+        before_send=[alerts_header],  # --- #17 incidents: the unacknowledged alerts header
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,

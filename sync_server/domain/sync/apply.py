@@ -31,6 +31,7 @@ from shared_schema.merge import Author
 from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import Delete, Insert, Mutation, MutationResult, Upsert, mutation_fingerprint
 from sync_server.domain.errors import Rejection
+from sync_server.domain.incidents import report as incident_report
 from sync_server.domain.principal import Principal
 from sync_server.domain.sync import rules
 from sync_server.domain.sync.records import (
@@ -292,6 +293,8 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                         f"this {m.entity} already exists with different content", id=m.entity_id)
     rules.check_required(m.entity, fields)
     record = new_record(m.entity, m.entity_id, b.now, b.author)
+    if m.entity in incident_report.ENTITIES:  # --- #17 incidents: a case and an alert too
+        return incident_report.record(b, m, fields, hlc, record, _insert)
     if m.entity == "photo":
         rules.check_role(p, rules.CREATE_ROLES["photo"], "add", "photo")
         owner = tx.get_record(fields["owner_entity"], fields["owner_id"])
