@@ -41,6 +41,9 @@ _FALLBACK_TARGETS: dict[str, tuple[str, str]] = {
 REFERRAL_TARGETS: dict[str, tuple[str, str]] = getattr(cases, "REFERRAL_TARGETS",
                                                        _FALLBACK_TARGETS)
 
+#: Who may report an incident (the phone's form and the server's rule).
+REPORTER_ROLES: tuple[str, ...] = ("grid_officer", "sector_inspector", "office")
+
 ALERT_KIND_INCIDENT = "incident"
 #: The response header that carries an office or leader account's unacknowledged alerts.
 ALERTS_HEADER = "X-Unacknowledged-Alerts"

@@ -19,15 +19,13 @@ from shared_schema import fields as field_rules
 from shared_schema.hlc import Hlc
 from shared_schema.wire import Insert
 from sync_server.domain.errors import Rejection
+from sync_server.domain.sync import apply as write_path
 from sync_server.domain.sync import rules
 from sync_server.domain.sync.records import new_record, peek, scope_keys, set_derived, set_keys, \
     write_fields
 from sync_server.store.base import StoredRecord
 
-#: Who may report an incident from a device.
-REPORTER_ROLES = {"grid_officer", "sector_inspector", "office"}
-#: The entities this hook writes for.
-ENTITIES = frozenset({"incident", "alert"})
+REPORTER_ROLES = set(incidents.REPORTER_ROLES)
 #: ``incident_errors`` codes -> the rejection's code.
 _CODES = {"required": "missing_field", "invalid_value": "invalid_value", "in_future": "invalid_value"}
 _MESSAGES = {"required": "is required", "invalid_value": "is not a valid value",
@@ -148,3 +146,7 @@ def _raise_alert(b: Any, m: Insert, fields: dict[str, Any], site: StoredRecord |
                                   site.data if site is not None else None, b.now)
     alert = new_record("alert", alert_id, b.now, None)
     write_fields(b.tx, alert, data, {}, hlc, b.author, b.now, m.id)
+
+
+#: The write path applies incidents (and refuses alerts) through this module.
+write_path.INSERT_HANDLERS.update(incident=record, alert=record)
