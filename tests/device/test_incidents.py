@@ -69,3 +69,31 @@ def test_a_bad_report_is_refused_on_the_phone_beside_its_field(server: LiveServe
     assert exc.value.code == "invalid_incident"
     assert exc.value.details["errors"] == {"place": "required", "headcount": "invalid_value"}
     assert dev.status().pending_mutations == 0
+
+
+def test_the_report_form_keeps_what_was_typed_and_shows_the_stored_report(
+        server: LiveServer, make_device) -> None:
+    from field_app.ui.field.viewmodels.incident import form_for, incident_summary, submit
+
+    t = server.town
+    dev = make_device("A", server, "grid1")
+    owner = type("App", (), {})()  # the app the forms hang on
+    form = form_for(owner, t.site1)
+    form.headcount, form.on_scene = "十几个", "到场劝导"
+    incident_id, errors = submit(dev, form, t.site1)
+    assert incident_id is None and errors == {"headcount": "err.not_a_number"}
+    assert form_for(owner, t.site1).on_scene == "到场劝导"  # nothing typed is lost
+    form.headcount, form.occurred = "12", "2099-01-01 08:00"
+    assert submit(dev, form, t.site1)[1] == {"occurred_at": "incident.err.occurred_at.in_future"}
+    form.occurred, form.brought_in = "", ["si_fa_suo"]
+    incident_id, errors = submit(dev, form, t.site1)
+    assert errors == {} and incident_id is not None
+    before = incident_summary(dev, incident_id)
+    assert before is not None and before.waiting and before.case_id is None
+    assert (before.place, before.headcount, before.brought_in) == ("一村安置房工地", 12,
+                                                                   ["si_fa_suo"])
+    assert dev.sync().ok
+    after = incident_summary(dev, incident_id)
+    assert after is not None and not after.waiting
+    assert after.case_id == derived_id(incident_id, "case")
+    assert after.case_title == "群体性讨薪：一村安置房工地"
