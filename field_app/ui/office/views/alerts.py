@@ -3,32 +3,37 @@ case and a 确认收到 button (office and leader; audited on the server)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import flet as ft
 
 from ...kit.widgets import fmt_time, hook, section
 from ..viewmodels.alerts import AlertRow, alert_rows
-from .frame import busy, kv, later, loading, office_page, refill, result_banner, safe, with_client
+from .frame import busy, kv, later, loading, office_page, result_banner, safe, with_client
 
 if TYPE_CHECKING:
     from ..shell import OfficeApp
 
 
+#: Per console page: the outcome of its last acknowledgement, shown once after the rebuild.
+_NOTES: "WeakKeyDictionary[Any, dict[str, str]]" = WeakKeyDictionary()
+
+
 def alerts_view(app: "OfficeApp") -> ft.View:
     t = app.t
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
-    done: dict[str, str] = {}
+    done = _NOTES.setdefault(app, {})  # the last outcome, kept across the rebuild
 
     def card(n: int, r: AlertRow) -> ft.Control:
         a = r.alert
-        ack = ft.FilledButton(t("office.alerts.ack"), icon=ft.Icons.DONE, visible=r.open)
+        ack = ft.FilledButton(t("office.alerts.ack"), icon=ft.Icons.DONE)
 
         async def acknowledge(e: Any) -> None:
             res = await busy(app, [ack], with_client(app, lambda api: api.ack_alert(a.id)))
             done["note"] = t("office.alerts.acked", title=r.title,
                              n=res.unacknowledged)
-            await refill(app, box, build)
+            await app.rerender()  # the same screen again, its badge with the new count
 
         ack.on_click = safe(app, acknowledge)
         state = ft.Container(
@@ -41,7 +46,13 @@ def alerts_view(app: "OfficeApp") -> ft.View:
                        for c in a.brought_in) or "—"
         kind = (t(f"incident.kind.{a.incident_kind}")
                 if t.has(f"incident.kind.{a.incident_kind}") else t("incident.title"))
-        opener: Callable[..., Any] | None = app.nav(f"/office/case/{a.case_id}") if a.case_id else None
+        buttons: list[ft.Control] = []
+        if r.open:  # a hidden control inside a hook would break Flutter's semantics
+            buttons.append(hook(f"office-alert-ack-{n}", ack))
+        if a.case_id:
+            buttons.append(hook(f"office-alert-case-{n}", ft.OutlinedButton(
+                t("office.alerts.case"), icon=ft.Icons.GAVEL,
+                on_click=app.nav(f"/office/case/{a.case_id}"))))
         return hook(f"office-alert-{n}", section(
             r.title,
             ft.Row([state, ft.Text(kind, size=13, weight=ft.FontWeight.W_600),
@@ -54,17 +65,12 @@ def alerts_view(app: "OfficeApp") -> ft.View:
             kv(t("office.alerts.on_scene"), a.on_scene),
             kv(t("office.alerts.brought_in"), who),
             kv(t("office.alerts.reporter"), a.reporter_name),
-            ft.Row([
-                hook(f"office-alert-ack-{n}", ack),
-                hook(f"office-alert-case-{n}", ft.OutlinedButton(
-                    t("office.alerts.case"), icon=ft.Icons.GAVEL, on_click=opener,
-                    visible=opener is not None)),
-            ], spacing=8)), container=True)
+            ft.Row(buttons, spacing=8)), container=True)
 
     async def build() -> list[ft.Control]:
         page = await with_client(app, lambda api: api.alerts())
         rows = alert_rows(page)
-        head: list[ft.Control] = [result_banner(done.get("note")),
+        head: list[ft.Control] = [result_banner(done.pop("note", None)),
                                   hook("office-alerts-count", ft.Text(
                                       t("office.alerts.count", n=page.unacknowledged), size=14,
                                       weight=ft.FontWeight.BOLD,
