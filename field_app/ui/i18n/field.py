@@ -362,6 +362,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "incident.new": ("上报突发事件", "Report an incident"),
     "incident.new_title": ("上报突发事件", "Report an incident"),
     "incident.title": ("突发事件", "Incident"),
+    "incident.list": ("上报的突发事件", "Reported incidents"),
     "incident.hint": ("村（社区）主要负责人第一时间到场，维持秩序，并通知行业主管部门和劳保所。"
                       "无网络也可先保存，有网络时自动上报，劳保所和领导会立即收到提醒。",
                       "Go to the scene first, keep order, notify the supervising department "

@@ -162,3 +162,10 @@ def incident_summary(device: Device, incident_id: str) -> IncidentSummary | None
         case_id=case_id if case is not None else None,
         case_title=(case or {}).get("title"), photos=len(device.photos(incident_id)),
         waiting=waiting)
+
+
+def incident_ids(device: Device) -> list[str]:
+    """The incidents on this phone (mine and my villages'), newest first."""
+    rows = sorted(device.records("incident"), key=lambda d: d.get("occurred_at") or 0,
+                  reverse=True)
+    return [d["id"] for d in rows if not d.get("deleted")]

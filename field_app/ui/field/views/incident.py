@@ -20,6 +20,7 @@ from ..viewmodels.incident import (
     case_choices,
     forget_form,
     form_for,
+    incident_ids,
     incident_summary,
     submit,
     village_choices,
@@ -190,3 +191,23 @@ def incident_view(app: "FieldApp", incident_id: str) -> ft.View:
                 on_click=app.safe(from_gallery)))], wrap=True)),
     ]
     return page_view(app, f"/incident/{incident_id}", t("incident.title"), body, back="/cases")
+
+
+def incidents_section(app: "FieldApp") -> list[ft.Control]:
+    """突发事件 on this phone, newest first (the cases screen shows them): each
+    row opens the stored report; nothing when there is none."""
+    t = app.t
+    rows: list[ft.Control] = []
+    for n, incident_id in enumerate(incident_ids(app.device)):
+        s = incident_summary(app.device, incident_id)
+        if s is None:
+            continue
+        state = t("incident.waiting") if s.waiting else t("incident.sent")
+        rows.append(hook(f"incident-row-{n}", ft.Container(ft.Column([
+            ft.Text(f"{t(f'incident.kind.{s.kind}')}：{s.place}", size=14,
+                    weight=ft.FontWeight.W_600),
+            ft.Text(f"{fmt_time(s.occurred_at)} · {t('incident.headcount')} {s.headcount} · "
+                    f"{state}", size=12, color=ft.Colors.GREY_700)], spacing=2),
+            padding=ft.Padding.all(10), bgcolor=ft.Colors.RED_50, border_radius=8,
+            on_click=app.nav(f"/incident/{incident_id}"), ink=True)))
+    return [section(t("incident.list"), *rows)] if rows else []
