@@ -14,6 +14,7 @@ from sync_server.demo import DEMO_PASSWORD
 
 from .conftest import read_only
 from .phone import Phone
+from .test_office import wait_seen
 
 SITE = "一纵线建设"
 
@@ -37,10 +38,10 @@ def test_incident_reported_offline_then_synced(tmp_path: Path, demo_server, app_
     phone.wait("incident-submit")
     phone.fill("incident-on_scene", "村主任到场劝导，维持秩序")
     phone.click("incident-submit")
-    phone.wait_text("请填写聚集人数")  # beside the headcount; what was typed stays
+    phone.shot("incident-01-errors")
+    wait_seen(phone, "请填写聚集人数")  # beside the headcount; what was typed stays
     assert browser_page.locator("textarea, input").evaluate_all(
         "els => els.some(e => e.value === '村主任到场劝导，维持秩序')")
-    phone.shot("incident-01-errors")
     phone.fill("incident-headcount", "14")
     phone.click("incident-brought-ping_an_ban")
     phone.click("incident-submit")

@@ -376,6 +376,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "incident.village": ("所属村（社区）", "Village"),
     "incident.headcount": ("聚集人数", "Headcount"),
     "incident.occurred": ("事发时间（留空为现在）", "When (blank: now)"),
+    "incident.occurred_at": ("事发时间", "When"),
     "incident.occurred_hint": ("例如 2026-01-31 14:30", "e.g. 2026-01-31 14:30"),
     "incident.on_scene": ("现场处置情况", "Done on scene"),
     "incident.brought_in": ("已通知/协调的单位", "Brought in"),

@@ -77,8 +77,9 @@ def build_fields(form: IncidentForm, site_id: str | None, now_ms: int
     """The record's fields from the form, and the errors (field → i18n key)."""
     errors: dict[str, str] = {}
     headcount, bad = check_number_text(form.headcount, True)
-    if bad is not None:
-        errors["headcount"] = bad.key
+    if bad is not None:  # blank: the form's own words; else the number's
+        errors["headcount"] = (error_key("headcount", "required") if bad.key == "err.required"
+                               else bad.key)
     occurred, bad_time = parse_time(form.occurred, now_ms)
     if bad_time is not None:
         errors["occurred_at"] = bad_time

@@ -179,7 +179,7 @@ def incident_view(app: "FieldApp", incident_id: str) -> ft.View:
                 hook("incident-state", state)], wrap=True),
         section(t("incident.title"),
                 kv(t("incident.place"), s.place), kv(t("incident.headcount"), s.headcount),
-                kv(t("incident.occurred"), fmt_time(s.occurred_at)),
+                kv(t("incident.occurred_at"), fmt_time(s.occurred_at)),
                 kv(t("incident.on_scene"), s.on_scene), kv(t("incident.brought_in"), who)),
         section(t("incident.case"), case),
         section(t("incident.photos", n=s.photos), ft.Row([
