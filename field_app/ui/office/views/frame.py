@@ -157,13 +157,13 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
                      style=ft.ButtonStyle(color=ft.Colors.WHITE))),
                  ft.Container(width=8)])
     tab = route if route in OFFICE_TABS else SUB_TABS.get(route.split("/")[2], OFFICE_TABS[0])
-    icons: tuple[Any, ...] = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL,
-                              ft.Icons.APARTMENT, ft.Icons.HISTORY, ft.Icons.BAR_CHART,
-                              ft.Icons.DOWNLOAD)
+    icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
+             ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
     labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
     # --- #17 incidents: the alerts tab, with the unacknowledged count as its badge
     open_alerts = getattr(app.session, "alert_count", None)
-    icons += (ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE, badge=alert_badge(open_alerts)),)
+    icons = (*icons, ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE,  # type: ignore[assignment]
+                             badge=alert_badge(open_alerts)))
     labels += ("alerts",)
     if open_alerts and route != "/office/alerts":
         body = [hook("office-alert-banner", ft.Container(ft.Row([
