@@ -37,6 +37,9 @@ ENDPOINTS = [
     ("GET", "/api/v1/reports/summary", None),
     ("GET", "/api/v1/reports/monthly.xlsx", None),
     ("GET", "/api/v1/reports/monthly.csv", None),
+    # --- #17 incidents ---
+    ("GET", "/api/v1/office/alerts", None),
+    ("POST", f"/api/v1/office/alerts/{ID}/ack", None),
 ]
 
 
