@@ -120,7 +120,7 @@ class Inspection(Record, kw_only=True):
 
 class Photo(Record, kw_only=True):
     sha256: str | None = None
-    owner_entity: Literal["inspection", "case", "site", "case_event"] | None = None
+    owner_entity: Literal["inspection", "case", "site", "case_event", "incident"] | None = None
     owner_id: str | None = None
     item_code: str | None = None
     taken_at: int | None = None
@@ -150,6 +150,9 @@ class WageCase(Record, kw_only=True):
     complainant_name: str | None = None
     complainant_phone: str | None = None
     complainant_id_number: str | None = None
+    # --- #17 incidents --- (server-set: a case opened from or joined by an incident)
+    incident_id: str | None = None
+    collective_incident: bool | None = None
 
 
 class CaseEvent(Record, kw_only=True):
@@ -163,6 +166,42 @@ class CaseEvent(Record, kw_only=True):
     referral_target: str | None = None
 
 
+# --- #17 incidents ---
+class Incident(Record, kw_only=True):
+    """A collective incident (群体性讨薪/突发事件) reported from the phone
+    (``shared_schema.incidents``). Insert-only: a report is a fact."""
+
+    kind: str | None = None
+    site_id: str | None = None
+    village_id: str | None = None
+    place: str | None = None
+    headcount: int | None = None
+    occurred_at: int | None = None  # unix ms, as the reporter gave it
+    on_scene: str | None = None  # what was done on scene
+    brought_in: list[str] = []  # REFERRAL_TARGETS codes
+    attach_case_id: str | None = None  # an existing case the report joins
+    # set by the server
+    case_id: str | None = None
+    alert_id: str | None = None
+    reporter_id: str | None = None
+
+
+class Alert(Record, kw_only=True):
+    """An alert the server raises for every office and leader account; made
+    only by the server, never by a device."""
+
+    kind: str | None = None
+    incident_id: str | None = None
+    case_id: str | None = None
+    site_id: str | None = None
+    village_id: str | None = None
+    place: str | None = None
+    headcount: int | None = None
+    occurred_at: int | None = None
+    raised_at: int | None = None
+    acknowledged_by: dict[str, int] = {}  # user id -> when (server time)
+
+
 ENTITY_TYPES: dict[str, type[Record]] = {
     "village": Village,
     "department": Department,
@@ -174,10 +213,15 @@ ENTITY_TYPES: dict[str, type[Record]] = {
     "photo": Photo,
     "case": WageCase,
     "case_event": CaseEvent,
+    # --- #17 incidents ---
+    "incident": Incident,
+    "alert": Alert,
 }
 REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template",
                                 "work_calendar"})
 INSERT_ONLY_ENTITIES = frozenset({"photo", "case_event"})
+# --- #17 incidents --- (an alert is the server's: a device's insert is refused)
+INSERT_ONLY_ENTITIES |= {"incident", "alert"}
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
 #: Fields every record carries that a device never writes directly.
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "deleted"})

@@ -23,6 +23,9 @@ ENTITY_LABELS: dict[str, Label] = {
     "checklist_template": ("检查表", "Checklist"),
     "work_calendar": ("工作日历", "Work calendar"),
     "device": ("设备", "Device"),
+    # --- #17 incidents ---
+    "incident": ("突发事件", "Incident"),
+    "alert": ("预警提醒", "Alert"),
 }
 
 _COMMON: dict[str, Label] = {

@@ -203,7 +203,35 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "author_id": _rule(SERVER),
         "hlc": _rule(SERVER),
     },
+    # --- #17 incidents ---
+    "incident": {
+        **_RECORD,
+        "kind": _rule(RECORDER, chars=CODE_CHARS, label=("事件类型", "Incident kind")),
+        "site_id": _rule(RECORDER, chars=ID_CHARS),
+        "village_id": _rule(RECORDER, chars=ID_CHARS),
+        "place": _rule(RECORDER, chars=ADDRESS_CHARS, label=("事发地点", "Place")),
+        "headcount": _rule(RECORDER, label=("聚集人数", "Headcount")),
+        "occurred_at": _rule(RECORDER, label=("事发时间", "Time of the incident")),
+        "on_scene": _rule(RECORDER, chars=NOTE_CHARS, label=("现场处置情况", "Done on scene")),
+        "brought_in": _rule(RECORDER, chars=CODE_CHARS, items=20,
+                            label=("通知/协调单位", "Brought in")),
+        "attach_case_id": _rule(RECORDER, chars=ID_CHARS, label=("关联案件", "Joins case")),
+        "case_id": _rule(SERVER, label=("案件", "Case")),
+        "alert_id": _rule(SERVER),
+        "reporter_id": _rule(SERVER, label=("上报人", "Reported by")),
+    },
+    "alert": {
+        **_RECORD,
+        **{name: _rule(SERVER) for name in (
+            "kind", "incident_id", "case_id", "site_id", "village_id", "place", "headcount",
+            "occurred_at", "raised_at", "acknowledged_by")},
+    },
 }
+# --- #17 incidents --- (the case fields an incident sets)
+FIELDS["case"].update({
+    "incident_id": _rule(SERVER, label=("突发事件", "Incident")),
+    "collective_incident": _rule(SERVER, label=("群体性事件", "Collective incident")),
+})
 
 #: Personal-data fields per entity.
 PERSONAL: dict[str, frozenset[str]] = {

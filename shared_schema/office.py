@@ -317,3 +317,48 @@ class UserChange(WireStruct, kw_only=True):
 class DeviceEnabled(WireStruct, kw_only=True):
     device_id: str
     was_revoked: bool
+
+
+# --- #17 incidents ---------------------------------------------------------------------------
+
+
+class AlertView(WireStruct, kw_only=True):
+    """An alert as an office or leader account sees it (no complainant data)."""
+
+    id: str
+    kind: str
+    incident_id: str | None = None
+    incident_kind: str | None = None
+    case_id: str | None = None
+    case_title: str | None = None
+    case_level: str | None = None
+    case_status: str | None = None
+    site_id: str | None = None
+    village_id: str | None = None
+    village_name: str | None = None
+    place: str | None = None
+    headcount: int | None = None
+    occurred_at: int | None = None
+    raised_at: int | None = None
+    on_scene: str | None = None
+    brought_in: list[str] = []
+    reporter_name: str | None = None
+    #: Whether the caller acknowledged it, and when (server time).
+    acknowledged: bool
+    acknowledged_at: int | None = None
+    #: How many accounts acknowledged it.
+    acknowledged_count: int
+
+
+class AlertList(WireStruct, kw_only=True):
+    items: list[AlertView]
+    #: The caller's unacknowledged alerts (all of them, not only this page's).
+    unacknowledged: int
+    page: Page
+
+
+class AlertAck(WireStruct, kw_only=True):
+    alert: AlertView
+    #: True when the caller had acknowledged it already (nothing was written).
+    already: bool
+    unacknowledged: int

@@ -17,6 +17,7 @@ from sync_server.domain.auth.passwords import SCRYPT_THREADS
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
 from sync_server.domain.calendar import service as calendar
+from sync_server.domain.incidents.controller import AlertController, alerts_header  # --- #17 incidents
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.documents.controller import CONTROLLERS as DOCUMENT_CONTROLLERS  # --- #17 documents ---
@@ -140,8 +141,10 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
                         *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers,
-                        *DOCUMENT_CONTROLLERS, CalendarCoverageController],  # --- #17 documents ---
+                        *DOCUMENT_CONTROLLERS, CalendarCoverageController,  # --- #17 documents ---
+                        AlertController],  # --- #17 incidents ---
         middleware=ops_middleware,
+        before_send=[alerts_header],  # --- #17 incidents: the unacknowledged alerts header
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,

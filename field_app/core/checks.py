@@ -23,7 +23,7 @@ CASE_DERIVED = frozenset({
     "status", "level", "initial_level", "extended", "amount_recovered", "workers_paid",
     "accepted_at", "resolved_at", "closed_at",
 })
-PHOTO_OWNERS = ("inspection", "case", "site", "case_event")
+PHOTO_OWNERS = ("inspection", "case", "site", "case_event", "incident")  # #17: incident
 
 
 def clean(fields: dict[str, Any]) -> dict[str, Any]:

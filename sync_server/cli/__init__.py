@@ -6,7 +6,7 @@ on stderr, no traceback), 2 wrong usage (argparse). The store a command works
 on is opened by ``sync_server.store.open_store``, like the server's.
 """
 
-from sync_server.cli.commands import tune_gc
+from sync_server.cli.common import tune_gc
 from sync_server.cli.common import EXIT_OK, EXIT_USAGE, EXIT_USER_ERROR, CliError, UsageError
 from sync_server.cli.main import build_parser, main
 

@@ -4,13 +4,13 @@ seed-demo, demo-info, import-sites, gc (serve, backup, restore: ``ops``)."""
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from pathlib import Path
 
 from shared_schema.hlc import system_now_ms
 from sync_server.cli.common import (
     EXIT_OK,
+    args_settings,
     PROG,
     CliError,
     _human,
@@ -25,14 +25,6 @@ from sync_server.cli.common import (
 from sync_server.domain.auth.passwords import verify_password
 from sync_server.domain.registry.importer import ImportFileError, import_sites
 from sync_server.store.base import UserRow
-
-
-def tune_gc(gen0: int) -> None:
-    """The collector's youngest-generation threshold for this process (0:
-    Python's default); the older generations keep Python's ratios."""
-    if gen0 > 0:
-        _, gen1, gen2 = gc.get_threshold()
-        gc.set_threshold(gen0, gen1, gen2)
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
@@ -106,10 +98,9 @@ def cmd_import_sites(args: argparse.Namespace) -> int:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     from sync_server.blobs import open_blobs
-    from sync_server.cli.ops import _settings as ops_settings
     from sync_server.domain.uploads.service import collect
 
-    settings = ops_settings(args)  # --- #18: the photo store may be PostgreSQL ---
+    settings = args_settings(args)  # --- #18: the photo store may be PostgreSQL ---
     blobs = open_blobs(settings.blob_location)
     try:
         with store_at(args.db) as store:

@@ -4,12 +4,13 @@ command works on, and plain-text output."""
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import sys
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from shared_schema.roles import FIELD_ROLES
 from sync_server.domain.auth import lifecycle
@@ -166,3 +167,33 @@ def _known(store: SyncStore, username: str) -> UserRow:
     if user is None:
         raise CliError(f"no user {username!r} (see: {PROG} user list)")
     return user
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {port}")
+    return port
+
+
+def tune_gc(gen0: int) -> None:
+    """The collector's youngest-generation threshold for this process (0:
+    Python's default); the older generations keep Python's ratios."""
+    if gen0 > 0:
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(gen0, gen1, gen2)
+
+
+def args_settings(args: argparse.Namespace, **more: Any) -> Settings:
+    """The server settings from the environment, with ``--db`` and ``--blobs`` over them."""
+    blobs = getattr(args, "blobs", None)
+    overrides: dict[str, Any] = db_settings(args.db)
+    if blobs:
+        overrides["blobs_url" if "://" in blobs else "blobs_dir"] = blobs if "://" in blobs else Path(blobs)
+    try:
+        return Settings.from_env(**overrides, **more)
+    except ValueError as exc:  # an environment variable that does not read
+        raise CliError(str(exc)) from None

@@ -11,20 +11,12 @@ from typing import Any, Callable, Sequence
 from sync_server.cli import commands as server_commands
 from sync_server.cli import ops
 from sync_server.cli import users
-from sync_server.cli.common import EXIT_USAGE, EXIT_USER_ERROR, PROG, CliError
+from sync_server.cli.common import EXIT_USAGE, EXIT_USER_ERROR, PROG, CliError, port_number
 from sync_server.domain.auth.service import ROLES
 from sync_server.domain.errors import DomainError
 from sync_server.store import BACKEND_ERRORS
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {port}")
-    return port
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(commands, "demo-info", "print the demo URL and logins",
                  server_commands.cmd_demo_info)
-    p.add_argument("--port", type=_port, default=8000, help="port the server runs on")
+    p.add_argument("--port", type=port_number, default=8000, help="port the server runs on")
 
     user = commands.add_parser("user", help="add, list, scope, disable users; revoke devices")
     user_commands = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")

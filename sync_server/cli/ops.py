@@ -9,33 +9,18 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from sync_server.cli.commands import tune_gc
-from sync_server.cli.common import EXIT_OK, CliError, UsageError, _human, _out, db_settings, store_at
-from sync_server.settings import Settings
-from sync_server.store import BACKEND_ERRORS, is_database_url
+from sync_server.cli.common import (
+    EXIT_OK, CliError, UsageError, _human, _out, args_settings, port_number, store_at, tune_gc)
+from sync_server.store import BACKEND_ERRORS, RestoreError, database_occupied, is_database_url, restore_database
 
 #: What ``backup`` writes and ``restore`` reads (``manifest.json``'s ``format``).
 BACKUP_FORMAT = "wage-patrol-backup/1"
 MANIFEST = "manifest.json"
-
-
-def _settings(args: argparse.Namespace, **more: Any) -> Settings:
-
-    blobs = getattr(args, "blobs", None)
-    overrides: dict[str, Any] = db_settings(args.db)
-    if blobs:
-        overrides["blobs_url" if "://" in blobs else "blobs_dir"] = blobs if "://" in blobs else Path(blobs)
-    try:
-        return Settings.from_env(**overrides, **more)
-    except ValueError as exc:  # an environment variable that does not read
-        raise CliError(str(exc)) from None
 
 
 # --- serve ---------------------------------------------------------------------------
@@ -55,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers} needs a PostgreSQL database (--db "
                          "postgresql://…): a SQLite database takes one server process; "
                          "run it with --workers 1")
-    settings = _settings(args, host=args.host, port=args.port,
+    settings = args_settings(args, host=args.host, port=args.port,
                          access_log=True if args.access_log else None,
                          log_format=args.log_format)
     log_config = logging_config(settings.log_format)
@@ -105,7 +90,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise CliError(f"{args.path} already exists; choose a new name")
     if not is_database_url(args.db) and target.resolve() == Path(args.db).resolve():
         raise CliError("the backup must go to another place than the database")
-    settings = _settings(args)
+    settings = args_settings(args)
     engine = "postgresql" if is_database_url(args.db) else "sqlite"
     db_file = "database.pgdump" if engine == "postgresql" else "database.sqlite3"
     work = target.with_name(f".{target.name}.partial")
@@ -184,41 +169,6 @@ def _check(source: Path, manifest: dict[str, Any]) -> None:
             raise CliError(f"photo {path.name} does not match its sha256; nothing restored")
 
 
-def _postgres_has_tables(url: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=10) as conn:
-            row = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
-                               "AND tablename NOT LIKE 'blobstore\\_%'").fetchone()
-    except psycopg.Error as exc:
-        raise CliError(f"cannot reach {url.split('@')[-1]}: {exc}") from None
-    return bool(row and row[0])
-
-
-def _restore_sqlite(file: Path, db: Path) -> None:
-    tmp = db.with_name(f".{db.name}.restoring")
-    shutil.copyfile(file, tmp)
-    with sqlite3.connect(tmp) as conn:
-        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            tmp.unlink()
-            raise CliError(f"{file} fails SQLite's integrity check; nothing restored")
-    for suffix in ("-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.replace(tmp, db)
-
-
-def _restore_postgres(file: Path, url: str) -> None:
-    if shutil.which("pg_restore") is None:
-        raise CliError("restoring a PostgreSQL backup needs pg_restore (Debian: postgresql-client)")
-    done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                           "--single-transaction", f"--dbname={url}", str(file)],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "PGCONNECT_TIMEOUT": "10"})
-    if done.returncode != 0:
-        raise CliError(f"pg_restore failed: {done.stderr.strip()}")
-
-
 def cmd_restore(args: argparse.Namespace) -> int:
     """A backup into the database and photo store named: checked first; an
     existing database or photos are replaced only with ``--force``. The server
@@ -232,9 +182,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise CliError(f"{args.path} is a {manifest['engine']} backup; --db names a {engine} "
                        "database")
     _check(source, manifest)
-    settings = _settings(args)
-    occupied = (_postgres_has_tables(args.db) if engine == "postgresql"
-                else Path(args.db).exists() and Path(args.db).stat().st_size > 0)
+    settings = args_settings(args)
+    try:
+        occupied = database_occupied(args.db)
+    except RestoreError as exc:
+        raise CliError(str(exc)) from None
     blobs = open_blobs(settings.blob_location)
     try:
         has_photos = next(iter(blobs.hashes()), None) is not None
@@ -243,12 +195,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
                                                    ("photos", has_photos)) if there)
             raise CliError(f"the target already holds {what}; stop the server and add --force to "
                            "replace them with the backup")
-        db_file = source / manifest["database"]["file"]
-        if engine == "postgresql":
-            _restore_postgres(db_file, args.db)
-        else:
-            Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-            _restore_sqlite(db_file, Path(args.db))
+        try:
+            restore_database(args.db, source / manifest["database"]["file"])
+        except RestoreError as exc:
+            raise CliError(str(exc)) from None
     finally:
         blobs.close()
     # the blob tables may have been dropped and made again by pg_restore: open anew
@@ -272,11 +222,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def add_commands(commands: Any, command: Any) -> None:
     """``serve``, ``backup``, ``restore`` on the parser (``command`` adds ``--db``)."""
-    from sync_server.cli.main import _port
 
     p = command(commands, "serve", "run the sync server", cmd_serve)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     p.add_argument("--blobs", metavar="DIR_OR_URL",
                    help="photo store: a directory (default: <db dir>/blobs) or a postgresql:// URL")
     p.add_argument("--access-log", action="store_true",

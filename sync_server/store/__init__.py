@@ -17,8 +17,10 @@ from typing import Any
 import psycopg
 
 from sync_server.store.base import StoreHealth, SyncStore
+from sync_server.store.errors import RestoreError, StoreMissing, StoreUnavailable
 
-__all__ = ["BACKEND_ERRORS", "StoreHealth", "engine_disk_full", "StoreMissing", "StoreUnavailable", "SyncStore",
+__all__ = ["BACKEND_ERRORS", "RestoreError", "database_occupied", "restore_database",
+           "StoreHealth", "engine_disk_full", "StoreMissing", "StoreUnavailable", "SyncStore",
            "is_database_url", "open_store"]
 
 #: What the engines raise when their database fails under a running command
@@ -37,14 +39,6 @@ def engine_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and (
         getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
         or "database or disk is full" in str(exc))
-
-
-class StoreMissing(LookupError):
-    """``open_store(..., create=False)``: there is no database there."""
-
-
-class StoreUnavailable(Exception):
-    """The database cannot be opened: the message says why."""
 
 
 def open_store(location: str | Path, *, create: bool = True, pool_min: int | None = None,
@@ -103,3 +97,32 @@ def _open_sqlite(path: str, *, create: bool) -> SyncStore:
         return SqliteStore(path)
     except (sqlite3.Error, OSError) as exc:
         raise StoreUnavailable(f"cannot open database {path}: {exc}") from None
+
+
+def database_occupied(location: str | Path) -> bool:
+    """``restore`` asks first: does the database named already hold a store?"""
+    if is_database_url(location):
+        from sync_server.store.postgres.restore import occupied as pg_occupied
+
+        return pg_occupied(str(location))
+    from sync_server.store.sqlite.restore import occupied as sqlite_occupied
+
+    return sqlite_occupied(_sqlite_file(location))
+
+
+def restore_database(location: str | Path, backup_file: Path) -> None:
+    """Replace the database named with a backup made by ``SyncStore.backup``
+    (the server stopped); raises ``RestoreError`` with nothing replaced."""
+    if is_database_url(location):
+        from sync_server.store.postgres.restore import restore as pg_restore
+
+        pg_restore(backup_file, str(location))
+        return
+    from sync_server.store.sqlite.restore import restore as sqlite_restore
+
+    sqlite_restore(backup_file, _sqlite_file(location))
+
+
+def _sqlite_file(location: str | Path) -> Path:
+    text = str(location)
+    return Path(text[len(_SQLITE):] if text.startswith(_SQLITE) else text)

@@ -42,6 +42,9 @@ ENDPOINTS = [
     ("GET", f"/api/v1/office/inspections/{ID}/rectification.pdf", None),
     ("GET", f"/api/v1/cases/{ID}/closure.pdf", None),
     ("GET", "/api/v1/office/calendar/coverage", None),
+    # --- #17 incidents ---
+    ("GET", "/api/v1/office/alerts", None),
+    ("POST", f"/api/v1/office/alerts/{ID}/ack", None),
 ]
 
 

@@ -473,7 +473,7 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
 
     # a narrow window: the bottom bar instead of the rail -----------------------------------
     desk_page.set_viewport_size({"width": 760, "height": 860})
-    until(lambda: desk_page.get_by_role("tab").count() == 7)
+    until(lambda: desk_page.get_by_role("tab").count() == 8)  # and 预警提醒 (#17)
     assert not desk_page.locator('[flt-semantics-identifier="office-nav-review"]').count()
     desk.shot("office-14-narrow")
     tab(desk, "巡查审核")

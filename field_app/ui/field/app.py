@@ -15,7 +15,7 @@ from field_app.core import Device, DeviceSettings
 from ..adapters import FilePickerSource, GeolocatorLocator, UiPrefs
 from ..kit.shell import ASSETS_DIR, serve_web, style_page
 from .shell import FieldApp
-from .views import cases, login, sites, sync
+from .views import cases, incident, login, sites, sync
 from .views.settings import settings_view
 from .views.inspection import inspection_view
 
@@ -44,6 +44,13 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
             return sync.sync_view, []
         case ["settings"]:
             return settings_view, []
+        # --- #17 incidents ---
+        case ["site", site_id, "incident"]:
+            return incident.incident_form_view, [site_id]
+        case ["incident", "new"]:
+            return incident.incident_form_view, [None]
+        case ["incident", incident_id]:
+            return incident.incident_view, [incident_id]
     return sites.sites_view, []
 
 

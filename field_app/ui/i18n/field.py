@@ -3,6 +3,8 @@ statuses). Keys: see ``field_app.ui.i18n``."""
 
 from __future__ import annotations
 
+from shared_schema.incidents import REFERRAL_TARGETS  # --- #17 incidents
+
 # key: (zh, en)
 STRINGS: dict[str, tuple[str, str]] = {
     "app.name": ("治欠巡查", "Wage Patrol"),
@@ -356,4 +358,57 @@ STRINGS: dict[str, tuple[str, str]] = {
     "role.office": ("劳保所", "Labour office"),
     "role.leader": ("分管领导", "Leader in charge"),
     "role.admin": ("管理员", "Admin"),
+    # --- #17 incidents ---
+    "incident.new": ("上报突发事件", "Report an incident"),
+    "incident.new_title": ("上报突发事件", "Report an incident"),
+    "incident.title": ("突发事件", "Incident"),
+    "incident.list": ("上报的突发事件", "Reported incidents"),
+    "incident.hint": ("村（社区）主要负责人第一时间到场，维持秩序，并通知行业主管部门和劳保所。"
+                      "无网络也可先保存，有网络时自动上报，劳保所和领导会立即收到提醒。",
+                      "Go to the scene first, keep order, notify the supervising department "
+                      "and the labour office. Saved offline; sent when there is signal, and the "
+                      "office and leaders are alerted at once."),
+    "incident.kind": ("事件类型", "Kind"),
+    "incident.kind.collective_claim": ("群体性讨薪", "Collective wage claim"),
+    "incident.kind.emergency": ("突发事件", "Emergency"),
+    "incident.site": ("场所", "Site"),
+    "incident.place": ("事发地点", "Place"),
+    "incident.village": ("所属村（社区）", "Village"),
+    "incident.headcount": ("聚集人数", "Headcount"),
+    "incident.occurred": ("事发时间（留空为现在）", "When (blank: now)"),
+    "incident.occurred_at": ("事发时间", "When"),
+    "incident.occurred_hint": ("例如 2026-01-31 14:30", "e.g. 2026-01-31 14:30"),
+    "incident.on_scene": ("现场处置情况", "Done on scene"),
+    "incident.brought_in": ("已通知/协调的单位", "Brought in"),
+    "incident.attach": ("关联已有案件（可不选）", "Joins an existing case (optional)"),
+    "incident.attach_none": ("不关联，由系统新建镇级案件", "None: the server opens a township case"),
+    "incident.submit": ("保存并上报", "Save and report"),
+    "incident.saved": ("已保存，有网络时自动上报", "Saved: it is sent when there is signal"),
+    "incident.fix_errors": ("请按提示修改后再保存", "Please fix the marked fields"),
+    "incident.waiting": ("待上报（尚未同步）", "Waiting to be sent"),
+    "incident.sent": ("已上报", "Sent"),
+    "incident.case": ("对应案件", "Case"),
+    "incident.case_pending": ("同步后由系统生成镇级案件", "The server opens a township case on sync"),
+    "incident.photos": ("现场照片 {n} 张", "{n} photo(s) from the scene"),
+    "incident.add_photo": ("拍照", "Take a photo"),
+    "incident.add_gallery": ("从相册选", "From the gallery"),
+    "incident.photo_added": ("照片已保存", "Photo saved"),
+    "incident.err.kind.required": ("请选择事件类型", "Choose the kind"),
+    "incident.err.kind.invalid_value": ("请选择事件类型", "Choose the kind"),
+    "incident.err.place.required": ("请选择场所或填写事发地点", "Choose a site or enter the place"),
+    "incident.err.headcount.required": ("请填写聚集人数", "Enter the headcount"),
+    "incident.err.headcount.invalid_value": ("人数应为 1 至 100000 的整数",
+                                             "A whole number from 1 to 100000"),
+    "incident.err.occurred_at.required": ("请填写事发时间", "Enter the time"),
+    "incident.err.occurred_at.invalid_value": ("时间格式应为 2026-01-31 14:30",
+                                               "Write the time as 2026-01-31 14:30"),
+    "incident.err.occurred_at.in_future": ("事发时间不能晚于现在", "The time cannot be in the future"),
+    "incident.err.on_scene.required": ("请填写现场处置情况", "Say what was done on scene"),
+    "incident.err.brought_in.invalid_value": ("协调单位无效", "Unknown party"),
+    "err.invalid_incident": ("突发事件填写不完整", "The incident report is incomplete"),
+    "short.incident": ("事件{n}", "{n} incid."),
+    "queue.incident": ("{n} 份突发事件报告", "{n} incident report(s)"),
 }
+
+# --- #17 incidents --- who may be brought in, in the shared list's words
+STRINGS.update({f"incident.target.{code}": pair for code, pair in REFERRAL_TARGETS.items()})

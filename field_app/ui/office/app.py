@@ -18,7 +18,7 @@ from field_app.core.settings import DeviceSettings
 from ..adapters import FilePickerSource, UiPrefs
 from ..kit.shell import serve_web, style_page
 from .shell import OfficeApp, OfficeSession
-from .views import case, cases, conflicts, login, registry, reports, review
+from .views import alerts, case, cases, conflicts, login, registry, reports, review
 
 
 
@@ -46,6 +46,8 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
             return reports.dashboard_view, []
         case ["office", "export"]:
             return reports.export_view, []
+        case ["office", "alerts"]:  # --- #17 incidents
+            return alerts.alerts_view, []
     return review.review_view, []
 
 

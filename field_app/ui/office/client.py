@@ -28,6 +28,8 @@ from field_app.core.settings import DeviceSettings
 from field_app.core.tus import PhotoRejected, TusUploader
 from shared_schema.calendar import CalendarCoverage  # --- #17 documents ---
 from shared_schema.office import (
+    AlertAck,
+    AlertList,
     AuditList,
     CaseDetail,
     CaseEventRequest,
@@ -43,6 +45,7 @@ from shared_schema.office import (
     SiteHistory,
     SiteList,
 )
+from shared_schema.incidents import ALERTS_HEADER  # --- #17 incidents
 from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
 
 T = TypeVar("T")
@@ -61,7 +64,8 @@ class OfficeClient:
         self.settings = settings or DeviceSettings()
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                  headers={"Authorization": f"Bearer {token}"},
-                                 transport=transport)
+                                 transport=transport,
+                                 event_hooks={"response": [self._note_alerts]})  # #17
 
     @staticmethod
     def login(base_url: str, request: LoginRequest, timeout: float = 20.0,
@@ -218,3 +222,20 @@ class OfficeClient:
     def calendar_coverage(self) -> CalendarCoverage:
         """Whether the server's working-day calendar reaches a year past today."""
         return self._typed(CalendarCoverage, "GET", "/api/v1/office/calendar/coverage")
+    # --- #17 incidents: alerts ---------------------------------------------------------------
+    #: The caller's unacknowledged alerts as the last response said
+    #: (``X-Unacknowledged-Alerts``); None until a response carried it.
+    alert_count: int | None = None
+
+    def _note_alerts(self, r: httpx.Response) -> None:
+        value = r.headers.get(ALERTS_HEADER)
+        if value is not None and value.isdigit():
+            self.alert_count = int(value)
+
+    def alerts(self, unacknowledged: bool = False, limit: int = 200) -> AlertList:
+        return self._typed(AlertList, "GET", "/api/v1/office/alerts", params=self._params(
+            {"unacknowledged": unacknowledged or None, "limit": limit}))
+
+    def ack_alert(self, alert_id: str) -> AlertAck:
+        """``POST /api/v1/office/alerts/{id}/ack``: acknowledged by this login (audited)."""
+        return self._typed(AlertAck, "POST", f"/api/v1/office/alerts/{alert_id}/ack")

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from shared_schema import fields as field_rules
 from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
@@ -292,6 +292,9 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                         f"this {m.entity} already exists with different content", id=m.entity_id)
     rules.check_required(m.entity, fields)
     record = new_record(m.entity, m.entity_id, b.now, b.author)
+    handler = INSERT_HANDLERS.get(m.entity)  # --- #17 incidents: another room's entity
+    if handler is not None:
+        return handler(b, m, fields, hlc, record, _insert)
     if m.entity == "photo":
         rules.check_role(p, rules.CREATE_ROLES["photo"], "add", "photo")
         owner = tx.get_record(fields["owner_entity"], fields["owner_id"])
@@ -327,6 +330,14 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
     write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
     set_derived(tx, case, derived, hlc, b.author, b.now)
     return "applied"
+
+
+# --- #17 incidents ---
+#: Insert-only entities another domain room applies, registered by that room
+#: (``domain/incidents``: ``incident``, ``alert``) so the write path does not
+#: import it: ``handler(batch, mutation, fields, hlc, new record, insert)``,
+#: where ``insert`` is this module's insert (for a server-made case event).
+INSERT_HANDLERS: dict[str, Callable[..., str]] = {}
 
 
 def _delete(b: Batch, m: Delete, hlc: str) -> str:

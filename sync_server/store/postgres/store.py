@@ -141,7 +141,7 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
         new file ``target``, read back with ``pg_restore --list``; then this
         store's ``health_check``. A copy that failed is removed and the error
         raised (``StoreUnavailable``: no ``pg_dump`` here, or it failed)."""
-        from sync_server.store import StoreUnavailable
+        from sync_server.store.errors import StoreUnavailable
 
         if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
             raise StoreUnavailable("a PostgreSQL backup needs pg_dump and pg_restore "

@@ -45,7 +45,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def unavailable(exc: BaseException) -> Exception:
-    from sync_server.store import StoreUnavailable
+    from sync_server.store.errors import StoreUnavailable
 
     return StoreUnavailable(f"the database is unavailable: {exc}".strip())
 

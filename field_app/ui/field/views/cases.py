@@ -23,6 +23,7 @@ from ..viewmodels import (
     required_fields,
 )
 from .common import page_view, replaced_banner
+from .incident import incidents_section  # --- #17 incidents
 
 if TYPE_CHECKING:
     from ..shell import FieldApp
@@ -119,7 +120,10 @@ def cases_view(app: "FieldApp") -> ft.View:
         tiles.append(hook(f"case-row-{r.id}", ft.Container(
             ft.Column(lines, spacing=4), padding=PAD, bgcolor=ft.Colors.WHITE, border_radius=8,
             on_click=app.nav(f"/case/{r.id}"), ink=True)))
-    body: list[ft.Control] = [hook("case-list", ft.Column(
+    body: list[ft.Control] = [hook("new-incident", ft.OutlinedButton(  # --- #17 incidents
+        t("incident.new"), icon=ft.Icons.CAMPAIGN, on_click=app.nav("/incident/new"), height=BIG,
+        style=ft.ButtonStyle(color=ft.Colors.RED_700))), *incidents_section(app),
+        hook("case-list", ft.Column(
         tiles or [ft.Text(t("cases.empty"), color=ft.Colors.GREY_700)], spacing=8,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH))]
     return page_view(app, "/cases", t("cases.title"), body)

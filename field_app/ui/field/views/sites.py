@@ -238,6 +238,9 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
         *replaced_banner(app, "site", site_id,
                          lambda f: t(f"site.{f}") if t.has(f"site.{f}") else f),
         actions,
+        hook("new-incident", ft.OutlinedButton(  # --- #17 incidents
+            t("incident.new"), icon=ft.Icons.CAMPAIGN, on_click=app.nav(f"/site/{site_id}/incident"),
+            height=BIG, style=ft.ButtonStyle(color=ft.Colors.RED_700))),
         ft.TextButton(t("site.edit"), icon=ft.Icons.EDIT, on_click=app.safe(edit_site)),
         section(t("site.six_systems"), *(six or [ft.Text(t("site.no_approved"), size=13)])),
         section(t("site.open_cases", n=len(d.open_cases)),

@@ -30,6 +30,7 @@ from field_app.core.errors import DeviceError, NetworkError
 from ...kit.widgets import PAD, hook
 from ...kit.widgets import kv as kit_kv
 from ..client import OfficeClient
+from ..viewmodels.alerts import badge_text  # --- #17 incidents
 
 if TYPE_CHECKING:
     from ..shell import OfficeApp
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 log = logging.getLogger("field_app.ui.office")
 OFFICE_TABS = ("/office/review", "/office/conflicts", "/office/cases", "/office/registry",
-               "/office/audit", "/office/dashboard", "/office/export")
+               "/office/audit", "/office/dashboard", "/office/export",
+               "/office/alerts")  # --- #17 incidents
 #: Screens below a tab: the tab they belong to.
 SUB_TABS = {"inspection": "/office/review", "case": "/office/cases",
             "intake": "/office/cases", "site": "/office/registry"}
@@ -95,6 +97,8 @@ async def with_client(app: "OfficeApp", work: Callable[[OfficeClient], T]) -> T:
         try:
             return work(client)
         finally:
+            if client.alert_count is not None:  # --- #17 incidents: the header's count
+                app.session.alert_count = client.alert_count  # type: ignore[attr-defined]
             client.close()
 
     return await asyncio.to_thread(run)
@@ -156,6 +160,19 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
     icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
              ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
     labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
+    # --- #17 incidents: the alerts tab, with the unacknowledged count as its badge
+    open_alerts = getattr(app.session, "alert_count", None)
+    icons = (*icons, ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE,  # type: ignore[assignment]
+                             badge=alert_badge(open_alerts)))
+    labels += ("alerts",)
+    if open_alerts and route != "/office/alerts":
+        body = [hook("office-alert-banner", ft.Container(ft.Row([
+            ft.Icon(ft.Icons.CAMPAIGN, color=ft.Colors.WHITE),
+            ft.Text(t("office.alerts.banner", n=open_alerts), color=ft.Colors.WHITE,
+                    weight=ft.FontWeight.BOLD, expand=True),
+            ft.Icon(ft.Icons.CHEVRON_RIGHT, color=ft.Colors.WHITE)]),
+            bgcolor=ft.Colors.RED_700, border_radius=8, padding=PAD,
+            on_click=app.nav("/office/alerts"), ink=True), container=True), *body]
     content = ft.Column(body, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True,
                         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     desk = is_desk(app)
@@ -297,3 +314,8 @@ def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app:
                        on_select=safe(app, picked))
 
 
+# --- #17 incidents ---
+def alert_badge(count: int | None) -> ft.Badge | None:
+    """The alerts tab's badge: the unacknowledged count (None: nothing open)."""
+    text = badge_text(count)
+    return ft.Badge(label=text, bgcolor=ft.Colors.RED_700) if text else None
