@@ -23,6 +23,9 @@ ENTITY_LABELS: dict[str, Label] = {
     "checklist_template": ("检查表", "Checklist"),
     "work_calendar": ("工作日历", "Work calendar"),
     "device": ("设备", "Device"),
+    # --- #17 warnings ---
+    "risk_warning": ("风险预警", "Risk warning"),
+    "reinspection": ("复查任务", "Re-inspection task"),
 }
 
 _COMMON: dict[str, Label] = {

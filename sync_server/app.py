@@ -19,6 +19,7 @@ from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLE
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
+from sync_server.domain.risk.controller import RiskController  # --- #17 warnings ---
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
 from sync_server.domain.uploads.service import BlobStore
@@ -121,7 +122,9 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz,
+                        # --- #17 warnings ---
+                        RiskController],
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,

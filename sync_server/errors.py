@@ -53,6 +53,9 @@ STATUS: dict[str, int] = {
     "too_many_attempts": 429, "upload_quota": 429,
     "checksum_mismatch": 460,
     "storage_full": 507,
+    # --- #17 warnings ---
+    "already_handled": 409, "reinspection_closed": 409, "unknown_reinspection": 422,
+    "unknown_case": 422,
 }
 
 

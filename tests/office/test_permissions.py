@@ -37,6 +37,11 @@ ENDPOINTS = [
     ("GET", "/api/v1/reports/summary", None),
     ("GET", "/api/v1/reports/monthly.xlsx", None),
     ("GET", "/api/v1/reports/monthly.csv", None),
+    # --- #17 warnings ---
+    ("GET", "/api/v1/office/risk-warnings", None),
+    ("POST", f"/api/v1/office/risk-warnings/{ID}/handle", {"note": "x"}),
+    ("GET", "/api/v1/office/reinspections", None),
+    ("POST", f"/api/v1/office/reinspections/{ID}/extend", {"due_date": "2030-01-01"}),
 ]
 
 
