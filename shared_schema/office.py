@@ -351,7 +351,7 @@ class RiskWarningView(WireStruct, kw_only=True):
 class RiskWarningList(WireStruct, kw_only=True):
     items: list[RiskWarningView]
     page: Page
-    open_count: int = 0
+    open_count: int
 
 
 class HandleWarningRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
@@ -371,7 +371,7 @@ class ReinspectionView(WireStruct, kw_only=True):
     rectification: str | None = None
     due_date: str | None = None
     state: str | None = None
-    overdue: bool = False
+    overdue: bool
     history: list[dict[str, Any]] = []
     closed_by: str | None = None
     closed_at: int | None = None
@@ -380,7 +380,7 @@ class ReinspectionView(WireStruct, kw_only=True):
 class ReinspectionList(WireStruct, kw_only=True):
     items: list[ReinspectionView]
     page: Page
-    overdue_count: int = 0
+    overdue_count: int
 
 
 class ExtendReinspectionRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):

@@ -55,13 +55,13 @@ class RiskReason(NamedTuple):
     code: str
     item_code: str
     level: str
-    count: int | None = None  # workers concerned, where the answer counts them
+    workers: int | None = None  # workers concerned, where the answer counts them
     amount: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "item_code": self.item_code, "level": self.level}
-        if self.count is not None:
-            out["count"] = self.count
+        if self.workers is not None:
+            out["workers"] = self.workers
         if self.amount is not None:
             out["amount"] = self.amount
         return out
@@ -107,7 +107,7 @@ def assess(answers: dict[str, Any]) -> RiskAssessment:
     if isinstance(c24, dict) and _count(c24.get("reporting_arrears")) > 0:
         n = _count(c24.get("reporting_arrears"))
         level = "high" if collective or n >= LARGE_GROUP else "medium"
-        reasons.append(RiskReason("arrears_reported", "C24", level, count=n))
+        reasons.append(RiskReason("arrears_reported", "C24", level, workers=n))
     if collective:
         reasons.append(RiskReason("collective_claim_signs", "C25", "high"))
     if _answer(answers, "C06") == "no":
@@ -117,7 +117,8 @@ def assess(answers: dict[str, Any]) -> RiskAssessment:
         n, amount = _count(e11.get("workers_owed")), _amount(e11.get("amount_owed"))
         if n > 0 or amount is not None:
             level = "high" if n >= LARGE_GROUP else "medium"
-            reasons.append(RiskReason("workers_owed", "E11", level, count=n or None, amount=amount))
+            reasons.append(RiskReason("workers_owed", "E11", level, workers=n or None,
+                                      amount=amount))
     if _answer(answers, "E14") == "yes":
         reasons.append(RiskReason("business_distress", "E14", "medium"))
     level = "none"

@@ -49,7 +49,7 @@ def test_assess_gives_level_and_reasons(answers, level, codes) -> None:
 def test_reasons_carry_counts_and_amounts() -> None:
     found = risk.assess({"E11": a({"workers_owed": 3, "amount_owed": 24000})})
     assert found.reasons[0].as_dict() == {"code": "workers_owed", "item_code": "E11",
-                                          "level": "medium", "count": 3, "amount": 24000.0}
+                                          "level": "medium", "workers": 3, "amount": 24000.0}
 
 
 def test_case_draft_prefills_site_employer_workers_amount() -> None:
