@@ -61,4 +61,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                      "This photo cannot be deleted (only a draft inspection's photos)"),
     "err.masked_value": ("这是隐藏后的号码或姓名，不能作为新值保存",
                          "This is a masked value and cannot be saved"),
+    # --- #17 warnings ---
+    "err.unknown_reinspection": ("没有这个复查任务（可能已被删除或不属于本场所）",
+                                 "No such re-inspection task for this site"),
+    "err.already_handled": ("该风险预警已处理", "This risk warning was already handled"),
+    "err.reinspection_closed": ("该复查任务已关闭，不能延期", "This re-inspection task is closed"),
 }

@@ -1,0 +1,98 @@
+"""#17 warnings on the phone, over a real device and a real (demo-seeded) server:
+a risky answer offers a case on the spot (the existing new-case path,
+prefilled), the rectification deadline defaults to 15 days, the header is
+typed on the inspection, and the server's 复查 task comes back to the phone,
+overdue by its date, and starts a re-inspection linked to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from PIL import Image
+
+from field_app.core import Device
+from field_app.ui.field.viewmodels import CHINA, InspectionVM, SiteListVM, open_case
+from field_app.ui.field.viewmodels.followup import (
+    stash_case_draft,
+    start_reinspection,
+    take_case_draft,
+    task_rows,
+)
+from field_app.ui.i18n import Translator
+
+
+def jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 10)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def construction_site(dev: Device) -> dict:
+    return next(s for s in dev.sites() if s["kind"] == "construction")
+
+
+def fill_compliant(vm: InspectionVM) -> None:
+    for item in vm.template.items:
+        if item.good is not None:
+            vm.answer(item.code, item.good)
+        elif item.answer == "number":
+            vm.answer(item.code, 8)
+        elif item.answer == "numbers":
+            vm.answer(item.code, {p.key: 0 for p in item.parts})
+        elif item.answer == "text":
+            vm.answer(item.code, "无")
+        if item.photo == "required":
+            vm.add_photo(jpeg(), item.code)
+
+
+def test_a_risky_answer_offers_a_prefilled_case(grid1_device: Device) -> None:
+    dev = grid1_device
+    site = construction_site(dev)
+    vm = InspectionVM(dev, dev.start_inspection(site["id"]))
+    assert not vm.risk().risky
+    vm.answer("C24", {"interviewed": 8, "reporting_arrears": 3})
+    found = vm.risk()
+    assert (found.level, [r.code for r in found.reasons]) == ("medium", ["arrears_reported"])
+    assert vm.risk_items() == {"C24"}
+    assert Translator("zh")(f"risk.level.{found.level}") == "一般风险"
+    typed: dict[str, dict] = {}
+    route = stash_case_draft(typed, vm.case_draft())
+    assert route == f"/site/{site['id']}/case"
+    form = take_case_draft(typed, site["id"])
+    assert form["workers_owed"] == "3" and form["sector"] == "construction"
+    assert form["employer"] == (site.get("contractor") or "")
+    assert take_case_draft(typed, site["id"]) == {}  # taken once
+    # the form's own path opens the case (no second one)
+    case_id, errors = open_case(dev, site["id"], {**form, "title": "安置房工地欠薪"})
+    assert errors == {} and case_id
+    case = dev.get("case", case_id)
+    assert (case["workers_owed"], case["site_id"], case["source"]) == (3, site["id"], "patrol")
+
+
+def test_rectification_task_comes_back_and_starts_a_reinspection(grid1_device: Device) -> None:
+    dev = grid1_device
+    site = construction_site(dev)
+    vm = InspectionVM(dev, dev.start_inspection(site["id"]))
+    assert any(h.field == "co_inspectors" and h.editable for h in vm.header_rows())
+    vm.set_header("co_inspectors", "李四")
+    assert dev.get("inspection", vm.id)["co_inspectors"] == "李四"
+    fill_compliant(vm)
+    vm.answer("C22", "no")
+    vm.answer("C26", "补设维权告示牌")
+    today = dt.datetime.now(CHINA).date()
+    due = (today + dt.timedelta(days=15)).isoformat()
+    assert vm.entry("C26")["value"] == due  # the default deadline, editable
+    assert vm.submit() == []
+    assert dev.sync().ok
+    assert dev.sync().ok  # the server's task and the site's facts come back
+    [task] = task_rows(dev, site["id"])
+    assert (task.items, task.due_date, task.overdue, task.mine) == (["C22"], due, False, True)
+    assert task_rows(dev, site["id"], today=today + dt.timedelta(days=16))[0].overdue
+    later = SiteListVM(dev, clock=lambda: int((dt.datetime.now(CHINA) + dt.timedelta(days=16))
+                                              .timestamp() * 1000))
+    later.load()
+    assert next(r for r in later.rows if r.id == site["id"]).overdue_tasks == 1
+    again = InspectionVM(dev, start_reinspection(dev, task))
+    assert again.record["reinspection_of"] == task.id
+    assert again.reinspection_task()["items"] == ["C22"]
