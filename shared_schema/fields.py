@@ -445,3 +445,4 @@ FIELDS["reinspection"] = {
     "closed_by": _rule(SERVER, label=("复查巡查", "Closed by")),
     "closed_at": _rule(SERVER, label=("复查完成时间", "Closed")),
 }
+PERSONAL.update({entity: frozenset() for entity in ("risk_warning", "reinspection")})

@@ -96,3 +96,49 @@ def test_rectification_task_comes_back_and_starts_a_reinspection(grid1_device: D
     again = InspectionVM(dev, start_reinspection(dev, task))
     assert again.record["reinspection_of"] == task.id
     assert again.reinspection_task()["items"] == ["C22"]
+
+
+def test_the_console_lists_handles_and_extends(grid1_device: Device, demo_server) -> None:
+    """The console's risk screen state over the real office API: the phone's
+    risky submission is on the risk list with its reasons in words; the office
+    marks it handled and extends the 复查 task (a bad date is caught first)."""
+    import httpx
+    import pytest
+
+    from field_app.ui.kit.rules import UiError
+    from field_app.ui.office.client import OfficeClient
+    from field_app.ui.office.viewmodels.risk import RiskVM, reason_words
+    from server.support import device_secret
+    from shared_schema.ids import uuid7
+    from sync_server.demo import DEMO_PASSWORD
+
+    dev = grid1_device
+    site = construction_site(dev)
+    vm = InspectionVM(dev, dev.start_inspection(site["id"]))
+    fill_compliant(vm)
+    vm.answer("C24", {"interviewed": 8, "reporting_arrears": 3})
+    vm.answer("C12", "no")
+    assert vm.submit() == [] and dev.sync().ok
+    token = httpx.post(f"{demo_server.url}/api/v1/auth/login", json={
+        "username": "office1", "password": DEMO_PASSWORD, "device_id": uuid7(),
+        "device_secret": device_secret("office1"), "device_name": "pytest-office"}
+    ).json()["token"]
+    client = OfficeClient(demo_server.url, token)
+    try:
+        state = RiskVM()
+        state.load(client)
+        [warning] = [w for w in state.warnings if w.inspection_id == vm.id]
+        assert state.open_count >= 1 and warning.level == "medium"
+        assert reason_words(Translator("zh"), warning.reasons[0]) == "工人反映欠薪（C24，3人）"
+        done = state.handle(client, warning.id, "已约谈", "")
+        assert (done.state, done.handled_note) == ("handled", "已约谈")
+        state.load(client)  # the default filter shows open warnings only
+        assert all(w.id != warning.id for w in state.warnings)
+        [task] = [x for x in state.tasks if x.inspection_id == vm.id]
+        assert task.items == ["C12"] and not task.overdue
+        with pytest.raises(UiError):
+            state.extend(client, task.id, "明年一月", "")
+        later = (dt.datetime.now(CHINA).date() + dt.timedelta(days=40)).isoformat()
+        assert state.extend(client, task.id, later, "春节").due_date == later
+    finally:
+        client.close()

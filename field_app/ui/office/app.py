@@ -19,6 +19,7 @@ from ..adapters import FilePickerSource, UiPrefs
 from ..kit.shell import serve_web, style_page
 from .shell import OfficeApp, OfficeSession
 from .views import case, cases, conflicts, login, registry, reports, review
+from .views import risk  # --- #17 warnings ---
 
 
 
@@ -46,6 +47,8 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
             return reports.dashboard_view, []
         case ["office", "export"]:
             return reports.export_view, []
+        case ["office", "risk"]:  # --- #17 warnings ---
+            return risk.risk_view, []
     return review.review_view, []
 
 

@@ -42,6 +42,14 @@ from shared_schema.office import (
     SiteHistory,
     SiteList,
 )
+from shared_schema.office import (  # --- #17 warnings ---
+    ExtendReinspectionRequest,
+    HandleWarningRequest,
+    ReinspectionList,
+    ReinspectionView,
+    RiskWarningList,
+    RiskWarningView,
+)
 from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
 
 T = TypeVar("T")
@@ -204,3 +212,21 @@ class OfficeClient:
 
     def workbook(self, month: str) -> bytes:
         return self._send("GET", "/api/v1/reports/monthly.xlsx", params={"month": month}).content
+
+    # --- #17 warnings: the risk list and 复查 tasks -------------------------------------------
+    def risk_warnings(self, **filters: Any) -> RiskWarningList:
+        return self._typed(RiskWarningList, "GET", "/api/v1/office/risk-warnings",
+                           params=self._params({"limit": 500, **filters}))
+
+    def handle_warning(self, warning_id: str, body: HandleWarningRequest) -> RiskWarningView:
+        return self._typed(RiskWarningView, "POST",
+                           f"/api/v1/office/risk-warnings/{warning_id}/handle", body)
+
+    def reinspections(self, **filters: Any) -> ReinspectionList:
+        return self._typed(ReinspectionList, "GET", "/api/v1/office/reinspections",
+                           params=self._params({"limit": 500, **filters}))
+
+    def extend_reinspection(self, task_id: str, body: ExtendReinspectionRequest
+                            ) -> ReinspectionView:
+        return self._typed(ReinspectionView, "POST",
+                           f"/api/v1/office/reinspections/{task_id}/extend", body)

@@ -1,9 +1,9 @@
 """The office's risk list (农民工工资支付监控预警) and 复查 (re-inspection) tasks.
 
 Lists read the ``risk_warning`` and ``reinspection`` records the submission
-hook made (``hooks.py``); a task is overdue by the server's clock (the China
+hook made (``sync/followup.py``); a task is overdue by the server's clock (the China
 date after its due date). Marking a warning handled and extending a task are
-office actions: written by the server through ``ServerWriter`` (revisions,
+office actions: written by the server through ``ServerWrites`` (revisions,
 pulled by the phones in scope) and audited.
 """
 
@@ -25,8 +25,7 @@ from shared_schema.office import (
 from sync_server.domain.errors import DomainError
 from sync_server.domain.office import access
 from sync_server.domain.principal import Principal
-from sync_server.domain.registry.service import ServerWriter
-from sync_server.domain.risk.hooks import china_day, refresh_site_level
+from sync_server.domain.sync.followup import ServerWrites, china_day, refresh_site_level
 from sync_server.settings import Settings
 from sync_server.store.base import StoredRecord, SyncStore
 
@@ -104,7 +103,7 @@ def handle_warning(store: SyncStore, settings: Settings, p: Principal, warning_i
             case = tx.get_record("case", req.case_id)
             if case is None or case.deleted:
                 raise DomainError("unknown_case", "no such case", case_id=req.case_id)
-        writer = ServerWriter(tx, now)
+        writer = ServerWrites(tx, now)
         fields: dict[str, Any] = {"state": "handled", "handled_by": p.user_id, "handled_at": now,
                                   "handled_note": req.note.strip() or None,
                                   "case_id": req.case_id or None}
@@ -182,7 +181,7 @@ def extend_reinspection(store: SyncStore, settings: Settings, p: Principal, task
         history = [*(rec.data.get("history") or []),
                    {"action": "extended", "at": now, "by": p.user_id, "due_date": req.due_date,
                     "note": req.note.strip() or None}]
-        ServerWriter(tx, now).upsert("reinspection", rec.id, {
+        ServerWrites(tx, now).upsert("reinspection", rec.id, {
             "state": "extended", "due_date": req.due_date, "history": history})
         access.audit(tx, p, now, "reinspection_extend", "reinspection", rec.id,
                      site_id=rec.data.get("site_id"), from_due=before, to_due=req.due_date,

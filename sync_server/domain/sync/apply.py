@@ -33,8 +33,7 @@ from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import Delete, Insert, Mutation, MutationResult, Upsert, mutation_fingerprint
 from sync_server.domain.errors import Rejection
 from sync_server.domain.principal import Principal
-from sync_server.domain.risk import hooks as risk_hooks
-from sync_server.domain.sync import rules
+from sync_server.domain.sync import followup, rules
 from sync_server.domain.sync.records import (
     keys_of,
     new_record,
@@ -256,7 +255,7 @@ def _upsert(b: Batch, m: Upsert, fields: dict[str, Any], hlc: str):
     if moved and m.entity == "site":
         rescope_children(tx, m.entity_id)
     if m.entity == "inspection":  # --- #17 warnings: risk warning, 复查 task on submission ---
-        risk_hooks.after_inspection_write(tx, p, b.now, fields, record)
+        followup.after_inspection_write(tx, p, b.now, fields, record)
     return ("applied" if not out.conflicts else "merged"), out.conflicts
 
 

@@ -38,7 +38,7 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     sector = "construction" if site.get("kind") == "construction" else "non_construction"
     fields: dict[str, ft.TextField] = {}
     # #17 warnings: a case opened on the spot from an inspection comes prefilled
-    draft = take_case_draft(app.typed, site_id)
+    draft = take_case_draft(getattr(app, "typed", {}), site_id)
 
     def tf(name: str, **kw: Any) -> ft.Control:
         key = "case.title_field" if name == "title" else f"case.{name}"

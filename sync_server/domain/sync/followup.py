@@ -11,9 +11,12 @@ write path (``sync/apply.py``) inside the push's transaction, so a warning, a
   are fixed, else extended to the new inspection's deadline, with a history
   row (and no second task).
 
-Every record is written by the server (``ServerWriter``: server-owned fields,
+Every record is written by the server (``ServerWrites``: server-owned fields,
 revisions, pulled by devices in the site's scope). A ``reinspection_of`` that
 names no task of the same site is refused (``unknown_reinspection``).
+
+It lives in the sync package, beside the write path that calls it, and uses
+only its record writes: the office side (``domain/risk``) reads what it made.
 """
 
 from __future__ import annotations
@@ -26,10 +29,35 @@ from shared_schema import risk
 from shared_schema.calendar import LOCAL
 from shared_schema.checklists import load_templates
 from shared_schema.servertime import SUBMITTED_RECEIVED_AT
+from shared_schema.entities import check_fields
+from shared_schema.hlc import HybridClock
+from shared_schema.merge import Author
+from shared_schema.paths import flatten
 from sync_server.domain.errors import Rejection
 from sync_server.domain.principal import Principal
-from sync_server.domain.registry.service import ServerWriter
+from sync_server.domain.sync.records import new_record, scope_keys, set_keys, write_fields
 from sync_server.store.base import StoreTx, StoredRecord
+
+SERVER = Author(user_id="server", device_id="server")
+
+
+class ServerWrites:
+    """Server-owned fields written into records in one transaction, at the
+    server's clock, based on what is stored (never a conflict)."""
+
+    def __init__(self, tx: StoreTx, now_ms: int) -> None:
+        self.tx = tx
+        self.now = now_ms
+        self.clock = HybridClock(SERVER.device_id, now_ms=lambda: now_ms)
+
+    def upsert(self, entity: str, id: str, fields: dict[str, Any]) -> StoredRecord:
+        fields = check_fields(entity, fields)
+        record = self.tx.get_record(entity, id) or new_record(entity, id, self.now, None)
+        set_keys(record, scope_keys(self.tx, entity, id, {**record.data, **fields}))
+        base = {k: record.meta[k].rev if k in record.meta else 0 for k in flatten(entity, fields)}
+        write_fields(self.tx, record, fields, base, str(self.clock.tick()), SERVER, self.now,
+                     mutation_id="server")
+        return record
 
 #: Ids of the records an inspection sets off: derived from the inspection id,
 #: so a replayed or re-applied submission finds the same record.
@@ -67,7 +95,7 @@ def after_inspection_write(tx: StoreTx, p: Principal, now: int, fields: dict[str
     if template is None:
         return
     answers = {k: v for k, v in (record.data.get("answers") or {}).items() if isinstance(v, dict)}
-    writer = ServerWriter(tx, now)
+    writer = ServerWrites(tx, now)
     site_id = record.data.get("site_id") or ""
     site = tx.get_record("site", site_id)
     if site is None:
@@ -90,7 +118,7 @@ def after_inspection_write(tx: StoreTx, p: Principal, now: int, fields: dict[str
         })
 
 
-def _raise_warning(tx: StoreTx, writer: ServerWriter, now: int, record: StoredRecord,
+def _raise_warning(tx: StoreTx, writer: ServerWrites, now: int, record: StoredRecord,
                    site: StoredRecord, answers: dict[str, Any]) -> None:
     found = risk.assess(answers)
     if not found.risky:
@@ -103,7 +131,7 @@ def _raise_warning(tx: StoreTx, writer: ServerWriter, now: int, record: StoredRe
     refresh_site_level(tx, writer, site.id)
 
 
-def refresh_site_level(tx: StoreTx, writer: ServerWriter, site_id: str) -> str:
+def refresh_site_level(tx: StoreTx, writer: ServerWrites, site_id: str) -> str:
     """The site's ``risk_level``: the highest level of its open warnings."""
     level = "none"
     for rec in tx.children_of_site(site_id):
@@ -115,7 +143,7 @@ def refresh_site_level(tx: StoreTx, writer: ServerWriter, site_id: str) -> str:
     return level
 
 
-def _recheck(tx: StoreTx, writer: ServerWriter, now: int, record: StoredRecord, template: Any,
+def _recheck(tx: StoreTx, writer: ServerWrites, now: int, record: StoredRecord, template: Any,
              answers: dict[str, Any], today: dt.date) -> None:
     task = tx.get_record("reinspection", record.data["reinspection_of"])
     if task is None or task.data.get("state") == "closed":
