@@ -142,3 +142,15 @@ def test_the_console_lists_handles_and_extends(grid1_device: Device, demo_server
         assert state.extend(client, task.id, later, "春节").due_date == later
     finally:
         client.close()
+
+
+def test_the_review_page_shows_the_v2_header() -> None:
+    from field_app.ui.office.viewmodels.risk import header_facts
+
+    insp = {"template_id": "tpl-enterprise-v2", "co_inspectors": "李四"}
+    site = {"name": "二社区服装厂", "credit_code": "91500106MA5U000000", "address": "二社区1号",
+            "legal_representative": "王五"}
+    facts = dict(header_facts(insp, site, "zh"))
+    assert facts == {"统一社会信用代码": "91500106MA5U000000", "经营地址": "二社区1号",
+                     "法定代表人或负责人": "王五", "同行巡查人员": "李四"}
+    assert header_facts({"template_id": "tpl-enterprise-v1"}, site, "zh") == []

@@ -321,4 +321,5 @@ STRINGS: dict[str, tuple[str, str]] = {
     "office.risk.extended": ("已延期", "Extended"),
     "office.audit.action.risk_handle": ("处理风险预警", "Risk warning handled"),
     "office.audit.action.reinspection_extend": ("复查任务延期", "Re-inspection extended"),
+    "office.insp.reinspection": ("复查巡查", "Re-inspection"),
 }

@@ -90,3 +90,23 @@ class RiskVM:
             due_date=text, note=note.strip()))
         self.notes.pop(task_id, None)
         return done
+
+
+def header_facts(inspection: dict[str, Any], site: dict[str, Any], lang: str
+                 ) -> list[tuple[str, Any]]:
+    """The checklist header of an inspection (v2 templates say where each value
+    is kept: the site's registry or the inspection), as (label, value) pairs;
+    v1 inspections (no such markers) give none."""
+    from shared_schema.checklists import load_templates
+
+    template = load_templates().get(inspection.get("template_id") or "")
+    out: list[tuple[str, Any]] = []
+    for h in template.header if template else ():
+        if not h.field or "." not in h.field:
+            continue
+        where, name = h.field.split(".", 1)
+        if name == "name":
+            continue  # the site's name heads the page already
+        value = (site if where == "site" else inspection).get(name)
+        out.append((h.label.en if lang == "en" else h.label.zh, value))
+    return out
