@@ -46,7 +46,7 @@ def risk_view(app: "OfficeApp") -> ft.View:
         elif can:
             note_text, case_text = state.notes.get(w.id, ("", ""))
             note = ft.TextField(label=t("office.risk.note"), value=note_text, dense=True,
-                                expand=True, max_length=500)
+                                width=420, max_length=500)
             case = ft.TextField(label=t("office.risk.case_id"), value=case_text, dense=True,
                                 width=260)
 
@@ -92,7 +92,7 @@ def risk_view(app: "OfficeApp") -> ft.View:
             due = ft.TextField(label=t("office.risk.new_due"), value=due_text, dense=True,
                                width=180, hint_text="2026-12-31")
             note = ft.TextField(label=t("office.risk.note"), value=note_text, dense=True,
-                                expand=True, max_length=500)
+                                width=360, max_length=500)
 
             def keep(e: Any, tid: str = task.id, a: ft.TextField = due, b: ft.TextField = note
                      ) -> None:
