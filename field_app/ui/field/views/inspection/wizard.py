@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import flet as ft
 
 from ....kit.widgets import BIG, PAD, SECONDARY, fmt_time, hook, kv
-from ...viewmodels import STALE_FIX_MS, InspectionVM, review_label, strip_emoji, waiting
+from ...viewmodels import STALE_FIX_MS, InspectionVM, money, review_label, strip_emoji, waiting
 from ...viewmodels.followup import stash_case_draft
 from ..common import age_text, locate, page_view, replaced_banner
 from .autosave import Autosave
@@ -50,8 +50,9 @@ class Wizard:
         submit_btn = hook("inspection-submit", ft.FilledButton(
             t("insp.submit"), icon=ft.Icons.SEND, on_click=app.safe(self.submit), height=BIG,
             disabled=vm.read_only), expand=True)
-        self.risk_box = ft.Container(padding=PAD, bgcolor=ft.Colors.ORANGE_50, border_radius=8,
-                                     visible=False)
+        self.risk_box = ft.Container(padding=PAD, bgcolor=ft.Colors.ORANGE_50, border_radius=8)
+        # the hook is what hides: a Semantics needs visible content
+        self.risk_hook = hook("risk-warning", self.risk_box, visible=False)
         self.draw()
         title = vm.template.title.zh if self.lang == "zh" else vm.template.title.en
         body = [
@@ -67,7 +68,7 @@ class Wizard:
             *self.reinspection_banner(),
             *replaced_banner(app, "inspection", insp_id, self.item_label),
             *self.header_fields(),
-            hook("risk-warning", self.risk_box),
+            self.risk_hook,
             ft.Text(t("insp.read_only"), color=ft.Colors.RED_700,
                     visible=vm.read_only and not vm.returned),
             self.steps_row,
@@ -195,7 +196,8 @@ class Wizard:
         for h in vm.header_rows():
             label = h.label[self.lang]
             if not h.editable:
-                rows.append(kv(label, h.value))
+                shown = money(h.value) if h.field == "contract_amount" and h.value else h.value
+                rows.append(kv(label, shown))
                 continue
             field = ft.TextField(label=label, value=h.value or "", dense=True,
                                  disabled=vm.read_only, max_length=200)
@@ -223,7 +225,7 @@ class Wizard:
         """What the answers reveal, and 当场登记案件 (the new-case form, prefilled)."""
         app, t, vm = self.app, self.t, self.vm
         found = vm.risk()
-        self.risk_box.visible = found.risky
+        self.risk_hook.visible = found.risky
         if not found.risky:
             return
         reasons = "、".join(t(f"risk.reason.{r.code}") for r in found.reasons)
