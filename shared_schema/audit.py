@@ -12,5 +12,7 @@ AuditAction = Literal[
     "user_disable", "user_enable", "user_password", "user_role", "device_enable",
     # --- #17 incidents ---
     "alert_ack",
+    # --- #17 warnings ---
+    "risk_handle", "reinspection_extend",
 ]
 AUDIT_ACTIONS: tuple[str, ...] = get_args(AuditAction)

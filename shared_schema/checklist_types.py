@@ -95,6 +95,9 @@ class HeaderField(WireStruct, kw_only=True):
     code: str
     label: LocalizedText
     basis: str | None = None
+    # Where the value is kept (v2 templates): "site.<field>" (the registry's
+    # fact, shown) or "inspection.<field>" (typed in the wizard); None: not kept.
+    field: str | None = None
 
 
 class ChecklistTemplate(WireStruct, kw_only=True):

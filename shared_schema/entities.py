@@ -90,6 +90,10 @@ class Site(Record, kw_only=True):
     headcount_real_name: int | None = None
     headcount_contracts: int | None = None
     last_inspected_at: int | None = None
+    # --- #17 warnings ---
+    risk_level: str | None = None  # server-owned: the highest level of the site's open warnings
+    credit_code: str | None = None  # 统一社会信用代码
+    legal_representative: str | None = None  # 法定代表人/负责人
 
 
 class Answer(WireStruct, kw_only=True):
@@ -116,6 +120,10 @@ class Inspection(Record, kw_only=True):
     notes: str | None = None
     review_state: ReviewState | None = None
     review_comment: str | None = None
+    # --- #17 warnings ---
+    co_inspectors: str | None = None  # 同行巡查人员 (names)
+    subcontractors: str | None = None  # 分包单位
+    reinspection_of: str | None = None  # the 复查 task this inspection checks
 
 
 class Photo(Record, kw_only=True):
@@ -200,6 +208,46 @@ class Alert(Record, kw_only=True):
     occurred_at: int | None = None
     raised_at: int | None = None
     acknowledged_by: dict[str, int] = {}  # user id -> when (server time)
+# --- #17 warnings ---
+RiskLevel = Literal["none", "medium", "high"]
+RiskWarningState = Literal["open", "handled"]
+ReinspectionState = Literal["open", "closed", "extended"]
+
+
+class RiskWarning(Record, kw_only=True):
+    """An entry of the office risk list (农民工工资支付监控预警), made by the
+    server when a submitted inspection's answers reveal risk
+    (``shared_schema.risk``). Every field is the server's."""
+
+    site_id: str | None = None
+    village_id: str | None = None
+    inspection_id: str | None = None
+    inspector_id: str | None = None
+    level: RiskLevel | None = None
+    reasons: list[dict[str, Any]] = []
+    raised_at: int | None = None
+    state: RiskWarningState | None = None
+    handled_by: str | None = None
+    handled_at: int | None = None
+    handled_note: str | None = None
+    case_id: str | None = None
+
+
+class Reinspection(Record, kw_only=True):
+    """A 复查 task: the inspection's open rectification items to be checked
+    again by ``due_date`` (a China date) by the responsible inspector."""
+
+    site_id: str | None = None
+    village_id: str | None = None
+    inspection_id: str | None = None
+    responsible_id: str | None = None
+    items: list[str] = []
+    rectification: str | None = None
+    due_date: str | None = None
+    state: ReinspectionState | None = None
+    history: list[dict[str, Any]] = []
+    closed_by: str | None = None
+    closed_at: int | None = None
 
 
 ENTITY_TYPES: dict[str, type[Record]] = {
@@ -216,12 +264,18 @@ ENTITY_TYPES: dict[str, type[Record]] = {
     # --- #17 incidents ---
     "incident": Incident,
     "alert": Alert,
+    # --- #17 warnings ---
+    "risk_warning": RiskWarning,
+    "reinspection": Reinspection,
 }
 REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template",
                                 "work_calendar"})
 INSERT_ONLY_ENTITIES = frozenset({"photo", "case_event"})
 # --- #17 incidents --- (an alert is the server's: a device's insert is refused)
 INSERT_ONLY_ENTITIES |= {"incident", "alert"}
+
+#: Entities only the server writes (#17 warnings): no device or console mutation.
+SERVER_ENTITIES = frozenset({"alert", "risk_warning", "reinspection"})
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
 #: Fields every record carries that a device never writes directly.
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "deleted"})

@@ -26,6 +26,9 @@ ENTITY_LABELS: dict[str, Label] = {
     # --- #17 incidents ---
     "incident": ("突发事件", "Incident"),
     "alert": ("预警提醒", "Alert"),
+    # --- #17 warnings ---
+    "risk_warning": ("风险预警", "Risk warning"),
+    "reinspection": ("复查任务", "Re-inspection task"),
 }
 
 _COMMON: dict[str, Label] = {

@@ -426,3 +426,51 @@ def _too_long(rule: FieldRule, value: Any, path: str) -> tuple[str, int, str, in
         elif isinstance(v, list):
             stack.extend((f"{where}[{i}]", x) for i, x in enumerate(v))
     return None
+
+
+# --- #17 warnings ---
+# Template fidelity: the header facts the checklists ask for; the site's risk
+# level (the server's: the highest level of its open risk warnings); the
+# re-inspection link of an inspection (docs/inspections.md).
+FIELDS["site"].update({
+    "risk_level": _rule(SERVER, label=("风险等级", "Risk level")),
+    "credit_code": _rule(*_EDIT, chars=SHORT_CHARS, label=("统一社会信用代码", "Unified social credit code")),
+    "legal_representative": _rule(*_EDIT, chars=NAME_CHARS,
+                                  label=("法定代表人/负责人", "Legal representative or manager")),
+})
+FIELDS["inspection"].update({
+    "co_inspectors": _rule(RECORDER, chars=NAME_CHARS, label=("同行巡查人员", "Co-inspectors")),
+    "subcontractors": _rule(RECORDER, chars=ADDRESS_CHARS, label=("分包单位", "Subcontractors")),
+    "reinspection_of": _rule(RECORDER, chars=ID_CHARS, label=("复查任务", "Re-inspection of")),
+})
+_WARNING_RECORD = {**_RECORD, "created_at": _rule(SERVER)}
+FIELDS["risk_warning"] = {
+    **_WARNING_RECORD,
+    "site_id": _rule(SERVER, label=("场所", "Site")),
+    "village_id": _rule(SERVER),
+    "inspection_id": _rule(SERVER, label=("巡查", "Inspection")),
+    "inspector_id": _rule(SERVER, label=("检查人", "Inspector")),
+    "level": _rule(SERVER, label=("风险等级", "Risk level")),
+    "reasons": _rule(SERVER, label=("预警原因", "Reasons")),
+    "raised_at": _rule(SERVER, label=("预警时间", "Raised")),
+    "state": _rule(SERVER, label=("处理状态", "State")),
+    "handled_by": _rule(SERVER, label=("处理人", "Handled by")),
+    "handled_at": _rule(SERVER, label=("处理时间", "Handled")),
+    "handled_note": _rule(SERVER, label=("处理意见", "Handling note")),
+    "case_id": _rule(SERVER, label=("关联案件", "Case")),
+}
+FIELDS["reinspection"] = {
+    **_WARNING_RECORD,
+    "site_id": _rule(SERVER, label=("场所", "Site")),
+    "village_id": _rule(SERVER),
+    "inspection_id": _rule(SERVER, label=("巡查", "Inspection")),
+    "responsible_id": _rule(SERVER, label=("责任人", "Responsible")),
+    "items": _rule(SERVER, label=("整改事项", "Items")),
+    "rectification": _rule(SERVER, label=("整改意见", "Rectification")),
+    "due_date": _rule(SERVER, label=("整改期限", "Due")),
+    "state": _rule(SERVER, label=("复查状态", "State")),
+    "history": _rule(SERVER, label=("复查记录", "History")),
+    "closed_by": _rule(SERVER, label=("复查巡查", "Closed by")),
+    "closed_at": _rule(SERVER, label=("复查完成时间", "Closed")),
+}
+PERSONAL.update({entity: frozenset() for entity in ("risk_warning", "reinspection")})

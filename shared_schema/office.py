@@ -362,3 +362,70 @@ class AlertAck(WireStruct, kw_only=True):
     #: True when the caller had acknowledged it already (nothing was written).
     already: bool
     unacknowledged: int
+# --- #17 warnings -------------------------------------------------------------------------
+# The office risk list (农民工工资支付监控预警) and the 复查 (re-inspection) tasks
+# (docs/inspections.md, docs/office-api.md "Risk warnings and re-inspections").
+
+RiskLevelName = Literal["none", "medium", "high"]
+RiskState = Literal["open", "handled"]
+ReinspectionStateName = Literal["open", "closed", "extended"]
+#: A date written YYYY-MM-DD.
+DueDate = Annotated[str, Documented(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+
+
+class RiskWarningView(WireStruct, kw_only=True):
+    id: str
+    site_id: str | None = None
+    site_name: str | None = None
+    village_id: str | None = None
+    inspection_id: str | None = None
+    inspector_id: str | None = None
+    inspector_name: str | None = None
+    level: str | None = None
+    reasons: list[dict[str, Any]] = []
+    raised_at: int | None = None
+    state: str | None = None
+    handled_by: str | None = None
+    handled_at: int | None = None
+    handled_note: str | None = None
+    case_id: str | None = None
+
+
+class RiskWarningList(WireStruct, kw_only=True):
+    items: list[RiskWarningView]
+    page: Page
+    open_count: int
+
+
+class HandleWarningRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
+    note: Annotated[str, Documented(maxLength=5000)] = ""
+    case_id: str | None = None
+
+
+class ReinspectionView(WireStruct, kw_only=True):
+    id: str
+    site_id: str | None = None
+    site_name: str | None = None
+    village_id: str | None = None
+    inspection_id: str | None = None
+    responsible_id: str | None = None
+    responsible_name: str | None = None
+    items: list[str] = []
+    rectification: str | None = None
+    due_date: str | None = None
+    state: str | None = None
+    overdue: bool
+    history: list[dict[str, Any]] = []
+    closed_by: str | None = None
+    closed_at: int | None = None
+
+
+class ReinspectionList(WireStruct, kw_only=True):
+    items: list[ReinspectionView]
+    page: Page
+    overdue_count: int
+
+
+class ExtendReinspectionRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
+    due_date: DueDate
+    note: Annotated[str, Documented(maxLength=5000)] = ""

@@ -22,6 +22,7 @@ from sync_server.domain.registry.service import publish_calendar, publish_templa
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.documents.controller import CONTROLLERS as DOCUMENT_CONTROLLERS  # --- #17 documents ---
 from sync_server.domain.calendar.controller import CalendarCoverageController  # --- #17 documents ---
+from sync_server.domain.risk.controller import RiskController  # --- #17 warnings ---
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
 from sync_server.blobs import BlobStore, open_blobs
@@ -142,7 +143,8 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
                         *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers,
                         *DOCUMENT_CONTROLLERS, CalendarCoverageController,  # --- #17 documents ---
-                        AlertController],  # --- #17 incidents ---
+                        AlertController,  # --- #17 incidents ---
+                        RiskController],  # --- #17 warnings ---
         middleware=ops_middleware,
         before_send=[alerts_header],  # --- #17 incidents: the unacknowledged alerts header
         dependencies=DEPENDENCIES,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from shared_schema.checklists import load_templates
+from shared_schema.checklists import template_for_site_kind
 from shared_schema.hlc import HybridClock
 from shared_schema.wire import Insert, PushRequest, Upsert
 from sync_server.domain.auth.passwords import OWASP_N
@@ -225,7 +225,7 @@ def _period(title: str, opened_ms: int) -> dict[str, str]:
 def _answers(on_site: int, contracts: int, real_name: int, gaps: tuple[str, ...],
              rng: random.Random) -> dict[str, dict]:
     answers: dict[str, dict] = {}
-    for item in load_templates()["tpl-construction-v1"].items:
+    for item in template_for_site_kind("construction").items:
         if item.answer == "number":
             answers[item.code] = {"answer": 0}
         elif item.answer == "numbers":
@@ -287,7 +287,7 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
     clock = [now_ms]
     settings = Settings(now_ms=lambda: clock[0])
     users = {u.username: u for u in store.list_users()}
-    template = load_templates()["tpl-construction-v1"]
+    template = template_for_site_kind("construction")
     photo_items = [i.code for i in template.items if i.photo == "required"]
     clocks: dict[str, HybridClock] = {}
     seqs: dict[str, int] = {}

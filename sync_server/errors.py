@@ -55,6 +55,9 @@ STATUS: dict[str, int] = {
     "storage_full": 507,
     # --- #17 documents ---
     "nothing_to_rectify": 409,
+    # --- #17 warnings ---
+    "already_handled": 409, "reinspection_closed": 409, "unknown_reinspection": 422,
+    "unknown_case": 422,
 }
 
 

@@ -219,6 +219,23 @@ class Recording:
             self.outbox.edit(tx, row, {"state": "submitted",
                                        "submitted_at": self.settings.now_ms()})
 
+    # --- #17 warnings: the header the checklist asks for, and the 复查 task checked ---
+    INSPECTION_HEADER = frozenset({"co_inspectors", "subcontractors", "reinspection_of"})
+
+    def set_inspection_fields(self, insp_id: str, **fields: Any) -> None:
+        """A draft's header fields (同行巡查人员, 分包单位) or the 复查 task it
+        checks again (``reinspection_of``); a blank text clears the field."""
+        if set(fields) - self.INSPECTION_HEADER:
+            raise InvalidInput("invalid_field", "only co_inspectors, subcontractors and "
+                               "reinspection_of can be set here")
+        values = typed("inspection", {k: (v.strip() or None) if isinstance(v, str) else v
+                                      for k, v in fields.items()})
+        with self.store.write() as tx:
+            row, _ = self._draft(tx, insp_id)
+            changed = {k: v for k, v in values.items() if row.data.get(k) != v}
+            if changed:
+                self.outbox.edit(tx, row, changed)
+
 
     def _case_fields(self, tx: Tx, fields: dict[str, Any],
                      row: RecordRow | None = None) -> dict[str, Any]:

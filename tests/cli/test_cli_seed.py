@@ -9,6 +9,7 @@ from collections import Counter
 from PIL import Image
 
 from server.support import device_secret
+from shared_schema.checklists import load_templates
 from sync_server.domain.sync.rules import fold_case
 
 from sync_server.demo import (
@@ -67,7 +68,8 @@ def test_seed_counts_and_names(db, api):
                 assert departments[CONSTRUCTION_DEPT].id == d["department_id"]
         # every village has sites, grid1's included
         assert set(s.data["village_id"] for s in sites.values()) == village_ids
-        assert store.count_records("checklist_template") == 2
+        # both kinds, each in every version a stored inspection may name (v1 and v2)
+        assert store.count_records("checklist_template") == len(load_templates()) == 4
 
 
 def test_seed_users_roles_and_scope(db, api):
@@ -136,7 +138,7 @@ def test_grid1_pulls_only_its_village(db, api):
     with api.client(db) as client:
         changes = api.pull_all(client, api.login(client, "grid1"))
     kinds = Counter(c["entity"] for c in changes)
-    assert kinds["village"] == 12 and kinds["user"] == 6 and kinds["checklist_template"] == 2
+    assert kinds["village"] == 12 and kinds["user"] == 6 and kinds["checklist_template"] == len(load_templates())
     assert kinds["work_calendar"] == 1
     assert kinds["department"] >= 8
     sites = [c for c in changes if c["entity"] == "site"]
@@ -153,7 +155,11 @@ def test_grid1_pulls_only_its_village(db, api):
         if c["entity"] == "photo":
             assert (c["data"]["owner_entity"], c["data"]["owner_id"]) in pulled
     assert set(kinds) <= {"village", "department", "user", "checklist_template", "work_calendar",
-                          "site", "case", "case_event", "inspection", "photo"}
+                          "site", "case", "case_event", "inspection", "photo",
+                          "reinspection", "risk_warning"}  # #17: the 复查 tasks and warnings of its sites
+    for c in changes:
+        if c["entity"] in ("reinspection", "risk_warning"):
+            assert c["data"]["site_id"] in own_sites
 
 
 def test_sector1_pulls_construction_sites_of_its_department(db, api):

@@ -69,10 +69,10 @@ def test_inspection_lifecycle(server: LiveServer, make_device) -> None:
     assert code_of(exc) == "role_not_allowed"
 
     insp = dev.start_inspection(t.site1, lat=29.66, lon=106.38)
-    assert dev.get("inspection", insp)["template_id"] == "tpl-construction-v1"
+    assert dev.get("inspection", insp)["template_id"] == "tpl-construction-v2"
     factory = make_device("C", server, "grid2")
     assert factory.get("inspection", factory.start_inspection(t.site2))["template_id"] == (
-        "tpl-enterprise-v1")
+        "tpl-enterprise-v2")
 
     for args, code in ((("C99", "yes"), "unknown_template_item"),
                        (("C01", "maybe"), "invalid_answer"),

@@ -45,6 +45,11 @@ ENDPOINTS = [
     # --- #17 incidents ---
     ("GET", "/api/v1/office/alerts", None),
     ("POST", f"/api/v1/office/alerts/{ID}/ack", None),
+    # --- #17 warnings ---
+    ("GET", "/api/v1/office/risk-warnings", None),
+    ("POST", f"/api/v1/office/risk-warnings/{ID}/handle", {"note": "x"}),
+    ("GET", "/api/v1/office/reinspections", None),
+    ("POST", f"/api/v1/office/reinspections/{ID}/extend", {"due_date": "2030-01-01"}),
 ]
 
 

@@ -420,7 +420,7 @@ def record_case(dev: Device, site_id: str, title: str = "欠薪", sector: str = 
 
 # --- inspections ---------------------------------------------------------------
 
-CONSTRUCTION = "tpl-construction-v1"
+CONSTRUCTION = "tpl-construction-v2"
 
 
 def complete_answers(on_site: int = 12, real_name: int = 12, contracts: int = 12,

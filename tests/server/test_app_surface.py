@@ -123,7 +123,8 @@ def test_templates_are_published_as_reference_data(world: World) -> None:
     dev = world.device("grid2", "devB")
     templates = {id: data for (entity, id), data in dev.records.items()
                  if entity == "checklist_template"}
-    assert set(templates) == {"tpl-construction-v1", "tpl-enterprise-v1"}
+    assert set(templates) == {"tpl-construction-v1", "tpl-enterprise-v1",  # v1 kept for stored
+                              "tpl-construction-v2", "tpl-enterprise-v2"}  # inspections (#17)
     body = templates["tpl-construction-v1"]["body"]
     assert body["kind"] == "construction"
     assert [i["code"] for i in body["items"]][:3] == ["C01", "C02", "C03"]

@@ -178,7 +178,7 @@ def test_a_factory_uses_the_enterprise_template(world: World) -> None:
     grid2 = world.device("grid2", "devB")
     insp = uuid7()
     ok(grid2.sync(grid2.upsert("inspection", insp, {"site_id": world.site2}))[0])
-    assert world.store.get_record("inspection", insp).data["template_id"] == "tpl-enterprise-v1"
+    assert world.store.get_record("inspection", insp).data["template_id"] == "tpl-enterprise-v2"
     rejected(grid2.sync(grid2.upsert("inspection", insp, {
         "answers": {"C01": {"answer": "yes"}}}))[0], "unknown_template_item")
 

@@ -222,7 +222,8 @@ def no_raw_keys(desk: Phone, where: str, texts: str | None = None) -> None:
 
 
 NAV = {"巡查审核": "review", "数据冲突": "conflicts", "案件台账": "cases", "场所台账": "registry",
-       "操作日志": "audit", "统计看板": "dashboard", "报表导出": "export"}
+       "操作日志": "audit", "统计看板": "dashboard", "报表导出": "export",
+       "风险预警": "risk"}  # --- #17 warnings ---
 
 
 def tab(desk: Phone, name: str) -> None:
@@ -473,7 +474,7 @@ def office_console(tmp_path: Path, demo_server: Any, console_process: Any, desk_
 
     # a narrow window: the bottom bar instead of the rail -----------------------------------
     desk_page.set_viewport_size({"width": 760, "height": 860})
-    until(lambda: desk_page.get_by_role("tab").count() == 8)  # and 预警提醒 (#17)
+    until(lambda: desk_page.get_by_role("tab").count() == 9)  # 7 + 风险预警 and 预警提醒 (#17)
     assert not desk_page.locator('[flt-semantics-identifier="office-nav-review"]').count()
     desk.shot("office-14-narrow")
     tab(desk, "巡查审核")

@@ -243,7 +243,8 @@ def _with(base: dict, **changes: dict | None) -> dict:
 
 def test_bundled_templates_are_keyed_by_id():
     templates = load_templates()
-    assert set(templates) == {CONSTRUCTION, ENTERPRISE}
+    assert set(templates) == {CONSTRUCTION, ENTERPRISE,  # v1 kept for stored inspections
+                              "tpl-construction-v2", "tpl-enterprise-v2"}
     assert all(template.id == key for key, template in templates.items())
 
 
@@ -366,10 +367,10 @@ def test_sub_items_belong_to_the_notice_board():
 
 @pytest.mark.parametrize(
     ("site_kind", "template_id"),
-    [("construction", CONSTRUCTION), ("factory", ENTERPRISE), ("logistics", ENTERPRISE),
-     ("other", ENTERPRISE)],
+    [("construction", "tpl-construction-v2"), ("factory", "tpl-enterprise-v2"),
+     ("logistics", "tpl-enterprise-v2"), ("other", "tpl-enterprise-v2")],
 )
-def test_template_for_site_kind(site_kind, template_id):
+def test_template_for_site_kind(site_kind, template_id):  # the newest version (#17: v2)
     assert template_for_site_kind(site_kind).id == template_id
 
 

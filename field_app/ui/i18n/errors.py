@@ -94,4 +94,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.too_many_attempts": ("尝试次数过多，请稍后再试", "Too many attempts: wait and retry"),
     "err.upload_quota": ("未完成的照片上传太多，请先完成或删除一部分", "Too many unfinished uploads"),
     "err.storage_full": ("服务器存储空间已满，请联系管理员", "The server's disk is full: ask the admin"),
+    # --- #17 warnings ---
+    "err.unknown_reinspection": ("没有这个复查任务（可能已被删除或不属于本场所）",
+                                 "No such re-inspection task for this site"),
+    "err.already_handled": ("该风险预警已处理", "This risk warning was already handled"),
+    "err.reinspection_closed": ("该复查任务已结束，不能延期", "This re-inspection task is finished"),
 }

@@ -408,6 +408,34 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.invalid_incident": ("突发事件填写不完整", "The incident report is incomplete"),
     "short.incident": ("事件{n}", "{n} incid."),
     "queue.incident": ("{n} 份突发事件报告", "{n} incident report(s)"),
+    # --- #17 warnings ---
+    "insp.header": ("表头信息（同行巡查人员、分包单位等）", "Header (co-inspectors, subcontractors…)"),
+    "insp.risk_found": ("发现欠薪风险（{level}）：{reasons}。提交后将进入劳保所风险预警清单。",
+                        "Wage-arrears risk found ({level}): {reasons}. On submission it goes on "
+                        "the labour office's risk list."),
+    "insp.open_case_now": ("当场登记欠薪线索", "Register a wage-arrears lead now"),
+    "insp.reinspection_of": ("复查：整改事项 {items}，整改期限 {due}。整改到位则复查任务关闭，否则延期。",
+                             "Re-inspection: items {items}, due {due}. Fixed: the task closes; "
+                             "otherwise it is extended."),
+    "risk.level.none": ("无风险", "No risk"),
+    "risk.level.medium": ("一般风险", "Medium risk"),
+    "risk.level.high": ("较大风险", "High risk"),
+    "risk.reason.arrears_reported": ("工人反映欠薪", "Workers report unpaid wages"),
+    "risk.reason.collective_claim_signs": ("有集体讨薪苗头", "Signs of a collective wage claim"),
+    "risk.reason.labour_cost_not_paid": ("建设单位未按月足额拨付人工费",
+                                         "Labour costs not transferred monthly in full"),
+    "risk.reason.workers_owed": ("存在被欠薪人员", "Workers are owed wages"),
+    "risk.reason.business_distress": ("经营异常信号", "Signs of business distress"),
+    "badge.reinspection_overdue": ("复查超期 {n}", "{n} re-inspection(s) overdue"),
+    "site.tasks": ("复查任务（{n}）", "Re-inspection tasks ({n})"),
+    "site.task_row": ("整改事项 {items} · 期限 {due}", "Items {items} · due {due}"),
+    "site.task_overdue": ("已超期，请尽快复查", "Overdue: re-inspect soon"),
+    "site.task_recheck": ("开始复查", "Start the re-inspection"),
+    "task_state.open": ("待复查", "To re-inspect"),
+    "task_state.extended": ("已延期，待复查", "Extended, to re-inspect"),
+    "task_state.closed": ("已整改销号", "Rectified and closed"),
+    "site.credit_code": ("统一社会信用代码", "Unified social credit code"),
+    "site.legal_representative": ("法定代表人/负责人", "Legal representative or manager"),
 }
 
 # --- #17 incidents --- who may be brought in, in the shared list's words

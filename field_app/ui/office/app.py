@@ -18,7 +18,7 @@ from field_app.core.settings import DeviceSettings
 from ..adapters import FilePickerSource, UiPrefs
 from ..kit.shell import serve_web, style_page
 from .shell import OfficeApp, OfficeSession
-from .views import alerts, case, cases, conflicts, login, registry, reports, review
+from .views import alerts, case, cases, conflicts, login, registry, reports, review, risk
 
 
 
@@ -48,6 +48,8 @@ def resolve(parts: list[str]) -> tuple[Callable[..., ft.View], list[str]]:
             return reports.export_view, []
         case ["office", "alerts"]:  # --- #17 incidents
             return alerts.alerts_view, []
+        case ["office", "risk"]:  # --- #17 warnings ---
+            return risk.risk_view, []
     return review.review_view, []
 
 

@@ -46,6 +46,14 @@ from shared_schema.office import (
     SiteList,
 )
 from shared_schema.incidents import ALERTS_HEADER  # --- #17 incidents
+from shared_schema.office import (  # --- #17 warnings ---
+    ExtendReinspectionRequest,
+    HandleWarningRequest,
+    ReinspectionList,
+    ReinspectionView,
+    RiskWarningList,
+    RiskWarningView,
+)
 from shared_schema.wire import LoginRequest, LoginResponse, PullResponse
 
 T = TypeVar("T")
@@ -239,3 +247,20 @@ class OfficeClient:
     def ack_alert(self, alert_id: str) -> AlertAck:
         """``POST /api/v1/office/alerts/{id}/ack``: acknowledged by this login (audited)."""
         return self._typed(AlertAck, "POST", f"/api/v1/office/alerts/{alert_id}/ack")
+    # --- #17 warnings: the risk list and 复查 tasks -------------------------------------------
+    def risk_warnings(self, **filters: Any) -> RiskWarningList:
+        return self._typed(RiskWarningList, "GET", "/api/v1/office/risk-warnings",
+                           params=self._params({"limit": 500, **filters}))
+
+    def handle_warning(self, warning_id: str, body: HandleWarningRequest) -> RiskWarningView:
+        return self._typed(RiskWarningView, "POST",
+                           f"/api/v1/office/risk-warnings/{warning_id}/handle", body)
+
+    def reinspections(self, **filters: Any) -> ReinspectionList:
+        return self._typed(ReinspectionList, "GET", "/api/v1/office/reinspections",
+                           params=self._params({"limit": 500, **filters}))
+
+    def extend_reinspection(self, task_id: str, body: ExtendReinspectionRequest
+                            ) -> ReinspectionView:
+        return self._typed(ReinspectionView, "POST",
+                           f"/api/v1/office/reinspections/{task_id}/extend", body)

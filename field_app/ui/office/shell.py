@@ -26,6 +26,7 @@ from ..kit.rules import UiError, is_office
 from ..kit.shell import Shell
 from . import viewmodels as vm
 from .client import OfficeClient
+from .viewmodels.risk import RiskVM  # --- #17 warnings ---
 
 log = logging.getLogger("field_app.ui.office")
 IDENTITY = "console.json"  # the console's own device id and secret, in its data folder
@@ -117,6 +118,7 @@ class ConsoleState:
     registry: vm.RegistryVM = field(default_factory=vm.RegistryVM)
     audit: vm.AuditVM = field(default_factory=vm.AuditVM)
     export_picker: Any = None  # the save-file service, kept alive with the page
+    risk: RiskVM = field(default_factory=RiskVM)  # --- #17 warnings ---
 
 
 class OfficeApp(Shell):

@@ -21,6 +21,7 @@ from shared_schema.checklists import ChecklistError, load_templates, template_fo
 from shared_schema.entities import (
     ENTITY_TYPES,
     INSERT_ONLY_ENTITIES,
+    SERVER_ENTITIES,
     SYSTEM_FIELDS,
     FieldTypeError,
     check_fields,
@@ -32,7 +33,7 @@ from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import Delete, Insert, Mutation, MutationResult, Upsert, mutation_fingerprint
 from sync_server.domain.errors import Rejection
 from sync_server.domain.principal import Principal
-from sync_server.domain.sync import rules
+from sync_server.domain.sync import followup, rules
 from sync_server.domain.sync.records import (
     keys_of,
     new_record,
@@ -98,6 +99,9 @@ def check(p: Principal, m: Mutation) -> Checked:
         if not (isinstance(m.entity_id, str) and _CANONICAL_UUID.fullmatch(m.entity_id)
                 or is_uuid(m.entity_id)):
             raise Rejection("invalid_id", "entity_id must be a UUID", path="$.entity_id")
+        if m.entity in SERVER_ENTITIES:  # --- #17 warnings: written by the server only ---
+            raise Rejection("read_only_entity", f"{m.entity} is written by the server only",
+                            entity=m.entity)
         op = "upsert" if isinstance(m, Upsert) else "insert" if isinstance(m, Insert) else "delete"
         rules.check_op(m.entity, op)
         try:
@@ -224,7 +228,7 @@ def _upsert(b: Batch, m: Upsert, fields: dict[str, Any], hlc: str):
         if site is None or site.deleted:
             raise Rejection("unknown_site", "the inspection's site is not in the registry",
                             site_id=site_id)
-        template = _template(stored, site)
+        template = _template(stored, site, fields.get("template_id"))
         counts = Counter(
             ph.data.get("item_code") or "" for ph in tx.children_of(m.entity_id, "photo")
             if not ph.deleted
@@ -250,6 +254,8 @@ def _upsert(b: Batch, m: Upsert, fields: dict[str, Any], hlc: str):
         tx.put_record(record)
     if moved and m.entity == "site":
         rescope_children(tx, m.entity_id)
+    if m.entity == "inspection":  # --- #17 warnings: risk warning, 复查 task on submission ---
+        followup.after_inspection_write(tx, p, b.now, fields, record)
     return ("applied" if not out.conflicts else "merged"), out.conflicts
 
 
@@ -258,10 +264,15 @@ _templates = functools.lru_cache(maxsize=1)(load_templates)
 _template_for_kind = functools.lru_cache(maxsize=64)(template_for_site_kind)
 
 
-def _template(stored: StoredRecord | None, site: StoredRecord):
+def _template(stored: StoredRecord | None, site: StoredRecord, asked: Any = None):
     templates = _templates()
     if stored is not None and stored.data.get("template_id") in templates:
         return templates[stored.data["template_id"]]
+    # --- #17 warnings: a phone with an older app starts on the template it has
+    # (v1), if that one covers the site's kind; else the newest for the kind.
+    older = templates.get(asked) if stored is None and isinstance(asked, str) else None
+    if older is not None and (site.data.get("kind") or "other") in older.site_kinds:
+        return older
     try:
         return _template_for_kind(site.data.get("kind") or "other")
     except ChecklistError:

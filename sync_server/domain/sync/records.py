@@ -192,6 +192,11 @@ def scope_keys(tx: StoreTx, entity: str, id: str, d: dict[str, Any]) -> Keys:
         if owner is None:
             return None, None, None, d.get("owner_id")
         return owner.village_id, owner.department_id, owner.site_id, owner.id
+    # --- #17 warnings --- a risk warning or 复查 task is where its site is, under its inspection
+    if entity in ("risk_warning", "reinspection"):
+        site = peek(tx, "site", d.get("site_id") or "")
+        return (site.village_id, site.department_id, site.id, d.get("inspection_id")) if site \
+            else (None,) * 4
     return None, None, None, None
 
 

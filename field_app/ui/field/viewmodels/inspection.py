@@ -4,11 +4,13 @@ checks, GPS fixes, photos, and the returned (退回) state.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from field_app.core import Device
+from shared_schema import risk
 from shared_schema.checklists import (
     AnswerError,
     ChecklistItem,
@@ -21,6 +23,7 @@ from shared_schema.checklists import (
 from field_app.ui.kit.rules import UiError
 
 from .common import FieldError, check_number_text, current_user
+from field_app.ui.kit.rules import CHINA
 
 
 def answer_error(template: ChecklistTemplate, item: ChecklistItem, answer: Any,
@@ -176,6 +179,9 @@ class InspectionVM:
             note = old.get("note") if note is None else note
         if answer is None:
             raise UiError("invalid_answer", "answer the item first", item_code=code)
+        if code in risk.RECTIFICATION_ITEMS and not value and self.template.item(code) and \
+                isinstance(answer, str) and answer.strip().lower() not in risk.NOTHING:
+            value = self.default_deadline()  # editable; the server uses the same default
         self.device.answer(self.id, code, answer, value=value or None, note=note or None)
         self.record = self.device.get("inspection", self.id) or self.record
 
@@ -436,3 +442,52 @@ class InspectionVM:
 
 
 # ---------------------------------------------------------------------------------------
+
+    # --- #17 warnings: risk, a case on the spot, the header, the 复查 task ------------------
+    def default_deadline(self) -> str:
+        """整改期限 when none is typed: ``risk.DEFAULT_DAYS`` after today (China)."""
+        today = dt.datetime.fromtimestamp(self.device.settings.now_ms() / 1000, CHINA).date()
+        return risk.default_due(today)
+
+    def risk(self) -> risk.RiskAssessment:
+        """What the answers so far reveal (the server raises the same warning on submit)."""
+        return risk.assess(self.answers)
+
+    def risk_items(self) -> set[str]:
+        return {r.item_code for r in self.risk().reasons}
+
+    def case_draft(self) -> dict[str, Any]:
+        """The new-case form's prefill (site, employer, workers, amount…)."""
+        return risk.case_draft(self.site, self.answers)
+
+    def header_rows(self) -> list[HeaderRow]:
+        """The template's header (v2 says where each value is kept): the site's
+        facts shown, the inspection's own typed here; v1 headers show nothing."""
+        rows = []
+        for h in self.template.header:
+            if not h.field or "." not in h.field:
+                continue
+            where, name = h.field.split(".", 1)
+            source = self.site if where == "site" else self.record
+            rows.append(HeaderRow(h.code, {"zh": h.label.zh, "en": h.label.en}, name,
+                                  source.get(name), where == "inspection"))
+        return rows
+
+    def set_header(self, name: str, text: str) -> None:
+        self.device.set_inspection_fields(self.id, **{name: text})
+        self.record = self.device.get("inspection", self.id) or self.record
+
+    def reinspection_task(self) -> dict[str, Any] | None:
+        """The 复查 task this inspection checks again, if any."""
+        task_id = self.record.get("reinspection_of")
+        return self.device.get("reinspection", task_id) if task_id else None
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    code: str
+    label: dict[str, str]
+    field: str
+    value: Any
+    editable: bool
+

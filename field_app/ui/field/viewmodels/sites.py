@@ -17,6 +17,7 @@ from shared_schema.checklists import (
 from field_app.ui.kit.rules import CHINA, UiError
 
 from .common import ACTIVE_SITE_STATUSES, current_user, month_of, now_ms
+from .followup import task_rows
 
 
 def is_due(site: dict[str, Any], inspections: Iterable[dict[str, Any]], at_ms: int,
@@ -53,6 +54,8 @@ class SiteRow:
     unsynced: int
     haystack: str  # lower-cased text the search matches
     returned: int = 0  # my inspections the office returned (退回), not yet reopened
+    risk_level: str | None = None  # #17 warnings: the server's level from open warnings
+    overdue_tasks: int = 0  # #17 warnings: 复查 tasks past their due date
 
 
 @dataclass
@@ -137,7 +140,8 @@ def build_site_rows(sites: list[dict], villages: list[dict], inspections: list[d
             gov_invested=bool(s.get("gov_invested")),
             due=is_due(s, insp_by_site.get(s["id"], ()), at_ms),
             open_cases=open_cases.get(s["id"], 0), unsynced=unsynced.get(s["id"], 0),
-            haystack=f"{hay} {village}".lower(), returned=returned.get(s["id"], 0)))
+            haystack=f"{hay} {village}".lower(), returned=returned.get(s["id"], 0),
+            risk_level=s.get("risk_level")))
     return rows
 
 
@@ -168,6 +172,12 @@ class SiteListVM:
         self.rows = build_site_rows(d.sites(), self.villages, inspections, d.cases(),
                                     d.records("photo"), d.records("case_event"),
                                     pending, self.clock(), me=me)
+        overdue: dict[str, int] = {}  # #17 warnings
+        for task in task_rows(d, today=dt.datetime.fromtimestamp(self.clock() / 1000, CHINA).date()):
+            if task.overdue:
+                overdue[task.site_id] = overdue.get(task.site_id, 0) + 1
+        for row in self.rows:
+            row.overdue_tasks = overdue.get(row.id, 0)
         names = {r.id: r.name for r in self.rows}
         self.returned = [(i, names.get(i.get("site_id"), "")) for i in returned_to(
             inspections, me) if not pending.get(("inspection", i["id"]))]

@@ -22,6 +22,7 @@ from ..viewmodels import (
     open_case,
     required_fields,
 )
+from ..viewmodels.followup import take_case_draft
 from .common import page_view, replaced_banner
 from .incident import incidents_section  # --- #17 incidents
 
@@ -37,11 +38,14 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
     site = app.device.get("site", site_id) or {}
     sector = "construction" if site.get("kind") == "construction" else "non_construction"
     fields: dict[str, ft.TextField] = {}
+    # #17 warnings: a case opened on the spot from an inspection comes prefilled
+    draft = take_case_draft(getattr(app, "typed", {}), site_id)
 
     def tf(name: str, **kw: Any) -> ft.Control:
         key = "case.title_field" if name == "title" else f"case.{name}"
         if name in CASE_TEXT_FIELDS:  # a counter with the server's limit (shared_schema.fields)
             kw.setdefault("max_length", text_limit("case", name))
+        kw.setdefault("value", draft.get(name) or None)
         fields[name] = ft.TextField(label=t(key), **kw)
         return hook(f"case-{name}", fields[name])
 
@@ -50,7 +54,7 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
                                      for s in ("construction", "non_construction")])
     source = ft.Dropdown(label=t("case.source"), value="patrol", options=[
         ft.DropdownOption(key=s, text=t(f"source.{s}")) for s in CASE_SOURCES], dense=True)
-    collective = ft.Switch(label=t("case.collective_risk"), value=False)
+    collective = ft.Switch(label=t("case.collective_risk"), value=draft.get("collective_risk") == "True")
     number = ft.KeyboardType.NUMBER
     form = [
         tf("title"), tf("employer", value=employer_for(site)),

@@ -16,6 +16,7 @@ from ..viewmodels import (
     waiting,
     site_detail,
 )
+from ..viewmodels.followup import risk_label_key, start_reinspection, task_rows
 from .common import page_view, replaced_banner
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ def site_card(app: "FieldApp", row: Any) -> ft.Control:
         badges.append(badge(t("badge.returned"), ft.Colors.RED_900))
     if row.unsynced:
         badges.append(badge(t("badge.unsynced", n=row.unsynced), ft.Colors.BLUE_700))
+    risk_key = risk_label_key(getattr(row, "risk_level", None))  # #17 warnings
+    if risk_key:
+        badges.append(badge(t(risk_key), ft.Colors.DEEP_ORANGE_800))
+    if getattr(row, "overdue_tasks", 0):
+        badges.append(badge(t("badge.reinspection_overdue", n=row.overdue_tasks),
+                            ft.Colors.RED_900))
     sub = " · ".join(x for x in (row.village, t(f"kind.{row.kind}"),
                                  t("site.gov") if row.gov_invested else "") if x)
     return ft.Container(
@@ -135,8 +142,10 @@ def sites_view(app: "FieldApp") -> ft.View:
 
 
 SITE_FIELDS = ("address", "builder", "contractor", "contract_amount", "start_date", "status",
-               "contact_name", "contact_phone", "industry")
-EDITABLE_SITE_FIELDS = ("address", "contractor", "contact_name", "contact_phone")
+               "contact_name", "contact_phone", "industry",
+               "credit_code", "legal_representative")  # #17: the enterprise header's facts
+EDITABLE_SITE_FIELDS = ("address", "contractor", "contact_name", "contact_phone",
+                        "credit_code", "legal_representative")
 CONSTRUCTION_ONLY = ("builder", "contractor", "contract_amount", "start_date")
 
 
@@ -225,6 +234,26 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
                      ft.FilledButton(t("save"), on_click=app.safe(save))]))
 
+    tasks = task_rows(app.device, site_id)  # #17 warnings: 复查 tasks of this site
+
+    def task_tile(n: int, task: Any) -> ft.Control:
+        lines: list[ft.Control] = [
+            ft.Text(t("site.task_row", items="、".join(task.items) or "—", due=task.due_date or "—"),
+                    size=14, color=ft.Colors.RED_900 if task.overdue else None),
+            ft.Text(t("site.task_overdue") if task.overdue else t(f"task_state.{task.state}"),
+                    size=12, color=ft.Colors.RED_700 if task.overdue else ft.Colors.GREY_700)]
+        if task.rectification:
+            lines.append(ft.Text(task.rectification, size=12, color=ft.Colors.GREY_800))
+
+        async def recheck(e: Any) -> None:
+            await app.go(f"/inspection/{start_reinspection(app.device, task)}")
+        lines.append(hook(f"task-recheck-{n}", ft.OutlinedButton(
+            t("site.task_recheck"), icon=ft.Icons.FACT_CHECK, on_click=app.safe(recheck))))
+        return hook(f"task-{n}", ft.Container(
+            ft.Column(lines, spacing=4), padding=ft.Padding.all(8), border_radius=6,
+            bgcolor=ft.Colors.RED_50 if task.overdue else ft.Colors.AMBER_50))
+
+    risk_key = risk_label_key(s.get("risk_level"))
     actions = ft.Row([
         hook("new-inspection", ft.FilledButton(t("site.new_inspection"), icon=ft.Icons.CHECKLIST,
                                                on_click=app.safe(new_inspection), height=BIG),
@@ -242,6 +271,9 @@ def site_view(app: "FieldApp", site_id: str) -> ft.View:
             t("incident.new"), icon=ft.Icons.CAMPAIGN, on_click=app.nav(f"/site/{site_id}/incident"),
             height=BIG, style=ft.ButtonStyle(color=ft.Colors.RED_700))),
         ft.TextButton(t("site.edit"), icon=ft.Icons.EDIT, on_click=app.safe(edit_site)),
+        *([hook("site-risk", badge(t(risk_key), ft.Colors.DEEP_ORANGE_800))] if risk_key else []),
+        *([section(t("site.tasks", n=len(tasks)), *[task_tile(n, x) for n, x in enumerate(tasks)])]
+          if tasks else []),
         section(t("site.six_systems"), *(six or [ft.Text(t("site.no_approved"), size=13)])),
         section(t("site.open_cases", n=len(d.open_cases)),
                 *([case_tile(c) for c in d.all_cases] or [ft.Text(t("none"), size=13)])),

@@ -39,6 +39,7 @@ T = TypeVar("T")
 log = logging.getLogger("field_app.ui.office")
 OFFICE_TABS = ("/office/review", "/office/conflicts", "/office/cases", "/office/registry",
                "/office/audit", "/office/dashboard", "/office/export",
+               "/office/risk",  # --- #17 warnings ---
                "/office/alerts")  # --- #17 incidents
 #: Screens below a tab: the tab they belong to.
 SUB_TABS = {"inspection": "/office/review", "case": "/office/cases",
@@ -158,8 +159,10 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
                  ft.Container(width=8)])
     tab = route if route in OFFICE_TABS else SUB_TABS.get(route.split("/")[2], OFFICE_TABS[0])
     icons = (ft.Icons.FACT_CHECK, ft.Icons.CALL_SPLIT, ft.Icons.GAVEL, ft.Icons.APARTMENT,
-             ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD)
-    labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export")
+             ft.Icons.HISTORY, ft.Icons.BAR_CHART, ft.Icons.DOWNLOAD,
+             ft.Icons.WARNING_AMBER)  # --- #17 warnings ---
+    labels = ("review", "conflicts", "cases", "registry", "audit", "dashboard", "export",
+              "risk")  # --- #17 warnings ---
     # --- #17 incidents: the alerts tab, with the unacknowledged count as its badge
     open_alerts = getattr(app.session, "alert_count", None)
     icons = (*icons, ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE,  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from shared_schema.entities import SITE_KINDS
 
 from ...kit.widgets import PAD, badge, fmt_time, hook, section
 from .. import viewmodels as vm
+from ..viewmodels.risk import header_facts
 from .frame import (FINAL_REVIEWS, REVIEW_COLORS, busy, refilterer,
                     dropdown, kv, later, loading, office_page, refill, result_banner, safe,
                     with_client)
@@ -119,6 +120,11 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
                           f"{author.device_name or '—'} ({(author.device_id or '')[:8]})"),
                        kv(t("office.review.submitted"), fmt_time(insp.get("submitted_at"))),
                        kv(t("office.insp.gps"), gps),
+                       # #17 warnings: the checklist header (v2) and the 复查 link
+                       *[kv(label, value) for label, value in header_facts(insp, site, t.lang)],
+                       *([hook("office-insp-reinspection", kv(
+                           t("office.insp.reinspection"), t("yes")), container=True)]
+                         if insp.get("reinspection_of") else []),
                        *([hook("office-review-comment", kv(
                            t("office.insp.comment"), insp.get("review_comment")), container=True)]
                          if insp.get("review_comment") else []),

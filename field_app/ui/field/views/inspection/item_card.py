@@ -37,6 +37,8 @@ class Wizard(Protocol):
 
     def no_emoji(self, control: Any) -> str: ...
 
+    async def open_case_now(self, e: Any = None) -> None: ...
+
 
 class ItemCard:
     def __init__(self, wizard: Wizard, item: Any) -> None:
@@ -229,10 +231,11 @@ class ItemCard:
         tools: list[ft.Control] = [ft.TextButton(t("insp.add_note"), icon=ft.Icons.NOTES,
                                                  on_click=app.safe(show_note), disabled=ro,
                                                  height=SECONDARY)]
-        if w.vm.arrears_reported(item.code) and not ro:
+        if item.code in w.vm.risk_items() and not ro:
+            # a risky answer: the new-case form at once, prefilled (#17 warnings)
             tools.append(hook(f"arrears-{item.code}", ft.OutlinedButton(
                 t("insp.arrears_lead"), icon=ft.Icons.REPORT, height=SECONDARY,
-                on_click=app.nav(f"/site/{w.vm.record.get('site_id')}/case"))))
+                on_click=app.safe(w.open_case_now))))
         if item.photo != "none":
             rows += self.photos(ans, tools)
         rows.append(ft.Row(tools, spacing=0, wrap=True))

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import flet as ft
 
-from ....kit.widgets import BIG, PAD, SECONDARY, fmt_time, hook
-from ...viewmodels import STALE_FIX_MS, InspectionVM, review_label, strip_emoji, waiting
+from ....kit.widgets import BIG, PAD, SECONDARY, fmt_time, hook, kv
+from ...viewmodels import STALE_FIX_MS, InspectionVM, money, review_label, strip_emoji, waiting
+from ...viewmodels.followup import stash_case_draft
 from ..common import age_text, locate, page_view, replaced_banner
 from .autosave import Autosave
 from .item_card import ItemCard
@@ -49,6 +50,9 @@ class Wizard:
         submit_btn = hook("inspection-submit", ft.FilledButton(
             t("insp.submit"), icon=ft.Icons.SEND, on_click=app.safe(self.submit), height=BIG,
             disabled=vm.read_only), expand=True)
+        self.risk_box = ft.Container(padding=PAD, bgcolor=ft.Colors.ORANGE_50, border_radius=8)
+        # the hook is what hides: a Semantics needs visible content
+        self.risk_hook = hook("risk-warning", self.risk_box, visible=False)
         self.draw()
         title = vm.template.title.zh if self.lang == "zh" else vm.template.title.en
         body = [
@@ -61,7 +65,10 @@ class Wizard:
                                                       disabled=vm.read_only))],
                    wrap=True, spacing=4),
             *self.review_banner(),
+            *self.reinspection_banner(),
             *replaced_banner(app, "inspection", insp_id, self.item_label),
+            *self.header_fields(),
+            self.risk_hook,
             ft.Text(t("insp.read_only"), color=ft.Colors.RED_700,
                     visible=vm.read_only and not vm.returned),
             self.steps_row,
@@ -110,6 +117,7 @@ class Wizard:
         rest = vm.rest_compliant(vm.step)
         self.rest_btn.content = t("insp.rest_compliant", n=len(rest))
         self.rest_box.visible = bool(rest) and not vm.read_only
+        self.draw_risk()
         self.steps_row.controls = [
             ft.Chip(label=ft.Text(f"{i + 1}. {s.label[self.lang]}"
                                   + (f" ({vm.step_missing(i)})" if vm.step_missing(i) else " ✓"),
@@ -178,6 +186,61 @@ class Wizard:
             return [hook("inspection-review", ft.Text(text, size=13,
                                                       color=ft.Colors.GREY_800))]
         return []
+
+    # --- #17 warnings: the header, the 复查 task, risk and a case on the spot ---------------
+    def header_fields(self) -> list[ft.Control]:
+        """The checklist header (v2): the site's facts, and the fields typed
+        here (同行巡查人员, 分包单位), saved as they are typed."""
+        app, t, vm = self.app, self.t, self.vm
+        rows: list[ft.Control] = []
+        for h in vm.header_rows():
+            label = h.label[self.lang]
+            if not h.editable:
+                shown = money(h.value) if h.field == "contract_amount" and h.value else h.value
+                rows.append(kv(label, shown))
+                continue
+            field = ft.TextField(label=label, value=h.value or "", dense=True,
+                                 disabled=vm.read_only, max_length=200)
+
+            def typed(e: Any, name: str = h.field) -> None:
+                text = self.no_emoji(e.control)
+                self.saves.later(f"header.{name}", lambda: vm.set_header(name, text))
+            field.on_change = app.safe(typed)
+            rows.append(hook(f"header-{h.field}", field))
+        if not rows:
+            return []
+        return [ft.ExpansionTile(title=ft.Text(t("insp.header"), size=14), controls=rows,
+                                 expanded=not vm.read_only and vm.step == 0)]
+
+    def reinspection_banner(self) -> list[ft.Control]:
+        task = self.vm.reinspection_task()
+        if not task:
+            return []
+        text = self.t("insp.reinspection_of", items="、".join(task.get("items") or []) or "—",
+                      due=task.get("due_date") or "—")
+        return [hook("inspection-reinspection", ft.Container(
+            ft.Text(text, size=13), padding=PAD, bgcolor=ft.Colors.BLUE_50, border_radius=8))]
+
+    def draw_risk(self) -> None:
+        """What the answers reveal, and 当场登记案件 (the new-case form, prefilled)."""
+        app, t, vm = self.app, self.t, self.vm
+        found = vm.risk()
+        self.risk_hook.visible = found.risky
+        if not found.risky:
+            return
+        reasons = "、".join(t(f"risk.reason.{r.code}") for r in found.reasons)
+        rows: list[ft.Control] = [ft.Text(
+            t("insp.risk_found", level=t(f"risk.level.{found.level}"), reasons=reasons),
+            size=13, weight=ft.FontWeight.W_600, color=ft.Colors.ORANGE_900)]
+        if not vm.read_only:
+            rows.append(hook("risk-open-case", ft.FilledButton(
+                t("insp.open_case_now"), icon=ft.Icons.REPORT, height=SECONDARY,
+                on_click=app.safe(self.open_case_now))))
+        self.risk_box.content = ft.Column(rows, spacing=6)
+
+    async def open_case_now(self, e: Any = None) -> None:
+        await self.saves.flush()
+        await self.app.go(stash_case_draft(self.app.typed, self.vm.case_draft()))
 
     # --- moving between steps --------------------------------------------------------------
     def goto(self, i: int) -> Callable[[Any], Any]:
