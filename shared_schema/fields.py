@@ -25,7 +25,8 @@ personal data, and how long a value may be. One table, read by the device
   console and the phone through ``shared_schema.field_labels``.
 * ``max_chars`` — the longest text, in characters; for a list or map it
   bounds every text inside it (keys too). ``max_items`` — the most entries
-  of a list or map. Longer values: ``field_too_long``.
+  of a list or map. Longer values: ``field_too_long``. A text holding
+  U+0000 anywhere (keys and items too): ``invalid_value``.
 
 A field not in the table is unknown to that entity (``unknown_field``), not
 silently dropped. Reference entities (village, department, user,
@@ -346,7 +347,14 @@ def refuse_values(entity: str, fields: Mapping[str, Any],
                         _key_path(_key_path(f"$.fields.{name}", key), extra[0]),
                         f"an item of {entity}.{name} has no field {extra[0]!r}",
                         {"entity": entity})
-        if value is None or (rule.max_chars is None and rule.max_items is None):
+        if value is None:
+            continue
+        if _holds_nul(value):
+            return FieldRefusal(
+                "invalid_value", name, f"$.fields.{name}",
+                f"{entity}.{name} holds a NUL character (U+0000), which no text may hold",
+                {"entity": entity})
+        if rule.max_chars is None and rule.max_items is None:
             continue
         long = _too_long(rule, value, f"$.fields.{name}")
         if long is not None:
@@ -361,6 +369,18 @@ def refuse_values(entity: str, fields: Mapping[str, Any],
                 f"{entity}.{name} is a masked value, not the real one",
                 {"entity": entity})
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    """A U+0000 anywhere in a text, a map's key or an item: no engine stores it
+    alike (PostgreSQL's jsonb refuses it), so no field may hold one."""
+    if type(value) is str:
+        return "\x00" in value
+    if type(value) is dict:
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if type(value) is list:
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _encoded_len(value: Any) -> int:
