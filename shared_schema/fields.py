@@ -373,13 +373,19 @@ def refuse_values(entity: str, fields: Mapping[str, Any],
 
 def _holds_nul(value: Any) -> bool:
     """A U+0000 anywhere in a text, a map's key or an item: no engine stores it
-    alike (PostgreSQL's jsonb refuses it), so no field may hold one."""
-    if type(value) is str:
-        return "\x00" in value
-    if type(value) is dict:
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if type(value) is list:
-        return any(_holds_nul(v) for v in value)
+    alike (PostgreSQL's jsonb refuses it), so no field may hold one. A walk
+    with a stack, not recursion: the nesting depth is the sender's."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is str:
+            if "\x00" in v:
+                return True
+        elif type(v) is dict:
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif type(v) is list:
+            stack.extend(v)
     return False
 
 
