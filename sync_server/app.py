@@ -92,7 +92,7 @@ async def _collector(app: Litestar, settings: Settings) -> None:
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = open_store(settings.db_path)
+        store = open_store(settings.database, **settings.store_options)
         store.migrate()
         now = settings.now_ms()
         with store.transaction() as tx:

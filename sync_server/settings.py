@@ -108,6 +108,29 @@ class Settings:
     #: refused (507 ``storage_full``), and ``/readyz`` answers 503.
     min_free_bytes: int = 256 * MiB
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
+    # --- #18 PostgreSQL store ---
+    #: A PostgreSQL database (``postgresql://user@host:5432/dbname``): when set
+    #: (``--db URL``, ``$WAGE_PATROL_DATABASE_URL``) it is the store, not ``db_path``.
+    database_url: str | None = None
+    #: Its connection pool per server process: connections kept open, at most
+    #: open, and how long to wait for one (or to connect) before the database
+    #: counts as unavailable.
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_connect_timeout_s: float = 10.0
+
+    @property
+    def database(self) -> str | Path:
+        """What ``open_store`` opens: the URL if there is one, else the file."""
+        return self.database_url or self.db_path
+
+    @property
+    def store_options(self) -> dict[str, int | float]:
+        """``open_store``'s pool options (PostgreSQL's; SQLite has none)."""
+        if not self.database_url:
+            return {}
+        return {"pool_min": self.db_pool_min, "pool_max": self.db_pool_max,
+                "connect_timeout": self.db_connect_timeout_s}
 
     @property
     def blob_path(self) -> Path:
@@ -150,6 +173,11 @@ class Settings:
             "gc_interval_ms": ("WAGE_PATROL_GC_INTERVAL_MS", int),
             "upload_lock_ms": ("WAGE_PATROL_UPLOAD_LOCK_MS", int),
             "min_free_bytes": ("WAGE_PATROL_MIN_FREE_BYTES", int),
+            # --- #18 PostgreSQL store ---
+            "database_url": ("WAGE_PATROL_DATABASE_URL", str),
+            "db_pool_min": ("WAGE_PATROL_DB_POOL_MIN", int),
+            "db_pool_max": ("WAGE_PATROL_DB_POOL_MAX", int),
+            "db_connect_timeout_s": ("WAGE_PATROL_DB_CONNECT_TIMEOUT_S", float),
         }
         values = {}
         for key, (name, conv) in mapping.items():

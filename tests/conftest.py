@@ -62,3 +62,18 @@ def world(app_client: AppClient, clock: ManualClock) -> World:
 def grid1(world: World) -> Device:
     """grid1 (village 1) on its phone ``devA``, logged in to the world."""
     return world.device("grid1", "devA")
+
+
+# --- #18 PostgreSQL: databases for the tests (tests/pg_server.py) ---
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[Any]:
+    """Fresh PostgreSQL databases for this session; FAILS (never skips) when
+    PostgreSQL can be neither found nor started."""
+    from pg_server import Databases, PostgresMissing
+
+    try:
+        dbs = Databases()
+    except PostgresMissing as exc:
+        pytest.fail(f"PostgreSQL is required by these tests: {exc}", pytrace=False)
+    yield dbs
+    dbs.drop_all()

@@ -17,13 +17,14 @@ from sync_server.cli.common import (
     _out,
     _settings,
     _warn,
+    db_settings,
     scope_words,
     store_at,
     table,
 )
 from sync_server.domain.auth.passwords import verify_password
 from sync_server.domain.registry.importer import ImportFileError, import_sites
-from sync_server.store import BACKEND_ERRORS
+from sync_server.store import BACKEND_ERRORS, is_database_url
 from sync_server.store.base import UserRow
 
 
@@ -42,11 +43,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sync_server.settings import Settings
 
     db = Path(args.db)
-    if db.is_dir():
+    if not is_database_url(args.db) and db.is_dir():
         raise CliError(f"{args.db} is a directory, not a database file")
     try:
         settings = Settings.from_env(
-            db_path=db, blobs_dir=Path(args.blobs) if args.blobs else None, host=args.host,
+            **db_settings(args.db), blobs_dir=Path(args.blobs) if args.blobs else None, host=args.host,
             port=args.port, access_log=True if args.access_log else None)
     except ValueError as exc:  # an environment variable that does not read
         raise CliError(str(exc)) from None
@@ -60,7 +61,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from sync_server.demo import DEMO_PASSWORD, seed_demo
     from sync_server.settings import Settings
 
-    blobs = Path(args.blobs) if args.blobs else Settings(db_path=Path(args.db)).blob_path
+    blobs = Path(args.blobs) if args.blobs else Settings(**db_settings(args.db)).blob_path
     with store_at(args.db, must_exist=False) as store:
         summary = seed_demo(store, system_now_ms(), blobs=blobs, scrypt_n=_settings().scrypt_n)
     if not summary.seeded:
@@ -151,7 +152,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     from sync_server.settings import Settings
 
     try:
-        settings = Settings.from_env(db_path=Path(args.db),
+        settings = Settings.from_env(**db_settings(args.db),
                                      blobs_dir=Path(args.blobs) if args.blobs else None)
     except ValueError as exc:
         raise CliError(str(exc)) from None

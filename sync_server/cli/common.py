@@ -8,6 +8,7 @@ import getpass
 import sys
 import unicodedata
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from shared_schema.roles import FIELD_ROLES
@@ -20,6 +21,7 @@ from sync_server.store import (
     StoreMissing,
     StoreUnavailable,
     SyncStore,
+    is_database_url,
     open_store,
 )
 from sync_server.store.base import UserRow
@@ -59,6 +61,15 @@ def store_at(db: str, *, must_exist: bool = True) -> Iterator[SyncStore]:
         yield store
     finally:
         store.close()
+
+
+# --- #18 PostgreSQL store ---
+def db_settings(db: str) -> dict[str, object]:
+    """The ``Settings`` fields naming the database ``--db`` gives: a PostgreSQL
+    URL, or a SQLite file (then an URL in the environment does not apply)."""
+    if is_database_url(db):
+        return {"database_url": db}
+    return {"db_path": Path(db), "database_url": ""}
 
 
 def _width(text: str) -> int:

@@ -27,10 +27,12 @@ def _port(text: str) -> int:
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    default = os.environ.get("WAGE_PATROL_DB")
-    parser.add_argument("--db", metavar="PATH", default=default, required=default is None,
-                        help="the server's SQLite database file"
-                             + (" (default: $WAGE_PATROL_DB)" if default else ""))
+    default = os.environ.get("WAGE_PATROL_DB") or os.environ.get("WAGE_PATROL_DATABASE_URL")
+    parser.add_argument("--db", metavar="PATH|URL", default=default, required=default is None,
+                        help="the server's SQLite database file, or a PostgreSQL URL "
+                             "(postgresql://user@host:5432/dbname)"
+                             + (" (default: $WAGE_PATROL_DB or $WAGE_PATROL_DATABASE_URL)"
+                                if default else ""))
 
 
 def _command(commands: Any, name: str, help_: str, func: Callable[[argparse.Namespace], int],

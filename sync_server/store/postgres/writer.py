@@ -1,0 +1,192 @@
+"""The write side: transactions on a pooled connection, savepoints, and the
+pull times noted in memory.
+
+Every write transaction begins by locking the revision counter's row
+(``SELECT … FOR UPDATE``) and holds it until it commits or rolls back, in
+whichever server process it runs. Write transactions therefore run one at a
+time across processes: revisions are handed out and committed in order (the
+pull cursor rule, docs/protocol.md "Cursor"), and a mutation id is read from
+the ledger only after any earlier push of it committed (exactly once). In a
+process, writers queue on a lock before taking a connection, so a burst of
+writers holds one pooled connection, not the whole pool.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from sync_server.store.base import DeviceRow, StoredRecord
+from sync_server.store.postgres.auth import AuthReads, AuthWrites
+from sync_server.store.postgres.blobs import BlobReads, BlobWrites
+from sync_server.store.postgres.ledger import LedgerReads, LedgerWrites
+from sync_server.store.postgres.office import OfficeWrites
+from sync_server.store.postgres.records import RecordWrites
+
+T = TypeVar("T")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (no connection within the timeout, the
+    connection broke, the server is shutting down or starting): not a fault of
+    the statement."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
+def unavailable(exc: BaseException) -> Exception:
+    from sync_server.store import StoreUnavailable
+
+    return StoreUnavailable(f"the database is unavailable: {exc}".strip())
+
+
+class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
+                 BlobReads, BlobWrites, OfficeWrites):
+    """Writes inside one transaction, on its connection."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self._sp = 0
+        self._peeked: dict[tuple[str, str], StoredRecord | None] = {}
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        cur = self.conn.execute(sql, args)
+        return cur.fetchall() if cur.description is not None else []
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, args).rowcount
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._sp += 1
+        name = f"sp{self._sp}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._peeked.clear()
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+
+
+class Writer:
+    """``transaction``, ``write_grouped`` and ``note_pull`` over the pool."""
+
+    _pool: ConnectionPool
+
+    def __init__(self) -> None:
+        self._write_lock = threading.Lock()
+        # Pull times not yet written (device id -> ms), see ``note_pull``.
+        self._pulls: dict[str, int] = {}
+        self._pulls_since: float | None = None
+        self._pulls_lock = threading.Lock()
+
+    def _stored_device(self, device_id: str) -> DeviceRow | None:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTx]:
+        with self._write_lock:
+            try:
+                with self._pool.connection() as conn:
+                    yield from self._run(conn)
+            except (psycopg.Error, PoolTimeout) as exc:
+                if is_unavailable(exc):
+                    raise unavailable(exc) from exc
+                raise
+
+    def _run(self, conn: psycopg.Connection) -> Iterator[PostgresTx]:
+        conn.execute("BEGIN")
+        pulls: dict[str, int] = {}
+        try:
+            conn.execute("SELECT value FROM counters WHERE name='rev' FOR UPDATE")
+            yield PostgresTx(conn)
+            pulls = self._write_pulls(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._keep_pulls(pulls)
+            if not conn.closed and not conn.broken:
+                conn.execute("ROLLBACK")
+            raise
+
+    def write_grouped(self, fn: Callable[[PostgresTx], T]) -> T:
+        """``fn(tx)`` in a transaction of its own (the contract lets writers
+        share one; here each commits alone): its writes are undone if it raises."""
+        with self.transaction() as tx:
+            return fn(tx)
+
+    # pull bookkeeping ------------------------------------------------------------
+    #: A noted pull time waits at most this long for a transaction to carry it.
+    PULL_NOTE_MAX_WAIT_S = 2.0
+
+    def note_pull(self, device_id: str, at_ms: int, scope_version: int | None = None) -> None:
+        """As the SQLite store's: a changed scope version is written at once; a
+        pull time alone is kept in memory and written by the next write
+        transaction of this process (at most ``PULL_NOTE_MAX_WAIT_S`` later)."""
+        if scope_version is not None:
+            device = self._stored_device(device_id)
+            if device is not None and device.scope_version_seen != scope_version:
+                with self.transaction() as tx:
+                    tx.conn.execute(
+                        "UPDATE devices SET scope_version_seen=%s, last_pull_ms="
+                        "greatest(coalesce(last_pull_ms, 0), %s) WHERE device_id=%s",
+                        (scope_version, at_ms, device_id))
+                return
+        now = time.monotonic()
+        with self._pulls_lock:
+            self._pulls[device_id] = max(at_ms, self._pulls.get(device_id, at_ms))
+            if self._pulls_since is None:
+                self._pulls_since = now
+            due = now - self._pulls_since >= self.PULL_NOTE_MAX_WAIT_S
+        if due:
+            with self.transaction():
+                pass  # carries the noted pull times
+
+    def _write_pulls(self, conn: psycopg.Connection) -> dict[str, int]:
+        """Inside a write transaction: write the noted pull times; returns them
+        (kept again in memory if the transaction does not commit)."""
+        with self._pulls_lock:
+            pulls, self._pulls, self._pulls_since = self._pulls, {}, None
+        if pulls:
+            try:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "UPDATE devices SET last_pull_ms=greatest(coalesce(last_pull_ms, 0), %s) "
+                        "WHERE device_id=%s", [(ms, d) for d, ms in pulls.items()])
+            except BaseException:
+                self._keep_pulls(pulls)
+                raise
+        return pulls
+
+    def _keep_pulls(self, pulls: dict[str, int]) -> None:
+        if not pulls:
+            return
+        with self._pulls_lock:  # not written: keep them for the next transaction
+            for d, ms in pulls.items():
+                self._pulls[d] = max(ms, self._pulls.get(d, ms))
+            self._pulls_since = self._pulls_since or time.monotonic()
+
+    def _with_pull(self, device: DeviceRow) -> DeviceRow:
+        with self._pulls_lock:
+            ms = self._pulls.get(device.device_id)
+        if ms is not None and (device.last_pull_ms is None or ms > device.last_pull_ms):
+            device.last_pull_ms = ms
+        return device

@@ -1,0 +1,102 @@
+"""PostgresStore: the conformance suite on a fresh PostgreSQL database per
+test, plus PostgreSQL specifics (tests/store/test_postgres_concurrency.py:
+the cursor and exactly-once across connections)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from .conformance import SyncStoreConformance, put
+from sync_server.store import StoreMissing, StoreUnavailable, open_store
+from sync_server.store.base import Visibility
+from sync_server.store.postgres import PostgresStore
+from sync_server.store.postgres.migrations import MIGRATIONS
+
+
+@pytest.fixture
+def pg_url(pg_databases: Any) -> Iterator[str]:
+    url = pg_databases.fresh()
+    yield url
+    pg_databases.drop(url)
+
+
+@pytest.fixture
+def open_another(pg_url: str) -> Iterator[Callable[[], PostgresStore]]:
+    opened: list[PostgresStore] = []
+
+    def open_() -> PostgresStore:
+        s = PostgresStore(pg_url)
+        opened.append(s)
+        return s
+
+    yield open_
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[PostgresStore]:
+    s = PostgresStore(pg_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+class TestPostgresStore(SyncStoreConformance):
+    pass
+
+
+def test_migrations_are_recorded_once(store: PostgresStore) -> None:
+    assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    store.migrate()
+    assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    assert store.pending_migrations() == []
+
+
+def test_a_new_database_is_migrated_from_nothing(pg_databases: Any) -> None:
+    url = pg_databases.empty()
+    store = open_store(url)
+    try:
+        assert store.pending_migrations() == [name for name, _ in MIGRATIONS]
+        store.migrate()
+        assert store.pending_migrations() == []
+        with store.transaction() as tx:
+            put(tx, "site", "s1", {"name": "工地"})
+        assert [r.id for r in store.change_rows_since(0, 10, Visibility(all=True), upto=1)] == [
+            "s1"]
+    finally:
+        store.close()
+        pg_databases.drop(url)
+
+
+def test_open_store_refuses_an_empty_database_when_asked_not_to_create(
+        pg_databases: Any) -> None:
+    url = pg_databases.empty()
+    try:
+        with pytest.raises(StoreMissing):
+            open_store(url, create=False)
+    finally:
+        pg_databases.drop(url)
+
+
+def test_an_unreachable_server_is_unavailable() -> None:
+    with pytest.raises(StoreUnavailable, match="unavailable"):
+        open_store("postgresql://postgres@127.0.0.1:1/nothing", connect_timeout=1)
+
+
+def test_the_database_going_away_is_unavailable(pg_databases: Any) -> None:
+    url = pg_databases.fresh()
+    store = open_store(url)
+    try:
+        assert store.max_rev() == 0
+        pg_databases.drop(url)  # terminates the store's connections
+        with pytest.raises(StoreUnavailable):
+            for _ in range(3):  # the pool may hand out a connection it has not seen die
+                store.max_rev()
+        with pytest.raises(StoreUnavailable):
+            with store.transaction():
+                pass
+    finally:
+        store.close()
