@@ -21,7 +21,8 @@ from sync_server.domain.registry.service import publish_calendar, publish_templa
 from sync_server.domain.reports.controller import ReportController
 from sync_server.domain.uploads.controller import BlobController, UploadController
 from sync_server.domain.uploads import service as uploads
-from sync_server.domain.uploads.service import BlobStore
+from sync_server.blobs import BlobStore, open_blobs
+from sync_server import observability
 from sync_server.body import WireBody, WireRequest
 from sync_server.dependencies import DEPENDENCIES
 from sync_server.errors import EXCEPTION_HANDLERS, error_response
@@ -54,6 +55,7 @@ def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[st
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
     checks["blobs"] = "writable" if blobs.writable() else "not writable"
+    checks["blob_store"] = blobs.kind
     free = blobs.free_bytes()
     try:
         free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
@@ -104,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
         # a login storm does not hold the threads pushes and pulls need.
         to_thread.current_default_thread_limiter().total_tokens = settings.worker_thread_limit
         app.state.login_limiter = CapacityLimiter(2 * SCRYPT_THREADS)
-        app.state.blobs = BlobStore(settings.blob_path)
+        app.state.blobs = open_blobs(settings.blob_location)
         app.state.gc_rounds = 0
         collector = (asyncio.get_running_loop().create_task(_collector(app, settings))
                      if settings.gc_interval_ms > 0 else None)
@@ -117,17 +119,25 @@ def create_app(settings: Settings) -> Litestar:
                     await collector
                 except asyncio.CancelledError:
                     pass
+            app.state.blobs.close()
             store.close()
 
+    # --- #18 ops: request id, metrics, 503 while the database is down ---
+    ops_handlers: list[Any] = [observability.metrics_controller()] if settings.metrics else []
+    ops_middleware: list[Any] = [observability.request_id_middleware]
+    if settings.metrics:
+        ops_middleware.append(observability.prometheus_config().middleware)
+    unavailable = {e: observability.handle_unavailable for e in observability.unavailable_errors()}
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers],
+        middleware=ops_middleware,
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,
         return_dto=None,
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **unavailable},
         openapi_config=openapi_config(),
         request_max_body_size=1024 * 1024,
         debug=False,

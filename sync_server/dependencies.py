@@ -8,7 +8,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 
 from sync_server.domain.principal import Principal
-from sync_server.domain.uploads.service import BlobStore
+from sync_server.blobs import BlobStore
 from sync_server.guards import current_principal
 from sync_server.settings import Settings
 from sync_server.store.base import SyncStore
@@ -35,7 +35,7 @@ CurrentPrincipal = NamedDependency[Principal]
 #: A Protocol, which the signature model cannot check an instance against.
 Store = NamedDependency[SkipValidation[SyncStore]]
 AppSettings = NamedDependency[Settings]
-Blobs = NamedDependency[BlobStore]
+Blobs = NamedDependency[SkipValidation[BlobStore]]  # a Protocol too
 
 DEPENDENCIES = {
     "principal": Provide(provide_principal, sync_to_thread=False),

@@ -36,6 +36,12 @@ def _addresses(text: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in text.split(",") if a.strip())
 
 
+def _log_format(text: str) -> str:
+    if text not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {text!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/server.db")
@@ -107,6 +113,13 @@ class Settings:
     #: Free bytes the blob disk keeps: an upload that would go below it is
     #: refused (507 ``storage_full``), and ``/readyz`` answers 503.
     min_free_bytes: int = 256 * MiB
+    # --- #18 ops ---
+    #: Log lines as ``text`` or ``json`` (one object per line, with the request id).
+    log_format: str = "text"
+    #: ``/metrics`` (Prometheus) served; keep it off the public side (docs/deploy.md).
+    metrics: bool = True
+    #: Photos in PostgreSQL instead of ``blobs_dir`` (``WAGE_PATROL_BLOBS`` as a URL).
+    blobs_url: str | None = None
     now_ms: Callable[[], int] = field(default=system_now_ms, compare=False)
     # --- #18 PostgreSQL store ---
     #: A PostgreSQL database (``postgresql://user@host:5432/dbname``): when set
@@ -135,6 +148,11 @@ class Settings:
     @property
     def blob_path(self) -> Path:
         return self.blobs_dir or Path(self.db_path).parent / "blobs"
+
+    @property
+    def blob_location(self) -> Path | str:
+        """Where photos live: a ``postgresql://`` URL or a directory."""
+        return self.blobs_url or self.blob_path
 
     @property
     def worker_thread_limit(self) -> int:
@@ -178,6 +196,9 @@ class Settings:
             "db_pool_min": ("WAGE_PATROL_DB_POOL_MIN", int),
             "db_pool_max": ("WAGE_PATROL_DB_POOL_MAX", int),
             "db_connect_timeout_s": ("WAGE_PATROL_DB_CONNECT_TIMEOUT_S", float),
+            # --- #18 ops ---
+            "log_format": ("WAGE_PATROL_LOG_FORMAT", _log_format),
+            "metrics": ("WAGE_PATROL_METRICS", _flag),
         }
         values = {}
         for key, (name, conv) in mapping.items():
@@ -186,5 +207,9 @@ class Settings:
                     values[key] = conv(env[name])
                 except ValueError as exc:
                     raise ValueError(f"${name}: {exc}") from None
+        if "://" in env.get("WAGE_PATROL_BLOBS", ""):  # --- #18 ops: photos in PostgreSQL
+            values["blobs_url"], values["blobs_dir"] = env["WAGE_PATROL_BLOBS"], None
+        if "://" in env.get("WAGE_PATROL_DB", ""):  # a database URL stays a URL (workers)
+            values["db_path"] = env["WAGE_PATROL_DB"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **values)

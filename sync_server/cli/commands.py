@@ -1,5 +1,5 @@
-"""``sync-server`` commands on the server and its database as a whole: serve,
-seed-demo, demo-info, import-sites, backup, gc."""
+"""``sync-server`` commands on the server and its database as a whole:
+seed-demo, demo-info, import-sites, gc (serve, backup, restore: ``ops``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from sync_server.cli.common import (
 )
 from sync_server.domain.auth.passwords import verify_password
 from sync_server.domain.registry.importer import ImportFileError, import_sites
-from sync_server.store import BACKEND_ERRORS, is_database_url
 from sync_server.store.base import UserRow
 
 
@@ -34,27 +33,6 @@ def tune_gc(gen0: int) -> None:
     if gen0 > 0:
         _, gen1, gen2 = gc.get_threshold()
         gc.set_threshold(gen0, gen1, gen2)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from sync_server.app import create_app
-    from sync_server.settings import Settings
-
-    db = Path(args.db)
-    if not is_database_url(args.db) and db.is_dir():
-        raise CliError(f"{args.db} is a directory, not a database file")
-    try:
-        settings = Settings.from_env(
-            **db_settings(args.db), blobs_dir=Path(args.blobs) if args.blobs else None, host=args.host,
-            port=args.port, access_log=True if args.access_log else None)
-    except ValueError as exc:  # an environment variable that does not read
-        raise CliError(str(exc)) from None
-    tune_gc(settings.gc_gen0)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                access_log=settings.access_log)
-    return EXIT_OK
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
@@ -126,38 +104,18 @@ def cmd_import_sites(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    target = Path(args.path)
-    if target.exists():
-        raise CliError(f"{args.path} already exists; choose a new file name")
-    with store_at(args.db) as store:
-        if target.resolve() == Path(args.db).resolve():
-            raise CliError("the backup must go to another file than the database")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            health = store.backup(target)
-        except BACKEND_ERRORS as exc:
-            target.unlink(missing_ok=True)
-            raise CliError(f"backup failed: {exc}") from None
-    if not health.ok:
-        raise CliError(f"the backup at {args.path} failed its integrity check: "
-                       + "; ".join(health.problems))
-    size = target.stat().st_size
-    _out(f"backed up {args.db} to {args.path}: {_human(size)}, integrity ok")
-    return EXIT_OK
-
-
 def cmd_gc(args: argparse.Namespace) -> int:
-    from sync_server.domain.uploads.service import BlobStore, collect
-    from sync_server.settings import Settings
+    from sync_server.blobs import open_blobs
+    from sync_server.cli.ops import _settings as ops_settings
+    from sync_server.domain.uploads.service import collect
 
+    settings = ops_settings(args)  # --- #18: the photo store may be PostgreSQL ---
+    blobs = open_blobs(settings.blob_location)
     try:
-        settings = Settings.from_env(**db_settings(args.db),
-                                     blobs_dir=Path(args.blobs) if args.blobs else None)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    with store_at(args.db) as store:
-        done = collect(store, BlobStore(settings.blob_path), settings)
+        with store_at(args.db) as store:
+            done = collect(store, blobs, settings)
+    finally:
+        blobs.close()
     _out(f"removed {done.expired_uploads} expired upload(s), {done.stray_partials} stray "
          f"partial file(s) and {done.orphan_blobs} orphan blob(s): {_human(done.bytes_freed)} "
          "freed")

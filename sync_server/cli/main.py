@@ -9,6 +9,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from sync_server.cli import commands as server_commands
+from sync_server.cli import ops
 from sync_server.cli import users
 from sync_server.cli.common import EXIT_USAGE, EXIT_USER_ERROR, PROG, CliError
 from sync_server.domain.auth.service import ROLES
@@ -53,12 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "its database. Exit codes: 0 ok, 1 error, 2 usage.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = _command(commands, "serve", "run the sync server", server_commands.cmd_serve)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
-    p.add_argument("--access-log", action="store_true",
-                   help="log a line per request (default off; $WAGE_PATROL_ACCESS_LOG)")
+    ops.add_commands(commands, _command)  # --- #18 ops: serve, backup, restore ---
 
     p = _command(commands, "seed-demo", "seed the 回龙坝镇 demo database",
                  server_commands.cmd_seed_demo)
@@ -118,9 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(commands, "import-sites", "import a site list (.xlsx or .csv)",
                  server_commands.cmd_import_sites, "file")
     p.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
-
-    _command(commands, "backup", "copy the database while it is in use",
-             server_commands.cmd_backup, "path")
 
     p = _command(commands, "gc", "remove expired uploads and orphan photo blobs",
                  server_commands.cmd_gc)

@@ -20,10 +20,11 @@ def counts(api, path):
 
 
 def test_backup_copies_everything(db, api, cli, tmp_path):
-    target = tmp_path / "backups" / "2025-10-09.db"
-    res = cli("backup", target, "--db", db)
+    backup = tmp_path / "backups" / "2025-10-09"
+    res = cli("backup", backup, "--db", db)
     assert res.code == 0, res.err
-    assert "integrity ok" in res.out and str(target) in res.out
+    assert "integrity ok" in res.out and str(backup) in res.out
+    target = backup / "database.sqlite3"  # beside manifest.json and photos/
     assert target.is_file() and target.stat().st_size > 0
     conn = sqlite3.connect(target)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -36,8 +37,8 @@ def test_backup_copies_everything(db, api, cli, tmp_path):
 def test_backup_while_the_server_holds_the_database(db, api, cli, tmp_path):
     with api.client(db) as client:
         api.login(client, "office1")
-        assert cli("backup", tmp_path / "live.db", "--db", db).code == 0
-    with api.store(tmp_path / "live.db") as store:
+        assert cli("backup", tmp_path / "live", "--db", db).code == 0
+    with api.store(tmp_path / "live" / "database.sqlite3") as store:
         assert "dev-1" in [d.device_id for d in store.list_devices()]
 
 

@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 import sync_server.domain.uploads.service as upload_service
+import sync_server.blobs.directory as blob_directory
 from server.support import (
     DAY_MS,
     AppClient,
@@ -432,7 +433,7 @@ def test_a_full_disk_mid_patch_answers_507_and_keeps_nothing_half_written(
         f = real_open(path, mode, *args, **kwargs)
         return _FullFile(f, 3000) if ("+" in mode or "w" in mode) else f
 
-    monkeypatch.setattr(upload_service, "open", full_open, raising=False)
+    monkeypatch.setattr(blob_directory, "open", full_open, raising=False)  # where partial bytes are written
     r = patch(world.http, dev, location, 1000, data[1000:])
     err = error_of(r, 507)
     assert err["code"] == "storage_full"

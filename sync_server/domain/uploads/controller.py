@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator, BinaryIO
 
 from anyio import to_thread
 from litestar import Controller, Request, Response, delete, get, head, patch, post, route
@@ -19,7 +19,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.params import FromPath, HeaderParameter
-from litestar.response import File
+from litestar.response import Stream
 
 from sync_server.domain.errors import DomainError
 from sync_server.domain.uploads import service
@@ -151,15 +151,24 @@ class BlobController(Controller):
     @get("/{sha256:str}", summary="Photo bytes by sha256", operation_id="blob_get",
          media_type="image/jpeg")
     async def get_blob(self, principal: CurrentPrincipal, store: Store, blobs: Blobs,
-                       sha256: FromPath[str]) -> File:
-        path = await to_thread.run_sync(service.blob_for, store, blobs, principal, sha256)
-        return File(path=path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=31536000, immutable",
-                             "ETag": f'"{sha256}"'})
+                       sha256: FromPath[str]) -> Stream:
+        stream = await to_thread.run_sync(service.blob_for, store, blobs, principal, sha256)
+        size = await to_thread.run_sync(blobs.size, sha256)
+        return Stream(_chunks(stream), media_type="image/jpeg", headers={
+            "Content-Length": str(size), "Content-Disposition": "inline",
+            "Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{sha256}"'})
 
     @head("/{sha256:str}", summary="Does the server hold this photo?", operation_id="blob_head")
     async def head_blob(self, principal: CurrentPrincipal, store: Store, blobs: Blobs,
                         sha256: FromPath[str]) -> Response[None]:
-        path = await to_thread.run_sync(service.blob_for, store, blobs, principal, sha256)
-        return Response(content=b"", status_code=200,
-                        headers={"Content-Length": str(path.stat().st_size)})
+        size = await to_thread.run_sync(service.check_blob, store, blobs, principal, sha256)
+        return Response(content=b"", status_code=200, headers={"Content-Length": str(size)})
+
+
+async def _chunks(stream: BinaryIO) -> AsyncIterator[bytes]:
+    """A photo's bytes in 64 KiB reads off the event loop, whichever engine holds them."""
+    try:
+        while chunk := await to_thread.run_sync(stream.read, 1 << 16):
+            yield chunk
+    finally:
+        stream.close()

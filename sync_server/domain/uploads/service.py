@@ -1,9 +1,10 @@
 """Content-addressed photo blobs and tus 1.0 resumable uploads.
 
-An upload is a partial file under ``<blobs>/partial/<id>`` plus a row with
-its offset. Bytes are appended and fsynced before the offset moves, so a cut
-connection resumes from what is on disk. On the last byte the sha256 is
-checked; a verified blob moves to ``<blobs>/<aa>/<sha256>`` once.
+An upload is a row with its offset (the store's) plus its partial bytes (the
+blob store's, ``sync_server.blobs``: a directory or PostgreSQL, seen by every
+worker process). Bytes are appended and made durable before the offset moves,
+so a cut connection resumes from what was kept, on whichever process. On the
+last byte the sha256 is checked; a verified blob is promoted once.
 
 Bounds (issue 14): an upload expires ``upload_expiry_ms`` after bytes last
 arrived (tus Expiration); a device's unfinished uploads hold at most
@@ -24,18 +25,16 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import hashlib
 import logging
-import os
 import re
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import AsyncIterator, BinaryIO
 
 from anyio import to_thread
 
 from shared_schema.ids import uuid7
+from sync_server.blobs import BlobStore as Blobs, DirectoryBlobs, PartialWriter
+from sync_server.observability import UPLOAD_BYTES, UPLOADS
 from sync_server.domain.principal import Principal
 from sync_server.domain.sync.rules import CREATE_ROLES
 from sync_server.domain.errors import DomainError, is_disk_full, storage_full
@@ -51,45 +50,13 @@ BUSY_RETRY_S = 1
 QUOTA_RETRY_S = 60
 
 
-class BlobStore:
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        (self.root / "partial").mkdir(parents=True, exist_ok=True)
-        (self.root / "trash").mkdir(parents=True, exist_ok=True)
-
-    def path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
-
-    def partial(self, upload_id: str) -> Path:
-        return self.root / "partial" / upload_id
-
-    def trash(self, sha256: str) -> Path:
-        return self.root / "trash" / sha256
-
-    def has(self, sha256: str) -> bool:
-        return self.path(sha256).exists()
-
-    def promote(self, upload_id: str, sha256: str) -> None:
-        target = self.path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.partial(upload_id), target)
-
-    def free_bytes(self) -> int:
-        return shutil.disk_usage(self.root).free
-
-    def writable(self) -> bool:
-        probe = self.root / "partial" / f".probe-{uuid7()}"
-        try:
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError:
-            return False
-        return True
+#: The directory engine under its old name (the demo seed and tests build it).
+BlobStore = DirectoryBlobs
 
 
-def _write(f: BinaryIO, data: bytes) -> None:
-    """Append ``data`` to a partial file (the one place upload bytes hit the disk)."""
-    f.write(data)
+def _write(w: PartialWriter, data: bytes) -> None:
+    """Append ``data`` to an upload's partial bytes (the one place they are written)."""
+    w.write(data)
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -122,7 +89,7 @@ def expires_header(settings: Settings, upload: UploadRow) -> str:
     return email.utils.formatdate(expires_at(settings, upload) / 1000, usegmt=True)
 
 
-def create_upload(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
+def create_upload(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,
                   length_header: str | None, metadata_header: str | None) -> UploadRow:
     if p.role not in CREATE_ROLES["photo"]:  # the bytes would serve no photo record
         raise DomainError("forbidden", f"the {p.role} role records no photos, so it uploads none",
@@ -151,8 +118,9 @@ def create_upload(store: SyncStore, blobs: BlobStore, settings: Settings, p: Pri
             if blobs.free_bytes() - length < settings.min_free_bytes:
                 raise storage_full("the photo store is full; try again later",
                                    need=length)
-            blobs.partial(upload.id).touch()
+            blobs.start_partial(upload.id)
         tx.put_upload(upload)
+    UPLOADS.labels("created" if upload.offset < length else "deduplicated").inc()
     return upload
 
 
@@ -212,7 +180,7 @@ def _release(store: SyncStore, upload: UploadRow, token: str, offset: int, now: 
         return tx.release_upload(upload.id, token, offset, now)
 
 
-async def append(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
+async def append(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,
                  upload_id: str, offset_header: str | None, content_type: str | None,
                  chunks: AsyncIterator[bytes], content_encoding: str | None = None) -> UploadRow:
     if (content_type or "").split(";")[0].strip() != "application/offset+octet-stream":
@@ -245,54 +213,56 @@ class _Outcome:
     too_large: bool = False
 
 
-async def _receive(store: SyncStore, blobs: BlobStore, settings: Settings, upload: UploadRow,
+async def _receive(store: SyncStore, blobs: Blobs, settings: Settings, upload: UploadRow,
                    token: str, chunks: AsyncIterator[bytes]) -> _Outcome:
     """Write the body after the offset, fsynced; never raises: what happened
     is in the outcome, for ``_settle`` to answer under the lock."""
     out = _Outcome()
-    path = blobs.partial(upload.id)
     room = upload.length - upload.offset
     renewed = settings.now_ms()
     try:
-        with open(path, "r+b" if path.exists() else "wb") as f:
-            f.seek(upload.offset)
-            f.truncate()
-            try:
-                async for chunk in chunks:
-                    if len(chunk) > room - out.written:
-                        out.too_large = True
-                        break
-                    now = settings.now_ms()
-                    if now - renewed > settings.upload_lock_ms // 2:
-                        renewed = now
-                        with store.transaction() as tx:
-                            if not tx.renew_upload_claim(upload.id, token, now):
-                                out.error = _busy(upload)
-                                return out  # another request owns the file now
-                    _write(f, chunk)
-                    out.written += len(chunk)
-            except BaseException as exc:  # reported by _settle
-                out.error = exc
+        w = await to_thread.run_sync(blobs.writer, upload.id, upload.offset)
+    except OSError as exc:  # opening or truncating the partial bytes
+        out.error = exc
+        return out
+    try:
+        try:
+            async for chunk in chunks:
+                if len(chunk) > room - out.written:
+                    out.too_large = True
+                    break
+                now = settings.now_ms()
+                if now - renewed > settings.upload_lock_ms // 2:
+                    renewed = now
+                    with store.transaction() as tx:
+                        if not tx.renew_upload_claim(upload.id, token, now):
+                            out.error = _busy(upload)
+                            return out  # another request owns the bytes now
+                _write(w, chunk)
+                out.written += len(chunk)
+        except BaseException as exc:  # reported by _settle
+            out.error = exc
+        try:
             if out.too_large or (out.error is not None and is_disk_full(out.error)):
                 # Nothing half-written: back to the offset the row holds.
-                f.seek(upload.offset)
-                f.truncate()
+                w.truncate()
                 out.written = 0
+            w.sync()
+        except OSError as exc:
+            if out.error is None:
+                out.error = exc
             try:
-                f.flush()
-                os.fsync(f.fileno())
-            except OSError as exc:
-                if out.error is None:
-                    out.error = exc
-                f.truncate(upload.offset)
-                out.written = 0
-    except OSError as exc:  # opening or truncating the partial file
-        out.error = exc
-        out.written = 0
+                w.truncate()
+            except OSError:
+                pass  # the row's offset stays; the next PATCH truncates again
+            out.written = 0
+    finally:
+        w.close()
+    UPLOAD_BYTES.inc(out.written)
     return out
 
 
-def _settle(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
+def _settle(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,
             upload: UploadRow, token: str, out: _Outcome) -> UploadRow:
     """Move the offset by what reached the disk (finishing the blob on the last
     byte) and drop the lock; then answer the error, if any."""
@@ -319,27 +289,24 @@ def _settle(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
     return upload
 
 
-def _finish(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
+def _finish(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,
             upload: UploadRow, token: str, now: int) -> None:
     """The last byte arrived: check the sha256, then in one transaction move the
     file into place, record the blob and its holder, and mark the upload
     complete (HEAD says complete only once the blob can be served)."""
-    digest = hashlib.sha256()
-    with open(blobs.partial(upload.id), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != upload.sha256:
-        blobs.partial(upload.id).unlink(missing_ok=True)
+    got = blobs.partial_sha256(upload.id)
+    if got != upload.sha256:
+        blobs.discard_partial(upload.id)
         with store.transaction() as tx:
             tx.delete_upload(upload.id)
         raise DomainError("checksum_mismatch",
                           "the bytes do not match the sha256 given; the upload was discarded",
-                          expected=upload.sha256, got=digest.hexdigest())
+                          expected=upload.sha256, got=got)
     with store.transaction() as tx:
         # Under the writer's lock: ``collect`` cannot take the blob away between
         # the file move and its row.
         if blobs.has(upload.sha256):
-            blobs.partial(upload.id).unlink(missing_ok=True)
+            blobs.discard_partial(upload.id)
         else:
             blobs.promote(upload.id, upload.sha256)
         tx.put_blob(upload.sha256, upload.length, now, p.device_id)
@@ -351,9 +318,10 @@ def _finish(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal
             tx.add_blob_holder(upload.sha256, user_id, now)
         if not tx.release_upload(upload.id, token, upload.length, now):
             raise _busy(upload)
+    UPLOADS.labels("completed").inc()
 
 
-def terminate(store: SyncStore, blobs: BlobStore, settings: Settings, p: Principal,
+def terminate(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,
               upload_id: str) -> None:
     upload = get_upload(store, p, upload_id)
     token = uuid7()
@@ -363,17 +331,27 @@ def terminate(store: SyncStore, blobs: BlobStore, settings: Settings, p: Princip
                                now - settings.upload_lock_ms):
             raise _busy(upload)  # a PATCH is writing it (or moved it on)
         tx.delete_upload(upload.id)
-    blobs.partial(upload.id).unlink(missing_ok=True)
+    blobs.discard_partial(upload.id)
 
 
-def blob_for(store: SyncStore, blobs: BlobStore, p: Principal, sha256: str) -> Path:
-    """The blob's path if this caller sent its bytes, or may see a photo record
-    naming it whose creator sent them."""
-    if not SHA256.match(sha256) or not store.has_blob(sha256) or not blobs.has(sha256):
+def check_blob(store: SyncStore, blobs: Blobs, p: Principal, sha256: str) -> int:
+    """The blob's size if this caller sent its bytes, or may see a photo record
+    naming it whose creator sent them; else ``not_found``."""
+    size = blobs.size(sha256) if SHA256.match(sha256) and store.has_blob(sha256) else None
+    if size is None or not store.blob_visible(sha256, p.visibility()):
         raise DomainError("not_found", "no such photo")
-    if not store.blob_visible(sha256, p.visibility()):
-        raise DomainError("not_found", "no such photo")
-    return blobs.path(sha256)
+    return size
+
+
+def blob_for(store: SyncStore, blobs: Blobs, p: Principal, sha256: str) -> BinaryIO:
+    """The photo's bytes as a readable stream (the caller closes it), under the
+    rights of ``check_blob``: the one way a photo is read, whichever engine
+    holds it (downloads, documents)."""
+    check_blob(store, blobs, p, sha256)
+    try:
+        return blobs.open(sha256)
+    except FileNotFoundError:  # collected between the check and the read
+        raise DomainError("not_found", "no such photo") from None
 
 
 # --- collection -----------------------------------------------------------------
@@ -387,14 +365,7 @@ class Collected:
     bytes_freed: int = 0
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def collect(store: SyncStore, blobs: BlobStore, settings: Settings) -> Collected:
+def collect(store: SyncStore, blobs: Blobs, settings: Settings) -> Collected:
     """Remove expired uploads (rows and partial files), partial files no upload
     names, and blobs no live photo record has named for ``orphan_grace_ms``.
     Safe beside live requests and other processes; run by the server every
@@ -406,53 +377,36 @@ def collect(store: SyncStore, blobs: BlobStore, settings: Settings) -> Collected
         expired = tx.sweep_uploads(now - settings.upload_expiry_ms + 1,
                                    now - settings.upload_lock_ms)
     for upload in expired:
-        path = blobs.partial(upload.id)
-        done.bytes_freed += _size(path)
-        path.unlink(missing_ok=True)
+        done.bytes_freed += blobs.discard_partial(upload.id)
     done.expired_uploads = len(expired)
 
-    # A partial file without its row (a crash between the two): after the expiry.
-    for path in (blobs.root / "partial").iterdir():
-        if path.name.startswith(".") or store.get_upload(path.name) is not None:
+    # Partial bytes without their row (a crash between the two): after the expiry.
+    for upload_id in list(blobs.stray_partials(now - settings.upload_expiry_ms)):
+        if store.get_upload(upload_id) is not None:
             continue
-        try:
-            if path.stat().st_mtime * 1000 > now - settings.upload_expiry_ms:
-                continue
-        except OSError:
-            continue
-        done.bytes_freed += _size(path)
-        path.unlink(missing_ok=True)
+        done.bytes_freed += blobs.discard_partial(upload_id)
         done.stray_partials += 1
 
-    _empty_trash(store, blobs)
+    # Blobs left in the trash by a process that died mid-collection: back
+    # those whose row survived (that transaction did not commit), drop the rest.
+    blobs.recover_trash(store.has_blob)
     moved: list[str] = []
     try:
         with store.transaction() as tx:
             for sha in tx.sweep_orphan_blobs(now, settings.orphan_grace_ms):
                 if blobs.has(sha):
-                    os.replace(blobs.path(sha), blobs.trash(sha))
+                    blobs.trash(sha)
                     moved.append(sha)
                 done.orphan_blobs += 1
     except BaseException:
-        for sha in moved:  # rolled back: the rows are still there, so are the files
-            os.replace(blobs.trash(sha), blobs.path(sha))
+        for sha in moved:  # rolled back: the rows are still there, so are the bytes
+            blobs.untrash(sha)
         raise
     for sha in moved:
-        done.bytes_freed += _size(blobs.trash(sha))
-        blobs.trash(sha).unlink(missing_ok=True)
+        done.bytes_freed += blobs.purge(sha)
     if done.expired_uploads or done.stray_partials or done.orphan_blobs:
         log.info("collected %d expired uploads, %d stray partial files, %d orphan blobs "
                  "(%d bytes)", done.expired_uploads, done.stray_partials, done.orphan_blobs,
                  done.bytes_freed)
     return done
 
-
-def _empty_trash(store: SyncStore, blobs: BlobStore) -> None:
-    """Files left in the trash by a process that died mid-collection: put back
-    those whose row survived (the transaction did not commit), drop the rest."""
-    for path in (blobs.root / "trash").iterdir():
-        if SHA256.match(path.name) and store.has_blob(path.name) and not blobs.has(path.name):
-            blobs.path(path.name).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, blobs.path(path.name))
-        else:
-            path.unlink(missing_ok=True)
