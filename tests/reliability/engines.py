@@ -299,6 +299,40 @@ class LaunchedServer:
         if self.alive:
             self._signal_group(signal.SIGTERM, 15)
 
+    def connection_holders(self) -> set[int]:
+        """The server processes holding an open client connection now (the
+        workers busy with, or keeping alive, a device's requests)."""
+        want = f"0100007F:{self.port:04X}"
+        inodes = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            f = line.split()
+            if f[1] == want and f[3] == "01":  # ESTABLISHED, the server's end
+                inodes.add(f"socket:[{f[9]}]")
+        holders = set()
+        for pid in self.pids():
+            try:
+                fds = list(Path(f"/proc/{pid}/fd").iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if fd.readlink().as_posix() in inodes:
+                        holders.add(pid)
+                        break
+                except OSError:
+                    continue
+        return holders
+
+    def kill_busy_worker(self) -> int | None:
+        """SIGKILL one worker that holds a client connection (the supervisor
+        starts a new one); the pid killed, or None if none held one."""
+        assert self.proc is not None
+        busy = sorted(self.connection_holders() - {self.proc.pid})
+        if not busy:
+            return None
+        os.kill(busy[0], signal.SIGKILL)
+        return busy[0]
+
     # reading the server's truth --------------------------------------------------------
     def record(self, entity: str, id: str) -> dict[str, Any] | None:
         with opened(self.location) as store:

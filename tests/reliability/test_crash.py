@@ -24,7 +24,7 @@ from device.test_crash import kill_while_recording
 from field_app.core import Device
 
 from .conftest import size
-from .engines import PG_2W, SQLITE, ServerSpec, integrity, opened
+from .engines import PG_2W, SQLITE, LaunchedServer, ServerSpec, integrity, opened
 
 
 def outbox_ids(dev: Device) -> dict[str, int]:
@@ -50,12 +50,58 @@ def assert_exactly_once(location: str | Path, device_id: str, sent: dict[str, in
     assert {e.device_id for e in entries.values() if e} == {device_id}
 
 
-@pytest.mark.parametrize("spec", [SQLITE, PG_2W], ids=lambda s: s.id)
+def kill_workers_while_syncing(srv: LaunchedServer, dev: Device, rng: random.Random,
+                               kills_wanted: int) -> tuple[int, int, int]:
+    """While the device syncs, SIGKILL the worker holding its connection each
+    time the ledger grew by a random amount: (kills, syncs that saw an error,
+    mutations the server answered ``duplicate``: committed, answer lost, resent)."""
+    stop = threading.Event()
+    killed: list[int] = []
+
+    def killer() -> None:
+        with opened(srv.location) as watch:
+            for _ in range(kills_wanted):
+                target = watch.device_stats(dev.device_id).mutations_received + rng.randint(1, 150)
+                while not stop.is_set() and \
+                        watch.device_stats(dev.device_id).mutations_received < target:
+                    time.sleep(0.001)
+                time.sleep(rng.random() * 0.03)
+                until = time.monotonic() + 10
+                while not stop.is_set() and time.monotonic() < until:
+                    pid = srv.kill_busy_worker()
+                    if pid:
+                        killed.append(pid)
+                        break
+                    time.sleep(0.001)
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    errors = syncs = dups = 0
+    while dev.status().pending_mutations and syncs < 100:
+        syncs += 1
+        report = dev.sync()
+        errors += bool(report.errors)
+        dups += report.duplicates
+        assert not report.login_required, report
+    stop.set()
+    thread.join(timeout=40)
+    assert len(killed) == kills_wanted, (killed, kills_wanted)
+    assert len(set(killed)) == len(killed)  # each a new worker the supervisor started
+    return len(killed), errors, dups
+
+
+@pytest.mark.parametrize("spec,victim", [(SQLITE, "server"), (PG_2W, "server"),
+                                         (PG_2W, "worker")],
+                         ids=["sqlite", "postgresql-2w", "postgresql-2w-one-worker"])
 def test_server_sigkilled_at_random_moments_during_5000_mutations(
-        spec: ServerSpec, launch, make_device, figures) -> None:
+        spec: ServerSpec, victim: str, launch, make_device, figures) -> None:
     """Every process of the server (both workers on PostgreSQL) is SIGKILLed
     while a push commits, again and again; after restarts the ledger holds
-    each mutation once and every edit was applied exactly once."""
+    each mutation once and every edit was applied exactly once. The
+    ``worker`` variant kills only the worker holding the device's connection:
+    the other worker answers the retries while the supervisor starts a new one."""
     srv = launch(spec)
     rng = random.Random(6)
     kills_wanted = size(4, 30)
@@ -76,13 +122,16 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
     sent = outbox_ids(dev)
     assert len(sent) == total
 
-    kills = mid_push = 0
+    kills = mid_push = dups = 0
     rounds = 0
+    if victim == "worker":
+        kills, mid_push, dups = kill_workers_while_syncing(srv, dev, rng, kills_wanted)
+
     def received() -> int:
         with opened(srv.location) as store:  # one store per thread: SQLite's rule
             return store.device_stats(dev.device_id).mutations_received
 
-    while dev.status().pending_mutations and rounds < kills_wanted * 3:
+    while victim == "server" and dev.status().pending_mutations and rounds < kills_wanted * 3:
         rounds += 1
         if not srv.alive:
             srv.start()
@@ -115,6 +164,7 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         thread.join(timeout=40)
         assert fired.is_set()
         kills += 1
+        dups += report.duplicates
         if report.errors:
             mid_push += 1
         assert not report.login_required, report
@@ -124,6 +174,7 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         srv.start()
     for _ in range(5):
         report = dev.sync()
+        dups += report.duplicates
         if report.ok and not dev.status().pending_mutations:
             break
     assert report.ok, report
@@ -148,9 +199,11 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         assert dev.get("site", site_id)["contact_phone"] == phone
     # no edit was applied twice: each site's phone was written exactly 4 times
     assert set(writes.values()) == {edits} and len(writes) == sites
-    assert mid_push >= kills_wanted // 2, (mid_push, kills)
-    figures.record(f"crash: server SIGKILL ({spec.id})", runs=1, kills=kills,
-                   kills_mid_sync=mid_push, mutations_checked=total, lost=0, duplicated=0)
+    if victim == "server":
+        assert mid_push >= kills_wanted // 2, (mid_push, kills)
+    figures.record(f"crash: {victim} SIGKILL ({spec.id})", runs=1, kills=kills,
+                   kills_mid_sync=mid_push, replayed_answered_duplicate=dups,
+                   mutations_checked=total, lost=0, duplicated=0)
 
 
 SYNCER = r"""
