@@ -1,7 +1,10 @@
-"""Crash proofs: the real server (uvicorn subprocess) is SIGKILLed at random
-moments while a device pushes 5,000 mutations; the device process is killed
-with -9 mid-write and mid-sync. After restarts nothing is lost, nothing is
-applied twice, and both databases pass ``PRAGMA integrity_check``.
+"""Crash proofs: the real server (``sync-server serve`` in a subprocess; on
+SQLite, and on PostgreSQL with 2 workers) is SIGKILLed at random moments
+while a device pushes 5,000 mutations, or only the worker holding the
+device's connection is; the device process is killed with -9 mid-write and
+mid-sync. After restarts nothing is lost, nothing is applied twice, and the
+databases pass their integrity check (SQLite's ``PRAGMA integrity_check``,
+PostgreSQL's store health check).
 
 Builds on tests/device/test_server_killed.py (one kill, 2,000 mutations) and
 tests/device/test_crash.py (two fixed kill points while recording)."""
