@@ -435,8 +435,9 @@ def test_devices_converge_under_random_work_syncs_and_faults(spec: ServerSpec) -
         TOTALS[k] = 0
     machine = type(f"Convergence_{spec.id.replace('-', '_')}", (Convergence,), {"spec": spec})
     # A fresh database and two worker processes per example on PostgreSQL: fewer examples.
-    examples = size(10, 100) if spec == SQLITE else size(4, 40)
+    examples, steps = (size(10, 100), size(40, 100)) if spec == SQLITE else (size(4, 40),
+                                                                             size(60, 100))
     run_state_machine_as_test(machine, settings=settings(
-        max_examples=examples, stateful_step_count=size(40, 100), deadline=None,
+        max_examples=examples, stateful_step_count=steps, deadline=None,
         suppress_health_check=list(HealthCheck), derandomize=not SOAK, print_blob=True))
     FIGURES.record(f"convergence (hypothesis stateful, {spec.id})", **TOTALS)
