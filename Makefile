@@ -60,6 +60,36 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# --- #18 PostgreSQL ---
+# `make pg`: PostgreSQL answers on $(PG_HOST):$(PG_PORT), or Debian's installed cluster is
+# started (the tests would start it too; they fail, never skip, without it).
+# `make demo-pg`: the demo township seeded once into the database $(PG_DEMO_DB) and served.
+.PHONY: pg demo-pg
+test: pg
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PG_USER ?= postgres
+PG_DEMO_DB ?= wage_patrol_demo
+PG_DEMO_URL ?= postgresql://$(PG_USER)@$(PG_HOST):$(PG_PORT)/$(PG_DEMO_DB)
+PG_DEMO_BLOBS ?= data/demo-pg/blobs
+pg:
+	@pg_isready -q -h $(PG_HOST) -p $(PG_PORT) || { \
+	  v=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1); \
+	  test -n "$$v" || { echo "PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT) and not installed (apt-get install postgresql)" >&2; exit 1; }; \
+	  SUDO=""; if [ "$$(id -u)" -ne 0 ] && [ "$$(id -un)" != postgres ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  $$SUDO pg_ctlcluster --skip-systemctl-redirect $$v main start || true; \
+	  for i in $$(seq 30); do pg_isready -q -h $(PG_HOST) -p $(PG_PORT) && break; sleep 1; done; \
+	  pg_isready -h $(PG_HOST) -p $(PG_PORT) || { echo "PostgreSQL $$v did not start on $(PG_HOST):$(PG_PORT)" >&2; exit 1; }; }
+
+demo-pg: $(STAMP) pg
+	psql -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) -d postgres -tAc \
+		"SELECT 1 FROM pg_database WHERE datname = '$(PG_DEMO_DB)'" | grep -q 1 \
+		|| createdb -h $(PG_HOST) -p $(PG_PORT) -U $(PG_USER) $(PG_DEMO_DB)
+	$(BIN)/sync-server seed-demo --db $(PG_DEMO_URL) --blobs $(PG_DEMO_BLOBS)
+	$(BIN)/sync-server demo-info --db $(PG_DEMO_URL) --port $(PORT)
+	$(BIN)/sync-server serve --db $(PG_DEMO_URL) --blobs $(PG_DEMO_BLOBS) --host 127.0.0.1 \
+		--port $(PORT) --access-log
+
 # Benchmarks next to pouchdb-server (installed from npm into $(PEER_WORK), outside
 # the repo). BENCH_ARGS=--quick for small sizes. Writes bench/results/latest.json.
 PEER_WORK ?= /tmp/wp-peerbench

@@ -58,7 +58,8 @@ def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[st
     checks["blob_store"] = blobs.kind
     free = blobs.free_bytes()
     try:
-        free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
+        if not settings.database_url:  # PostgreSQL's disk: the blob store's view, if any
+            free = min(free, shutil.disk_usage(Path(settings.db_path).parent).free)
     except OSError:
         pass
     checks["free_bytes"] = free
@@ -127,7 +128,8 @@ def create_app(settings: Settings) -> Litestar:
     ops_middleware: list[Any] = [observability.request_id_middleware]
     if settings.metrics:
         ops_middleware.append(observability.prometheus_config().middleware)
-    unavailable = {e: observability.handle_unavailable for e in observability.unavailable_errors()}
+    handlers: dict[Any, Any] = {**EXCEPTION_HANDLERS, **{
+        e: observability.handle_unavailable for e in observability.unavailable_errors()}}
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
                         *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers],
@@ -137,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
         dto=WireBody,
         return_dto=None,
         lifespan=[lifespan],
-        exception_handlers={**EXCEPTION_HANDLERS, **unavailable},
+        exception_handlers=handlers,
         openapi_config=openapi_config(),
         request_max_body_size=1024 * 1024,
         debug=False,

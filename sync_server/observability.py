@@ -20,7 +20,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge
@@ -37,6 +37,12 @@ UPLOAD_BYTES = Counter(f"{PREFIX}_upload_bytes_total", "Photo bytes received and
 #: Set at each scrape: what the blob store holds of unfinished uploads.
 OPEN_UPLOADS = Gauge(f"{PREFIX}_open_uploads", "Unfinished uploads holding partial bytes",
                      multiprocess_mode="livemostrecent")
+#: The store's connection pool, per process (summed over the live workers),
+#: when the store tells (``pool_stats()``: psycopg_pool's ``get_stats()``).
+POOL = {key: Gauge(f"{PREFIX}_db_pool_{name}", help_, multiprocess_mode="livesum")
+        for key, name, help_ in (("pool_size", "size", "Database connections open"),
+                                 ("pool_available", "available", "Database connections idle"),
+                                 ("requests_waiting", "waiting", "Requests waiting for a connection"))}
 UNAVAILABLE = Counter(f"{PREFIX}_database_unavailable_total",
                       "Requests answered 503 because the database was unreachable")
 
@@ -63,15 +69,23 @@ async def _refresh(request: Request) -> None:
     blobs = getattr(request.app.state, "blobs", None)
     if blobs is not None:
         OPEN_UPLOADS.set(await to_thread.run_sync(blobs.partial_count))
+    pool_stats = getattr(getattr(request.app.state, "store", None), "pool_stats", None)
+    if callable(pool_stats):
+        stats = pool_stats()
+        for key, gauge in POOL.items():
+            gauge.set(stats.get(key, 0))
 
 
 def metrics_controller() -> type[PrometheusController]:
-    """Litestar's Prometheus controller, refreshing the gauges first."""
+    """Litestar's Prometheus controller at ``/metrics``, out of the API schema,
+    refreshing the gauges read at scrape time first."""
 
     class Metrics(PrometheusController):
         path = "/metrics"
-        include_in_schema = False
-        before_request = _refresh  # type: ignore[assignment]
+
+        @get(include_in_schema=False, before_request=_refresh)
+        async def get(self) -> Response:
+            return await PrometheusController.get.fn(self)
 
     return Metrics
 
@@ -173,8 +187,9 @@ def unavailable_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [StoreUnavailable, sqlite3.OperationalError]
     try:
         import psycopg
+        from psycopg_pool import PoolTimeout
 
-        errors.append(psycopg.OperationalError)
+        errors += [psycopg.OperationalError, PoolTimeout]  # refused, gone, no free connection
     except ImportError:  # pragma: no cover - PostgreSQL is optional
         pass
     return tuple(errors)

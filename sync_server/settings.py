@@ -209,7 +209,5 @@ class Settings:
                     raise ValueError(f"${name}: {exc}") from None
         if "://" in env.get("WAGE_PATROL_BLOBS", ""):  # --- #18 ops: photos in PostgreSQL
             values["blobs_url"], values["blobs_dir"] = env["WAGE_PATROL_BLOBS"], None
-        if "://" in env.get("WAGE_PATROL_DB", ""):  # a database URL stays a URL (workers)
-            values["db_path"] = env["WAGE_PATROL_DB"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **values)

@@ -27,15 +27,20 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def make_app_client(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[..., AppClient]]:
-    """Start an app on ``tmp_path/s.db`` with settings overrides; closed at teardown."""
+def make_app_client(tmp_path: Path, clock: ManualClock,
+                    store_engine: str, request: pytest.FixtureRequest
+                    ) -> Iterator[Callable[..., AppClient]]:
+    """Start an app on ``tmp_path/s.db`` (or, ``store_engine`` "postgres", a fresh
+    PostgreSQL database) with settings overrides; closed at teardown."""
     opened: list[AppClient] = []
+    pg = ({"database_url": request.getfixturevalue("pg_databases").fresh()}
+          if store_engine == "postgres" else {})
 
     def make(raise_server_exceptions: bool = True, **overrides: Any) -> AppClient:
         # Passwords hash at the tests' cost (SCRYPT_N), set here through the
         # settings only: the default stays OWASP's.
         settings = Settings(db_path=tmp_path / "s.db", now_ms=clock,
-                            **{"scrypt_n": SCRYPT_N, **overrides})
+                            **{"scrypt_n": SCRYPT_N, **pg, **overrides})
         app = create_app(settings)
         client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
         client.__enter__()
@@ -46,6 +51,8 @@ def make_app_client(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[...
     yield make
     for started in reversed(opened):
         started.close()
+    if pg:
+        request.getfixturevalue("pg_databases").drop(pg["database_url"])
 
 
 @pytest.fixture
@@ -77,3 +84,10 @@ def pg_databases() -> Iterator[Any]:
         pytest.fail(f"PostgreSQL is required by these tests: {exc}", pytrace=False)
     yield dbs
     dbs.drop_all()
+
+
+@pytest.fixture
+def store_engine(request: pytest.FixtureRequest) -> str:
+    """The app fixtures' store: "sqlite" unless a test parametrizes it
+    (``@pytest.mark.parametrize("store_engine", ["postgres"], indirect=True)``)."""
+    return getattr(request, "param", "sqlite")

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(commands, "gc", "remove expired uploads and orphan photo blobs",
                  server_commands.cmd_gc)
-    p.add_argument("--blobs", metavar="DIR", help="photo store (default: <db dir>/blobs)")
+    p.add_argument("--blobs", metavar="DIR_OR_URL",
+                   help="photo store: a directory (default: <db dir>/blobs) or a postgresql:// URL")
 
     parser.set_defaults(func=None, parser=parser)
     user.set_defaults(func=None, parser=user)

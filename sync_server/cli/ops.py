@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sync_server.cli.commands import tune_gc
-from sync_server.cli.common import EXIT_OK, CliError, UsageError, _human, _out, store_at
+from sync_server.cli.common import EXIT_OK, CliError, UsageError, _human, _out, db_settings, store_at
+from sync_server.settings import Settings
 from sync_server.store import BACKEND_ERRORS, is_database_url
 
 #: What ``backup`` writes and ``restore`` reads (``manifest.json``'s ``format``).
@@ -25,11 +26,10 @@ BACKUP_FORMAT = "wage-patrol-backup/1"
 MANIFEST = "manifest.json"
 
 
-def _settings(args: argparse.Namespace, **more: Any):  # type: ignore[no-untyped-def]
-    from sync_server.settings import Settings
+def _settings(args: argparse.Namespace, **more: Any) -> Settings:
 
     blobs = getattr(args, "blobs", None)
-    overrides: dict[str, Any] = {"db_path": args.db if is_database_url(args.db) else Path(args.db)}
+    overrides: dict[str, Any] = db_settings(args.db)
     if blobs:
         overrides["blobs_url" if "://" in blobs else "blobs_dir"] = blobs if "://" in blobs else Path(blobs)
     try:
@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_OK
     # Each worker builds its app from the environment (app_from_env): hand the
     # options over there. Their metrics meet in one directory, emptied first.
-    os.environ["WAGE_PATROL_DB"] = args.db
+    os.environ["WAGE_PATROL_DATABASE_URL"] = args.db
     if getattr(args, "blobs", None):
         os.environ["WAGE_PATROL_BLOBS"] = args.blobs
     os.environ["WAGE_PATROL_ACCESS_LOG"] = "1" if settings.access_log else "0"
@@ -135,7 +135,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
                 photo_bytes += path.stat().st_size
         finally:
             blobs.close()
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": BACKUP_FORMAT, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "engine": engine, "database": {"file": db_file, "size": (work / db_file).stat().st_size,
                                            "sha256": _sha256_of(work / db_file)},

@@ -1,5 +1,5 @@
 """Storage: the durability settings both databases run with, and
-``sync-server backup PATH`` (SQLite's online backup) restored as a new
+``sync-server backup PATH`` (SQLite's online backup and the photos) restored (``restore``) as a new
 server database that devices then sync against — including a device that
 synced *after* the backup was taken, so its cursor is ahead of the restored
 server (abrupt kills at any point are proven in test_crash.py and
@@ -74,12 +74,11 @@ def test_backup_restore_and_sync(tmp_path: Path, make_device, figures) -> None:
             assert dev.sync().ok
 
         # the backup, taken from the CLI while the server is serving
-        backup = tmp_path / "backups" / "server.db"
+        backup = tmp_path / "backups" / "server"  # the database and the photos
         out = subprocess.run([SYNC_SERVER, "backup", str(backup), "--db", str(srv.db)],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert "integrity ok" in out.stdout
-        shutil.copytree(srv.db.parent / "blobs", tmp_path / "backups" / "blobs")
+        assert "integrity ok" in out.stdout and "1 photo(s)" in out.stdout
 
         # work after the backup: acknowledged by the server that is then lost
         lost = size(5, 50)
@@ -92,9 +91,10 @@ def test_backup_restore_and_sync(tmp_path: Path, make_device, figures) -> None:
         srv.kill()
         for suffix in ("", "-wal", "-shm"):
             Path(str(srv.db) + suffix).unlink(missing_ok=True)
-        shutil.copy(backup, srv.db)
         shutil.rmtree(srv.db.parent / "blobs")
-        shutil.copytree(tmp_path / "backups" / "blobs", srv.db.parent / "blobs")
+        out = subprocess.run([SYNC_SERVER, "restore", str(backup), "--db", str(srv.db)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
         srv.start()
         with sqlite3.connect(srv.db) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

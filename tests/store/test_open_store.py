@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +63,25 @@ def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
         open_store(tmp_path)
 
 
-def test_an_engine_not_built_yet_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailable, match="postgresql://"):
-        open_store("postgresql://wage@localhost/patrol")
+def test_an_unknown_engine_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="known: sqlite:///, postgresql://"):
+        open_store("mysql://wage@localhost/patrol")
+
+
+def test_a_postgresql_url_builds_the_postgresql_store(pg_databases: Any) -> None:
+    from sync_server.store.postgres import PostgresStore
+
+    url = pg_databases.fresh()
+    try:
+        for form in (url, url.replace("postgresql://", "postgres://", 1)):
+            store = open_store(form, pool_min=1, pool_max=2, connect_timeout=5)
+            try:
+                assert isinstance(store, PostgresStore)
+                assert store.pending_migrations() == []
+            finally:
+                store.close()
+    finally:
+        pg_databases.drop(url)
 
 
 def test_the_app_and_the_cli_build_the_store_only_through_open_store() -> None:
@@ -81,5 +98,6 @@ def test_the_app_and_the_cli_build_the_store_only_through_open_store() -> None:
                 imported.update(a.name for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module)
-        assert not {m for m in imported if m == "sqlite3" or m.startswith("sync_server.store.sqlite")
+        assert not {m for m in imported if m in ("sqlite3", "psycopg")
+                    or m.startswith(("sync_server.store.sqlite", "sync_server.store.postgres"))
                     }, path

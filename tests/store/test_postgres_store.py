@@ -87,11 +87,12 @@ def test_an_unreachable_server_is_unavailable() -> None:
 
 
 def test_the_database_going_away_is_unavailable(pg_databases: Any) -> None:
-    url = pg_databases.fresh()
+    url = pg_databases.empty()
     store = open_store(url)
     try:
+        store.migrate()
         assert store.max_rev() == 0
-        pg_databases.drop(url)  # terminates the store's connections
+        pg_databases.drop(url)  # DROP DATABASE … WITH (FORCE): ends the store's connections
         with pytest.raises(StoreUnavailable):
             for _ in range(3):  # the pool may hand out a connection it has not seen die
                 store.max_rev()

@@ -13,6 +13,7 @@ from sync_server.body import Deferred
 from sync_server.domain.sync import service
 from sync_server.guards import signed_in
 from sync_server.dependencies import AppSettings, CurrentPrincipal, Store
+from sync_server.observability import count_push
 from sync_server.http import ACCEPTS, INT64_MAX, json_response, response_coding
 
 
@@ -31,6 +32,7 @@ class SyncController(Controller):
 
         def run() -> Response:  # decode, push, encode and compress off the event loop
             res = service.push(store, settings, principal, data.decode())
+            count_push(res.results)  # /metrics: mutations by result
             return json_response(res, headers=ACCEPTS, coding=coding)
 
         return await to_thread.run_sync(run)
