@@ -88,7 +88,7 @@ def test_an_unreachable_server_is_unavailable() -> None:
 
 def test_the_database_going_away_is_unavailable(pg_databases: Any) -> None:
     url = pg_databases.empty()
-    store = open_store(url)
+    store = open_store(url, connect_timeout=1)
     try:
         store.migrate()
         assert store.max_rev() == 0
@@ -99,5 +99,31 @@ def test_the_database_going_away_is_unavailable(pg_databases: Any) -> None:
         with pytest.raises(StoreUnavailable):
             with store.transaction():
                 pass
+    finally:
+        store.close()
+
+
+def test_connections_the_server_closed_are_replaced(pg_url: str) -> None:
+    """After the server ends every connection (a restart), reads and writes go
+    on through new connections: the dead ones fail at once and leave the pool."""
+    import psycopg
+
+    from pg_server import ADMIN_URL
+
+    store = PostgresStore(pg_url, pool_min=3, pool_max=3)
+    try:
+        with store.transaction() as tx:
+            put(tx, "site", "s1")
+        dbname = pg_url.rpartition("/")[2]
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s", (dbname,)).fetchone()[0]
+        assert ended >= 1
+        assert store.get_record("site", "s1") is not None
+        assert store.max_rev() == 1
+        with store.transaction() as tx:
+            put(tx, "site", "s2")
+        assert store.max_rev() == 2
     finally:
         store.close()

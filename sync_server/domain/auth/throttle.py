@@ -73,7 +73,7 @@ def first_of_wait(settings: Settings, wait: str) -> bool:
     that one is audited: the others of the wait are answered the same 429
     without a row, so a client that keeps trying cannot grow the audit log
     faster than its back-off (one row per wait and key and server process)."""
-    marker = (str(settings.db_path), wait)
+    marker = (str(settings.database), wait)
     if marker in _AUDITED:
         return False
     if len(_AUDITED) >= _AUDITED_MAX:

@@ -56,14 +56,24 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
 
     # statements on a pooled connection ---------------------------------------------
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        try:
-            with self._pool.connection() as conn:
-                cur = conn.execute(sql, args)
-                return cur.fetchall() if cur.description is not None else []
-        except (psycopg.Error, PoolTimeout) as exc:
-            if is_unavailable(exc):
-                raise unavailable(exc) from exc
-            raise
+        """Run a read. A pooled connection the server closed (it restarted) fails
+        at once and leaves the pool: the read is tried again on the next, up to
+        one more time than the pool holds connections."""
+        for _ in range(self._pool.max_size + 1):
+            try:
+                with self._pool.connection() as conn:
+                    try:
+                        cur = conn.execute(sql, args)
+                        return cur.fetchall() if cur.description is not None else []
+                    except psycopg.OperationalError:
+                        if not conn.broken:
+                            raise
+                # the connection was dead: the pool drops it, the read goes on the next
+            except (psycopg.Error, PoolTimeout) as exc:
+                if is_unavailable(exc):
+                    raise unavailable(exc) from exc
+                raise
+        raise unavailable(psycopg.OperationalError("every pooled connection was closed"))
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> int:
         with self.transaction() as tx:

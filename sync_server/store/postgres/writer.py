@@ -13,6 +13,7 @@ writers holds one pooled connection, not the whole pool.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from contextlib import contextmanager
@@ -87,6 +88,24 @@ class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
             self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
 
+class _Waiting:
+    """A writer in ``write_grouped``'s queue: its function, then its outcome."""
+
+    __slots__ = ("fn", "turn", "finished", "result", "error")
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.turn = threading.Event()
+        self.finished = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 class Writer:
     """``transaction``, ``write_grouped`` and ``note_pull`` over the pool."""
 
@@ -94,6 +113,9 @@ class Writer:
 
     def __init__(self) -> None:
         self._write_lock = threading.Lock()
+        self._group_lock = threading.Lock()
+        self._group_queue: collections.deque[_Waiting] = collections.deque()
+        self._group_running = False
         # Pull times not yet written (device id -> ms), see ``note_pull``.
         self._pulls: dict[str, int] = {}
         self._pulls_since: float | None = None
@@ -105,16 +127,35 @@ class Writer:
     @contextmanager
     def transaction(self) -> Iterator[PostgresTx]:
         with self._write_lock:
+            conn = self._begin()
             try:
-                with self._pool.connection() as conn:
-                    yield from self._run(conn)
+                yield from self._run(conn)
             except (psycopg.Error, PoolTimeout) as exc:
                 if is_unavailable(exc):
                     raise unavailable(exc) from exc
                 raise
+            finally:
+                self._pool.putconn(conn)
+
+    def _begin(self) -> psycopg.Connection:
+        """A pooled connection in a new transaction. One the server closed (it
+        restarted) fails at ``BEGIN`` and is dropped; the next is tried."""
+        for _ in range(self._pool.max_size + 1):
+            try:
+                conn = self._pool.getconn()
+            except (psycopg.Error, PoolTimeout) as exc:
+                raise unavailable(exc) from exc
+            try:
+                conn.execute("BEGIN")
+                return conn
+            except psycopg.Error as exc:
+                self._pool.putconn(conn)
+                if not conn.broken:
+                    raise
+                last = exc
+        raise unavailable(last)
 
     def _run(self, conn: psycopg.Connection) -> Iterator[PostgresTx]:
-        conn.execute("BEGIN")
         pulls: dict[str, int] = {}
         try:
             conn.execute("SELECT value FROM counters WHERE name='rev' FOR UPDATE")
@@ -127,11 +168,55 @@ class Writer:
                 conn.execute("ROLLBACK")
             raise
 
+    # group commit -------------------------------------------------------------------
+    #: At most this many writers share one transaction (``write_grouped``).
+    GROUP_MAX_WRITERS = 64
+
     def write_grouped(self, fn: Callable[[PostgresTx], T]) -> T:
-        """``fn(tx)`` in a transaction of its own (the contract lets writers
-        share one; here each commits alone): its writes are undone if it raises."""
-        with self.transaction() as tx:
-            return fn(tx)
+        """``fn(tx)`` in a write transaction shared with the writers of this
+        process that queue meanwhile (group commit: one turn at the counter's
+        lock and one commit for all of them). Each ``fn`` runs in a savepoint:
+        if it raises, its writes alone are undone and the exception is raised
+        to its caller. A writer arriving while no group runs leads: it runs
+        the queued writers in order and commits; the next queued writer (if
+        any) then leads the next group."""
+        job = _Waiting(fn)
+        with self._group_lock:
+            self._group_queue.append(job)
+            lead = not self._group_running
+            self._group_running = True
+        if not lead:
+            job.turn.wait()
+            if job.finished:
+                return job.outcome()
+        with self._group_lock:
+            group = [self._group_queue.popleft()
+                     for _ in range(min(len(self._group_queue), self.GROUP_MAX_WRITERS))]
+        try:
+            self._run_group(group)
+        finally:
+            with self._group_lock:
+                if self._group_queue:
+                    self._group_queue[0].turn.set()  # leads the next group
+                else:
+                    self._group_running = False
+        return job.outcome()
+
+    def _run_group(self, group: list["_Waiting"]) -> None:
+        try:
+            with self.transaction() as tx:
+                for job in group:
+                    try:
+                        with tx.savepoint():
+                            job.result = job.fn(tx)
+                    except Exception as exc:  # this writer's failure only
+                        job.error = exc
+        except BaseException as exc:  # nothing of the group was committed
+            for job in group:
+                job.result, job.error = None, exc
+        for job in group:
+            job.finished = True
+            job.turn.set()
 
     # pull bookkeeping ------------------------------------------------------------
     #: A noted pull time waits at most this long for a transaction to carry it.
