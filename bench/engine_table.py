@@ -36,7 +36,8 @@ def cpu_per_push_ms(c: dict[str, Any]) -> float | None:
     return 1000 * (cpu + c.get("db_cpu_rounds_s", 0.0)) / c["pushes"]
 
 
-def engine_table(res: dict[str, Any]) -> str:
+def engine_table(res: dict[str, Any], markdown: bool = False) -> str:
+    """The table as printed, or as a Markdown table (docs/performance.md)."""
     engines = res.get("engines", {})
     names = list(engines)
     peer = res.get("peer", {}).get("results", {})
@@ -93,6 +94,9 @@ def engine_table(res: dict[str, Any]) -> str:
                         f"{c.get('lost_mutations_all_runs', c['lost_mutations'])} / "
                         f"{c.get('duplicated_records_all_runs', c['duplicated_records'])}")
                        if c else "—" for c in conc.values()], "", "", "", ""))
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
 
     def line(r: tuple[str, ...]) -> str:

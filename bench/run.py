@@ -505,6 +505,7 @@ def main() -> None:
     res["table"] = table(res)
     if any(e != "sqlite" for e in res.get("engines", {})):
         res["engine_table"] = engine_table(res)
+        res["engine_table_md"] = engine_table(res, markdown=True)
     enc = encoding_table(res)
     if enc:
         res["encoding_table"] = enc
