@@ -42,9 +42,10 @@ async def healthz() -> dict[str, str]:
 
 def readiness(store: SyncStore, blobs: BlobStore, settings: Settings) -> dict[str, Any]:
     """What ``/readyz`` reports: the database answers, its migrations are
-    current, the blob directory takes a file, and the free space of the disks
-    holding the database and the blobs (the smaller) is at least
-    ``min_free_bytes``."""
+    current, the blob store takes writes (``BlobStore.writable``: a file in the
+    directory, or a PostgreSQL primary that lets this role insert), and the
+    free space of the disks holding the database and the blobs (the smaller,
+    of those this machine can see) is at least ``min_free_bytes``."""
     checks: dict[str, Any] = {}
     try:
         store.max_rev()

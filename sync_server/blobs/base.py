@@ -20,6 +20,10 @@ class BlobError(OSError):
 class PartialWriter(Protocol):
     """Appends to one upload's partial bytes from the offset it was opened at."""
 
+    #: Whether its calls wait on a network (a database): then the upload path
+    #: makes them on a worker thread, not on the event loop.
+    blocking: bool
+
     def write(self, data: bytes) -> None: ...
 
     def sync(self) -> None:

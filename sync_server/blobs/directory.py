@@ -17,6 +17,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class _FileWriter:
+    #: Appends to a local file: cheap enough on the event loop.
+    blocking = False
+
     def __init__(self, path: Path, offset: int) -> None:
         self.offset = offset
         self.f = open(path, "r+b" if path.exists() else "wb")

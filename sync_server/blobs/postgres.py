@@ -18,12 +18,12 @@ import io
 import os
 import shutil
 import sys
-import threading
 from contextlib import contextmanager
 from typing import Any, BinaryIO, Callable, Iterator
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sync_server.blobs.base import BlobError
 
@@ -64,45 +64,38 @@ def _failed(exc: psycopg.Error) -> BlobError:
 
 
 class _Pool:
-    """A few autocommit connections, reused across threads."""
+    """psycopg_pool's pool of autocommit connections; its and psycopg's errors
+    come out as ``BlobError``."""
 
-    def __init__(self, url: str, size: int = 8) -> None:
-        self.url, self.size = url, size
-        self.idle: list[psycopg.Connection[Any]] = []
-        self.lock = threading.Lock()
+    def __init__(self, url: str, size: int = 8, timeout_s: float = 10.0) -> None:
+        self.pool = ConnectionPool(url, min_size=1, max_size=size, timeout=timeout_s,
+                                   kwargs={"autocommit": True, "connect_timeout": 5},
+                                   check=ConnectionPool.check_connection, name="wage-patrol-blobs",
+                                   open=False)
+        try:
+            self.pool.open(wait=True, timeout=timeout_s)
+        except (psycopg.Error, PoolTimeout) as exc:
+            self.pool.close()
+            raise BlobError(errno.EIO, f"photo database: {exc}") from exc
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.lock:
-            conn = self.idle.pop() if self.idle else None
         try:
-            if conn is None or conn.closed:
-                conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-            yield conn
+            with self.pool.connection() as conn:
+                yield conn
         except psycopg.Error as exc:
-            if conn is not None:
-                conn.close()
             raise _failed(exc) from exc
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        else:
-            with self.lock:
-                if len(self.idle) < self.size and not conn.closed:
-                    self.idle.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
+        except PoolTimeout as exc:
+            raise BlobError(errno.EIO, f"photo database: {exc}") from exc
 
     def close(self) -> None:
-        with self.lock:
-            idle, self.idle = self.idle, []
-        for conn in idle:
-            conn.close()
+        self.pool.close()
 
 
 class _ChunkWriter:
+    #: Its writes wait on the network: the upload path runs them off the event loop.
+    blocking = True
+
     def __init__(self, blobs: "PostgresBlobs", upload_id: str, offset: int) -> None:
         self.blobs, self.upload_id = blobs, upload_id
         self.offset = self.position = offset

@@ -101,8 +101,11 @@ def test_a_damaged_backup_restores_nothing(tmp_path: Path, capsys) -> None:
     assert not target.exists()
 
 
-def test_postgresql_backup_wipe_restore(pg_databases, tmp_path: Path, capsys) -> None:
-    db, blobs = pg_databases.fresh(), pg_databases.empty()
+@pytest.mark.parametrize("photos_in", ["their own database", "the store's database"])
+def test_postgresql_backup_wipe_restore(pg_databases, tmp_path: Path, capsys, photos_in: str) -> None:
+    same = photos_in == "the store's database"  # docs/deploy.md's example
+    db = pg_databases.fresh()
+    blobs = db if same else pg_databases.empty()
     photos = fill(Settings(database_url=db, blobs_url=blobs))
     before = snapshot(db, blobs)
     assert set(before["photos"]) == {sha(p) for p in photos}
@@ -117,8 +120,10 @@ def test_postgresql_backup_wipe_restore(pg_databases, tmp_path: Path, capsys) ->
 
     # the databases are lost: restore into new, empty ones
     pg_databases.drop(db)
-    pg_databases.drop(blobs)
-    db2, blobs2 = pg_databases.empty(), pg_databases.empty()
+    if not same:
+        pg_databases.drop(blobs)
+    db2 = pg_databases.empty()
+    blobs2 = db2 if same else pg_databases.empty()
     assert cli("restore", backup, "--db", db2, "--blobs", blobs2) == 0, capsys.readouterr().err
     assert snapshot(db2, blobs2) == before
     # and --force puts it back over a database that moved on

@@ -238,28 +238,40 @@ async def _receive(store: SyncStore, blobs: Blobs, settings: Settings, upload: U
                         if not tx.renew_upload_claim(upload.id, token, now):
                             out.error = _busy(upload)
                             return out  # another request owns the bytes now
-                _write(w, chunk)
+                if w.blocking:
+                    await to_thread.run_sync(_write, w, chunk)
+                else:
+                    _write(w, chunk)
                 out.written += len(chunk)
         except BaseException as exc:  # reported by _settle
             out.error = exc
-        try:
-            if out.too_large or (out.error is not None and is_disk_full(out.error)):
-                # Nothing half-written: back to the offset the row holds.
-                w.truncate()
-                out.written = 0
-            w.sync()
-        except OSError as exc:
-            if out.error is None:
-                out.error = exc
-            try:
-                w.truncate()
-            except OSError:
-                pass  # the row's offset stays; the next PATCH truncates again
-            out.written = 0
+        if w.blocking and (out.error is None or isinstance(out.error, Exception)):
+            await to_thread.run_sync(_keep, w, out)
+        else:  # cancelled (the server is stopping): an await would not run
+            _keep(w, out)
     finally:
         w.close()
     UPLOAD_BYTES.inc(out.written)
     return out
+
+
+def _keep(w: PartialWriter, out: _Outcome) -> None:
+    """Make what was written durable, or take it all back (too many bytes, a
+    full disk, a failing sync): the row's offset must name only kept bytes."""
+    try:
+        if out.too_large or (out.error is not None and is_disk_full(out.error)):
+            # Nothing half-written: back to the offset the row holds.
+            w.truncate()
+            out.written = 0
+        w.sync()
+    except OSError as exc:
+        if out.error is None:
+            out.error = exc
+        try:
+            w.truncate()
+        except OSError:
+            pass  # the row's offset stays; the next PATCH truncates again
+        out.written = 0
 
 
 def _settle(store: SyncStore, blobs: Blobs, settings: Settings, p: Principal,

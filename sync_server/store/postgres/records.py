@@ -19,6 +19,11 @@ from sync_server.store.postgres.columns import (
 )
 
 
+#: More villages (or departments) than this in one scope: one ``= ANY`` range
+#: for them instead of one ordered range each.
+_MAX_SCOPE_TERMS = 100
+
+
 class RecordReads(Connected):
     """Record reads shared by the store and its transactions."""
 
@@ -143,24 +148,31 @@ class RecordQueries(RecordReads):
             return self._all(
                 f"SELECT {cols} FROM records WHERE rev > %s AND rev <= %s ORDER BY rev LIMIT %s",
                 (since, upto, limit))
-        # One index range per way of being visible, each cut at ``limit``; the
-        # page is the first ``limit`` of their union (a record visible two ways
-        # once).
-        term = ("(SELECT entity, id, rev FROM records WHERE {} AND rev > %s AND rev <= %s "
+        # One index range per way of being visible (per village, per department,
+        # the creator, reference data), each read in revision order and cut at
+        # ``limit``; the page is the first ``limit`` of their union, a record
+        # visible two ways once (its revision is unique). A scope of very many
+        # keys is one range per column instead (``= ANY``: not in revision
+        # order, so it reads every row of the scope past the cursor).
+        term = (f"(SELECT {cols} FROM records WHERE {{}} AND rev > %s AND rev <= %s "
                 "ORDER BY rev LIMIT %s)")
-        terms = [term.format("ref = 1"),
-                 term.format("village_id = ANY(%s)"),
-                 term.format("department_id = ANY(%s)"),
-                 term.format("created_by_user = %s")]
-        args: list[Any] = [since, upto, limit]
-        for key in (list(visibility.village_ids), list(visibility.department_ids),
-                    visibility.user_id):
-            args += [key, since, upto, limit]
-        qualified = ", ".join(f"r.{c.strip()}" for c in cols.split(","))
+        terms, args = [term.format("ref = 1")], list[Any]([since, upto, limit])
+        keys = [("village_id", list(visibility.village_ids)),
+                ("department_id", list(visibility.department_ids))]
+        for col, values in keys:
+            if len(values) > _MAX_SCOPE_TERMS:
+                terms.append(term.format(f"{col} = ANY(%s)"))
+                args += [values, since, upto, limit]
+                continue
+            for value in values:
+                terms.append(term.format(f"{col} = %s"))
+                args += [value, since, upto, limit]
+        if visibility.user_id is not None:
+            terms.append(term.format("created_by_user = %s"))
+            args += [visibility.user_id, since, upto, limit]
         return self._all(
-            f"SELECT {qualified} FROM records AS r JOIN (SELECT entity, id, rev FROM "
-            f"({' UNION '.join(terms)}) AS u ORDER BY rev LIMIT %s) AS p "
-            "ON r.entity = p.entity AND r.id = p.id ORDER BY r.rev", (*args, limit))
+            f"SELECT DISTINCT ON (u.rev) u.* FROM ({' UNION ALL '.join(terms)}) AS u "
+            "ORDER BY u.rev LIMIT %s", (*args, limit))
 
     def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
                           upto: int) -> list[ChangeRow]:
