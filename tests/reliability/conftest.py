@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 # The device tests' fixtures, shared: a server (thread or process) and devices in tmp_path.
-from device.conftest import make_device, server, server_process  # noqa: F401
+from device.conftest import make_device, server  # noqa: F401
 
 from .engines import LaunchedServer, ServerSpec, drop_template, fresh_database
 

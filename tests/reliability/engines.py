@@ -332,9 +332,3 @@ class LaunchedServer:
             return None
         os.kill(busy[0], signal.SIGKILL)
         return busy[0]
-
-    # reading the server's truth --------------------------------------------------------
-    def record(self, entity: str, id: str) -> dict[str, Any] | None:
-        with opened(self.location) as store:
-            rec = store.get_record(entity, id)
-        return rec.data if rec else None
