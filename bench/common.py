@@ -62,6 +62,26 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of a process group: a server's supervisor and its workers."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            f = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if f[0] != "Z" and int(f[2]) == pgid:
+            out.append(int(entry.name))
+    return out or [pgid]
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds of every live process of a server (one process or N workers)."""
+    return sum(cpu_s(pid) for pid in group_pids(pgid))
+
+
 # --- the peer's documents as inspections ---------------------------------------
 
 
@@ -120,14 +140,15 @@ def registry_writer(store: Any, now: int) -> Iterator[Any]:
         yield ServerWriter(tx, now)
 
 
-def seed(db: Path, site_ids: list[str]) -> dict[str, str]:
-    """A fresh server database: one village, one department, the peer's sites
-    (construction), a grid officer of the village and an office user."""
+def seed(db: Path | str, site_ids: list[str]) -> dict[str, str]:
+    """A fresh server database (a SQLite file or a PostgreSQL URL): one village,
+    one department, the peer's sites (construction), a grid officer of the
+    village and an office user."""
     from sync_server.domain.auth.service import create_user
-    from sync_server.store.sqlite import SqliteStore
+    from sync_server.store import open_store
 
     now = int(time.time() * 1000)
-    store = SqliteStore(db)
+    store = open_store(str(db))
     try:
         store.migrate()
         with registry_writer(store, now) as w:
@@ -153,10 +174,15 @@ def free_port() -> int:
 
 
 class Server:
-    """``sync-server serve`` (uvicorn, one process) on 127.0.0.1, stopped on exit."""
+    """``sync-server serve`` on 127.0.0.1 (one process, or ``--workers N``), in its
+    own process group; stopped on exit. ``db``: a SQLite file, or a PostgreSQL
+    URL with ``folder`` for the log and the photos."""
 
-    def __init__(self, db: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Path | str, extra_env: dict[str, str] | None = None,
+                 workers: int = 1, folder: Path | None = None) -> None:
         self.db = db
+        self.folder = folder or Path(db).parent
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = extra_env or {}
@@ -166,7 +192,11 @@ class Server:
         env = {**os.environ, "PYTHONPATH": str(SRC), **self.extra_env}
         exe = str(Path(sys.executable).parent / "sync-server")
         cmd = [exe, "serve", "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port)]
-        self.log = open(self.db.parent / "server.log", "wb")
+        if self.workers != 1:
+            cmd += ["--workers", str(self.workers)]
+        if "://" in str(self.db):  # a database URL: the photos in a folder beside the log
+            cmd += ["--blobs", str(self.folder / "blobs")]
+        self.log = open(self.folder / "server.log", "wb")
         prof = os.environ.get("BENCH_PROFILE")
         if prof:  # server-side py-spy collapsed stacks (all threads), written on stop
             Path(prof).mkdir(parents=True, exist_ok=True)
@@ -174,11 +204,12 @@ class Server:
             gil = ["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []  # CPU only
             cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-r", "200",
                    *gil, "-o", str(out), "--", *cmd]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.db.parent / 'server.log').read_text()}")
+                raise RuntimeError(f"server exited: {(self.folder / 'server.log').read_text()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
@@ -193,13 +224,18 @@ class Server:
         return self.proc.pid
 
     def hwm_mb(self) -> float:
-        return proc_hwm_mb(self.pid)
+        """Peak RSS of the server: its processes' peaks added up."""
+        return sum(proc_hwm_mb(pid) for pid in group_pids(self.pid))
+
+    def cpu_s(self) -> float:
+        return group_cpu_s(self.pid)
 
     def reset_peak(self) -> None:
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            pass
+        for pid in group_pids(self.pid):
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                pass
 
     def __exit__(self, *exc: Any) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -212,11 +248,13 @@ class Server:
                 except subprocess.TimeoutExpired:
                     pass
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            import signal
+
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the supervisor and its workers
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
 

@@ -6,6 +6,10 @@ before/after comparisons of the server's write path.
 
     .venv/bin/python bench/micro_push.py --docs /tmp/wp-peerbench/data/inspections_10000.json
     BENCH_SRC=/tmp/head_src .venv/bin/python bench/micro_push.py ...   # another tree
+    .venv/bin/python bench/micro_push.py --pg --docs ...   # on a fresh PostgreSQL database
+
+On PostgreSQL ``cpu_s`` is this process's alone; ``db_cpu_s`` adds the
+database backend's (bench/pgdb.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,6 +33,7 @@ def main() -> None:
     ap.add_argument("--docs", required=True)
     ap.add_argument("--batch", type=int, default=200)
     ap.add_argument("--pragma", action="append", default=[], help="extra PRAGMA on the writer")
+    ap.add_argument("--pg", action="store_true", help="a fresh PostgreSQL database, not SQLite")
     a = ap.parse_args()
     from shared_schema.hlc import HybridClock
     from shared_schema.ids import uuid7
@@ -35,16 +41,19 @@ def main() -> None:
     from sync_server.domain.principal import Principal
     from sync_server.domain.sync import service
     from sync_server.settings import Settings
-    from sync_server.store.sqlite import SqliteStore
+    from sync_server.store import open_store
+
+    import pgdb
 
     docs = msgspec.json.decode(Path(a.docs).read_bytes())
-    with tempfile.TemporaryDirectory() as d:
-        db = Path(d) / "s.db"
+    with tempfile.TemporaryDirectory() as d, (pgdb.database() if a.pg else nullcontext()) as url:
+        db: Path | str = url or Path(d) / "s.db"
         users = common.seed(db, common.peer_sites(docs))
-        store = SqliteStore(db)
+        store = open_store(str(db))
         for p in a.pragma:
-            store._writer.execute(f"PRAGMA {p}")
-        settings = Settings(db_path=db)
+            store._writer.execute(f"PRAGMA {p}")  # type: ignore[attr-defined]
+        settings = Settings(db_path=Path(d) / "s.db")
+        db_cpu = pgdb.BackendCpu(url)
         dev = uuid7()
         with store.transaction() as tx:
             from sync_server.store.base import DeviceRow
@@ -60,6 +69,7 @@ def main() -> None:
         muts = [Upsert(id=uuid7(), seq=i + 1, hlc=str(clock.tick()), entity="inspection",
                        entity_id=doc["_id"], fields=common.doc_fields(doc, codes),
                        base={"site_id": 0}) for i, doc in enumerate(docs)]
+        db_cpu.start()
         w0, c0 = time.perf_counter(), time.process_time()
         statuses: dict[str, int] = {}
         for i in range(0, len(muts), a.batch):
@@ -67,11 +77,13 @@ def main() -> None:
             for r in service.push(store, settings, p, req).results:
                 statuses[r.status] = statuses.get(r.status, 0) + 1
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        backend = db_cpu.stop()
         store.close()
     n = len(muts)
     print(json.dumps({"mutations": n, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
                       "cpu_ms_per_mutation": round(1000 * cpu / n, 3),
                       "mutations_per_cpu_s": round(n / cpu, 1), "statuses": statuses,
+                      "db_cpu_s": backend, "engine": "postgresql" if a.pg else "sqlite",
                       "pragmas": a.pragma, "tree": str(common.SRC)}))
 
 

@@ -35,7 +35,7 @@ import common  # noqa: F401  (puts the product tree under test on sys.path)
 import httpx
 import msgspec
 
-from common import PASSWORD, Meter, checklist_codes, cpu_s, doc_fields, self_peak_mb
+from common import PASSWORD, Meter, checklist_codes, doc_fields, group_cpu_s, self_peak_mb
 from rawhttp import Connection, send
 from field_app.core import Device, DeviceSettings
 from field_app.core.api import ApiClient
@@ -254,12 +254,19 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
     timed: dict[str, float] = {}
 
     spy: list[subprocess.Popen] = []
+    db_cpu = None
+    if a.db_url:  # PostgreSQL: its backends' CPU is part of the server's
+        from pgdb import BackendCpu
+
+        db_cpu = BackendCpu(a.db_url)
 
     def released() -> None:
         timed["t0"] = time.perf_counter()
         timed["client0"] = time.process_time()
+        if db_cpu:
+            db_cpu.start()
         if a.server_pid:
-            timed["server0"] = cpu_s(a.server_pid)
+            timed["server0"] = group_cpu_s(a.server_pid)
             # BENCH_PROFILE_ROUNDS=file: py-spy of the server in the timed rounds only
             # (BENCH_PROFILE_ROUNDS_ARGS: py-spy options, default --gil = CPU in Python)
             out = os.environ.get("BENCH_PROFILE_ROUNDS")
@@ -353,7 +360,9 @@ def phase_concurrent(a: argparse.Namespace) -> dict[str, Any]:
         timed["rounds_wall_s"] = round(time.perf_counter() - timed["t0"], 3)
         timed["client_cpu_rounds_s"] = round(time.process_time() - timed["client0"], 2)
         if a.server_pid:
-            timed["server_cpu_rounds_s"] = round(cpu_s(a.server_pid) - timed["server0"], 2)
+            timed["server_cpu_rounds_s"] = round(group_cpu_s(a.server_pid) - timed["server0"], 2)
+        if db_cpu:
+            timed["db_cpu_rounds_s"] = db_cpu.stop()
 
     def pct(xs: list[float], p: float) -> float:
         if not xs:
@@ -469,6 +478,7 @@ def main() -> None:
     ap.add_argument("--sites", default="")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--server-pid", type=int, default=0)
+    ap.add_argument("--db-url", default="", help="the server's PostgreSQL database (its CPU)")
     a = ap.parse_args()
     fn = {"push": phase_push, "pull": phase_pull, "concurrent": phase_concurrent,
           "photo": phase_photo}[a.phase]

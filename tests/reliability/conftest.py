@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from typing import Any
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
 # The device tests' fixtures, shared: a server (thread or process) and devices in tmp_path.
-from device.conftest import make_device, server, server_process  # noqa: F401
+from device.conftest import make_device, server  # noqa: F401
+
+from .engines import LaunchedServer, ServerSpec, drop_template, fresh_database
 
 SOAK = os.environ.get("WAGE_PATROL_SOAK", "") not in ("", "0")
 
@@ -41,6 +45,35 @@ FIGURES = Figures()
 @pytest.fixture
 def figures() -> Figures:
     return FIGURES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pg_template() -> Iterator[None]:
+    """The session's migrated PostgreSQL template, if a proof made one, dropped at the end."""
+    yield
+    drop_template()
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Callable[..., LaunchedServer]]:
+    """``launch(spec)``: a seeded township in a fresh database of ``spec.engine``
+    and ``sync-server serve`` for it with ``spec.workers`` workers (not yet
+    started); killed, and its database dropped, at teardown."""
+    stack = ExitStack()
+    started: list[LaunchedServer] = []
+
+    def make(spec: ServerSpec, name: str = "server") -> LaunchedServer:
+        location = stack.enter_context(fresh_database(spec, tmp_path / name))
+        srv = LaunchedServer(location, tmp_path / name, workers=spec.workers)
+        started.append(srv)
+        return srv
+
+    try:
+        yield make
+    finally:
+        for srv in started:
+            srv.kill()
+        stack.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -15,17 +15,22 @@ lost after the commit (``drop``), 503, and the device process "killed"
 between local writes — an exception raised inside a local transaction (while
 recording, or while storing a push's answer after the server committed),
 after which the device is reopened from its folder as a new process would.
+
+It runs on the embedded default (SQLite, the server in a thread) and on
+PostgreSQL behind ``sync-server serve --workers 2``, where consecutive
+requests of one device land on either worker. The checks read the server's
+truth through the store contract, the same on both engines.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-import sqlite3
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, \
     run_state_machine_as_test
@@ -37,6 +42,7 @@ from field_app.core.errors import DeviceError
 from shared_schema import cases
 
 from .conftest import FIGURES, SOAK, size
+from .engines import PG_2W, SQLITE, LaunchedServer, ServerSpec, fresh_database, opened
 from .views import device_view, server_view
 
 USERS = ("grid1", "grid2", "sector1", "office1", "grid1")
@@ -81,6 +87,13 @@ class Field:
         with self.dev.store.read() as tx:
             self.user_id = tx.get("user")["id"]
         self.typed: list[tuple[str, str, str, Any, str]] = []  # entity, id, field, value, mut
+        self.sent: dict[str, int] = {}  # every mutation it ever queued: id -> seq
+
+    def sync(self) -> Any:
+        """Sync, noting first every mutation waiting in the outbox."""
+        with self.dev.store.read() as tx:
+            self.sent.update(tx.q("SELECT id, seq FROM outbox").fetchall())
+        return self.dev.sync()
 
     def open(self) -> Device:
         return Device.open(self.folder, fast_settings(transport=self.transport, max_attempts=2))
@@ -99,10 +112,22 @@ class Field:
 
 
 class Convergence(RuleBasedStateMachine):
+    spec: ServerSpec = SQLITE
+
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="wp-converge-"))
-        self.server = LiveServer(self.tmp / "server")
+        self.stack = ExitStack()
+        self.server: LiveServer | LaunchedServer
+        if self.spec == SQLITE:  # the embedded default: the server in a thread
+            self.server = LiveServer(self.tmp / "server")
+            self.location = str(self.server.db)
+        else:
+            self.location = self.stack.enter_context(
+                fresh_database(self.spec, self.tmp / "server"))
+            self.server = LaunchedServer(self.location, self.tmp / "server",
+                                         workers=self.spec.workers)
+            self.server.start()
         self.town = self.server.town
         self.fields: list[Field] = []
         TOTALS["examples"] += 1
@@ -246,7 +271,7 @@ class Convergence(RuleBasedStateMachine):
         f.transport.plan = list(plan)
         TOTALS["faults"] += sum(1 for p in plan if p != "ok")
         TOTALS["syncs"] += 1
-        f.dev.sync()
+        f.sync()
         f.transport.plan = []
 
     @precondition(lambda self: self.fields)
@@ -281,7 +306,7 @@ class Convergence(RuleBasedStateMachine):
             return
         try:
             with KillAt(where):
-                f.dev.sync()
+                f.sync()
         except Killed:
             TOTALS["kills"] += 1
         f.reopen()
@@ -304,6 +329,7 @@ class Convergence(RuleBasedStateMachine):
                 except Exception:
                     pass
             self.server.stop()
+            self.stack.close()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def settle_and_check(self) -> None:
@@ -312,7 +338,7 @@ class Convergence(RuleBasedStateMachine):
             f.transport.plan, f.transport.fail_rate = [], 0.0
         for _ in range(3):
             for f in self.fields:
-                report = f.dev.sync()
+                report = f.sync()
                 assert report.ok, report
                 assert f.dev.status().pending_mutations == 0
         # a person answers the quarantine: what the server refused is kept there
@@ -324,17 +350,14 @@ class Convergence(RuleBasedStateMachine):
                 TOTALS["quarantined"] += 1
         for _ in range(2):
             for f in self.fields:
-                assert f.dev.sync().ok
-        db = sqlite3.connect(f"file:{self.server.db}?mode=ro", uri=True)
-        try:
+                assert f.sync().ok
+        with opened(self.location) as store:
             for f in self.fields:
                 self.check_device_equals_server(f)
-                self.check_exactly_once(db, f, quarantined[f.dev.device_id])
-                self.check_typed_values(db, f, quarantined[f.dev.device_id])
-            self.check_case_statuses(db)
-            TOTALS["conflicts"] += db.execute("SELECT count(*) FROM conflicts").fetchone()[0]
-        finally:
-            db.close()
+                self.check_exactly_once(store, f, quarantined[f.dev.device_id])
+                self.check_typed_values(store, f, quarantined[f.dev.device_id])
+            self.check_case_statuses(store)
+            TOTALS["conflicts"] += len(store.list_conflicts())
 
     def check_device_equals_server(self, f: Field) -> None:
         with f.dev.store.read() as tx:
@@ -345,66 +368,60 @@ class Convergence(RuleBasedStateMachine):
         for key, data in seen.items():
             assert held[key] == data, (f.username, key, held[key], data)
 
-    def check_exactly_once(self, db: sqlite3.Connection, f: Field, quarantined: set[str]
-                           ) -> None:
-        rows = db.execute("SELECT id, seq, status FROM mutations WHERE device_id=?",
-                          (f.dev.device_id,)).fetchall()
-        ids = [r[0] for r in rows]
-        assert len(ids) == len(set(ids))
-        seqs = sorted(r[1] for r in rows)
+    def check_exactly_once(self, store: Any, f: Field, quarantined: set[str]) -> None:
+        stats = store.device_stats(f.dev.device_id)
+        entries = {id: store.get_mutation(id) for id in f.sent}
+        assert all(entries.values()), [id for id, e in entries.items() if e is None]  # none lost
+        assert {id: e.seq for id, e in entries.items()} == f.sent
+        seqs = sorted(f.sent.values())
         assert seqs == list(range(1, len(seqs) + 1)), seqs  # none lost, none twice
+        # nothing in the ledger beyond what the device sent
+        assert (stats.mutations_received, stats.last_seq) == (len(seqs), len(seqs)), stats
         with f.dev.store.read() as tx:
             acked = int(tx.get("acked_count", 0))
-        applied = [r for r in rows if r[2] != "rejected"]
-        assert {r[0] for r in rows if r[2] == "rejected"} == {
-            q for q in quarantined if not q.startswith("photo:")}
+        rejected = {id for id, e in entries.items() if e.status == "rejected"}
+        assert rejected == {q for q in quarantined if not q.startswith("photo:")}
         # the device counts an acknowledgement once, even for a replayed batch
-        assert acked == len(applied), (acked, len(applied))
-        TOTALS["mutations_checked"] += len(rows)
+        applied = len(entries) - len(rejected)
+        assert acked == applied == stats.mutations_applied, (acked, applied, stats)
+        TOTALS["mutations_checked"] += len(entries)
         receipt = f.dev.receipt()
-        assert receipt.server.mutations_received == len(rows) and receipt.safe_to_wipe, receipt
+        assert receipt.server.mutations_received == len(entries) and receipt.safe_to_wipe, receipt
 
-    def check_typed_values(self, db: sqlite3.Connection, f: Field, quarantined: set[str]
-                           ) -> None:
+    def check_typed_values(self, store: Any, f: Field, quarantined: set[str]) -> None:
+        conflicts: dict[tuple[str, str, str], list[Any]] = {}
+        for c in store.list_conflicts():
+            conflicts.setdefault((c.entity, c.entity_id, c.field), []).extend(
+                [c.winner_value, c.loser_value])
         for entity, id, name, value, mut in f.typed:
             if mut in quarantined:
                 continue  # refused: the person saw it in the quarantine
             TOTALS["typed_values_checked"] += 1
-            data = json.loads(db.execute("SELECT data FROM records WHERE entity=? AND id=?",
-                                         (entity, id)).fetchone()[0])
-            if name.startswith("answers."):
+            data = store.get_record(entity, id).data
+            answer = name.startswith("answers.")
+
+            def typed(v: Any, answer: bool = answer) -> Any:
+                return (v.get("answer") if isinstance(v, dict) else None) if answer else v
+
+            if answer:
                 current = (data.get("answers") or {}).get(name[8:], {}).get("answer")
-                stored = [json.loads(v).get("answer") if v and v.startswith("{") else None
-                          for (v,) in db.execute(
-                              "SELECT winner_value FROM conflicts WHERE entity=? AND "
-                              "entity_id=? AND field=? UNION ALL SELECT loser_value FROM "
-                              "conflicts WHERE entity=? AND entity_id=? AND field=?",
-                              (entity, id, name) * 2)]
             else:
                 current = data.get(name)
-                stored = [json.loads(v) if v else None for (v,) in db.execute(
-                    "SELECT winner_value FROM conflicts WHERE entity=? AND entity_id=? AND "
-                    "field=? UNION ALL SELECT loser_value FROM conflicts WHERE entity=? AND "
-                    "entity_id=? AND field=?", (entity, id, name) * 2)]
+            stored = [typed(v) for v in conflicts.get((entity, id, name), [])]
             if current == value or value in stored:
                 continue
             # else it must have been written and then overwritten by a later write
-            history = db.execute(
-                "SELECT rev, value FROM field_history WHERE entity=? AND id=? AND field=? "
-                "ORDER BY rev", (entity, id, name)).fetchall()
-            revs = [rev for rev, v in history
-                    if (json.loads(v).get("answer") if name.startswith("answers.") and v
-                        else (json.loads(v) if v else None)) == value]
+            history = sorted((h.rev, h.value) for h in store.field_history(entity, id)
+                             if h.field == name)
+            revs = [rev for rev, v in history if typed(v) == value]
             assert revs and revs[0] < history[-1][0], (entity, id, name, value, current,
                                                        stored, history)
 
-    def check_case_statuses(self, db: sqlite3.Connection) -> None:
-        for cid, data in db.execute("SELECT id, data FROM records WHERE entity='case'"):
-            case = json.loads(data)
-            events = sorted(
-                (json.loads(d) for (d,) in db.execute(
-                    "SELECT data FROM records WHERE entity='case_event' AND parent_id=?",
-                    (cid,))), key=lambda e: e["hlc"])
+    def check_case_statuses(self, store: Any) -> None:
+        for rec in store.records("case"):
+            case = rec.data
+            events = sorted((e.data for e in store.children_of(rec.id, "case_event")),
+                            key=lambda e: e["hlc"])
             state = cases.fold(cases.initial_state(case), [
                 (e["kind"], e["author_role"], e, None) for e in events])
             assert case["status"] in cases.STATUSES and case["level"] in cases.LEVELS
@@ -412,8 +429,15 @@ class Convergence(RuleBasedStateMachine):
             TOTALS["cases_folded"] += 1
 
 
-def test_devices_converge_under_random_work_syncs_and_faults() -> None:
-    run_state_machine_as_test(Convergence, settings=settings(
-        max_examples=size(10, 100), stateful_step_count=size(40, 100), deadline=None,
+@pytest.mark.parametrize("spec", [SQLITE, PG_2W], ids=lambda s: s.id)
+def test_devices_converge_under_random_work_syncs_and_faults(spec: ServerSpec) -> None:
+    for k in TOTALS:
+        TOTALS[k] = 0
+    machine = type(f"Convergence_{spec.id.replace('-', '_')}", (Convergence,), {"spec": spec})
+    # A fresh database and two worker processes per example on PostgreSQL: fewer examples.
+    examples, steps = (size(10, 100), size(40, 100)) if spec == SQLITE else (size(4, 40),
+                                                                             size(60, 100))
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=examples, stateful_step_count=steps, deadline=None,
         suppress_health_check=list(HealthCheck), derandomize=not SOAK, print_blob=True))
-    FIGURES.record("convergence (hypothesis stateful)", **TOTALS)
+    FIGURES.record(f"convergence (hypothesis stateful, {spec.id})", **TOTALS)

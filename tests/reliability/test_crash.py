@@ -1,17 +1,18 @@
-"""Crash proofs: the real server (uvicorn subprocess) is SIGKILLed at random
-moments while a device pushes 5,000 mutations; the device process is killed
-with -9 mid-write and mid-sync. After restarts nothing is lost, nothing is
-applied twice, and both databases pass ``PRAGMA integrity_check``.
+"""Crash proofs: the real server (``sync-server serve`` in a subprocess; on
+SQLite, and on PostgreSQL with 2 workers) is SIGKILLed at random moments
+while a device pushes 5,000 mutations, or only the worker holding the
+device's connection is; the device process is killed with -9 mid-write and
+mid-sync. After restarts nothing is lost, nothing is applied twice, and the
+databases pass their integrity check (SQLite's ``PRAGMA integrity_check``,
+PostgreSQL's store health check).
 
 Builds on tests/device/test_server_killed.py (one kill, 2,000 mutations) and
 tests/device/test_crash.py (two fixed kill points while recording)."""
 
 from __future__ import annotations
 
-import json
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,50 +20,92 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from device.support import ROOT, LiveServer, ServerProcess, fast_settings
+import pytest
+
+from device.support import ROOT, LiveServer, fast_settings
 from device.test_crash import kill_while_recording
 from field_app.core import Device
 
 from .conftest import size
+from .engines import PG_2W, SQLITE, LaunchedServer, ServerSpec, integrity, opened
 
 
-def ro(db: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+def outbox_ids(dev: Device) -> dict[str, int]:
+    """The device's unacknowledged mutations: id -> seq."""
+    with dev.store.read() as tx:
+        return dict(tx.q("SELECT id, seq FROM outbox").fetchall())
 
 
-def ledger_count(db: Path) -> int:
-    conn = ro(db)
-    try:
-        return conn.execute("SELECT count(*) FROM mutations").fetchone()[0]
-    finally:
-        conn.close()
+def assert_exactly_once(location: str | Path, device_id: str, sent: dict[str, int]) -> None:
+    """The server's ledger holds each of the device's mutations once, with its
+    seq, applied (the store contract: the same check on SQLite and PostgreSQL)."""
+    with opened(str(location)) as store:
+        stats = store.device_stats(device_id)
+        entries = {id: store.get_mutation(id) for id in sent}
+    assert stats.mutations_received == len(sent), (stats, len(sent))
+    assert stats.last_seq == len(sent) and stats.mutations_applied == len(sent), stats
+    missing = [id for id, e in entries.items() if e is None]
+    assert not missing, f"{len(missing)} mutations lost, e.g. {missing[:3]}"
+    assert {id: e.seq for id, e in entries.items() if e} == sent
+    assert sorted(sent.values()) == list(range(1, len(sent) + 1))
+    statuses = Counter(e.status for e in entries.values() if e)
+    assert set(statuses) <= {"applied", "merged"}, statuses
+    assert {e.device_id for e in entries.values() if e} == {device_id}
 
 
-def integrity(db: Path) -> str:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        conn.close()
+def kill_workers_while_syncing(srv: LaunchedServer, dev: Device, rng: random.Random,
+                               kills_wanted: int) -> tuple[int, int, int]:
+    """While the device syncs, SIGKILL the worker holding its connection each
+    time the ledger grew by a random amount: (kills, syncs that saw an error,
+    mutations the server answered ``duplicate``: committed, answer lost, resent)."""
+    stop = threading.Event()
+    killed: list[int] = []
+
+    def killer() -> None:
+        with opened(srv.location) as watch:
+            for _ in range(kills_wanted):
+                target = watch.device_stats(dev.device_id).mutations_received + rng.randint(1, 150)
+                while not stop.is_set() and \
+                        watch.device_stats(dev.device_id).mutations_received < target:
+                    time.sleep(0.001)
+                time.sleep(rng.random() * 0.03)
+                until = time.monotonic() + 10
+                while not stop.is_set() and time.monotonic() < until:
+                    pid = srv.kill_busy_worker()
+                    if pid:
+                        killed.append(pid)
+                        break
+                    time.sleep(0.001)
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    errors = syncs = dups = 0
+    while dev.status().pending_mutations and syncs < 100:
+        syncs += 1
+        report = dev.sync()
+        errors += bool(report.errors)
+        dups += report.duplicates
+        assert not report.login_required, report
+    stop.set()
+    thread.join(timeout=40)
+    assert len(killed) == kills_wanted, (killed, kills_wanted)
+    assert len(set(killed)) == len(killed)  # each a new worker the supervisor started
+    return len(killed), errors, dups
 
 
-def assert_exactly_once(db: Path, device_id: str, n: int) -> None:
-    """The server's ledger holds each of the device's ``n`` mutations once."""
-    conn = ro(db)
-    try:
-        rows = conn.execute("SELECT id, seq, status FROM mutations WHERE device_id=?",
-                            (device_id,)).fetchall()
-    finally:
-        conn.close()
-    assert len(rows) == n, (len(rows), n)
-    assert len({r[0] for r in rows}) == n
-    assert sorted(r[1] for r in rows) == list(range(1, n + 1))
-    assert {r[2] for r in rows} <= {"applied", "merged"}, Counter(r[2] for r in rows)
-
-
+@pytest.mark.parametrize("spec,victim", [(SQLITE, "server"), (PG_2W, "server"),
+                                         (PG_2W, "worker")],
+                         ids=["sqlite", "postgresql-2w", "postgresql-2w-one-worker"])
 def test_server_sigkilled_at_random_moments_during_5000_mutations(
-        server_process: ServerProcess, make_device, figures) -> None:
-    srv = server_process
+        spec: ServerSpec, victim: str, launch, make_device, figures) -> None:
+    """Every process of the server (both workers on PostgreSQL) is SIGKILLed
+    while a push commits, again and again; after restarts the ledger holds
+    each mutation once and every edit was applied exactly once. The
+    ``worker`` variant kills only the worker holding the device's connection:
+    the other worker answers the retries while the supervisor starts a new one."""
+    srv = launch(spec)
     rng = random.Random(6)
     kills_wanted = size(4, 30)
     srv.start()
@@ -79,31 +122,41 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         expected[site_id] = f"139{i:04d}{edits - 1:04d}"
     total = sites * (1 + edits)
     assert dev.status().pending_mutations == total
+    sent = outbox_ids(dev)
+    assert len(sent) == total
 
-    kills = mid_push = 0
+    kills = mid_push = dups = 0
     rounds = 0
-    while dev.status().pending_mutations and rounds < kills_wanted * 3:
+    if victim == "worker":
+        kills, mid_push, dups = kill_workers_while_syncing(srv, dev, rng, kills_wanted)
+
+    def received() -> int:
+        with opened(srv.location) as store:  # one store per thread: SQLite's rule
+            return store.device_stats(dev.device_id).mutations_received
+
+    while victim == "server" and dev.status().pending_mutations and rounds < kills_wanted * 3:
         rounds += 1
-        if not srv.proc or srv.proc.poll() is not None:
+        if not srv.alive:
             srv.start()
         if kills >= kills_wanted:
             break
         # Kill once the ledger grew by a random amount (often mid-batch, while
         # the commit runs), plus a random delay of up to 30 ms.
-        start = ledger_count(srv.db)
-        target = start + rng.randint(1, 150)
+        target = received() + rng.randint(1, 150)
         extra = rng.random() * 0.03
         fired = threading.Event()
 
-        def killer(target: int = target, extra: float = extra, fired: threading.Event = fired) -> None:
+        def killer(target: int = target, extra: float = extra,
+                   fired: threading.Event = fired) -> None:
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if ledger_count(srv.db) >= target:
-                        break
-                except sqlite3.Error:
-                    pass
-                time.sleep(0.001)
+            with opened(srv.location) as watch:
+                while time.monotonic() < deadline:
+                    try:
+                        if watch.device_stats(dev.device_id).mutations_received >= target:
+                            break
+                    except Exception:  # noqa: BLE001 - the database busy: look again
+                        pass
+                    time.sleep(0.001)
             time.sleep(extra)
             srv.kill()
             fired.set()
@@ -114,42 +167,45 @@ def test_server_sigkilled_at_random_moments_during_5000_mutations(
         thread.join(timeout=40)
         assert fired.is_set()
         kills += 1
+        dups += report.duplicates
         if report.errors:
             mid_push += 1
         assert not report.login_required, report
-        assert integrity(srv.db) == "ok"
+        assert integrity(srv.location) == "ok"
 
-    if not srv.proc or srv.proc.poll() is not None:
+    if not srv.alive:
         srv.start()
     for _ in range(5):
         report = dev.sync()
+        dups += report.duplicates
         if report.ok and not dev.status().pending_mutations:
             break
     assert report.ok, report
     assert dev.status().pending_mutations == 0
     assert dev.check() == []
+    receipt = dev.receipt()
+    assert receipt.safe_to_wipe and receipt.server.mutations_received == total, receipt
     srv.stop()
 
-    assert integrity(srv.db) == "ok"
-    assert_exactly_once(srv.db, dev.device_id, total)
-    conn = ro(srv.db)
-    try:
-        data = {i: json.loads(d) for i, d in conn.execute(
-            "SELECT id, data FROM records WHERE entity='site' AND created_by_device=?",
-            (dev.device_id,))}
-        writes = Counter(r[0] for r in conn.execute(
-            "SELECT id FROM field_history WHERE entity='site' AND field='contact_phone' "
-            "AND device_id=?", (dev.device_id,)))
-    finally:
-        conn.close()
+    assert integrity(srv.location) == "ok"
+    assert_exactly_once(srv.location, dev.device_id, sent)
+    with opened(srv.location) as store:
+        data = {r.id: r.data for r in store.records("site")
+                if r.created_by_device == dev.device_id}
+        writes = Counter()
+        for site_id in data:
+            writes[site_id] = sum(1 for h in store.field_history("site", site_id)
+                                  if h.field == "contact_phone" and h.device_id == dev.device_id)
     assert set(data) == set(expected)
     for site_id, phone in expected.items():
         assert data[site_id]["contact_phone"] == phone
         assert dev.get("site", site_id)["contact_phone"] == phone
     # no edit was applied twice: each site's phone was written exactly 4 times
     assert set(writes.values()) == {edits} and len(writes) == sites
-    assert mid_push >= kills_wanted // 2, (mid_push, kills)
-    figures.record("crash: server SIGKILL", runs=1, kills=kills, kills_mid_sync=mid_push,
+    if victim == "server":
+        assert mid_push >= kills_wanted // 2, (mid_push, kills)
+    figures.record(f"crash: {victim} SIGKILL ({spec.id})", runs=1, kills=kills,
+                   kills_mid_sync=mid_push, replayed_answered_duplicate=dups,
                    mutations_checked=total, lost=0, duplicated=0)
 
 
@@ -178,6 +234,7 @@ def test_device_killed_mid_sync(server: LiveServer, make_device, tmp_path: Path,
         site_id = dev.create_site(name=f"厂{i:04d}", kind="factory", village_id=t.v1)
         dev.update_site(site_id, contact_phone=f"137{i:08d}")
     total = 2 * n_sites
+    sent = outbox_ids(dev)
     data_dir = str(dev.data_dir)
     dev.close()
 
@@ -218,8 +275,9 @@ def test_device_killed_mid_sync(server: LiveServer, make_device, tmp_path: Path,
         device_id = dev.device_id
     finally:
         dev.close()
-    assert integrity(server.db) == "ok"
-    assert_exactly_once(server.db, device_id, total)
+    assert integrity(str(server.db)) == "ok"
+    assert len(sent) == total
+    assert_exactly_once(server.db, device_id, sent)
     assert kills >= min(2, kills_wanted)
     figures.record("crash: device kill -9 mid-sync", runs=1, kills=kills,
                    mutations_checked=total, lost=0, duplicated=0)
@@ -245,6 +303,6 @@ def test_device_killed_mid_write_at_random_points(server: LiveServer, make_devic
             "inspection", insp)["answers"]
     finally:
         dev.close()
-    assert integrity(server.db) == "ok"
+    assert integrity(str(server.db)) == "ok"
     figures.record("crash: device kill -9 mid-write", runs=1, kills=kills,
                    actions_checked=len(reported), mutations_checked=pending)
