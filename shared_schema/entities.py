@@ -90,6 +90,8 @@ class Site(Record, kw_only=True):
     headcount_real_name: int | None = None
     headcount_contracts: int | None = None
     last_inspected_at: int | None = None
+    # --- #17 cases ---
+    village_self_built: bool | None = None  # 村（社区）自建项目: the village handles its cases
 
 
 class Answer(WireStruct, kw_only=True):
@@ -161,6 +163,14 @@ class CaseEvent(Record, kw_only=True):
     evidence: list[str] = []
     callback_note: str | None = None
     referral_target: str | None = None
+    # --- #17 cases --- (shared_schema.cases: 调查, exits, advances, reply)
+    investigation_kind: str | None = None
+    investigation_outcome: str | None = None
+    transfer_to: str | None = None
+    advance_source: str | None = None
+    amount_advanced: float | None = None
+    workers_advanced: int | None = None
+    reply_date: str | None = None
 
 
 ENTITY_TYPES: dict[str, type[Record]] = {
@@ -178,6 +188,19 @@ ENTITY_TYPES: dict[str, type[Record]] = {
 REFERENCE_ENTITIES = frozenset({"village", "department", "user", "checklist_template",
                                 "work_calendar"})
 INSERT_ONLY_ENTITIES = frozenset({"photo", "case_event"})
+# --- #17 cases ---
+
+
+class Setting(Record, kw_only=True):
+    """An office setting as reference data every device pulls; ``case_routing``
+    holds the routing thresholds (``shared_schema.cases.RoutingThresholds``)."""
+
+    body: dict[str, Any] = {}
+
+
+ENTITY_TYPES["setting"] = Setting
+REFERENCE_ENTITIES = REFERENCE_ENTITIES | {"setting"}
+# --- end #17 cases ---
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
 #: Fields every record carries that a device never writes directly.
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "deleted"})

@@ -216,7 +216,7 @@ def _upsert(b: Batch, m: Upsert, fields: dict[str, Any], hlc: str):
             site = peek(tx, "site", merged["site_id"]) if merged.get("site_id") else None
             routed = {**merged, "village_id": merged.get("village_id")
                       or (site.village_id if site is not None else None)}
-            fields = {**fields, **rules.case_initial(routed)}
+            fields = {**fields, **rules.case_initial(routed, site, tx, p.user_id)}
             fields.setdefault("opened_at", b.now)
     if m.entity == "inspection":
         site_id = merged.get("site_id")
