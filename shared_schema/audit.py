@@ -10,5 +10,7 @@ AuditAction = Literal[
     "review", "resolve_conflict", "case_intake", "case_transition", "calendar_update",
     "user_create", "device_revoke", "device_id_taken", "login", "login_failed", "logout",
     "user_disable", "user_enable", "user_password", "user_role", "device_enable",
+    # --- #17 cases ---
+    "case_routing_update",
 ]
 AUDIT_ACTIONS: tuple[str, ...] = get_args(AuditAction)

@@ -16,6 +16,7 @@ from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.auth.passwords import SCRYPT_THREADS
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
+from sync_server.domain.office.routing import CaseRoutingController  # #17 cases
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.registry.service import publish_calendar, publish_templates
 from sync_server.domain.reports.controller import ReportController
@@ -121,7 +122,9 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[AuthController, SyncController, UploadController, BlobController,
-                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz],
+                        *OFFICE_CONTROLLERS, ReportController, healthz, readyz,
+                        # --- #17 cases ---
+                        CaseRoutingController],
         dependencies=DEPENDENCIES,
         request_class=WireRequest,
         dto=WireBody,
