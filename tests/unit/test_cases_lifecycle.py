@@ -246,3 +246,23 @@ def test_labels_for_people() -> None:
     assert cases.status_label({"status": "transferred"}, "en") == "Transferred to a department"
     assert cases.referral_label("si_fa_suo") == "司法所"
     assert cases.referral_label("某街道办") == "某街道办"  # old free text, shown as typed
+
+
+def test_an_incident_case_is_due_for_acceptance_the_same_day() -> None:
+    import datetime as dt
+
+    from shared_schema.calendar import LOCAL, packaged
+    from shared_schema.case_deadlines import deadlines
+
+    cal = packaged()
+    opened = int(dt.datetime(2026, 3, 2, 9, 0, tzinfo=LOCAL).timestamp() * 1000)  # a Monday
+    later = opened + 6 * 3600 * 1000
+    next_day = opened + 24 * 3600 * 1000
+    plain = {"opened_at": opened, "received_at": opened, "status": "registered"}
+    incident = {**plain, "incident_id": "i1", "collective_incident": True}
+    assert deadlines(cal, plain, later).accept_due == "2026-03-09"
+    same = deadlines(cal, incident, later)
+    assert (same.accept_due, same.overdue, same.due_soon) == ("2026-03-02", False, True)
+    assert deadlines(cal, incident, next_day).overdue
+    accepted = deadlines(cal, {**incident, "status": "accepted", "accepted_at": later}, next_day)
+    assert (accepted.accept_due, accepted.overdue) == ("2026-03-02", False)
