@@ -67,6 +67,21 @@ def status_key(case: dict[str, Any]) -> str:
     return status
 
 
+def routed_locally(device: Device, case: dict[str, Any]) -> dict[str, Any]:
+    """A case as the server will route it, while the server has not yet
+    (recorded offline, no ``route``): its level and route from the shared rules
+    over its site and the pulled thresholds, so the phone offers what the
+    server will allow (a grid officer does not accept a department's case)."""
+    if not case or case.get("route"):
+        return case
+    site = device.get("site", case.get("site_id") or "") or {}
+    setting = device.get("setting", case_rules.ROUTING_SETTING_ID) or {}
+    r = case_rules.route(case, site or None, case_rules.thresholds_from(setting.get("body")))
+    level = case["level"] if case.get("initial_level") and case.get("level") else r.level
+    return {**case, "level": level, "route": r.route,
+            "handled_by": case_rules.handled_by(level, r.route)}
+
+
 def route_preview(device: Device, site: dict[str, Any], raw: dict[str, Any]) -> case_rules.Route:
     """Where a case with the form's values would start, as the server will
     route it: the shared rules over the site and the office's thresholds
@@ -135,7 +150,7 @@ class CaseVM:
         self.reload()
 
     def reload(self) -> None:
-        self.case = self.device.get("case", self.id) or {}
+        self.case = routed_locally(self.device, self.device.get("case", self.id) or {})
         self.events = sorted(self.device.records("case_event", case_id=self.id),
                              key=lambda e: e.get("created_at") or 0)
         self.role = self.device.status().role
