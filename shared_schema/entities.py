@@ -152,6 +152,21 @@ class WageCase(Record, kw_only=True):
     complainant_name: str | None = None
     complainant_phone: str | None = None
     complainant_id_number: str | None = None
+    # --- #17 cases --- derived by the server (shared_schema.cases; ``derived_field`` on a push)
+    first_receiver_id: str | None = None
+    route: str | None = None
+    route_reason: str | None = None
+    handled_by: str | None = None
+    amount_advanced: float | None = None
+    workers_advanced: int | None = None
+    advanced_by_source: dict[str, float] | None = None
+    investigation_records: int | None = None
+    investigation_outcome: str | None = None
+    transfer_to: str | None = None
+    referral_target: str | None = None
+    complainant_reply: str | None = None
+    reply_date: str | None = None
+    replied_at: int | None = None
 
 
 class CaseEvent(Record, kw_only=True):

@@ -209,7 +209,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
 FIELDS["site"]["village_self_built"] = _rule(*_EDIT, label=("村（社区）自建项目", "Village-built project"))
 FIELDS["case"].update({
     "first_receiver_id": _rule(SERVER, label=("首问责任人", "First received by")),
-    "route": _rule(SERVER),
+    "route": _rule(SERVER, label=("承办渠道", "Route")),
     "route_reason": _rule(SERVER, label=("分办依据", "Routed because")),
     "handled_by": _rule(SERVER, label=("承办单位", "Handled by")),
     "amount_advanced": _rule(SERVER, label=("垫付/先行清偿金额", "Amount advanced")),
@@ -221,7 +221,7 @@ FIELDS["case"].update({
     "referral_target": _rule(SERVER, label=("移送单位", "Referred to")),
     "complainant_reply": _rule(SERVER, label=("答复反映人", "Reply to complainant")),
     "reply_date": _rule(SERVER, label=("答复日期", "Reply date")),
-    "replied_at": _rule(SERVER),
+    "replied_at": _rule(SERVER, label=("答复时间", "Replied at")),
 })
 FIELDS["case_event"].update({
     "investigation_kind": _rule(*_EDIT, chars=CODE_CHARS, label=("调查方式", "Investigation record")),

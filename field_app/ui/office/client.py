@@ -204,3 +204,16 @@ class OfficeClient:
 
     def workbook(self, month: str) -> bytes:
         return self._send("GET", "/api/v1/reports/monthly.xlsx", params={"month": month}).content
+
+    # --- #17 cases --- the office's case-routing thresholds
+    def case_routing(self) -> Any:
+        """``GET /api/v1/office/settings/case-routing``."""
+        from shared_schema.office import CaseRoutingView
+
+        return self._typed(CaseRoutingView, "GET", "/api/v1/office/settings/case-routing")
+
+    def set_case_routing(self, body: Any) -> Any:
+        """``PUT /api/v1/office/settings/case-routing`` (the labour office; audited)."""
+        from shared_schema.office import CaseRoutingView
+
+        return self._typed(CaseRoutingView, "PUT", "/api/v1/office/settings/case-routing", body)
