@@ -37,6 +37,9 @@ ENDPOINTS = [
     ("GET", "/api/v1/reports/summary", None),
     ("GET", "/api/v1/reports/monthly.xlsx", None),
     ("GET", "/api/v1/reports/monthly.csv", None),
+    # --- #17 cases ---
+    ("GET", "/api/v1/office/settings/case-routing", None),
+    ("PUT", "/api/v1/office/settings/case-routing", {"workers": 20, "amount": 300000}),
 ]
 
 
