@@ -53,3 +53,29 @@ def test_a_synced_case_keeps_the_servers_route(grid1_device: Device) -> None:
             "route": "local", "site_id": site_of(grid1_device, "construction")["id"]}
     assert routed_locally(grid1_device, case) is case
     assert cases.route({}, None).reason == "no_village"
+
+
+def test_console_event_forms_and_thresholds() -> None:
+    from field_app.ui.i18n import Translator
+    from field_app.ui.office import viewmodels as office_vm
+
+    assert office_vm.event_fields("advance_payment") == (
+        "advance_source", "amount_advanced", "workers_advanced", "note")
+    body = office_vm.event_body("advance_payment", {"advance_source": "emergency_fund",
+                                                    "amount_advanced": "12,000",
+                                                    "workers_advanced": "3", "note": ""})
+    assert (body.advance_source, body.amount_advanced, body.workers_advanced) == (
+        "emergency_fund", 12_000.0, 3)
+    with pytest.raises(UiError) as info:
+        office_vm.event_body("refer_procedure", {"referral_target": "police", "note": "x"})
+    assert info.value.code == "invalid_value"
+    assert office_vm.event_choices("refer_procedure", "referral_target") == ("arbitration", "court")
+    t = Translator("zh")
+    assert office_vm.code_text(t, "advance_source", "general_contractor") == "总包单位先行清偿"
+    assert office_vm.code_text(t, "referral_target", "区劳动保障监察大队") == "区劳动保障监察大队"
+    assert office_vm.routing_body("20", "300,000").amount == 300_000.0
+    for workers, amount, path in (("0", "1000", "$.workers"), ("x", "1000", None),
+                                  ("5", "0", "$.amount")):
+        with pytest.raises(UiError) as info:
+            office_vm.routing_body(workers, amount)
+        assert info.value.details.get("path") == path

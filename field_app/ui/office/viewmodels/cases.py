@@ -122,7 +122,7 @@ def event_body(kind: str, values: dict[str, str]) -> CaseEventRequest:
         if not raw:
             continue
         if name in ("amount_recovered", "amount_advanced"):
-            body[name] = float(parse_custom(raw, 0.0))
+            body[name] = float(parse_custom(raw.replace(",", ""), 0.0))  # 12,000 as written
         elif name in ("workers_paid", "workers_advanced"):
             body[name] = parse_custom(raw, 0)
         elif name == "evidence":
