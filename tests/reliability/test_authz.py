@@ -133,6 +133,9 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("GET /reports/summary", "this month's figures (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.xlsx", "this month's workbook (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.csv", "one sheet as CSV (scope n/a)"): _OFFICE_READ,
+    # --- #17 cases ---
+    ("GET /office/settings/case-routing", "the routing thresholds (scope n/a)"): _OFFICE_READ,
+    ("PUT /office/settings/case-routing", "change them (scope n/a)"): _OFFICE_ONLY,
 }
 #: Every authenticated endpoint without a token, with an unknown, a revoked
 #: or an expired token: 401 with the one error shape, whatever the role.
@@ -435,6 +438,8 @@ def office_cell(t: Township, endpoint: str, role: str, where: str) -> str:
                     "/role": {"role": "sector_inspector"}}.get(path[path.rindex("/"):])
         case "/reports/monthly.csv":
             query = {"sheet": "cases"}
+        case "/office/settings/case-routing" if method == "PUT":
+            body = {"workers": 10, "amount": 100_000}
     r = http.request(method, "/api/v1" + path, params=query, json=body, headers=dev.headers)
     if r.status_code >= 400:
         assert_error_shape(r)

@@ -405,7 +405,10 @@ class Convergence(RuleBasedStateMachine):
                 (json.loads(d) for (d,) in db.execute(
                     "SELECT data FROM records WHERE entity='case_event' AND parent_id=?",
                     (cid,))), key=lambda e: e["hlc"])
-            state = cases.fold(cases.initial_state(case), [
+            # where it started is the server's routing (by its site: #17); the events fold over it
+            start = cases.CaseState(level=case["initial_level"],
+                                    route=case.get("route") or cases.ROUTE_LOCAL)
+            state = cases.fold(start, [
                 (e["kind"], e["author_role"], e, None) for e in events])
             assert case["status"] in cases.STATUSES and case["level"] in cases.LEVELS
             assert (case["status"], case["level"]) == (state.status, state.level), (case, events)
