@@ -14,5 +14,7 @@ AuditAction = Literal[
     "alert_ack",
     # --- #17 warnings ---
     "risk_handle", "reinspection_extend",
+    # --- #17 cases ---
+    "case_routing_update",
 ]
 AUDIT_ACTIONS: tuple[str, ...] = get_args(AuditAction)

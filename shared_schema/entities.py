@@ -94,6 +94,8 @@ class Site(Record, kw_only=True):
     risk_level: str | None = None  # server-owned: the highest level of the site's open warnings
     credit_code: str | None = None  # 统一社会信用代码
     legal_representative: str | None = None  # 法定代表人/负责人
+    # --- #17 cases ---
+    village_self_built: bool | None = None  # 村（社区）自建项目: the village handles its cases
 
 
 class Answer(WireStruct, kw_only=True):
@@ -161,6 +163,21 @@ class WageCase(Record, kw_only=True):
     # --- #17 incidents --- (server-set: a case opened from or joined by an incident)
     incident_id: str | None = None
     collective_incident: bool | None = None
+    # --- #17 cases --- derived by the server (shared_schema.cases; ``derived_field`` on a push)
+    first_receiver_id: str | None = None
+    route: str | None = None
+    route_reason: str | None = None
+    handled_by: str | None = None
+    amount_advanced: float | None = None
+    workers_advanced: int | None = None
+    advanced_by_source: dict[str, float] | None = None
+    investigation_records: int | None = None
+    investigation_outcome: str | None = None
+    transfer_to: str | None = None
+    referral_target: str | None = None
+    complainant_reply: str | None = None
+    reply_date: str | None = None
+    replied_at: int | None = None
 
 
 class CaseEvent(Record, kw_only=True):
@@ -172,6 +189,14 @@ class CaseEvent(Record, kw_only=True):
     evidence: list[str] = []
     callback_note: str | None = None
     referral_target: str | None = None
+    # --- #17 cases --- (shared_schema.cases: 调查, exits, advances, reply)
+    investigation_kind: str | None = None
+    investigation_outcome: str | None = None
+    transfer_to: str | None = None
+    advance_source: str | None = None
+    amount_advanced: float | None = None
+    workers_advanced: int | None = None
+    reply_date: str | None = None
 
 
 # --- #17 incidents ---
@@ -276,6 +301,20 @@ INSERT_ONLY_ENTITIES |= {"incident", "alert"}
 
 #: Entities only the server writes (#17 warnings): no device or console mutation.
 SERVER_ENTITIES = frozenset({"alert", "risk_warning", "reinspection"})
+
+# --- #17 cases ---
+
+
+class Setting(Record, kw_only=True):
+    """An office setting as reference data every device pulls; ``case_routing``
+    holds the routing thresholds (``shared_schema.cases.RoutingThresholds``)."""
+
+    body: dict[str, Any] = {}
+
+
+ENTITY_TYPES["setting"] = Setting
+REFERENCE_ENTITIES = REFERENCE_ENTITIES | {"setting"}
+# --- end #17 cases ---
 PERSONAL_FIELDS = ("complainant_name", "complainant_phone", "complainant_id_number")
 #: Fields every record carries that a device never writes directly.
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "deleted"})

@@ -234,6 +234,35 @@ FIELDS["case"].update({
     "collective_incident": _rule(SERVER, label=("群体性事件", "Collective incident")),
 })
 
+# --- #17 cases --- (shared_schema.cases: routing, 调查, exits, advances, 首问负责)
+FIELDS["site"]["village_self_built"] = _rule(*_EDIT, label=("村（社区）自建项目", "Village-built project"))
+FIELDS["case"].update({
+    "first_receiver_id": _rule(SERVER, label=("首问责任人", "First received by")),
+    "route": _rule(SERVER, label=("承办渠道", "Route")),
+    "route_reason": _rule(SERVER, label=("分办依据", "Routed because")),
+    "handled_by": _rule(SERVER, label=("承办单位", "Handled by")),
+    "amount_advanced": _rule(SERVER, label=("垫付/先行清偿金额", "Amount advanced")),
+    "workers_advanced": _rule(SERVER, label=("垫付人数", "Workers paid in advance")),
+    "advanced_by_source": _rule(SERVER, label=("垫付来源", "Advances by source")),
+    "investigation_records": _rule(SERVER, label=("调查记录数", "Investigation records")),
+    "investigation_outcome": _rule(SERVER, label=("调查结论", "Investigation outcome")),
+    "transfer_to": _rule(SERVER, label=("转送部门", "Passed to")),
+    "referral_target": _rule(SERVER, label=("移送单位", "Referred to")),
+    "complainant_reply": _rule(SERVER, label=("答复反映人", "Reply to complainant")),
+    "reply_date": _rule(SERVER, label=("答复日期", "Reply date")),
+    "replied_at": _rule(SERVER, label=("答复时间", "Replied at")),
+})
+FIELDS["case_event"].update({
+    "investigation_kind": _rule(*_EDIT, chars=CODE_CHARS, label=("调查方式", "Investigation record")),
+    "investigation_outcome": _rule(*_EDIT, chars=CODE_CHARS, label=("调查结论", "Outcome")),
+    "transfer_to": _rule(*_EDIT, chars=NAME_CHARS, label=("转送部门", "Passed to")),
+    "advance_source": _rule(*_EDIT, chars=CODE_CHARS, label=("垫付来源", "Advance source")),
+    "amount_advanced": _rule(*_EDIT, label=("垫付金额", "Amount advanced")),
+    "workers_advanced": _rule(*_EDIT, label=("垫付人数", "Workers paid")),
+    "reply_date": _rule(*_EDIT, chars=SHORT_CHARS, label=("答复日期", "Reply date")),
+})
+# --- end #17 cases ---
+
 #: Personal-data fields per entity.
 PERSONAL: dict[str, frozenset[str]] = {
     entity: frozenset(name for name, rule in rules.items() if rule.personal)

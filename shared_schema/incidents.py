@@ -27,19 +27,10 @@ INCIDENT_KINDS: dict[str, tuple[str, str]] = {
     "emergency": ("突发事件", "Emergency"),
 }
 
-#: Who may be brought in (code -> (zh, en)): A's ``shared_schema.cases.REFERRAL_TARGETS``
-#: when it is there; until then this list of the same codes.
-_FALLBACK_TARGETS: dict[str, tuple[str, str]] = {
-    "ping_an_ban": ("平安办", "Public-order office"),
-    "si_fa_suo": ("司法所", "Justice office"),
-    "police": ("派出所", "Police station"),
-    "legal_aid": ("法律援助", "Legal aid"),
-    "arbitration": ("劳动仲裁", "Labour arbitration"),
-    "court": ("法院", "Court"),
-    "industry_department": ("行业主管部门", "Supervising department"),
-}
-REFERRAL_TARGETS: dict[str, tuple[str, str]] = getattr(cases, "REFERRAL_TARGETS",
-                                                       _FALLBACK_TARGETS)
+#: Who may be brought in (code -> (zh, en)): the case rules' referral targets
+#: (平安办, 司法所, 派出所, 法律援助, 劳动仲裁, 法院, 行业主管部门, …).
+REFERRAL_TARGETS: dict[str, tuple[str, str]] = cases.REFERRAL_TARGETS
+
 
 #: Who may report an incident (the phone's form and the server's rule).
 REPORTER_ROLES: tuple[str, ...] = ("grid_officer", "sector_inspector", "office")

@@ -174,6 +174,14 @@ class CaseEventRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     evidence: list[str] = []
     callback_note: str | None = None
     referral_target: str | None = None
+    # --- #17 cases --- (shared_schema.cases: 调查, exits, advances, reply)
+    investigation_kind: str | None = None
+    investigation_outcome: str | None = None
+    transfer_to: str | None = None
+    advance_source: str | None = None
+    amount_advanced: float | None = None
+    workers_advanced: int | None = None
+    reply_date: str | None = None
 
 
 class CaseView(WireStruct, kw_only=True):
@@ -212,6 +220,8 @@ class CaseDetail(WireStruct, kw_only=True):
     photos: list[PhotoInfo] = []
     village_name: str | None = None
     site_name: str | None = None
+    # --- #17 cases --- 首问负责: who first received it, by name
+    first_receiver_name: str | None = None
 
 
 # --- registry history and audit ------------------------------------------------------------
@@ -429,3 +439,17 @@ class ReinspectionList(WireStruct, kw_only=True):
 class ExtendReinspectionRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
     due_date: DueDate
     note: Annotated[str, Documented(maxLength=5000)] = ""
+# --- #17 cases --- the office's case-routing thresholds (小案件不出村，大案件不出镇)
+
+
+class CaseRoutingRequest(WireStruct, kw_only=True, forbid_unknown_fields=True):
+    workers: int  # at or above: a case that could stay in the village starts at the township
+    amount: float  # yuan, the same
+
+
+class CaseRoutingView(WireStruct, kw_only=True):
+    workers: int
+    amount: float
+    is_default: bool = False  # true: nobody has set them yet (the built-in 10 workers / 100,000 yuan)
+    updated_at: int | None = None
+    updated_by: str | None = None

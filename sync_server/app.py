@@ -16,6 +16,7 @@ from sync_server.domain.auth.controller import AuthController
 from sync_server.domain.auth.passwords import SCRYPT_THREADS
 from sync_server.domain.sync.controller import SyncController
 from sync_server.domain.office.controller import CONTROLLERS as OFFICE_CONTROLLERS
+from sync_server.domain.office.routing import CaseRoutingController  # #17 cases
 from sync_server.domain.calendar import service as calendar
 from sync_server.domain.incidents.controller import AlertController, alerts_header  # --- #17 incidents
 from sync_server.domain.registry.service import publish_calendar, publish_templates
@@ -144,7 +145,8 @@ def create_app(settings: Settings) -> Litestar:
                         *OFFICE_CONTROLLERS, ReportController, healthz, readyz, *ops_handlers,
                         *DOCUMENT_CONTROLLERS, CalendarCoverageController,  # --- #17 documents ---
                         AlertController,  # --- #17 incidents ---
-                        RiskController],  # --- #17 warnings ---
+                        RiskController,  # --- #17 warnings ---
+                        CaseRoutingController],  # --- #17 cases ---
         middleware=ops_middleware,
         before_send=[alerts_header],  # --- #17 incidents: the unacknowledged alerts header
         dependencies=DEPENDENCIES,

@@ -151,7 +151,8 @@ def seed_demo(store: SyncStore, now_ms: int, *, activity: bool = True,
             }
             record = writer.upsert("case", demo_id("case", title), fields)
             # Status and level are derived, as for a pushed case (rules.case_initial).
-            set_derived(tx, record, case_initial({**record.data, **fields}),
+            set_derived(tx, record, case_initial({**record.data, **fields},
+                                                 tx.get_record("site", fields["site_id"]), tx),
                         str(writer.clock.tick()), writer.author, now_ms)
     for u in DEMO_USERS:
         create_user(
@@ -363,6 +364,23 @@ def _seed_activity(store: SyncStore, now_ms: int, rng: random.Random,
                  {"contact_phone": "13800008802"}, base=base)
     push("grid1", "demo-grid1-phone", a)
     push("sector1", "demo-sector1-pad", b)
+
+    # The collective claim on government-invested 一纵线建设 (the 14-worker case): grid1
+    # goes to the scene, keeps order, brings in 平安办 and 派出所 and reports it from the
+    # phone; the report joins the case, raises it to the township and alerts every
+    # office and leader account (shared_schema.incidents, docs/cases.md "Incidents").
+    clock[0] = now_ms - 2 * DAY_MS
+    incident_site = sites["一纵线建设"]
+    push("grid1", "demo-grid1-phone", mutation(
+        Insert, "demo-grid1-phone", "incident", demo_id("incident", "一纵线建设"), {
+            "kind": "collective_claim", "site_id": incident_site.id,
+            "village_id": incident_site.data["village_id"],
+            "place": "一纵线建设项目部门口", "headcount": 14,
+            "occurred_at": clock[0] - 40 * 60 * 1000,
+            "on_scene": "村主任到场劝导，维持秩序，登记班组人员和欠薪金额，"
+                        "通知行业主管部门和劳保所到场(演示)",
+            "brought_in": ["ping_an_ban", "police", "industry_department"],
+            "attach_case_id": demo_id("case", "一纵线建设班组反映欠薪(演示)")}))
 
     # More cases, registered on their day and moved on through the case rules.
     for title, source, site_name, workers, amount, collective, days, events in \

@@ -92,6 +92,8 @@ def test_seed_users_roles_and_scope(db, api):
 
 
 def test_demo_cases_follow_the_case_rules(db, api):
+    from shared_schema.cases import route
+
     with api.store(db) as store:
         cases = store.records("case")
         assert cases
@@ -109,9 +111,9 @@ def test_demo_cases_follow_the_case_rules(db, api):
                                            for e in trail])
                 assert {k: d.get(k) for k in ("status", "level", "extended")} == {
                     k: derived[k] for k in ("status", "level", "extended")}, case.id
-            assert d["initial_level"] == ("township" if d["collective_risk"] or d["workers_owed"] >= 10
-                                  else "village")
             site = store.get_record("site", d["site_id"])
+            # #17: routed by the site (a construction project's case is its department's)
+            assert d["initial_level"] == route(d, site.data).level, case.id
             assert case.village_id == site.village_id
             assert case.department_id == site.department_id
 

@@ -170,7 +170,7 @@ def test_transitions_through_the_state_machine(world: World, office: dict[str, s
                      "payment", "extend", "resolve", "close"]
     by_kind = {e["kind"]: e for e in detail["events"]}
     assert by_kind["approve_escalation"]["author_role"] == "leader"
-    assert by_kind["approve_escalation"]["label_zh"] == "领导小组批准，交攻坚组"
+    assert by_kind["approve_escalation"]["label_zh"] == "审定同意，交攻坚组处置"
     assert by_kind["close"]["fields"]["evidence"] == [SHA]
     assert by_kind["accept"]["author_name"] == "office1"
     hlcs = [e["hlc"] for e in detail["events"]]

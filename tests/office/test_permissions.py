@@ -50,6 +50,9 @@ ENDPOINTS = [
     ("POST", f"/api/v1/office/risk-warnings/{ID}/handle", {"note": "x"}),
     ("GET", "/api/v1/office/reinspections", None),
     ("POST", f"/api/v1/office/reinspections/{ID}/extend", {"due_date": "2030-01-01"}),
+    # --- #17 cases ---
+    ("GET", "/api/v1/office/settings/case-routing", None),
+    ("PUT", "/api/v1/office/settings/case-routing", {"workers": 20, "amount": 300000}),
 ]
 
 

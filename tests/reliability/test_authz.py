@@ -14,6 +14,7 @@ Cells: an HTTP status, and for a push the mutation's result
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -26,9 +27,10 @@ from server.support import (
     assert_error_shape,
     complete_answers,
     device_secret,
+    ok,
     submit_inspection,
 )
-from shared_schema.calendar import CALENDAR_FILE
+from shared_schema.calendar import CALENDAR_FILE, LOCAL
 from shared_schema.ids import uuid7
 from sync_server.domain.auth.service import create_user, revoke_device
 from sync_server.domain.registry.service import ServerWriter
@@ -133,6 +135,23 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("GET /reports/summary", "this month's figures (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.xlsx", "this month's workbook (scope n/a)"): _OFFICE_READ,
     ("GET /reports/monthly.csv", "one sheet as CSV (scope n/a)"): _OFFICE_READ,
+    # --- #17 cases ---
+    ("GET /office/settings/case-routing", "the routing thresholds (scope n/a)"): _OFFICE_READ,
+    ("PUT /office/settings/case-routing", "change them (scope n/a)"): _OFFICE_ONLY,
+    # --- #17: printed documents, alerts, the risk list and 复查 tasks ---
+    ("GET /office/inspections/{id}/record.pdf", "the inspection's 检查记录"): _OFFICE_READ,
+    ("GET /office/inspections/{id}/rectification.pdf", "its 限期整改通知书 (a failed item)"):
+        _OFFICE_READ,
+    ("GET /cases/{id}/closure.pdf", "a case's 销号记录"): _OFFICE_READ,
+    ("GET /office/calendar/coverage", "the calendar's coverage (scope n/a)"): _AUDIT_READ,
+    ("GET /office/alerts", "the incident alerts (township-wide)"): _OFFICE_READ,
+    ("POST /office/alerts/{id}/ack", "acknowledge the incident on the site"): _OFFICE_READ,
+    ("GET /office/risk-warnings", "the risk list of the site's village"): _OFFICE_READ,
+    ("POST /office/risk-warnings/{id}/handle", "mark a warning of the site handled"):
+        _OFFICE_ONLY,
+    ("GET /office/reinspections", "复查 tasks of the site's village"): _OFFICE_READ,
+    ("POST /office/reinspections/{id}/extend", "a new due date for the site's task"):
+        _OFFICE_ONLY,
 }
 #: Every authenticated endpoint without a token, with an unknown, a revoked
 #: or an expired token: 401 with the one error shape, whatever the role.
@@ -220,10 +239,32 @@ class Township:
                         OUT: (self.inspector[OUT], world.device("office1", "dev-edit-out"))}
         self.inspection = {w: self.submitted(w) for w in (IN, OUT)}
         self.conflict = {w: self.make_conflict(w) for w in (IN, OUT)}
+        # an inspection that found a failed item and workers reporting arrears, on each side
+        self.risky = {w: self.submitted_risky(w) for w in (IN, OUT)}
+        # a collective incident reported on the site (it raises an alert)
+        incident = uuid7()
+        grid = self.inspector[IN]
+        ok(grid.sync(grid.insert("incident", incident, {
+            "kind": "collective_claim", "site_id": world.site1, "headcount": 12,
+            "occurred_at": world.clock() - 60_000, "on_scene": "到场劝导，维持秩序",
+            "brought_in": ["police"]}))[0])
+        self.alert = world.store.get_record("incident", incident).data["alert_id"]
 
     def submitted(self, where: str) -> str:
         return submit_inspection(self.inspector[where], self.office_site[where],
                                  complete_answers())
+
+    def submitted_risky(self, where: str) -> str:
+        """A submitted inspection with a failed item and two workers reporting
+        arrears: the server makes a risk warning and a 复查 task of it."""
+        return submit_inspection(self.inspector[where], self.office_site[where], complete_answers(
+            C22={"answer": "no"}, C26={"answer": "补设维权告示牌"},
+            C24={"answer": {"interviewed": 6, "reporting_arrears": 2}}))
+
+    def made_of(self, entity: str, inspection: str) -> str:
+        """The server-made ``entity`` (risk_warning, reinspection) of ``inspection``."""
+        [rec] = [r for r in self.w.store.records(entity) if r.data["inspection_id"] == inspection]
+        return rec.id
 
     def make_conflict(self, where: str) -> str:
         """Two devices change the site's contractor from the same base."""
@@ -435,11 +476,32 @@ def office_cell(t: Township, endpoint: str, role: str, where: str) -> str:
                     "/role": {"role": "sector_inspector"}}.get(path[path.rindex("/"):])
         case "/reports/monthly.csv":
             query = {"sheet": "cases"}
+        case "/office/settings/case-routing" if method == "PUT":
+            body = {"workers": 10, "amount": 100_000}
+        case "/office/inspections/{id}/record.pdf":
+            path = path.replace("{id}", t.inspection[where])
+        case "/office/inspections/{id}/rectification.pdf":
+            path = path.replace("{id}", t.risky[where])
+        case "/cases/{id}/closure.pdf":
+            path = path.replace("{id}", t.case[where])
+        case "/office/alerts/{id}/ack":
+            path = path.replace("{id}", t.alert)
+        case "/office/risk-warnings" | "/office/reinspections":
+            query = {"village": village}
+        case "/office/risk-warnings/{id}/handle":  # a warning of its own for every cell
+            path = path.replace("{id}", t.made_of("risk_warning", t.submitted_risky(where)))
+            body = {"note": "已约谈总包单位"}
+        case "/office/reinspections/{id}/extend":
+            path = path.replace("{id}", t.made_of("reinspection", t.submitted_risky(where)))
+            due = dt.datetime.fromtimestamp(t.w.clock() / 1000 + 30 * 86400, LOCAL).date()
+            body = {"due_date": due.isoformat(), "note": "春节前复查"}
     r = http.request(method, "/api/v1" + path, params=query, json=body, headers=dev.headers)
     if r.status_code >= 400:
         assert_error_shape(r)
     elif method == "GET" and path.endswith(".xlsx"):
         assert r.content[:2] == b"PK"  # a real workbook (a zip)
+    elif method == "GET" and path.endswith(".pdf"):
+        assert r.content[:5] == b"%PDF-"
     return str(r.status_code)
 
 

@@ -422,7 +422,10 @@ class Convergence(RuleBasedStateMachine):
             case = rec.data
             events = sorted((e.data for e in store.children_of(rec.id, "case_event")),
                             key=lambda e: e["hlc"])
-            state = cases.fold(cases.initial_state(case), [
+            # where it started is the server's routing (by its site: #17); the events fold over it
+            start = cases.CaseState(level=case["initial_level"],
+                                    route=case.get("route") or cases.ROUTE_LOCAL)
+            state = cases.fold(start, [
                 (e["kind"], e["author_role"], e, None) for e in events])
             assert case["status"] in cases.STATUSES and case["level"] in cases.LEVELS
             assert (case["status"], case["level"]) == (state.status, state.level), (case, events)

@@ -137,7 +137,10 @@ def upsert_township(w: ServerWriter, t: Any, sectors: bool = True) -> None:
         w.upsert("department", dept, {"name": name, **({"sectors": [sector]} if sectors else {})})
     w.upsert("site", t.site1, {
         "name": "一村安置房工地", "kind": "construction", "village_id": t.v1,
-        "department_id": t.d1, "contractor": "原总包", "status": "active"})
+        "department_id": t.d1, "contractor": "原总包", "status": "active",
+        # #17: a village-built project, so its small cases stay in the village
+        # (a department's project routes to the department: tests/server/test_cases_lifecycle.py)
+        "village_self_built": True})
     w.upsert("site", t.site2, {
         "name": "二社区服装厂", "kind": "factory", "village_id": t.v2,
         "department_id": t.d2, "status": "active"})

@@ -472,14 +472,17 @@ def test_intake_registers_a_hotline_case(office: OfficeClient) -> None:
     assert case["id"] in {c.case["id"] for c in listed}
 
 
-def test_intake_routes_a_small_village_case(office: OfficeClient) -> None:
-    village = office.sites(q="一纵线").items[0].site
+def test_intake_routes_a_small_project_case_to_its_department(office: OfficeClient) -> None:
+    # #17: 谁主管谁负责 — a construction project's case, however small, is its department's
+    project = office.sites(q="一纵线").items[0].site
     form = hotline_form("12345来电：小额欠薪(VM)", source="12345", workers_owed="2",
-                        amount_owed="3000", village_id=village["village_id"],
-                        site_id=village["id"], sector="construction")
+                        amount_owed="3000", village_id=project["village_id"],
+                        site_id=project["id"], sector="construction")
     detail = form.submit(office)
     assert detail is not None
-    assert detail.case["level"] == "village" and detail.case["site_id"] == village["id"]
+    assert detail.case["level"] == "township" and detail.case["site_id"] == project["id"]
+    assert detail.case["route_reason"] == "construction"
+    assert detail.first_receiver_name  # 首问负责: the office user who took the call
 
 
 def test_intake_keeps_every_value_on_a_server_refusal(office: OfficeClient) -> None:

@@ -157,21 +157,31 @@ def test_logout_refused_without_confirmation_when_unsynced() -> None:
 
 # --- cases: allowed transitions and deadlines -----------------------------------------------------
 
+#: #17 kinds: investigation, advances and the reply while handling; exits for the office
+HANDLING = ["investigation_record", "investigation_outcome"]
+OFFICE_EXITS = ["transfer", "refer_procedure"]
+
+
 @pytest.mark.parametrize(("case", "events", "role", "allowed"), [
     ({"status": "registered", "level": "village"}, [], "grid_officer",
-     ["accept", "escalate", "note"]),
+     ["accept", "escalate", "note", "reply"]),
     ({"status": "registered", "level": "village"}, [], "office",
-     ["accept", "dismiss", "escalate", "note"]),
+     ["accept", "dismiss", "escalate", "note", *OFFICE_EXITS, "reply"]),
     ({"status": "accepted", "level": "township"}, [], "grid_officer",
-     ["payment", "resolve", "note"]),
+     ["payment", "resolve", "note", *HANDLING, "advance_payment", "reply"]),
     ({"status": "accepted", "level": "township"}, [], "office",
-     ["request_leading_group", "refer", "payment", "extend", "resolve", "note"]),
+     ["request_leading_group", "refer", "payment", "extend", "resolve", "note", *HANDLING,
+      *OFFICE_EXITS, "advance_payment", "reply"]),
     ({"status": "accepted", "level": "township"}, [{"kind": "extend"}], "office",
-     ["request_leading_group", "refer", "payment", "resolve", "note"]),  # extended once
+     ["request_leading_group", "refer", "payment", "resolve", "note", *HANDLING,
+      *OFFICE_EXITS, "advance_payment", "reply"]),  # extended once
     ({"status": "accepted", "level": "leading_group"}, [], "leader",
      ["approve_escalation", "return_escalation", "refer", "extend", "note"]),
-    ({"status": "closed", "level": "village"}, [], "grid_officer", ["note"]),
+    ({"status": "closed", "level": "village"}, [], "grid_officer", ["note", "reply"]),
     ({"status": "registered", "level": "village"}, [], "admin", []),
+    # a department's case: the village's grid officer supports, does not handle
+    ({"status": "accepted", "level": "township", "route": "department"}, [], "grid_officer",
+     ["note", "investigation_record", "reply"]),
 ])
 def test_allowed_transitions(case: dict, events: list, role: str, allowed: list) -> None:
     assert allowed_transitions(case, events, role) == allowed
@@ -310,22 +320,25 @@ def test_inspection_wizard_autosaves_and_lists_missing(grid1_device: Device,
 
 
 def test_case_vm_transitions_follow_the_state_machine(grid1_device: Device) -> None:
-    site = construction_site(grid1_device)
+    # a factory: the village handles its small cases (a construction project's go to its
+    # department: tests/ui/test_case_lifecycle_vm.py)
+    site = next(s for s in grid1_device.sites() if s["kind"] == "factory")
     case_id, errors = open_case(grid1_device, site["id"], {"title": "", "employer": ""})
     assert case_id is None and "title" in errors
     case_id, errors = open_case(grid1_device, site["id"], {
-        "title": "拖欠工资", "sector": "construction", "workers_owed": "3",
+        "title": "拖欠工资", "sector": "non_construction", "workers_owed": "3",
         "amount_owed": "20000", "village_id": site["village_id"]})
     assert errors == {} and case_id
     vm = CaseVM(grid1_device, case_id, today=lambda: dt.date.today())
-    assert vm.allowed() == ["accept", "escalate", "note"]
+    assert vm.allowed() == ["accept", "escalate", "note", "reply"]
     deadline = vm.deadline()
     assert deadline is not None and deadline.kind == "accept" and not deadline.overdue
     with pytest.raises(DeviceError):
         vm.add_event("resolve", {"note": "x"})  # not allowed while registered
     vm.add_event("accept", {})
     assert vm.case["status"] == "accepted"
-    assert vm.allowed() == ["escalate", "payment", "resolve", "note"]
+    assert vm.allowed() == ["escalate", "payment", "resolve", "note", *HANDLING,
+                            "advance_payment", "reply"]
     vm.add_event("payment", {"amount_recovered": "5000"})
     assert [e["kind"] for e in vm.events] == ["accept", "payment"]
     detail = site_detail(grid1_device, site["id"])

@@ -20,7 +20,7 @@ from shared_schema.cases import (
 
 SHA = "a" * 64
 NOTE = {"note": "说明"}
-REFER = {"note": "移送区监察大队", "referral_target": "区劳动保障监察大队"}
+REFER = {"note": "移送区监察支队", "referral_target": "district_inspectorate"}
 CLOSE = {"evidence": [SHA], "callback_note": "回访工人，已足额领取"}
 
 
@@ -145,20 +145,31 @@ def test_missing_field_names_what_is_missing() -> None:
 
 # (state, role, expected allowed kinds)
 ALLOWED = [
-    (S(), "grid_officer", ["accept", "escalate", "note"]),
-    (S(), "sector_inspector", ["accept", "escalate", "note"]),
-    (S(), "office", ["accept", "dismiss", "escalate", "note"]),
+    (S(), "grid_officer", ["accept", "escalate", "note", "reply"]),
+    (S(), "sector_inspector", ["accept", "escalate", "note", "reply"]),
+    (S(), "office", ["accept", "dismiss", "escalate", "note", "transfer", "refer_procedure",
+                     "reply"]),
     (S(), "leader", ["note"]),
     (S(), "admin", []),
-    (S("accepted"), "grid_officer", ["escalate", "payment", "resolve", "note"]),
+    (S("accepted"), "grid_officer",
+     ["escalate", "payment", "resolve", "note", "investigation_record", "investigation_outcome",
+      "advance_payment", "reply"]),
     (S("accepted", "township"), "office",
-     ["request_leading_group", "refer", "payment", "extend", "resolve", "note"]),
+     ["request_leading_group", "refer", "payment", "extend", "resolve", "note",
+      "investigation_record", "investigation_outcome", "transfer", "refer_procedure",
+      "advance_payment", "reply"]),
     (S("accepted", "leading_group"), "leader",
      ["approve_escalation", "return_escalation", "refer", "extend", "note"]),
     (S("accepted", "leading_group", extended=True), "leader",
      ["approve_escalation", "return_escalation", "refer", "note"]),
-    (S("resolved"), "office", ["reopen", "close", "note"]),
-    (S("closed"), "office", ["note"]),
+    (S("resolved"), "office", ["reopen", "close", "note", "reply"]),
+    (S("closed"), "office", ["note", "reply"]),
+    # a department's case: the village's grid officer supports, the department handles
+    (S("accepted", "township", route="department"), "grid_officer",
+     ["note", "investigation_record", "reply"]),
+    (S("accepted", "township", route="department"), "sector_inspector",
+     ["request_leading_group", "payment", "resolve", "note", "investigation_record",
+      "investigation_outcome", "advance_payment", "reply"]),
 ]
 
 
@@ -172,7 +183,9 @@ def test_allowed_kinds(state, role, expected) -> None:
 def test_allowed_kinds_agree_with_apply_event(status: str, role: str) -> None:
     """Every kind offered applies (given its fields); every other kind is refused."""
     state = S(status)
-    full = {**REFER, **CLOSE, "amount_recovered": 1.0}
+    full = {**REFER, **CLOSE, "amount_recovered": 1.0, "investigation_kind": "interview",
+            "investigation_outcome": "confirmed", "transfer_to": "区住建委",
+            "advance_source": "deposit", "amount_advanced": 1.0}
     offered = allowed_kinds(state, role)
     for kind in EVENT_KINDS:
         if kind in offered:
@@ -201,7 +214,7 @@ ROUTES = [
 @pytest.mark.parametrize(("fields", "level"), ROUTES)
 def test_route_level(fields, level) -> None:
     assert route_level(fields) == level
-    assert initial_state(fields) == CaseState(status="registered", level=level)
+    assert initial_state(fields) == CaseState(status="registered", level=level, route="local")
 
 
 def test_escalation_happy_path() -> None:

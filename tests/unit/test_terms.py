@@ -80,8 +80,6 @@ def test_the_ledgers_and_documents_use_the_offices_words() -> None:
     assert labels.status_label("resolved") == "已办结（待销号）"
 
 
-@pytest.mark.xfail(strict=True, reason="shared_schema/cases.py labels belong to helper A "
-                   "(issue #17): 提请领导小组审定, 审定同意，交攻坚组处置 to be set there")
 def test_the_case_rules_labels_use_the_offices_words() -> None:
     texts = {f"transition.{kind}": t.label_zh for kind, t in case_rules.TRANSITIONS.items()}
     assert offending(texts) == []

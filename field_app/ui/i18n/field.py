@@ -440,3 +440,37 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 # --- #17 incidents --- who may be brought in, in the shared list's words
 STRINGS.update({f"incident.target.{code}": pair for code, pair in REFERRAL_TARGETS.items()})
+# --- #17 cases --- (codes named from shared_schema.case_labels: the phone, the console and
+# the workbook show one name per code)
+from shared_schema import case_labels as _case_labels  # noqa: E402
+
+STRINGS.update({
+    "status.transferred": ("已转送有关部门", "Transferred to a department"),
+    "status.referred_procedure": ("已移送仲裁/诉讼", "Referred to arbitration/court"),
+    "status.investigating": ("调查中", "Under investigation"),
+    "event_field.investigation_kind": ("调查方式", "Record"),
+    "event_field.investigation_outcome": ("调查结论", "Outcome"),
+    "event_field.transfer_to": ("转送部门", "Department passed to"),
+    "event_field.advance_source": ("垫付来源", "Paid by"),
+    "event_field.amount_advanced": ("垫付金额（元）", "Amount advanced (yuan)"),
+    "event_field.workers_advanced": ("垫付人数", "Workers paid"),
+    "event_field.reply_date": ("答复日期", "Reply date"),
+    "case.route_preview": ("将在{level}办理：{reason}", "Starts at {level}: {reason}"),
+    "case.handled_by": ("承办单位", "Handled by"),
+    "case.first_receiver": ("首问责任人", "First received by"),
+    "case.transfer_to": ("转送部门", "Passed to"),
+    "case.referral_target": ("移送单位", "Referred to"),
+    "case.amount_recovered": ("已追回金额（用人单位）", "Recovered from the employer"),
+    "case.amount_advanced": ("垫付/先行清偿金额", "Advanced by others"),
+    "case.complainant_reply": ("答复反映人", "Reply to the complainant"),
+})
+STRINGS.update({f"event.{k}": v for k, v in _case_labels.EVENT_LABELS.items()
+                if f"event.{k}" not in STRINGS})
+for _family, _table in (("referral", _case_labels.REFERRAL_TARGETS),
+                        ("inv_kind", _case_labels.INVESTIGATION_KINDS),
+                        ("inv_outcome", _case_labels.INVESTIGATION_OUTCOMES),
+                        ("advance", _case_labels.ADVANCE_SOURCES),
+                        ("handler", _case_labels.HANDLER_LABELS),
+                        ("route_reason", _case_labels.ROUTE_REASONS)):
+    STRINGS.update({f"{_family}.{code}": pair for code, pair in _table.items()})
+# --- end #17 cases ---

@@ -264,3 +264,15 @@ class OfficeClient:
                             ) -> ReinspectionView:
         return self._typed(ReinspectionView, "POST",
                            f"/api/v1/office/reinspections/{task_id}/extend", body)
+    # --- #17 cases --- the office's case-routing thresholds
+    def case_routing(self) -> Any:
+        """``GET /api/v1/office/settings/case-routing``."""
+        from shared_schema.office import CaseRoutingView
+
+        return self._typed(CaseRoutingView, "GET", "/api/v1/office/settings/case-routing")
+
+    def set_case_routing(self, body: Any) -> Any:
+        """``PUT /api/v1/office/settings/case-routing`` (the labour office; audited)."""
+        from shared_schema.office import CaseRoutingView
+
+        return self._typed(CaseRoutingView, "PUT", "/api/v1/office/settings/case-routing", body)

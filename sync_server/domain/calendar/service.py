@@ -11,6 +11,9 @@ from typing import Any
 
 import msgspec
 
+# A case's deadlines with the case rules' own accept period (a collective incident's
+# case: the same day; shared_schema.case_deadlines), for every server count.
+from shared_schema.case_deadlines import deadlines as case_deadlines  # noqa: F401
 from shared_schema.calendar import (  # noqa: F401  (the server's calendar API)
     ACCEPT_DAYS,
     CALENDAR_FILE,
@@ -25,7 +28,6 @@ from shared_schema.calendar import (  # noqa: F401  (the server's calendar API)
     Deadlines,
     WorkCalendar,
     calendar_decoder,
-    case_deadlines,
     coverage,
     local_date,
     packaged_data,

@@ -4,8 +4,9 @@ Intake and transitions are office mutations through the push path
 (``writes.apply``): the case is routed by ``shared_schema.cases`` exactly as
 a device's case, and an event is a ``case_event`` folded by the same state
 machine, so the office cannot do what the rules forbid a device. Deadlines
-(accept within 5 working days, conclude within 60, extendable once by 30)
-are computed over the working-day calendar on every read.
+(accept within 5 working days, a collective incident's case the same day;
+conclude within 60, extendable once by 30) are computed over the
+working-day calendar on every read (``shared_schema.case_deadlines``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from shared_schema import case_deadlines
 from shared_schema import cases as case_rules
 from shared_schema.case_sources import codes_for
 from shared_schema.ids import uuid7
@@ -36,18 +38,20 @@ from sync_server.settings import Settings
 from sync_server.store.base import StoredRecord, SyncStore
 
 EVENT_FIELDS = ("note", "amount_recovered", "workers_paid", "evidence", "callback_note",
-                "referral_target")
+                "referral_target", "investigation_kind", "investigation_outcome", "transfer_to",
+                "advance_source", "amount_advanced", "workers_advanced", "reply_date")
 
 
 def _state(data: dict[str, Any]) -> case_rules.CaseState:
     return case_rules.CaseState(status=data.get("status") or "registered",
                                 level=data.get("level") or "township",
-                                extended=bool(data.get("extended")))
+                                extended=bool(data.get("extended")),
+                                route=data.get("route") or case_rules.ROUTE_LOCAL)
 
 
 def _view(store: SyncStore, p: Principal, cal: calendar.WorkCalendar, rec: StoredRecord,
           now: int, window: int) -> CaseView:
-    return CaseView(case=rec.data, deadlines=calendar.case_deadlines(cal, rec.data, now, window),
+    return CaseView(case=rec.data, deadlines=case_deadlines.deadlines(cal, rec.data, now, window),
                     allowed_events=case_rules.allowed_kinds(_state(rec.data), p.role),
                     village_name=name_of(store, "village", rec.village_id),
                     site_name=name_of(store, "site", rec.data.get("site_id")))
@@ -105,7 +109,7 @@ def list_cases(store: SyncStore, settings: Settings, p: Principal, *, status: st
     if here:
         page = [rec for rec in page if (len(sources) < 2 or rec.data.get("source") in sources)
                 and (not by_deadline or _deadlines_match(
-                    calendar.case_deadlines(cal, rec.data, now, window), overdue, due_soon))]
+                    case_deadlines.deadlines(cal, rec.data, now, window), overdue, due_soon))]
         total, page = len(page), page[offset: offset + limit]
     return CaseList(items=[_view(store, p, cal, rec, now, window) for rec in page],
                     page=Page(total=total, limit=limit, offset=offset))
@@ -138,7 +142,13 @@ def case_detail(store: SyncStore, settings: Settings, p: Principal, case_id: str
     return CaseDetail(case=view.case, deadlines=view.deadlines,
                       allowed_events=view.allowed_events, events=events,
                       photos=photos_of(store, rec.id), village_name=view.village_name,
-                      site_name=view.site_name)
+                      site_name=view.site_name,
+                      first_receiver_name=_user_name(store, rec.data.get("first_receiver_id")))
+
+
+def _user_name(store: SyncStore, user_id: str | None) -> str | None:
+    user = store.get_user(user_id) if user_id else None
+    return user.display_name if user else None
 
 
 def intake(store: SyncStore, settings: Settings, p: Principal, req: CaseIntake) -> CaseDetail:

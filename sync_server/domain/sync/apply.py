@@ -14,7 +14,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from shared_schema import fields as field_rules
 from shared_schema.checklists import ChecklistError, load_templates, template_for_site_kind
@@ -33,7 +33,7 @@ from shared_schema.servertime import RECEIVED_AT, event_ms
 from shared_schema.wire import Delete, Insert, Mutation, MutationResult, Upsert, mutation_fingerprint
 from sync_server.domain.errors import Rejection
 from sync_server.domain.principal import Principal
-from sync_server.domain.sync import followup, rules
+from sync_server.domain.sync import followup, incidents, rules
 from sync_server.domain.sync.records import (
     keys_of,
     new_record,
@@ -220,7 +220,7 @@ def _upsert(b: Batch, m: Upsert, fields: dict[str, Any], hlc: str):
             site = peek(tx, "site", merged["site_id"]) if merged.get("site_id") else None
             routed = {**merged, "village_id": merged.get("village_id")
                       or (site.village_id if site is not None else None)}
-            fields = {**fields, **rules.case_initial(routed)}
+            fields = {**fields, **rules.case_initial(routed, site, tx, p.user_id)}
             fields.setdefault("opened_at", b.now)
     if m.entity == "inspection":
         site_id = merged.get("site_id")
@@ -303,9 +303,8 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                         f"this {m.entity} already exists with different content", id=m.entity_id)
     rules.check_required(m.entity, fields)
     record = new_record(m.entity, m.entity_id, b.now, b.author)
-    handler = INSERT_HANDLERS.get(m.entity)  # --- #17 incidents: another room's entity
-    if handler is not None:
-        return handler(b, m, fields, hlc, record, _insert)
+    if m.entity in ("incident", "alert"):  # a collective incident: opens or joins a case (#17)
+        return incidents.record(b, m, fields, hlc, record, _insert)
     if m.entity == "photo":
         rules.check_role(p, rules.CREATE_ROLES["photo"], "add", "photo")
         owner = tx.get_record(fields["owner_entity"], fields["owner_id"])
@@ -341,14 +340,6 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
     write_fields(tx, record, fields, {}, hlc, b.author, b.now, m.id)
     set_derived(tx, case, derived, hlc, b.author, b.now)
     return "applied"
-
-
-# --- #17 incidents ---
-#: Insert-only entities another domain room applies, registered by that room
-#: (``domain/incidents``: ``incident``, ``alert``) so the write path does not
-#: import it: ``handler(batch, mutation, fields, hlc, new record, insert)``,
-#: where ``insert`` is this module's insert (for a server-made case event).
-INSERT_HANDLERS: dict[str, Callable[..., str]] = {}
 
 
 def _delete(b: Batch, m: Delete, hlc: str) -> str:

@@ -47,12 +47,16 @@ REVIEW_FIELDS = frozenset({"review_state", "review_comment"})
 CASE_DERIVED = frozenset({
     "status", "level", "initial_level", "extended", "amount_recovered", "workers_paid",
     "accepted_at", "resolved_at", "closed_at",
+    # #17: routing, 首问负责, 调查, exits, advances (shared_schema.cases)
+    "first_receiver_id", "route", "route_reason", "handled_by", "amount_advanced",
+    "workers_advanced", "advanced_by_source", "investigation_records", "investigation_outcome",
+    "transfer_to", "referral_target", "complainant_reply", "reply_date", "replied_at",
 })
 NON_NEGATIVE = {
     "inspection": ("accuracy_m",),
     "site": ("contract_amount",),
     "case": ("workers_owed", "amount_owed"),
-    "case_event": ("amount_recovered", "workers_paid"),
+    "case_event": ("amount_recovered", "workers_paid", "amount_advanced", "workers_advanced"),
     "photo": ("bytes",),
 }
 
@@ -113,6 +117,10 @@ def check_values(entity: str, fields: dict[str, Any]) -> None:
         if bad:
             raise Rejection("invalid_field", "evidence must list photo sha256 hashes",
                             path="$.fields.evidence", bad=bad)
+        try:
+            cases.check_new_event(fields.get("kind") or "", fields)
+        except cases.CaseRuleError as exc:
+            raise Rejection(exc.code, exc.message, **exc.details) from None
 
 
 def check_case_fields(fields: dict[str, Any]) -> None:
@@ -251,23 +259,55 @@ def _indexed(template: Any) -> _IndexedTemplate:
     return index[1]
 
 
-def case_initial(fields: dict[str, Any]) -> dict[str, Any]:
-    state = cases.initial_state(fields)
-    return {"status": state.status, "level": state.level, "initial_level": state.level,
-            "extended": False, "amount_recovered": 0.0, "workers_paid": 0}
+def routing_thresholds(tx: Any) -> cases.RoutingThresholds:
+    """The office's routing thresholds: the ``setting`` record ``case_routing``."""
+    rec = tx.get_record("setting", cases.ROUTING_SETTING_ID)
+    return cases.thresholds_from(rec.data.get("body") if rec is not None and not rec.deleted
+                                 else None)
+
+
+def case_initial(fields: dict[str, Any], site: StoredRecord | None = None, tx: Any = None,
+                 receiver: str | None = None) -> dict[str, Any]:
+    """A new case's server fields: where it starts and who handles it
+    (``cases.route`` over its site and the office's thresholds), and its
+    first receiver (首问负责: the user who registered it)."""
+    thresholds = routing_thresholds(tx) if tx is not None else None
+    r = cases.route(fields, site.data if site is not None and not site.deleted else None,
+                    thresholds)
+    state = cases.CaseState(level=r.level, route=r.route)
+    out = {"status": state.status, "level": state.level, "initial_level": state.level,
+           "route": r.route, "route_reason": r.reason, "handled_by": state.handled_by,
+           "extended": False, "amount_recovered": 0.0, "workers_paid": 0}
+    if receiver:
+        out["first_receiver_id"] = receiver
+    return out
 
 
 def fold_case(case: StoredRecord, events: list[tuple[str, str, dict[str, Any], int | None]]
               ) -> dict[str, Any]:
     """Derived case fields from its events (already in HLC order)."""
-    initial = cases.CaseState(level=case.data.get("initial_level") or "township")
+    initial = cases.CaseState(level=case.data.get("initial_level") or "township",
+                              route=case.data.get("route") or cases.ROUTE_LOCAL)
     try:
         state = cases.fold(initial, events)
     except cases.CaseRuleError as exc:
         raise Rejection(exc.code, exc.message, **exc.details) from None
-    return {
+    out = {
         "status": state.status, "level": state.level, "extended": state.extended,
         "amount_recovered": state.amount_recovered, "workers_paid": state.workers_paid,
         "accepted_at": state.accepted_at, "resolved_at": state.resolved_at,
-        "closed_at": state.closed_at,
+        "closed_at": state.closed_at, "handled_by": state.handled_by,
     }
+    # #17: written once they have a value, so a case without them stays as it was.
+    extra = {
+        "amount_advanced": state.amount_advanced or None,
+        "workers_advanced": state.workers_advanced or None,
+        "advanced_by_source": dict(state.advanced_by_source) or None,
+        "investigation_records": state.investigation_records or None,
+        "investigation_outcome": state.investigation_outcome,
+        "transfer_to": state.transfer_to, "referral_target": state.referral_target,
+        "complainant_reply": state.complainant_reply, "reply_date": state.reply_date,
+        "replied_at": state.replied_at,
+    }
+    out.update({k: v for k, v in extra.items() if v is not None or k in case.data})
+    return out

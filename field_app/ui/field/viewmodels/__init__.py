@@ -65,6 +65,10 @@ from .cases import (
     employer_for,
     open_case,
     required_fields,
+    EVENT_NUMBERS,
+    event_choices,
+    route_preview,
+    status_key,
 )
 from field_app.ui.kit.rules import INTAKE_NUMBERS, PHONE, parse_intake
 from .sync import (
@@ -87,6 +91,10 @@ from .session import (
 )
 
 __all__ = [
+    "EVENT_NUMBERS",
+    "event_choices",
+    "route_preview",
+    "status_key",
     "ACTIVE_SITE_STATUSES",
     "ARREARS_PARTS",
     "CASE_SOURCES",

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from field_app.core import Device
-from shared_schema.calendar import WorkCalendar, case_deadlines
+from shared_schema import cases as case_rules
+from shared_schema.calendar import WorkCalendar
 from shared_schema.calendar import packaged as packaged_calendar
+from shared_schema.case_deadlines import deadlines as case_deadlines
 from shared_schema.case_sources import FIELD_SOURCES
 from shared_schema.cases import FINAL_STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
@@ -32,7 +34,8 @@ def case_deadline(case: dict[str, Any], extended: bool, today: dt.date,
     """The case's next deadline over the working-day calendar (weekends, public
     holidays and make-up days; the same rules as the office ledger,
     ``shared_schema.calendar``): accept within 5 working days of registration,
-    conclude within 60 working days of acceptance (90 once extended). None when
+    conclude within 60 working days of acceptance (90 once extended); a
+    collective incident's case is accepted the same day. None when
     the case has no open deadline (final, resolved, or not yet synced)."""
     cal = cal or packaged_calendar()
     status = case.get("status") or "registered"
@@ -50,7 +53,46 @@ def case_deadline(case: dict[str, Any], extended: bool, today: dt.date,
 def case_state(case: dict[str, Any], events: Iterable[dict[str, Any]]) -> CaseState:
     return CaseState(status=case.get("status") or "registered",
                      level=case.get("level") or "village",
-                     extended=any(e.get("kind") == "extend" for e in events))
+                     extended=any(e.get("kind") == "extend" for e in events),
+                     route=case.get("route") or case_rules.ROUTE_LOCAL)
+
+
+def status_key(case: dict[str, Any]) -> str:
+    """The i18n family key of a case's status: ``investigating`` (调查中) for an
+    accepted case with investigation records and no outcome yet."""
+    status = case.get("status") or "registered"
+    if status == "accepted" and case.get("investigation_records") and \
+            not case.get("investigation_outcome"):
+        return "investigating"
+    return status
+
+
+def routed_locally(device: Device, case: dict[str, Any]) -> dict[str, Any]:
+    """A case as the server will route it, while the server has not yet
+    (recorded offline, no ``route``): its level and route from the shared rules
+    over its site and the pulled thresholds, so the phone offers what the
+    server will allow (a grid officer does not accept a department's case)."""
+    if not case or case.get("route"):
+        return case
+    site = device.get("site", case.get("site_id") or "") or {}
+    setting = device.get("setting", case_rules.ROUTING_SETTING_ID) or {}
+    r = case_rules.route(case, site or None, case_rules.thresholds_from(setting.get("body")))
+    level = case["level"] if case.get("initial_level") and case.get("level") else r.level
+    return {**case, "level": level, "route": r.route,
+            "handled_by": case_rules.handled_by(level, r.route)}
+
+
+def route_preview(device: Device, site: dict[str, Any], raw: dict[str, Any]) -> case_rules.Route:
+    """Where a case with the form's values would start, as the server will
+    route it: the shared rules over the site and the office's thresholds
+    this phone pulled (the ``setting`` record ``case_routing``)."""
+    setting = device.get("setting", case_rules.ROUTING_SETTING_ID) or {}
+    fields: dict[str, Any] = {"village_id": site.get("village_id"),
+                              "collective_risk": bool(raw.get("collective_risk"))}
+    for name, whole in (("workers_owed", True), ("amount_owed", False)):
+        text = str(raw.get(name) or "").strip()
+        fields[name] = parse_number(text, whole) if text else None
+    return case_rules.route(fields, site or None, case_rules.thresholds_from(setting.get("body")))
 
 
 def allowed_transitions(case: dict[str, Any], events: Iterable[dict[str, Any]],
@@ -78,7 +120,24 @@ INTAKE_FIELDS = ("title", "employer", "employer_address", "sector", "workers_owe
 #: The case form's free-text fields: each shows a counter up to its limit (``text_limit``).
 CASE_TEXT_FIELDS = ("title", "employer", "employer_address", "work_done", "complainant_name")
 #: The same for a case event's texts.
-EVENT_TEXT_FIELDS = ("note", "referral_target", "callback_note")
+EVENT_TEXT_FIELDS = ("note", "callback_note", "transfer_to")
+#: A case event's fields that take a code, with the codes (shown by their labels).
+EVENT_CHOICES: dict[str, tuple[str, ...]] = {
+    "referral_target": tuple(case_rules.REFERRAL_TARGETS),
+    "investigation_kind": tuple(case_rules.INVESTIGATION_KINDS),
+    "investigation_outcome": tuple(case_rules.INVESTIGATION_OUTCOMES),
+    "advance_source": tuple(case_rules.ADVANCE_SOURCES),
+}
+#: Numbers of a case event: whole (True) or yuan (False).
+EVENT_NUMBERS = {"amount_recovered": False, "workers_paid": True, "amount_advanced": False,
+                 "workers_advanced": True}
+
+
+def event_choices(kind: str, name: str) -> tuple[str, ...]:
+    """The codes a coded event field offers for ``kind``."""
+    if kind == "refer_procedure" and name == "referral_target":
+        return case_rules.PROCEDURE_TARGETS
+    return EVENT_CHOICES.get(name, ())
 #: The case form's sources: the shared list's codes (shared_schema.case_sources).
 CASE_SOURCES = FIELD_SOURCES
 
@@ -91,7 +150,7 @@ class CaseVM:
         self.reload()
 
     def reload(self) -> None:
-        self.case = self.device.get("case", self.id) or {}
+        self.case = routed_locally(self.device, self.device.get("case", self.id) or {})
         self.events = sorted(self.device.records("case_event", case_id=self.id),
                              key=lambda e: e.get("created_at") or 0)
         self.role = self.device.status().role
@@ -108,13 +167,15 @@ class CaseVM:
             raise UiError("illegal_transition", f"'{kind}' is not allowed now", kind=kind)
         fields: dict[str, Any] = {}
         for name, value in filled(raw):
-            if name == "amount_recovered":
-                value = parse_number(str(value), False)
-            elif name == "workers_paid":
-                value = parse_number(str(value), True)
+            if name in EVENT_NUMBERS:
+                value = parse_number(str(value), EVENT_NUMBERS[name])
             if value is None:
                 raise UiError("invalid_field", f"{name} is not a number", field=name)
             fields[name] = value
+        try:
+            case_rules.check_new_event(kind, fields)
+        except case_rules.CaseRuleError as exc:
+            raise UiError(exc.code, exc.message, **exc.details) from None
         event_id = self.device.add_case_event(self.id, kind, **fields)
         self.reload()
         return event_id
@@ -146,7 +207,7 @@ def case_rows(device: Device, today: dt.date | None = None) -> list[CaseRow]:
         state = case_state(c, events.get(c["id"], []))
         rows.append(CaseRow(
             id=c["id"], title=c.get("title") or c.get("employer") or "—",
-            site=sites.get(c.get("site_id") or "", ""), status=state.status, level=state.level,
+            site=sites.get(c.get("site_id") or "", ""), status=status_key(c), level=state.level,
             amount=c.get("amount_owed"), opened_at=c.get("opened_at") or c.get("created_at"),
             deadline=case_deadline(c, state.extended, today, cal)))
     rows.sort(key=lambda r: (r.status in FINAL_STATUSES, -(r.opened_at or 0)))

@@ -11,6 +11,10 @@ from shared_schema.case_sources import source_label
 from ...kit.rules import UiError, text_limit
 from ...kit.widgets import BIG, PAD, badge, fmt_time, hook, kv, section
 from ..viewmodels import (
+    EVENT_NUMBERS,
+    event_choices,
+    route_preview,
+    status_key,
     CASE_SOURCES,
     CASE_TEXT_FIELDS,
     EVENT_TEXT_FIELDS,
@@ -54,14 +58,32 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
                                      for s in ("construction", "non_construction")])
     source = ft.Dropdown(label=t("case.source"), value="patrol", options=[
         ft.DropdownOption(key=s, text=t(f"source.{s}")) for s in CASE_SOURCES], dense=True)
-    collective = ft.Switch(label=t("case.collective_risk"), value=draft.get("collective_risk") == "True")
+    route_text = ft.Text("", size=12, color=ft.Colors.TEAL_800)
+
+    def show_route(e: Any = None) -> None:
+        """Where the case will go, as the server will route it (offline, with the
+        office's thresholds this phone pulled)."""
+        raw = {n: fields[n].value for n in ("workers_owed", "amount_owed") if n in fields}
+        try:
+            r = route_preview(app.device, site, {**raw, "collective_risk": collective.value})
+        except (TypeError, ValueError):
+            return
+        route_text.value = t("case.route_preview", level=t(f"level.{r.level}"),
+                             reason=t(f"route_reason.{r.reason}"))
+        if e is not None:
+            app.page.update()
+
+    collective = ft.Switch(label=t("case.collective_risk"), value=draft.get("collective_risk") == "True",
+                           on_change=show_route)
     number = ft.KeyboardType.NUMBER
     form = [
         tf("title"), tf("employer", value=employer_for(site)),
         tf("employer_address", value=site.get("address") or ""),
         ft.Text(t("case.sector"), size=13), sector_btn,
-        ft.Row([ft.Container(tf("workers_owed", keyboard_type=number), expand=True),
-                ft.Container(tf("amount_owed", keyboard_type=number), expand=True)]),
+        ft.Row([ft.Container(tf("workers_owed", keyboard_type=number, on_blur=show_route),
+                             expand=True),
+                ft.Container(tf("amount_owed", keyboard_type=number, on_blur=show_route),
+                             expand=True)]),
         ft.Row([ft.Container(tf("period_from", hint_text="2025-01"), expand=True),
                 ft.Container(tf("period_to", hint_text="2025-03"), expand=True)]),
         tf("work_done", multiline=True), source, collective,
@@ -91,8 +113,10 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
         app.toast(t("case.saved"))
         await app.go(f"/case/{case_id}")
 
+    show_route()
     body = [ft.Text(site.get("name") or "", size=17, weight=ft.FontWeight.BOLD),
             ft.Text(t("case.intake_hint"), size=12, color=ft.Colors.GREY_700),
+            hook("case-route", route_text),
             *form,
             hook("case-submit", ft.FilledButton(t("case.submit"), icon=ft.Icons.SAVE,
                                                 on_click=app.safe(submit), height=BIG))]
@@ -100,7 +124,27 @@ def case_intake_view(app: "FieldApp", site_id: str) -> ft.View:
                      back=f"/site/{site_id}")
 
 
-EVENT_FIELDS = ("note", "amount_recovered", "workers_paid", "referral_target", "callback_note")
+EVENT_FIELDS = ("investigation_kind", "investigation_outcome", "advance_source", "referral_target",
+                "transfer_to", "amount_advanced", "workers_advanced", "amount_recovered",
+                "workers_paid", "reply_date", "note", "callback_note")
+#: Coded event fields and the i18n family naming their codes.
+CODE_FAMILY = {"referral_target": "referral", "investigation_kind": "inv_kind",
+               "investigation_outcome": "inv_outcome", "advance_source": "advance"}
+
+
+def event_value(t: Any, name: str, value: Any) -> str:
+    """An event field's value for people: a code by its name (an old free-text
+    referral as typed), an amount in yuan."""
+    family = CODE_FAMILY.get(name)
+    if family and t.has(f"{family}.{value}"):
+        return t(f"{family}.{value}")
+    if name in ("amount_recovered", "amount_advanced"):
+        return money(value)
+    return str(value)
+
+
+#: Fields an event kind offers beside what it needs.
+OPTIONAL = {"advance_payment": ("workers_advanced",), "reply": ("reply_date",)}
 
 
 def cases_view(app: "FieldApp") -> ft.View:
@@ -154,12 +198,28 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
              "period_to", "work_done")]
     info.append(kv(t("case.sector"), t(f"sector.{c['sector']}") if c.get("sector") else None))
     info.append(kv(t("case.source"), source_label(c.get("source"), t.lang)))
+    # #17: who handles it, 首问负责, advances, the reply
+    receiver = app.device.get("user", c.get("first_receiver_id") or "") or {}
+    info += [
+        kv(t("case.handled_by"), t(f"handler.{c['handled_by']}") if c.get("handled_by") else None),
+        kv(t("case.first_receiver"), receiver.get("display_name")),
+        kv(t("case.transfer_to"), c.get("transfer_to")),
+        kv(t("case.referral_target"), event_value(t, "referral_target", c["referral_target"])
+           if c.get("referral_target") else None),
+        kv(t("case.amount_recovered"), money(c["amount_recovered"])
+           if c.get("amount_recovered") else None),
+        kv(t("case.amount_advanced"), money(c["amount_advanced"])
+           if c.get("amount_advanced") else None),
+        kv(t("case.complainant_reply"), " · ".join(
+            x for x in (c.get("reply_date") or "", c.get("complainant_reply") or "") if x) or None),
+    ]
     timeline = [ft.Row([ft.Icon(ft.Icons.CIRCLE, size=10, color=ft.Colors.BLUE_700),
                         ft.Column([ft.Text(f"{fmt_time(c.get('opened_at') or c.get('created_at'))}"
                                            f" · {t('case.registered')}", size=13)],
                                   spacing=0, expand=True)])]
     for ev in vm.events:
-        extra = " · ".join(str(ev[f]) for f in EVENT_FIELDS if ev.get(f) not in (None, ""))
+        extra = " · ".join(event_value(t, f, ev[f]) for f in EVENT_FIELDS
+                           if ev.get(f) not in (None, ""))
         timeline.append(ft.Row([ft.Icon(ft.Icons.CIRCLE, size=10, color=ft.Colors.BLUE_700),
                                 ft.Column([ft.Text(f"{fmt_time(ev.get('created_at'))} · "
                                                    f"{t('event.' + (ev.get('kind') or 'note'))}",
@@ -171,12 +231,22 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
     def action(kind: str) -> Callable[[Any], None]:
         def handler(e: Any) -> None:
             needs = {n for r in required_fields(kind) for n in r.split("|")}
-            names = [f for f in EVENT_FIELDS if f in needs] or ["note"]
-            inputs = {n: ft.TextField(label=t(f"event_field.{n}") + (" *" if n in needs else ""),
-                                      multiline=n in ("note", "callback_note"),
-                                      max_length=text_limit("case_event", n)
-                                      if n in EVENT_TEXT_FIELDS else None)
-                      for n in names}
+            names = [f for f in EVENT_FIELDS if f in needs or f in OPTIONAL.get(kind, ())] \
+                or ["note"]
+            inputs: dict[str, Any] = {}
+            for n in names:
+                label = t(f"event_field.{n}") + (" *" if n in needs else "")
+                codes = event_choices(kind, n)
+                if codes:
+                    inputs[n] = ft.Dropdown(label=label, dense=True, options=[
+                        ft.DropdownOption(key=code, text=t(f"{CODE_FAMILY[n]}.{code}"))
+                        for code in codes])
+                else:
+                    inputs[n] = ft.TextField(
+                        label=label, multiline=n in ("note", "callback_note"),
+                        keyboard_type=ft.KeyboardType.NUMBER if n in EVENT_NUMBERS else None,
+                        hint_text="2026-01-31" if n == "reply_date" else None,
+                        max_length=text_limit("case_event", n) if n in EVENT_TEXT_FIELDS else None)
 
             async def save(ev: Any) -> None:
                 vm.add_event(kind, {n: c.value for n, c in inputs.items()})
@@ -198,7 +268,7 @@ def case_view(app: "FieldApp", case_id: str) -> ft.View:
                for k in allowed]
     body = [
         ft.Text(c.get("title") or c.get("employer") or "", size=18, weight=ft.FontWeight.BOLD),
-        ft.Row([badge(t("status." + (c.get("status") or "registered")), ft.Colors.BLUE_700),
+        ft.Row([badge(t("status." + status_key(c)), ft.Colors.BLUE_700),
                 badge(t("level." + (c.get("level") or "village")), ft.Colors.TEAL_700)]),
         deadline,
         *replaced_banner(app, "case", case_id,

@@ -71,6 +71,10 @@ from .cases import (
     six_rates_by_kind,
     ticks_of,
     transitions_for,
+    # --- #17 cases ---
+    code_text,
+    event_choices,
+    routing_body,
 )
 from shared_schema.audit import AUDIT_ACTIONS
 
@@ -116,5 +120,7 @@ __all__ = [
     'percent', 'period_text', 'plain_label', 'prepare_evidence', 'resolve_body', 'review_body',
     'show_value', 'shown_times', 'side_by_side', 'six_rates_by_kind', 'six_score', 'six_status',
     'template_of', 'this_month', 'ticks_of', 'transitions_for', 'unit_of', 'value_words',
-    'with_unit'
+    'with_unit',
+    # --- #17 cases ---
+    'code_text', 'event_choices', 'routing_body',
 ]

@@ -12,7 +12,9 @@ import msgspec
 
 from field_app.core.errors import DeviceError, ServerError
 from shared_schema.case_sources import SOURCE_CODES
-from shared_schema.office import CaseDetail, CaseEventRequest, CaseIntake, CaseView
+from shared_schema import cases as case_rules
+from shared_schema.office import (CaseDetail, CaseEventRequest, CaseIntake, CaseRoutingRequest,
+                                  CaseView)
 from shared_schema.cases import STATUSES, TRANSITIONS, CaseState, allowed_kinds
 
 from ...kit.rules import CHINA, UiError, parse_intake
@@ -43,7 +45,58 @@ class CaseFilters:
 def case_state(case: dict[str, Any]) -> CaseState:
     return CaseState(status=case.get("status") or "registered",
                      level=case.get("level") or "village",
-                     extended=bool(case.get("extended")))
+                     extended=bool(case.get("extended")),
+                     route=case.get("route") or case_rules.ROUTE_LOCAL)
+
+
+#: #17 events' form fields (in order), beside ``review.EVENT_FIELDS``.
+LIFECYCLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "investigation_record": ("investigation_kind", "note"),
+    "investigation_outcome": ("investigation_outcome", "note"),
+    "transfer": ("transfer_to", "note"),
+    "refer_procedure": ("referral_target", "note"),
+    "advance_payment": ("advance_source", "amount_advanced", "workers_advanced", "note"),
+    "reply": ("reply_date", "note"),
+}
+#: Event fields that take a code: their i18n family (the names are the shared labels).
+CODE_FAMILY = {"referral_target": "referral", "investigation_kind": "inv_kind",
+               "investigation_outcome": "inv_outcome", "advance_source": "advance"}
+_CODES: dict[str, tuple[str, ...]] = {
+    "referral_target": tuple(case_rules.REFERRAL_TARGETS),
+    "investigation_kind": tuple(case_rules.INVESTIGATION_KINDS),
+    "investigation_outcome": tuple(case_rules.INVESTIGATION_OUTCOMES),
+    "advance_source": tuple(case_rules.ADVANCE_SOURCES),
+}
+
+
+def event_choices(kind: str, name: str) -> tuple[str, ...]:
+    """The codes a coded field offers for ``kind`` (empty: a text field)."""
+    if kind == "refer_procedure" and name == "referral_target":
+        return case_rules.PROCEDURE_TARGETS
+    return _CODES.get(name, ())
+
+
+def code_text(t: Any, name: str, value: Any) -> str:
+    """A coded value for people; an old free-text referral as it was typed."""
+    family = CODE_FAMILY.get(name)
+    if family and t.has(f"{family}.{value}"):
+        return t(f"{family}.{value}")
+    return str(value)
+
+
+def routing_body(workers: str, amount: str) -> CaseRoutingRequest:
+    """``PUT /api/v1/office/settings/case-routing`` from the form; the same
+    checks as the server (whole workers 1–10,000; 1–10⁹ yuan)."""
+    try:
+        w = int((workers or "").strip())
+        a = float((amount or "").replace(",", "").strip())
+    except ValueError:
+        raise UiError("not_a_number", "thresholds must be numbers") from None
+    try:
+        t = case_rules.check_thresholds({"workers": w, "amount": a})
+    except case_rules.CaseRuleError as exc:
+        raise UiError(exc.code, exc.message, **exc.details) from None
+    return CaseRoutingRequest(workers=t.workers, amount=t.amount)
 
 
 def transitions_for(case: dict[str, Any], role: str) -> list[str]:
@@ -54,6 +107,8 @@ def transitions_for(case: dict[str, Any], role: str) -> list[str]:
 
 def event_fields(kind: str) -> tuple[str, ...]:
     """The form fields for an event kind."""
+    if kind in LIFECYCLE_FIELDS:
+        return LIFECYCLE_FIELDS[kind]
     if kind in EVENT_FIELDS:
         return EVENT_FIELDS[kind]
     return ("note",) if "note" in TRANSITIONS[kind].requires else ("note",)
@@ -66,14 +121,18 @@ def event_body(kind: str, values: dict[str, str]) -> CaseEventRequest:
         raw = (raw or "").strip()
         if not raw:
             continue
-        if name == "amount_recovered":
-            body[name] = float(parse_custom(raw, 0.0))
-        elif name == "workers_paid":
+        if name in ("amount_recovered", "amount_advanced"):
+            body[name] = float(parse_custom(raw.replace(",", ""), 0.0))  # 12,000 as written
+        elif name in ("workers_paid", "workers_advanced"):
             body[name] = parse_custom(raw, 0)
         elif name == "evidence":
             body[name] = [s.strip() for s in raw.replace(",", " ").split() if s.strip()]
         else:
             body[name] = raw
+    try:
+        case_rules.check_new_event(kind, body)
+    except case_rules.CaseRuleError as exc:
+        raise UiError(exc.code, exc.message, **exc.details) from None
     return typed_body(body, CaseEventRequest)
 
 

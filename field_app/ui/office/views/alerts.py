@@ -10,13 +10,14 @@ import flet as ft
 
 from ...kit.widgets import fmt_time, hook, section
 from ..viewmodels.alerts import AlertRow, alert_rows
-from .frame import busy, kv, later, loading, office_page, result_banner, safe, with_client
+from .frame import (busy, kv, later, loading, office_page, refill, result_banner, safe,
+                    show_alert_count, with_client)
 
 if TYPE_CHECKING:
     from ..shell import OfficeApp
 
 
-#: Per console page: the outcome of its last acknowledgement, shown once after the rebuild.
+#: Per console page: the outcome of its last acknowledgement, shown once by the refill.
 _NOTES: "WeakKeyDictionary[Any, dict[str, str]]" = WeakKeyDictionary()
 
 
@@ -33,7 +34,8 @@ def alerts_view(app: "OfficeApp") -> ft.View:
             res = await busy(app, [ack], with_client(app, lambda api: api.ack_alert(a.id)))
             done["note"] = t("office.alerts.acked", title=r.title,
                              n=res.unacknowledged)
-            await app.rerender()  # the same screen again, its badge with the new count
+            show_alert_count(app, res.unacknowledged)
+            await refill(app, box, build)  # the list again, in place (no route change)
 
         ack.on_click = safe(app, acknowledge)
         state = ft.Container(

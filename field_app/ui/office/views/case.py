@@ -70,8 +70,15 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
 
     def event_form(kind: str) -> Callable[[Any], None]:
         def open_form(e: Any) -> None:
-            fields = {name: ft.TextField(label=t(f"office.field.{name}"), dense=True)
-                      for name in vm.event_fields(kind)}
+            fields: dict[str, Any] = {}
+            for name in vm.event_fields(kind):
+                codes = vm.event_choices(kind, name)
+                fields[name] = hook(f"office-field-{name}", ft.Dropdown(
+                    label=t(f"office.field.{name}"), dense=True, options=[
+                        ft.DropdownOption(key=code, text=vm.code_text(t, name, code))
+                        for code in codes])) if codes else ft.TextField(
+                    label=t(f"office.field.{name}"), dense=True,
+                    hint_text="2026-01-31" if name == "reply_date" else None)
             send_btn = ft.FilledButton(t("save"))
 
             async def send(ev: Any) -> None:
@@ -182,8 +189,13 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                     size=12, color=ft.Colors.GREY_700)]
         done_ = [f"{field_label('case_event', k, t.lang)}：{vm.with_unit(t, f[k], unit)}"
                  for k, unit in (("amount_recovered", "unit.yuan"),
-                                 ("workers_paid", "unit.people"), ("referral_target", ""))
+                                 ("workers_paid", "unit.people"), ("amount_advanced", "unit.yuan"),
+                                 ("workers_advanced", "unit.people"), ("transfer_to", ""),
+                                 ("reply_date", ""))
                  if f.get(k) not in (None, "")]
+        done_ += [f"{field_label('case_event', k, t.lang)}：{vm.code_text(t, k, f[k])}"
+                  for k in ("referral_target", "investigation_kind", "investigation_outcome",
+                            "advance_source") if f.get(k) not in (None, "")]
         if done_:
             lines.append(ft.Text(" · ".join(done_), size=12))
         if f.get("callback_note"):
@@ -218,6 +230,16 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                        kv(t("office.cases.workers"), c.get("workers_owed")),
                        kv(t("office.cases.amount"), f"{c.get('amount_owed') or 0:,.2f}"),
                        kv(t("office.cases.recovered"), f"{c.get('amount_recovered') or 0:,.2f}"),
+                       # #17: advances apart from the employer's, who handles it, 首问负责
+                       kv(t("office.cases.advanced"), f"{c['amount_advanced']:,.2f}"
+                          if c.get("amount_advanced") else None),
+                       kv(t("office.cases.handled_by"), t(f"handler.{c['handled_by']}")
+                          if c.get("handled_by") else None),
+                       kv(t("office.cases.first_receiver"), d.first_receiver_name),
+                       kv(t("office.cases.passed_to"), c.get("transfer_to")),
+                       kv(t("office.cases.reply"), " · ".join(
+                           x for x in (c.get("reply_date") or "", c.get("complainant_reply") or "")
+                           if x) or None),
                        kv(t("office.cases.complainant"),
                           " ".join(str(c.get(k) or "") for k in (
                               "complainant_name", "complainant_phone",

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 def case_chips(t: Any, case: dict[str, Any]) -> list[ft.Control]:
     s, lv = case.get("status") or "registered", case.get("level") or "village"
-    return [badge(t(f"status.{s}"), STATUS_COLORS.get(s, ft.Colors.GREY_600)),
+    key = "investigating" if (s == "accepted" and case.get("investigation_records")
+                              and not case.get("investigation_outcome")) else s
+    return [badge(t(f"status.{key}"), STATUS_COLORS.get(s, ft.Colors.GREY_600)),
             badge(t(f"level.{lv}"), LEVEL_COLORS.get(lv, ft.Colors.GREY_600))]
 
 
@@ -104,9 +106,53 @@ def cases_view(app: "OfficeApp") -> ft.View:
         hook("office-intake-new", ft.FilledButton(
             t("office.intake.new"), icon=ft.Icons.ADD_CALL, disabled=app.role != "office",
             on_click=app.nav("/office/intake"))),
+        hook("office-routing", ft.OutlinedButton(t("office.routing.title"), icon=ft.Icons.TUNE,
+                                                 on_click=safe(app, routing_form(app)))),
     ], wrap=True)
     return later(app, office_page(app, "/office/cases", t("office.cases.title"),
                                   [bar, hook("office-cases", box, container=True)]), box, build)
+
+
+def routing_form(app: "OfficeApp") -> Callable[[Any], Any]:
+    """分办标准: the office's thresholds (小案件不出村，大案件不出镇), read by
+    everyone in the console, changed by the labour office (audited)."""
+    t = app.t
+
+    async def open_form(e: Any) -> None:
+        now = await with_client(app, lambda api: api.case_routing())
+        office = app.role == "office"
+        workers = ft.TextField(label=t("office.routing.workers"), value=str(now.workers),
+                               dense=True, disabled=not office, width=200)
+        amount = ft.TextField(label=t("office.routing.amount"), value=f"{now.amount:.0f}",
+                              dense=True, disabled=not office, width=200)
+        note = ft.Text(t("office.routing.default") if now.is_default else t(
+            "office.routing.set_by", name=now.updated_by or "—"), size=12,
+            color=ft.Colors.GREY_700)
+        save = ft.FilledButton(t("save"), disabled=not office)
+
+        async def send(ev: Any) -> None:
+            workers.error = amount.error = None
+            try:
+                body = vm.routing_body(workers.value or "", amount.value or "")
+            except vm.UiError as exc:
+                where = amount if str(exc.details.get("path", "")).endswith("amount") else workers
+                where.error = t.error(exc.code, "")
+                app.page.update()
+                return
+            await busy(app, [save], with_client(app, lambda api: api.set_case_routing(body)))
+            app.page.pop_dialog()
+            app.toast(t("office.routing.saved"))
+
+        save.on_click = safe(app, send)
+        app.page.show_dialog(ft.AlertDialog(
+            title=ft.Text(t("office.routing.title")),
+            content=ft.Column([ft.Text(t("office.routing.hint"), size=12),
+                               hook("office-routing-workers", workers),
+                               hook("office-routing-amount", amount), note],
+                              tight=True, width=420, spacing=8),
+            actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
+                     hook("office-routing-save", save)]))
+    return open_form
 
 
 def intake_view(app: "OfficeApp") -> ft.View:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from weakref import WeakKeyDictionary
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import flet as ft
@@ -165,8 +166,9 @@ def office_page(app: "OfficeApp", route: str, title: str, body: list[ft.Control]
               "risk")  # --- #17 warnings ---
     # --- #17 incidents: the alerts tab, with the unacknowledged count as its badge
     open_alerts = getattr(app.session, "alert_count", None)
-    icons = (*icons, ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE,  # type: ignore[assignment]
-                             badge=alert_badge(open_alerts)))
+    bell = ft.Icon(ft.Icons.NOTIFICATIONS_ACTIVE, badge=alert_badge(open_alerts))
+    _BELLS[app] = bell  # the alerts screen sets its badge in place after an acknowledgement
+    icons = (*icons, bell)  # type: ignore[assignment]
     labels += ("alerts",)
     if open_alerts and route != "/office/alerts":
         body = [hook("office-alert-banner", ft.Container(ft.Row([
@@ -318,6 +320,17 @@ def dropdown(label: str, value: str | None, options: list[tuple[str, str]], app:
 
 
 # --- #17 incidents ---
+#: Per console page: the alerts tab's icon on the screen now (its badge is the count).
+_BELLS: "WeakKeyDictionary[Any, ft.Icon]" = WeakKeyDictionary()
+
+
+def show_alert_count(app: "OfficeApp", count: int) -> None:
+    """The alerts tab's badge says ``count`` now, without leaving the screen."""
+    bell = _BELLS.get(app)
+    if bell is not None:
+        bell.badge = alert_badge(count)
+
+
 def alert_badge(count: int | None) -> ft.Badge | None:
     """The alerts tab's badge: the unacknowledged count (None: nothing open)."""
     text = badge_text(count)

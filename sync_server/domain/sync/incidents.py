@@ -19,7 +19,6 @@ from shared_schema import fields as field_rules
 from shared_schema.hlc import Hlc
 from shared_schema.wire import Insert
 from sync_server.domain.errors import Rejection
-from sync_server.domain.sync import apply as write_path
 from sync_server.domain.sync import rules
 from sync_server.domain.sync.records import new_record, peek, scope_keys, set_derived, set_keys, \
     write_fields
@@ -149,4 +148,3 @@ def _raise_alert(b: Any, m: Insert, fields: dict[str, Any], site: StoredRecord |
 
 
 #: The write path applies incidents (and refuses alerts) through this module.
-write_path.INSERT_HANDLERS.update(incident=record, alert=record)
