@@ -158,9 +158,10 @@ def test_grid1_pulls_only_its_village(db, api):
             assert (c["data"]["owner_entity"], c["data"]["owner_id"]) in pulled
     assert set(kinds) <= {"village", "department", "user", "checklist_template", "work_calendar",
                           "site", "case", "case_event", "inspection", "photo",
-                          "reinspection", "risk_warning"}  # #17: the 复查 tasks and warnings of its sites
+                          "reinspection", "risk_warning", "incident"}  # #17, of its sites
+    assert "alert" not in kinds  # alerts are the office's and leaders'
     for c in changes:
-        if c["entity"] in ("reinspection", "risk_warning"):
+        if c["entity"] in ("reinspection", "risk_warning", "incident"):
             assert c["data"]["site_id"] in own_sites
 
 
