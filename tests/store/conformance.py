@@ -1248,6 +1248,16 @@ class SyncStoreConformance:
         assert isinstance(health, StoreHealth)
         assert health.ok and health.problems == ()
 
+    def test_pool_stats_are_counts(self, store: SyncStore) -> None:
+        """An engine with a connection pool tells its size and use (read by
+        /metrics); one without answers an empty dict."""
+        store.max_rev()
+        stats = store.pool_stats()
+        assert isinstance(stats, dict)
+        assert all(isinstance(k, str) and isinstance(v, int) for k, v in stats.items())
+        if stats:
+            assert stats["pool_size"] >= 1 and stats["requests_num"] >= 1
+
     def test_backup_is_a_consistent_copy(self, store: SyncStore, tmp_path: Any) -> None:
         with store.transaction() as tx:
             put(tx, "site", "s1", {"name": "工地"})

@@ -118,6 +118,10 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                 if user_id else self._all(sql + " ORDER BY device_id"))
         return [self._with_pull(_device(r)) for r in rows]
 
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's counters (psycopg_pool's ``get_stats()``)."""
+        return dict(self._pool.get_stats())
+
     # health and backup ------------------------------------------------------------------
     def health_check(self) -> StoreHealth:
         """What PostgreSQL's own guarantees leave to check: every migration is
@@ -148,7 +152,10 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                                    "(Debian: postgresql-client)")
         env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
         try:
-            for cmd in (["pg_dump", "--format=custom", f"--file={target}", f"--dbname={self.url}"],
+            # Photos kept in this database (``blobstore_*``) are copied by the
+            # backup's own photo step: their tables go in, their bytes do not.
+            for cmd in (["pg_dump", "--format=custom", "--exclude-table-data=blobstore_*",
+                         f"--file={target}", f"--dbname={self.url}"],
                         ["pg_restore", "--list", str(target)]):
                 done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
                 if done.returncode != 0:
