@@ -164,3 +164,13 @@ def test_backup_leaves_out_the_photo_tables_data(pg_url: str, tmp_path: Any) -> 
     assert " TABLE public blobstore_blobs " in listing
     assert " TABLE DATA public records " in listing
     assert " TABLE DATA public blobstore_blobs " not in listing
+
+
+def test_multi_row_insert_statements() -> None:
+    from sync_server.store.postgres.columns import multi_row
+
+    assert multi_row("INSERT INTO t (a, b) VALUES (%s, coalesce(%s, (1))) ON CONFLICT (a) DO NOTHING",
+                     2) == ("INSERT INTO t (a, b) VALUES (%s, coalesce(%s, (1))),(%s, coalesce(%s, (1)))"
+                            " ON CONFLICT (a) DO NOTHING")
+    assert multi_row("UPDATE t SET a=%s WHERE b=%s", 2) is None
+    assert multi_row("INSERT INTO t (a) SELECT %s", 2) is None

@@ -22,7 +22,7 @@ from sync_server.store.base import DeviceRow, StoreHealth
 from sync_server.store.postgres import migrations
 from sync_server.store.postgres.auth import AuthQueries, AuthReads
 from sync_server.store.postgres.blobs import BlobQueries
-from sync_server.store.postgres.columns import _DEVICE_COLS, _device
+from sync_server.store.postgres.columns import _DEVICE_COLS, _device, fetched
 from sync_server.store.postgres.ledger import LedgerQueries, LedgerReads
 from sync_server.store.postgres.office import OfficeQueries
 from sync_server.store.postgres.records import RecordQueries
@@ -64,7 +64,7 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                 with self._pool.connection() as conn:
                     try:
                         cur = conn.execute(sql, args)
-                        return cur.fetchall() if cur.description is not None else []
+                        return fetched(cur)
                     except psycopg.OperationalError:
                         if not conn.broken:
                             raise
