@@ -1249,8 +1249,8 @@ class SyncStoreConformance:
         assert health.ok and health.problems == ()
 
     def test_put_records_in_bulk_and_a_key_twice(self, store: SyncStore) -> None:
-        """A batch larger than one statement holds (PostgreSQL: 500 rows) is
-        stored whole; a record given twice in one batch is stored as its last."""
+        """A large batch is stored whole; a record given twice in one batch is
+        stored as its last."""
         with store.transaction() as tx:
             base = tx.max_rev()
             batch = [StoredRecord(entity="site", id=f"s{i:04d}", rev=base + 1 + i, data={"n": i},
@@ -1262,6 +1262,12 @@ class SyncStoreConformance:
         assert store.count_records("site") == 1203
         assert store.get_record("site", "s0007").data == {"n": -7}
         assert store.get_record("site", "s1202").data == {"n": 1202}
+        with store.transaction() as tx:  # a small batch (PostgreSQL: one statement)
+            base = tx.max_rev()
+            tx.advance_rev(base + 2)
+            tx.put_records([StoredRecord(entity="site", id="s0001", rev=base + n, data={"n": n},
+                                         meta={}) for n in (1, 2)])
+        assert store.get_record("site", "s0001").data == {"n": 2}
 
     def test_pool_stats_are_counts(self, store: SyncStore) -> None:
         """An engine with a connection pool tells its size and use (read by

@@ -58,8 +58,9 @@ def fetched(cur: psycopg.Cursor) -> list[tuple]:
     return cur.fetchall() if res is not None and res.status == ExecStatus.TUPLES_OK else []
 
 
-#: At most this many rows go in one multi-row ``INSERT`` (``multi_row``).
-MULTI_ROW_MAX = 500
+#: A multi-row ``INSERT`` of at most this many parameters (psycopg caches the
+#: parsed form of a statement up to 50): ``PostgresTx._many``.
+MULTI_ROW_PARAMS = 50
 
 
 @functools.lru_cache(maxsize=256)

@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sync_server.store.base import DeviceRow, StoredRecord
 from sync_server.store.postgres.auth import AuthReads, AuthWrites
 from sync_server.store.postgres.blobs import BlobReads, BlobWrites
-from sync_server.store.postgres.columns import MULTI_ROW_MAX, fetched, multi_row
+from sync_server.store.postgres.columns import MULTI_ROW_PARAMS, fetched, multi_row
 from sync_server.store.postgres.ledger import LedgerReads, LedgerWrites
 from sync_server.store.postgres.office import OfficeWrites
 from sync_server.store.postgres.records import RecordWrites
@@ -68,21 +68,22 @@ class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
         return self.conn.execute(sql, args).rowcount
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """``sql`` once per row. An ``INSERT`` goes as multi-row ``INSERT``s
-        (``MULTI_ROW_MAX`` rows each): one round trip instead of one a row. Its
-        callers give an upsert (``ON CONFLICT … DO UPDATE``) rows of distinct
-        keys, as one statement may not update a row twice."""
+        """``sql`` once per row. A few rows of an ``INSERT`` go as one
+        multi-row ``INSERT`` (one statement instead of a pipeline of one a
+        row), as long as psycopg keeps its parsed form (``MULTI_ROW_PARAMS``
+        parameters at most); more go through ``executemany``, which parses
+        the statement once for all rows. The callers give an upsert
+        (``ON CONFLICT … DO UPDATE``) rows of distinct keys, as one statement
+        may not update a row twice."""
         rows = list(rows)
         if not rows:
             return
-        if multi_row(sql, 1) is None:
-            with self.conn.cursor() as cur:
-                cur.executemany(sql, rows)
+        many = multi_row(sql, len(rows)) if len(rows) * len(rows[0]) <= MULTI_ROW_PARAMS else None
+        if len(rows) > 1 and many is not None:
+            self.conn.execute(many, [v for row in rows for v in row])
             return
-        for i in range(0, len(rows), MULTI_ROW_MAX):
-            chunk = rows[i:i + MULTI_ROW_MAX]
-            self.conn.execute(multi_row(sql, len(chunk)) or sql,
-                              [v for row in chunk for v in row])
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
