@@ -159,6 +159,8 @@ def test_backup_leaves_out_the_photo_tables_data(pg_url: str, tmp_path: Any) -> 
         assert store.backup(tmp_path / "db.pgdump").ok
     finally:
         store.close()
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # the database is reused
+            conn.execute("DROP TABLE IF EXISTS blobstore_blobs")
     listing = subprocess.run(["pg_restore", "--list", str(tmp_path / "db.pgdump")],
                              capture_output=True, text=True, check=True).stdout
     assert " TABLE public blobstore_blobs " in listing
