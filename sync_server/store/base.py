@@ -308,6 +308,11 @@ class SyncStore(Protocol):
     def health_check(self) -> StoreHealth:
         """The engine's own consistency check of the whole store."""
         ...
+    def pool_stats(self) -> dict[str, int]:
+        """The database connection pool's counters (psycopg_pool's
+        ``get_stats()`` names: ``pool_size``, ``pool_available``,
+        ``requests_waiting``, …); an engine without a pool answers ``{}``."""
+        ...
     def backup(self, target: Path) -> StoreHealth:
         """A consistent copy of the whole store, taken while it is in use, to
         the new file ``target``; returns the copy's ``health_check``."""

@@ -1248,6 +1248,37 @@ class SyncStoreConformance:
         assert isinstance(health, StoreHealth)
         assert health.ok and health.problems == ()
 
+    def test_put_records_in_bulk_and_a_key_twice(self, store: SyncStore) -> None:
+        """A large batch is stored whole; a record given twice in one batch is
+        stored as its last."""
+        with store.transaction() as tx:
+            base = tx.max_rev()
+            batch = [StoredRecord(entity="site", id=f"s{i:04d}", rev=base + 1 + i, data={"n": i},
+                                  meta={}) for i in range(1203)]
+            batch.append(StoredRecord(entity="site", id="s0007", rev=base + 1204, data={"n": -7},
+                                      meta={}))
+            tx.advance_rev(base + 1204)
+            tx.put_records(batch)
+        assert store.count_records("site") == 1203
+        assert store.get_record("site", "s0007").data == {"n": -7}
+        assert store.get_record("site", "s1202").data == {"n": 1202}
+        with store.transaction() as tx:  # a small batch (PostgreSQL: one statement)
+            base = tx.max_rev()
+            tx.advance_rev(base + 2)
+            tx.put_records([StoredRecord(entity="site", id="s0001", rev=base + n, data={"n": n},
+                                         meta={}) for n in (1, 2)])
+        assert store.get_record("site", "s0001").data == {"n": 2}
+
+    def test_pool_stats_are_counts(self, store: SyncStore) -> None:
+        """An engine with a connection pool tells its size and use (read by
+        /metrics); one without answers an empty dict."""
+        store.max_rev()
+        stats = store.pool_stats()
+        assert isinstance(stats, dict)
+        assert all(isinstance(k, str) and isinstance(v, int) for k, v in stats.items())
+        if stats:
+            assert stats["pool_size"] >= 1 and stats["requests_num"] >= 1
+
     def test_backup_is_a_consistent_copy(self, store: SyncStore, tmp_path: Any) -> None:
         with store.transaction() as tx:
             put(tx, "site", "s1", {"name": "工地"})

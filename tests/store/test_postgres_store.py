@@ -127,3 +127,52 @@ def test_connections_the_server_closed_are_replaced(pg_url: str) -> None:
         assert store.max_rev() == 2
     finally:
         store.close()
+
+
+def test_pool_stats_tell_the_pool(pg_url: str) -> None:
+    """psycopg_pool's counters: its size as opened, and the checkouts made."""
+    store = PostgresStore(pg_url, pool_min=2, pool_max=4)
+    try:
+        before = store.pool_stats()
+        assert before["pool_min"] == 2 and before["pool_max"] == 4 and before["pool_size"] >= 2
+        store.max_rev()
+        store.max_rev()
+        assert store.pool_stats()["requests_num"] >= before.get("requests_num", 0) + 2
+    finally:
+        store.close()
+
+
+def test_backup_leaves_out_the_photo_tables_data(pg_url: str, tmp_path: Any) -> None:
+    """Photos kept in the store's database (``blobstore_*``) are copied by the
+    backup's photo step: the dump holds their tables but not their bytes."""
+    import subprocess
+
+    import psycopg
+
+    store = PostgresStore(pg_url)
+    try:
+        with store.transaction() as tx:
+            put(tx, "site", "s1")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE blobstore_blobs (sha256 text PRIMARY KEY, data bytea)")
+            conn.execute("INSERT INTO blobstore_blobs VALUES ('ab', '\\x00ff')")
+        assert store.backup(tmp_path / "db.pgdump").ok
+    finally:
+        store.close()
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # the database is reused
+            conn.execute("DROP TABLE IF EXISTS blobstore_blobs")
+    listing = subprocess.run(["pg_restore", "--list", str(tmp_path / "db.pgdump")],
+                             capture_output=True, text=True, check=True).stdout
+    assert " TABLE public blobstore_blobs " in listing
+    assert " TABLE DATA public records " in listing
+    assert " TABLE DATA public blobstore_blobs " not in listing
+
+
+def test_multi_row_insert_statements() -> None:
+    from sync_server.store.postgres.columns import multi_row
+
+    assert multi_row("INSERT INTO t (a, b) VALUES (%s, coalesce(%s, (1))) ON CONFLICT (a) DO NOTHING",
+                     2) == ("INSERT INTO t (a, b) VALUES (%s, coalesce(%s, (1))),(%s, coalesce(%s, (1)))"
+                            " ON CONFLICT (a) DO NOTHING")
+    assert multi_row("UPDATE t SET a=%s WHERE b=%s", 2) is None
+    assert multi_row("INSERT INTO t (a) SELECT %s", 2) is None

@@ -399,3 +399,7 @@ def test_m009_backfills_blob_holders_and_upload_times(tmp_path: Path) -> None:
         assert s.pending_migrations() == []
     finally:
         s.close()
+
+
+def test_pool_stats_are_empty_without_a_pool(store: SqliteStore) -> None:
+    assert store.pool_stats() == {}

@@ -8,7 +8,11 @@ engines store a record alike; ``data`` goes into ``jsonb``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable, Sequence
+
+import psycopg
+from psycopg.pq import ExecStatus
 
 from sync_server.store.base import DeviceRow, StoredRecord, UserRow
 from sync_server.store.sqlite.columns import (
@@ -44,6 +48,36 @@ class Connected:
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
+
+
+def fetched(cur: psycopg.Cursor) -> list[tuple]:
+    """The rows of the statement ``cur`` ran, none for one that returns none
+    (read from the result's status: ``cur.description`` builds every column's
+    description first)."""
+    res = cur.pgresult
+    return cur.fetchall() if res is not None and res.status == ExecStatus.TUPLES_OK else []
+
+
+#: A multi-row ``INSERT`` of at most this many parameters (psycopg caches the
+#: parsed form of a statement up to 50): ``PostgresTx._many``.
+MULTI_ROW_PARAMS = 50
+
+
+@functools.lru_cache(maxsize=256)
+def multi_row(sql: str, n: int) -> str | None:
+    """``sql``, an ``INSERT … VALUES (%s,…) …`` of one row, made to insert
+    ``n`` rows in one statement (one round trip, one plan); None for any other
+    statement."""
+    head, sep, rest = sql.partition(" VALUES (")
+    if not sep or not head.lstrip().upper().startswith("INSERT") or sql.count(" VALUES (") != 1:
+        return None
+    depth = 1
+    for end, ch in enumerate(rest):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            group = "(" + rest[:end + 1]
+            return f"{head} VALUES {','.join([group] * n)}{rest[end + 1:]}"
+    return None
 
 
 def marks(n: int) -> str:

@@ -70,9 +70,10 @@ class RecordWrites(RecordReads):
         self.put_records([r])
 
     def put_records(self, records: list[StoredRecord]) -> None:
-        for r in records:
-            self._peeked.pop((r.entity, r.id), None)
-        self._many(_UPSERT_RECORD, [_record_row(r) for r in records])
+        last = {(r.entity, r.id): r for r in records}  # a record given twice: its last form
+        for key in last:
+            self._peeked.pop(key, None)
+        self._many(_UPSERT_RECORD, [_record_row(r) for r in last.values()])
 
     def get_records(self, keys: Iterable[tuple[str, str]]
                     ) -> dict[tuple[str, str], StoredRecord]:

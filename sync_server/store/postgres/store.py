@@ -22,7 +22,7 @@ from sync_server.store.base import DeviceRow, StoreHealth
 from sync_server.store.postgres import migrations
 from sync_server.store.postgres.auth import AuthQueries, AuthReads
 from sync_server.store.postgres.blobs import BlobQueries
-from sync_server.store.postgres.columns import _DEVICE_COLS, _device
+from sync_server.store.postgres.columns import _DEVICE_COLS, _device, fetched
 from sync_server.store.postgres.ledger import LedgerQueries, LedgerReads
 from sync_server.store.postgres.office import OfficeQueries
 from sync_server.store.postgres.records import RecordQueries
@@ -64,7 +64,7 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                 with self._pool.connection() as conn:
                     try:
                         cur = conn.execute(sql, args)
-                        return cur.fetchall() if cur.description is not None else []
+                        return fetched(cur)
                     except psycopg.OperationalError:
                         if not conn.broken:
                             raise
@@ -118,6 +118,10 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                 if user_id else self._all(sql + " ORDER BY device_id"))
         return [self._with_pull(_device(r)) for r in rows]
 
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's counters (psycopg_pool's ``get_stats()``)."""
+        return dict(self._pool.get_stats())
+
     # health and backup ------------------------------------------------------------------
     def health_check(self) -> StoreHealth:
         """What PostgreSQL's own guarantees leave to check: every migration is
@@ -148,7 +152,10 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                                    "(Debian: postgresql-client)")
         env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
         try:
-            for cmd in (["pg_dump", "--format=custom", f"--file={target}", f"--dbname={self.url}"],
+            # Photos kept in this database (``blobstore_*``) are copied by the
+            # backup's own photo step: their tables go in, their bytes do not.
+            for cmd in (["pg_dump", "--format=custom", "--exclude-table-data=blobstore_*",
+                         f"--file={target}", f"--dbname={self.url}"],
                         ["pg_restore", "--list", str(target)]):
                 done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
                 if done.returncode != 0:

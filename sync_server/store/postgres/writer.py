@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sync_server.store.base import DeviceRow, StoredRecord
 from sync_server.store.postgres.auth import AuthReads, AuthWrites
 from sync_server.store.postgres.blobs import BlobReads, BlobWrites
+from sync_server.store.postgres.columns import MULTI_ROW_PARAMS, fetched, multi_row
 from sync_server.store.postgres.ledger import LedgerReads, LedgerWrites
 from sync_server.store.postgres.office import OfficeWrites
 from sync_server.store.postgres.records import RecordWrites
@@ -61,16 +62,28 @@ class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         cur = self.conn.execute(sql, args)
-        return cur.fetchall() if cur.description is not None else []
+        return fetched(cur)
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.conn.execute(sql, args).rowcount
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``sql`` once per row. A few rows of an ``INSERT`` go as one
+        multi-row ``INSERT`` (one statement instead of a pipeline of one a
+        row), as long as psycopg keeps its parsed form (``MULTI_ROW_PARAMS``
+        parameters at most); more go through ``executemany``, which parses
+        the statement once for all rows. The callers give an upsert
+        (``ON CONFLICT … DO UPDATE``) rows of distinct keys, as one statement
+        may not update a row twice."""
         rows = list(rows)
-        if rows:
-            with self.conn.cursor() as cur:
-                cur.executemany(sql, rows)
+        if not rows:
+            return
+        many = multi_row(sql, len(rows)) if len(rows) * len(rows[0]) <= MULTI_ROW_PARAMS else None
+        if len(rows) > 1 and many is not None:
+            self.conn.execute(many, [v for row in rows for v in row])
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -137,16 +150,21 @@ class Writer:
             finally:
                 self._pool.putconn(conn)
 
+    #: Sent as one query (one round trip): the transaction and its turn at the
+    #: revision counter's row lock.
+    _BEGIN_LOCKED = "BEGIN; SELECT value FROM counters WHERE name='rev' FOR UPDATE"
+
     def _begin(self) -> psycopg.Connection:
-        """A pooled connection in a new transaction. One the server closed (it
-        restarted) fails at ``BEGIN`` and is dropped; the next is tried."""
+        """A pooled connection in a new transaction that holds the revision
+        counter's row lock. One the server closed (it restarted) fails at
+        ``BEGIN`` and is dropped; the next is tried."""
         for _ in range(self._pool.max_size + 1):
             try:
                 conn = self._pool.getconn()
             except (psycopg.Error, PoolTimeout) as exc:
                 raise unavailable(exc) from exc
             try:
-                conn.execute("BEGIN")
+                conn.execute(self._BEGIN_LOCKED)
                 return conn
             except psycopg.Error as exc:
                 self._pool.putconn(conn)
@@ -158,7 +176,6 @@ class Writer:
     def _run(self, conn: psycopg.Connection) -> Iterator[PostgresTx]:
         pulls: dict[str, int] = {}
         try:
-            conn.execute("SELECT value FROM counters WHERE name='rev' FOR UPDATE")
             yield PostgresTx(conn)
             pulls = self._write_pulls(conn)
             conn.execute("COMMIT")
@@ -203,6 +220,16 @@ class Writer:
         return job.outcome()
 
     def _run_group(self, group: list["_Waiting"]) -> None:
+        if len(group) == 1:  # alone: its transaction is its savepoint
+            job = group[0]
+            try:
+                with self.transaction() as tx:
+                    job.result = job.fn(tx)
+            except BaseException as exc:  # nothing of it was committed
+                job.result, job.error = None, exc
+            job.finished = True
+            job.turn.set()
+            return
         try:
             with self.transaction() as tx:
                 for job in group:
@@ -252,10 +279,10 @@ class Writer:
             pulls, self._pulls, self._pulls_since = self._pulls, {}, None
         if pulls:
             try:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "UPDATE devices SET last_pull_ms=greatest(coalesce(last_pull_ms, 0), %s) "
-                        "WHERE device_id=%s", [(ms, d) for d, ms in pulls.items()])
+                conn.execute(  # one statement for all of them
+                    "UPDATE devices d SET last_pull_ms=greatest(coalesce(d.last_pull_ms, 0), p.ms) "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS p(id, ms) WHERE d.device_id=p.id",
+                    (list(pulls), list(pulls.values())))
             except BaseException:
                 self._keep_pulls(pulls)
                 raise

@@ -116,6 +116,10 @@ class SqliteStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
                 if user_id else self.conn.execute(sql + " ORDER BY device_id"))
         return [self._with_pull(_device(r)) for r in rows]
 
+    def pool_stats(self) -> dict[str, int]:
+        """No connection pool here: an empty answer."""
+        return {}
+
     def health_check(self) -> StoreHealth:
         """``PRAGMA integrity_check``: "ok", or one line per problem found."""
         return _health(self.conn)
