@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -118,8 +119,14 @@ def test_the_database_away_answers_503_then_the_retry_succeeds(linked) -> None:
     assert ready.status_code == 503 and ready.json()["error"]["details"]["database"].startswith(
         "unreachable")
 
-    link.restore()  # the database is back: the phone sends the same mutation again
+    link.restore()  # the database is back: the phone sends the same mutation again, as its
+    # outbox does after a 503 (Retry-After), until the pool has reconnected (its back-off)
+    deadline = time.monotonic() + 30
     r = dev.push_response(first)
+    while r.status_code == 503 and time.monotonic() < deadline:
+        assert assert_error_shape(r)["code"] == "database_unavailable"
+        time.sleep(0.5)
+        r = dev.push_response(first)
     assert r.status_code == 200, r.text
     # applied now, not a duplicate: the push that met the 503 committed nothing
     assert r.json()["results"][0]["status"] == "applied"

@@ -185,6 +185,7 @@ def test_bad_input_gps_offline_words_and_returned_inspection(
     time.sleep(0.8)
     phone.fill("num-E11-workers_owed", "0")
     phone.fill("num-E11-amount_owed", "0")
+    phone.fill("txt-E17", "无需整改")  # v2's 整改意见及期限 (#17), a text no tap answers
     # 5. a photo: its thumbnail opens it full size (offline: from the phone's own file) -----------
     with page.expect_file_chooser() as chooser:
         phone.click("photo-file-E14")

@@ -245,7 +245,8 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                               "complainant_name", "complainant_phone",
                               "complainant_id_number")).strip()),
                        kv(t("office.cases.due"), due_text(t, d)),
-                       *([documents_button(app, case_documents(case_id))]  # --- #17 documents ---
+                       *([documents_button(app, case_documents(  # --- #17 documents ---
+                           case_id, c.get("title") or c.get("employer") or ""))]
                          if c.get("status") in ("resolved", "closed") else []))
         allowed = d.allowed_events
         buttons[:] = [ft.OutlinedButton(

@@ -319,16 +319,26 @@ def documents_button(app: "OfficeApp", documents: list[Document]) -> ft.Control:
     return hook("office-print", button)
 
 
-def inspection_documents(insp_id: str, with_notice: bool) -> list[Document]:
-    """The 检查记录, and the 限期整改通知书 when the inspection found problems."""
-    docs: list[Document] = [("office.print.record", f"检查记录-{insp_id[:8]}.pdf",
+def _file_part(text: str | None) -> str:
+    """A name for a file the user saves: what the document is about, without the
+    characters a file name cannot hold (never an internal id)."""
+    cleaned = "".join("_" if ch in '\\/:*?"<>|' or ord(ch) < 32 else ch for ch in (text or ""))
+    return cleaned.strip()[:40] or "文书"
+
+
+def inspection_documents(insp_id: str, with_notice: bool, about: str) -> list[Document]:
+    """The 检查记录, and the 限期整改通知书 when the inspection found problems;
+    ``about`` names the files (the site and the day)."""
+    part = _file_part(about)
+    docs: list[Document] = [("office.print.record", f"检查记录-{part}.pdf",
                              lambda api: api.inspection_pdf(insp_id, "record"))]
     if with_notice:
-        docs.append(("office.print.rectification", f"限期整改通知书-{insp_id[:8]}.pdf",
+        docs.append(("office.print.rectification", f"限期整改通知书-{part}.pdf",
                      lambda api: api.inspection_pdf(insp_id, "rectification")))
     return docs
 
 
-def case_documents(case_id: str) -> list[Document]:
-    return [("office.print.closure", f"销号记录-{case_id[:8]}.pdf",
+def case_documents(case_id: str, about: str) -> list[Document]:
+    """The 销号记录; ``about`` (the case's title) names the file."""
+    return [("office.print.closure", f"销号记录-{_file_part(about)}.pdf",
              lambda api: api.closure_pdf(case_id))]

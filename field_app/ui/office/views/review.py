@@ -199,7 +199,9 @@ def inspection_view(app: "OfficeApp", insp_id: str) -> ft.View:
         actions = section(t("office.insp.comment"), hook("office-comment", comment), ft.Row([
             hook("office-approve", buttons[0]), hook("office-has-issues", buttons[1]),
             hook("office-reject", buttons[2]),
-            documents_button(app, inspection_documents(insp_id, failed > 0)),  # --- #17 documents ---
+            documents_button(app, inspection_documents(  # --- #17 documents ---
+                insp_id, failed > 0, "-".join(x for x in (site.get("name"), fmt_time(insp.get("submitted_at"))[:10]
+                                                 if insp.get("submitted_at") else None) if x))),
             hook("office-back-to-queue", ft.TextButton(
                 t("office.insp.back_to_queue"), icon=ft.Icons.LIST,
                 on_click=app.nav("/office/review")))], wrap=True), *notes)
