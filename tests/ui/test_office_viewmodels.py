@@ -674,6 +674,29 @@ def test_closure_uploads_the_evidence_and_closes(office: OfficeClient) -> None:
     assert office.blob(receipt.sha256) == receipt_bytes
 
 
+def test_an_interview_record_carries_its_pages(office: OfficeClient) -> None:
+    """询问笔录 (#17): the pages picked in the event form are uploaded at once and
+    named by the ``investigation_record`` event; the office reads them back."""
+    detail = office.intake(intake({"source": "walk_in", "sector": "non_construction",
+                                   "title": "询问笔录附件(VM)", "workers_owed": 2,
+                                   "amount_owed": 9000}))
+    case_id = detail.case["id"]
+    office.case_event(case_id, CaseEventRequest(kind="accept"))
+    assert "investigation_record" in vm.ATTACHING_EVENTS
+    files = vm.Attachments()
+    page = files.add(vm.prepare_evidence("笔录第1页.jpg", jpeg_bytes(5), max_px=1600))
+    signed = files.add(vm.prepare_evidence("笔录.pdf", b"%PDF-1.4\n% interview\n%%EOF\n"))
+    files.upload(office)
+    assert all(e.uploaded for e in files.evidence)
+    body = vm.event_body("investigation_record", {
+        "investigation_kind": "interview", "note": "询问班组长，确认欠薪2人",
+        "evidence": " ".join(files.hashes())})
+    after = office.case_event(case_id, body)
+    record = next(e for e in after.events if e.kind == "investigation_record")
+    assert record.fields["evidence"] == [page.sha256, signed.sha256]
+    assert hashlib.sha256(office.blob(page.sha256)).hexdigest() == page.sha256
+
+
 def test_closure_without_a_callback_is_refused_by_the_server_too(office: OfficeClient) -> None:
     case_id = resolved_case(office, "销号缺回访(VM)")
     with pytest.raises(ServerError) as err:

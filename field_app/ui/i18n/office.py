@@ -203,6 +203,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "Add the payment proof (a photo or a PDF receipt) and record the "
                           "call-back to the workers."),
     "office.close.pick": ("添加凭证（照片/收据）", "Add proof (photo or receipt)"),
+    "office.event.attach": ("添加附件（笔录照片/PDF）", "Attach pages (photo or PDF)"),
     "office.close.none": ("还没有凭证", "No proof yet"),
     "office.close.uploaded": ("已上传", "Uploaded"),
     "office.close.waiting": ("待上传", "Waiting"),

@@ -43,6 +43,7 @@ from .review import (
     with_unit,
 )
 from .cases import (
+    ATTACHING_EVENTS,
     CaseFilters,
     FIELD_ERRORS,
     FieldError,
@@ -84,6 +85,7 @@ from .registry import (
     AUDIT_PAIRS,
     AuditFilters,
     AuditVM,
+    Attachments,
     ClosureForm,
     Evidence,
     HistoryLine,
@@ -106,7 +108,7 @@ from .registry import (
 
 __all__ = [
     'ARREARS_PARTS', 'AUDIT_ACTIONS', 'AUDIT_DETAIL_KEYS', 'AUDIT_HIDDEN', 'AUDIT_PAIRS',
-    'AnswerRow', 'AuditFilters', 'AuditVM', 'CHINA', 'CaseFilters', 'ClosureForm',
+    'ATTACHING_EVENTS', 'AnswerRow', 'Attachments', 'AuditFilters', 'AuditVM', 'CHINA', 'CaseFilters', 'ClosureForm',
     'EVENT_FIELDS', 'Evidence', 'FIELD_ERRORS', 'FieldError', 'HistoryLine', 'INTAKE_CHOICES',
     'INTAKE_SOURCES', 'INTAKE_TEXT', 'IntakeForm', 'OFFICE_ROLES', 'OverdueCase',
     'OverduePanel', 'RATE_KEYS', 'REGISTRY_FIELDS', 'REVIEW_DECISIONS', 'REVIEW_STATES',

@@ -58,6 +58,8 @@ LIFECYCLE_FIELDS: dict[str, tuple[str, ...]] = {
     "advance_payment": ("advance_source", "amount_advanced", "workers_advanced", "note"),
     "reply": ("reply_date", "note"),
 }
+#: Events that may name attached files (photos or PDFs by sha256, ``evidence``).
+ATTACHING_EVENTS = frozenset({"investigation_record"})
 #: Event fields that take a code: their i18n family (the names are the shared labels).
 CODE_FAMILY = {"referral_target": "referral", "investigation_kind": "inv_kind",
                "investigation_outcome": "inv_outcome", "advance_source": "advance"}

@@ -241,13 +241,11 @@ def prepare_evidence(name: str, raw: bytes, max_px: int = 1600) -> Evidence:
 
 
 @dataclass
-class ClosureForm:
-    """销号: evidence of payment (photos or receipts, uploaded by tus) and the
-    worker call-back note the state machine requires (``close``)."""
+class Attachments:
+    """Files a case event names by sha256 (photos or PDFs, uploaded by tus as
+    soon as they are picked): 销号's payment proofs, a 询问笔录's pages."""
 
     evidence: list[Evidence] = field(default_factory=list)
-    callback_note: str = ""
-    note: str = ""
 
     def add(self, item: Evidence) -> Evidence:
         for have in self.evidence:
@@ -265,6 +263,18 @@ class ClosureForm:
             if not item.uploaded and item.data is not None:
                 client.upload(item.sha256, item.data)
                 item.uploaded, item.data = True, None
+
+    def hashes(self) -> list[str]:
+        return [e.sha256 for e in self.evidence]
+
+
+@dataclass
+class ClosureForm(Attachments):
+    """销号: evidence of payment and the worker call-back note the state
+    machine requires (``close``)."""
+
+    callback_note: str = ""
+    note: str = ""
 
     def body(self) -> dict[str, Any]:
         if not self.evidence:

@@ -80,39 +80,40 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                     label=t(f"office.field.{name}"), dense=True,
                     hint_text="2026-01-31" if name == "reply_date" else None)
             send_btn = ft.FilledButton(t("save"))
+            files = vm.Attachments()
+            extra: list[ft.Control] = []
+            if kind in vm.ATTACHING_EVENTS:  # 询问笔录 and the like: photos or PDFs of the pages
+                pick_btn = ft.OutlinedButton(t("office.event.attach"), icon=ft.Icons.ATTACH_FILE)
+                extra = [hook("office-event-pick", pick_btn), hook(
+                    "office-event-files", attachments(files, pick_btn, send_btn, "office-event"),
+                    container=True)]
 
             async def send(ev: Any) -> None:
-                body = vm.event_body(kind, {k: f.value or "" for k, f in fields.items()})
+                values = {k: f.value or "" for k, f in fields.items()}
+                if files.evidence:
+                    values["evidence"] = " ".join(files.hashes())
+                body = vm.event_body(kind, values)
                 await busy(app, [send_btn], with_client(app, lambda api: api.case_event(case_id, body)))
                 await after(kind)
 
             send_btn.on_click = safe(app, send)
             app.page.show_dialog(ft.AlertDialog(
                 title=ft.Text(t(f"event.{kind}")),
-                content=ft.Column(list(fields.values()), tight=True, width=420),
+                content=ft.Column([*fields.values(), *extra], tight=True, width=420),
                 actions=[ft.TextButton(t("cancel"), on_click=lambda ev: app.page.pop_dialog()),
                          hook("office-event-send", send_btn)]))
         return open_form
 
-    def close_form(e: Any) -> None:
-        """销号: pick payment proofs (uploaded at once, by tus), the workers'
-        call-back note, then the ``close`` event with the evidence hashes."""
-        form = vm.ClosureForm()
+    def attachments(form: vm.Attachments, pick_btn: ft.Control, send_btn: ft.Control,
+                    prefix: str) -> ft.Column:
+        """The picked files of ``form``, each uploaded at once (tus); the send only names them."""
         files = ft.Column([ft.Text(t("office.close.none"), size=12, color=ft.Colors.GREY_700)],
                           spacing=4)
-        callback = ft.TextField(label=t("office.field.callback_note"), multiline=True,
-                                min_lines=2, on_change=lambda ev: setattr(
-                                    form, "callback_note", ev.control.value or ""))
-        note = ft.TextField(label=t("office.field.note"), dense=True,
-                            on_change=lambda ev: setattr(form, "note", ev.control.value or ""))
-        pick_btn = ft.OutlinedButton(t("office.close.pick"), icon=ft.Icons.ATTACH_FILE)
-        send_btn = ft.FilledButton(t("event.close"), icon=ft.Icons.TASK_ALT)
 
         def list_files() -> None:
-            files.controls = [hook(f"office-close-file-{n}", ft.Row([
+            files.controls = [hook(f"{prefix}-file-{n}", ft.Row([
                 ft.Icon(ft.Icons.PICTURE_AS_PDF if ev.kind == "pdf" else ft.Icons.IMAGE, size=18),
-                ft.Text(f"{ev.name} · {ev.size / 1024:.0f} KB · {ev.sha256[:12]}…", size=12,
-                        expand=True),
+                ft.Text(f"{ev.name} · {ev.size / 1024:.0f} KB", size=12, expand=True),
                 ft.Text(t("office.close.uploaded") if ev.uploaded else t("office.close.waiting"),
                         size=12, color=ft.Colors.GREEN_700 if ev.uploaded else ft.Colors.ORANGE_800),
                 ft.IconButton(ft.Icons.DELETE_OUTLINE, tooltip=t("office.close.remove"),
@@ -134,10 +135,26 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                     form.add(item)
                 list_files()
                 app.page.update()
-                await with_client(app, form.upload)  # at once: the send only names them
+                await with_client(app, form.upload)
                 list_files()
 
             await busy(app, [pick_btn, send_btn], add())
+
+        pick_btn.on_click = safe(app, pick)
+        return files
+
+    def close_form(e: Any) -> None:
+        """销号: pick payment proofs (uploaded at once, by tus), the workers'
+        call-back note, then the ``close`` event with the evidence hashes."""
+        form = vm.ClosureForm()
+        pick_btn = ft.OutlinedButton(t("office.close.pick"), icon=ft.Icons.ATTACH_FILE)
+        send_btn = ft.FilledButton(t("event.close"), icon=ft.Icons.TASK_ALT)
+        files = attachments(form, pick_btn, send_btn, "office-close")
+        callback = ft.TextField(label=t("office.field.callback_note"), multiline=True,
+                                min_lines=2, on_change=lambda ev: setattr(
+                                    form, "callback_note", ev.control.value or ""))
+        note = ft.TextField(label=t("office.field.note"), dense=True,
+                            on_change=lambda ev: setattr(form, "note", ev.control.value or ""))
 
         async def send(ev: Any) -> None:
             form.callback_note, form.note = callback.value or "", note.value or ""
@@ -145,7 +162,6 @@ def case_view(app: "OfficeApp", case_id: str) -> ft.View:
                        with_client(app, lambda client: form.send(client, case_id)))
             await after("close")
 
-        pick_btn.on_click = safe(app, pick)
         send_btn.on_click = safe(app, send)
         app.page.show_dialog(ft.AlertDialog(
             title=ft.Text(t("office.close.title")),
