@@ -13,7 +13,6 @@ writers holds one pooled connection, not the whole pool.
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from sync_server.store.grouping import GroupCommit, GroupJob
 from sync_server.store.base import DeviceRow, StoredRecord
 from sync_server.store.postgres.auth import AuthReads, AuthWrites
 from sync_server.store.postgres.blobs import BlobReads, BlobWrites
@@ -101,24 +101,6 @@ class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
             self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
 
-class _Waiting:
-    """A writer in ``write_grouped``'s queue: its function, then its outcome."""
-
-    __slots__ = ("fn", "turn", "finished", "result", "error")
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-        self.turn = threading.Event()
-        self.finished = False
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def outcome(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 class Writer:
     """``transaction``, ``write_grouped`` and ``note_pull`` over the pool."""
 
@@ -126,9 +108,7 @@ class Writer:
 
     def __init__(self) -> None:
         self._write_lock = threading.Lock()
-        self._group_lock = threading.Lock()
-        self._group_queue: collections.deque[_Waiting] = collections.deque()
-        self._group_running = False
+        self._groups = GroupCommit(self.GROUP_MAX_WRITERS)
         # Pull times not yet written (device id -> ms), see ``note_pull``.
         self._pulls: dict[str, int] = {}
         self._pulls_since: float | None = None
@@ -197,53 +177,21 @@ class Writer:
         to its caller. A writer arriving while no group runs leads: it runs
         the queued writers in order and commits; the next queued writer (if
         any) then leads the next group."""
-        job = _Waiting(fn)
-        with self._group_lock:
-            self._group_queue.append(job)
-            lead = not self._group_running
-            self._group_running = True
-        if not lead:
-            job.turn.wait()
-            if job.finished:
-                return job.outcome()
-        with self._group_lock:
-            group = [self._group_queue.popleft()
-                     for _ in range(min(len(self._group_queue), self.GROUP_MAX_WRITERS))]
-        try:
-            self._run_group(group)
-        finally:
-            with self._group_lock:
-                if self._group_queue:
-                    self._group_queue[0].turn.set()  # leads the next group
-                else:
-                    self._group_running = False
-        return job.outcome()
+        return self._groups.run(fn, self._run_group)
 
-    def _run_group(self, group: list["_Waiting"]) -> None:
+    def _run_group(self, group: list[GroupJob]) -> None:
         if len(group) == 1:  # alone: its transaction is its savepoint
             job = group[0]
-            try:
-                with self.transaction() as tx:
-                    job.result = job.fn(tx)
-            except BaseException as exc:  # nothing of it was committed
-                job.result, job.error = None, exc
-            job.finished = True
-            job.turn.set()
-            return
-        try:
             with self.transaction() as tx:
-                for job in group:
-                    try:
-                        with tx.savepoint():
-                            job.result = job.fn(tx)
-                    except Exception as exc:  # this writer's failure only
-                        job.error = exc
-        except BaseException as exc:  # nothing of the group was committed
+                job.result = job.fn(tx)
+            return
+        with self.transaction() as tx:
             for job in group:
-                job.result, job.error = None, exc
-        for job in group:
-            job.finished = True
-            job.turn.set()
+                try:
+                    with tx.savepoint():
+                        job.result = job.fn(tx)
+                except Exception as exc:  # this writer's failure only
+                    job.error = exc
 
     # pull bookkeeping ------------------------------------------------------------
     #: A noted pull time waits at most this long for a transaction to carry it.

@@ -8,8 +8,9 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Callable, Iterator, TypeVar
 
+from sync_server.store.grouping import GroupCommit, GroupJob
 from sync_server.store.base import DeviceRow
 from sync_server.store.sqlite.auth import AuthReads, AuthWrites
 from sync_server.store.sqlite.blobs import BlobReads, BlobWrites
@@ -106,24 +107,6 @@ class _FairLock:
         self.release()
 
 
-class _GroupJob:
-    """One writer of a group commit (``SqliteStore.write_grouped``)."""
-
-    __slots__ = ("fn", "wake", "done", "result", "error")
-
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        self.fn = fn
-        self.wake = threading.Event()
-        self.done = False
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def outcome(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 class Writer:
     """The store's write side: ``transaction``, ``write_grouped`` and ``note_pull``."""
 
@@ -137,9 +120,7 @@ class Writer:
         # the first change of each page in it copied the page to that file.
         self._writer.execute("PRAGMA temp_store=MEMORY")
         self._write_lock = _FairLock()
-        self._group_lock = threading.Lock()
-        self._group_queue: collections.deque[_GroupJob] = collections.deque()
-        self._group_busy = False
+        self._groups = GroupCommit(self.GROUP_MAX_WRITERS)
         # Pull times not yet written (device id -> ms), see ``note_pull``.
         self._pulls: dict[str, int] = {}
         self._pulls_since: float | None = None
@@ -171,51 +152,21 @@ class Writer:
         exception undoes its writes only and is raised to its caller), and all
         are committed with one ``COMMIT``, i.e. one fsync, before any returns.
 
-        The first caller while no group is running leads: it takes the queued
-        writers (up to ``GROUP_MAX_WRITERS``), runs them in arrival order, commits,
-        then hands the lead to the next queued writer. The others wait."""
-        job = _GroupJob(fn)
-        with self._group_lock:
-            self._group_queue.append(job)
-            lead = not self._group_busy
-            self._group_busy = True
-        if not lead:
-            job.wake.wait()
-            if job.done:
-                return job.outcome()
-        # leading: our job is at the head of the queue
-        with self._group_lock:
-            group: list[_GroupJob] = []
-            while self._group_queue and len(group) < self.GROUP_MAX_WRITERS:
-                group.append(self._group_queue.popleft())
-        try:
-            self._commit_group(group)
-        finally:
-            with self._group_lock:
-                if self._group_queue:
-                    self._group_queue[0].wake.set()  # the next leader
-                else:
-                    self._group_busy = False
-        return job.outcome()
+        The first caller while no group is running leads (``store.grouping``);
+        the others wait."""
+        return self._groups.run(fn, self._commit_group)
 
-    def _commit_group(self, group: list["_GroupJob"]) -> None:
-        try:
-            with self.transaction() as tx:
-                for job in group:
-                    tx.conn.execute("SAVEPOINT grouped")
-                    try:
-                        job.result = job.fn(tx)
-                    except BaseException as exc:  # this writer's failure only
-                        tx._peeked.clear()
-                        tx.conn.execute("ROLLBACK TO SAVEPOINT grouped")
-                        job.error = exc
-                    tx.conn.execute("RELEASE SAVEPOINT grouped")
-        except BaseException as exc:  # nothing of the group was committed
+    def _commit_group(self, group: list[GroupJob]) -> None:
+        with self.transaction() as tx:
             for job in group:
-                job.result, job.error = None, exc
-        for job in group:
-            job.done = True
-            job.wake.set()
+                tx.conn.execute("SAVEPOINT grouped")
+                try:
+                    job.result = job.fn(tx)
+                except BaseException as exc:  # this writer's failure only
+                    tx._peeked.clear()
+                    tx.conn.execute("ROLLBACK TO SAVEPOINT grouped")
+                    job.error = exc
+                tx.conn.execute("RELEASE SAVEPOINT grouped")
 
     # pull bookkeeping ------------------------------------------------------------
     #: A noted pull time waits at most this long for a transaction to carry it.
