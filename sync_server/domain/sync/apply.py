@@ -303,7 +303,7 @@ def _insert(b: Batch, m: Insert, fields: dict[str, Any], hlc: str) -> str:
                         f"this {m.entity} already exists with different content", id=m.entity_id)
     rules.check_required(m.entity, fields)
     record = new_record(m.entity, m.entity_id, b.now, b.author)
-    if m.entity in ("incident", "alert"):  # a collective incident: opens or joins a case (#17)
+    if m.entity == "incident":  # a collective incident: opens or joins a case (#17)
         return incidents.record(b, m, fields, hlc, record, _insert)
     if m.entity == "photo":
         rules.check_role(p, rules.CREATE_ROLES["photo"], "add", "photo")
