@@ -4,7 +4,6 @@ case and a 确认收到 button (office and leader; audited on the server)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 import flet as ft
 
@@ -17,14 +16,10 @@ if TYPE_CHECKING:
     from ..shell import OfficeApp
 
 
-#: Per console page: the outcome of its last acknowledgement, shown once by the refill.
-_NOTES: "WeakKeyDictionary[Any, dict[str, str]]" = WeakKeyDictionary()
-
-
 def alerts_view(app: "OfficeApp") -> ft.View:
     t = app.t
     box = ft.Column([loading(app)], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
-    done = _NOTES.setdefault(app, {})  # the last outcome, kept across the rebuild
+    done: dict[str, str] = {}  # the last acknowledgement's outcome, shown once by the refill
 
     def card(n: int, r: AlertRow) -> ft.Control:
         a = r.alert
