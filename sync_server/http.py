@@ -6,6 +6,7 @@ import io
 import threading
 import zlib
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import msgspec
 import zstandard
@@ -257,3 +258,10 @@ def client_address(request: Request, settings: Settings) -> str:
         if hop not in trusted:
             return hop[:64]
     return peer
+
+
+def disposition(filename: str, fallback: str, *, inline: bool = False) -> str:
+    """``Content-Disposition`` for a file named in Chinese: ``fallback`` (ASCII)
+    for old clients, the real name in ``filename*`` (RFC 6266)."""
+    return (f"{'inline' if inline else 'attachment'}; filename=\"{fallback}\"; "
+            f"filename*=UTF-8''{quote(filename)}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Callable
-from urllib.parse import quote
 
 from anyio import to_thread
 from litestar import Controller, Response, get
@@ -13,14 +12,14 @@ from sync_server.dependencies import AppSettings, Blobs, CurrentPrincipal, Store
 from sync_server.domain.documents import closure, inspection_docs, service
 from sync_server.domain.office import access
 from sync_server.guards import role_in
+from sync_server.http import disposition
 
 PDF = "application/pdf"
 
 
 def _pdf(body: bytes, filename: str) -> Response[bytes]:
     return Response(content=body, media_type=PDF, headers={
-        "Content-Disposition": f"inline; filename=\"document.pdf\"; "
-                               f"filename*=UTF-8''{quote(filename)}",
+        "Content-Disposition": disposition(filename, "document.pdf", inline=True),
         "Cache-Control": "no-store"})
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from anyio import to_thread
 from litestar import Controller, Response, get
@@ -14,7 +13,7 @@ from sync_server.domain.reports import service, workbook
 from sync_server.domain.reports.schema import MonthlySummary
 from sync_server.guards import role_in
 from sync_server.dependencies import AppSettings, CurrentPrincipal, Store
-from sync_server.http import json_response
+from sync_server.http import disposition, json_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -24,8 +23,7 @@ Month = Annotated[str | None, QueryParameter(
 
 
 def _disposition(filename: str) -> str:
-    return f"attachment; filename=\"report.{filename.rsplit('.', 1)[1]}\"; " \
-           f"filename*=UTF-8''{quote(filename)}"
+    return disposition(filename, f"report.{filename.rsplit('.', 1)[1]}")
 
 
 async def _summary(principal: CurrentPrincipal, store: Store, settings: AppSettings,
