@@ -1,5 +1,8 @@
-"""Group commit, whatever the engine: writers that queue while a group runs
-share its transaction and its commit.
+"""What both store engines' writers keep in the process: the group-commit
+queue and the noted pull times.
+
+Group commit: writers that queue while a group runs share its transaction
+and its commit.
 
 The first caller while no group is running leads: it takes the queued writers
 (up to ``max_writers``), hands them to the engine's ``commit_group`` in
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from typing import Any, Callable
 
 
@@ -76,3 +80,46 @@ class GroupCommit:
                 else:
                     self._busy = False
         return job.outcome()
+
+
+class PullNotes:
+    """Pull times noted in memory, written by the next write transaction of the
+    process (both engines' ``note_pull``): the latest per device, and since when
+    the oldest has waited."""
+
+    def __init__(self, max_wait_s: float) -> None:
+        self.max_wait_s = max_wait_s
+        self._lock = threading.Lock()
+        self._pulls: dict[str, int] = {}
+        self._since: float | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._pulls)
+
+    def note(self, device_id: str, at_ms: int) -> bool:
+        """Keep ``at_ms`` for ``device_id``; whether a write is due to carry them."""
+        now = time.monotonic()
+        with self._lock:
+            self._pulls[device_id] = max(at_ms, self._pulls.get(device_id, at_ms))
+            if self._since is None:
+                self._since = now
+            return now - self._since >= self.max_wait_s
+
+    def take(self) -> dict[str, int]:
+        """All noted times, for a transaction to write (``keep`` them if it fails)."""
+        with self._lock:
+            pulls, self._pulls, self._since = self._pulls, {}, None
+        return pulls
+
+    def keep(self, pulls: dict[str, int]) -> None:
+        """Times a transaction took but did not commit: noted again."""
+        if not pulls:
+            return
+        with self._lock:
+            for d, ms in pulls.items():
+                self._pulls[d] = max(ms, self._pulls.get(d, ms))
+            self._since = self._since or time.monotonic()
+
+    def latest(self, device_id: str) -> int | None:
+        with self._lock:
+            return self._pulls.get(device_id)

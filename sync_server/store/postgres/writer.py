@@ -14,14 +14,13 @@ writers holds one pooled connection, not the whole pool.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sync_server.store.grouping import GroupCommit, GroupJob
+from sync_server.store.grouping import GroupCommit, GroupJob, PullNotes
 from sync_server.store.base import DeviceRow, StoredRecord
 from sync_server.store.postgres.auth import AuthReads, AuthWrites
 from sync_server.store.postgres.blobs import BlobReads, BlobWrites
@@ -110,9 +109,7 @@ class Writer:
         self._write_lock = threading.Lock()
         self._groups = GroupCommit(self.GROUP_MAX_WRITERS)
         # Pull times not yet written (device id -> ms), see ``note_pull``.
-        self._pulls: dict[str, int] = {}
-        self._pulls_since: float | None = None
-        self._pulls_lock = threading.Lock()
+        self._pulls = PullNotes(self.PULL_NOTE_MAX_WAIT_S)
 
     def _stored_device(self, device_id: str) -> DeviceRow | None:
         raise NotImplementedError
@@ -160,7 +157,7 @@ class Writer:
             pulls = self._write_pulls(conn)
             conn.execute("COMMIT")
         except BaseException:
-            self._keep_pulls(pulls)
+            self._pulls.keep(pulls)
             if not conn.closed and not conn.broken:
                 conn.execute("ROLLBACK")
             raise
@@ -210,21 +207,14 @@ class Writer:
                         "greatest(coalesce(last_pull_ms, 0), %s) WHERE device_id=%s",
                         (scope_version, at_ms, device_id))
                 return
-        now = time.monotonic()
-        with self._pulls_lock:
-            self._pulls[device_id] = max(at_ms, self._pulls.get(device_id, at_ms))
-            if self._pulls_since is None:
-                self._pulls_since = now
-            due = now - self._pulls_since >= self.PULL_NOTE_MAX_WAIT_S
-        if due:
+        if self._pulls.note(device_id, at_ms):  # due: a transaction carries them now
             with self.transaction():
                 pass  # carries the noted pull times
 
     def _write_pulls(self, conn: psycopg.Connection) -> dict[str, int]:
         """Inside a write transaction: write the noted pull times; returns them
         (kept again in memory if the transaction does not commit)."""
-        with self._pulls_lock:
-            pulls, self._pulls, self._pulls_since = self._pulls, {}, None
+        pulls = self._pulls.take()
         if pulls:
             try:
                 conn.execute(  # one statement for all of them
@@ -232,21 +222,12 @@ class Writer:
                     "FROM unnest(%s::text[], %s::bigint[]) AS p(id, ms) WHERE d.device_id=p.id",
                     (list(pulls), list(pulls.values())))
             except BaseException:
-                self._keep_pulls(pulls)
+                self._pulls.keep(pulls)
                 raise
         return pulls
 
-    def _keep_pulls(self, pulls: dict[str, int]) -> None:
-        if not pulls:
-            return
-        with self._pulls_lock:  # not written: keep them for the next transaction
-            for d, ms in pulls.items():
-                self._pulls[d] = max(ms, self._pulls.get(d, ms))
-            self._pulls_since = self._pulls_since or time.monotonic()
-
     def _with_pull(self, device: DeviceRow) -> DeviceRow:
-        with self._pulls_lock:
-            ms = self._pulls.get(device.device_id)
+        ms = self._pulls.latest(device.device_id)
         if ms is not None and (device.last_pull_ms is None or ms > device.last_pull_ms):
             device.last_pull_ms = ms
         return device

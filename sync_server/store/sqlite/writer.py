@@ -6,11 +6,10 @@ from __future__ import annotations
 import collections
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
-from sync_server.store.grouping import GroupCommit, GroupJob
+from sync_server.store.grouping import GroupCommit, GroupJob, PullNotes
 from sync_server.store.base import DeviceRow
 from sync_server.store.sqlite.auth import AuthReads, AuthWrites
 from sync_server.store.sqlite.blobs import BlobReads, BlobWrites
@@ -122,9 +121,7 @@ class Writer:
         self._write_lock = _FairLock()
         self._groups = GroupCommit(self.GROUP_MAX_WRITERS)
         # Pull times not yet written (device id -> ms), see ``note_pull``.
-        self._pulls: dict[str, int] = {}
-        self._pulls_since: float | None = None
-        self._pulls_lock = threading.Lock()
+        self._pulls = PullNotes(self.PULL_NOTE_MAX_WAIT_S)
 
     def _stored_device(self, device_id: str) -> DeviceRow | None:
         raise NotImplementedError
@@ -189,35 +186,24 @@ class Writer:
                         "max(coalesce(last_pull_ms, 0), ?) WHERE device_id=?",
                         (scope_version, at_ms, device_id))
                 return
-        now = time.monotonic()
-        with self._pulls_lock:
-            self._pulls[device_id] = max(at_ms, self._pulls.get(device_id, at_ms))
-            if self._pulls_since is None:
-                self._pulls_since = now
-            due = now - self._pulls_since >= self.PULL_NOTE_MAX_WAIT_S
-        if due:
+        if self._pulls.note(device_id, at_ms):  # due: a transaction carries them now
             with self.transaction():
                 pass  # carries the noted pull times
 
     def _write_pulls(self) -> None:
         """Inside a write transaction: write the noted pull times."""
-        with self._pulls_lock:
-            pulls, self._pulls, self._pulls_since = self._pulls, {}, None
+        pulls = self._pulls.take()
         if pulls:
             try:
                 self._writer.executemany(
                     "UPDATE devices SET last_pull_ms=max(coalesce(last_pull_ms, 0), ?) "
                     "WHERE device_id=?", [(ms, d) for d, ms in pulls.items()])
             except BaseException:
-                with self._pulls_lock:  # not written: keep them for the next one
-                    for d, ms in pulls.items():
-                        self._pulls[d] = max(ms, self._pulls.get(d, ms))
-                    self._pulls_since = self._pulls_since or time.monotonic()
+                self._pulls.keep(pulls)  # not written: kept for the next one
                 raise
 
     def _with_pull(self, device: DeviceRow) -> DeviceRow:
-        with self._pulls_lock:
-            ms = self._pulls.get(device.device_id)
+        ms = self._pulls.latest(device.device_id)
         if ms is not None and (device.last_pull_ms is None or ms > device.last_pull_ms):
             device.last_pull_ms = ms
         return device
