@@ -108,18 +108,21 @@ def peer_run(work: Path, sizes: list[int], conflict: int) -> dict[str, Any]:
 
 
 PG_ADMIN: list[str] = []  # --pg, the cluster the PostgreSQL databases are made on
+KEEP_DBS: list[bool] = [False]  # --keep: the PostgreSQL databases too
 
 
 @contextmanager
 def server_db(engine: str, d: Path) -> Iterator[str]:
     """Where the server's database is: a new SQLite file in ``d``, or a new
-    PostgreSQL database (dropped afterwards)."""
+    PostgreSQL database (dropped afterwards, unless ``--keep``)."""
     if ENGINES[engine][0] == "sqlite":
         yield str(d / "server.db")
         return
     from pgdb import database
 
-    with database(*PG_ADMIN) as url:
+    with database(*PG_ADMIN, keep=KEEP_DBS[0]) as url:
+        if KEEP_DBS[0]:
+            log(f"keeping the database {url}")
         yield url
 
 
@@ -314,7 +317,7 @@ def main() -> None:
                     "phases, the median reported with the spread (default 3, --quick 1)")
     ap.add_argument("--peer-work", default=os.environ.get("PEER_WORK", "/tmp/wp-peerbench"))
     ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
-    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder and the PostgreSQL databases")
     ap.add_argument("--engines", default="sqlite",
                     help="server setups for push, pull and the 200 devices: sqlite, pg1 "
                          "(PostgreSQL, 1 worker), pg2 (2 workers); default sqlite")
@@ -327,6 +330,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown engine(s) {sorted(unknown)}; known: {sorted(ENGINES)}")
     PG_ADMIN[:] = [a.pg]
+    KEEP_DBS[0] = a.keep
     sizes = [int(x) for x in (a.sizes or ("1000" if a.quick else "1000,10000")).split(",")]
     devices = a.devices or (50 if a.quick else 200)
     boot = [int(x) for x in (a.bootstrap or ("2000,5000,10000" if a.quick

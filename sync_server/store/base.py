@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 from shared_schema.office import AuditRow
 from sync_server.store.rows import (
     CASE_SEARCH_FIELDS,
+    BatchReads,
     ChangeRow,
     ConflictRecord,
     DeviceRow,
@@ -38,6 +39,7 @@ from sync_server.store.rows import (
     HistoryEntry,
     LedgerEntry,
     LoginFailures,
+    PullPage,
     SiteTexts,
     StoredRecord,
     StoreHealth,
@@ -50,6 +52,7 @@ from sync_server.store.rows import (
 
 __all__ = [
     "AuditRow",
+    "BatchReads",
     "CASE_SEARCH_FIELDS",
     "ChangeRow",
     "ConflictRecord",
@@ -59,6 +62,7 @@ __all__ = [
     "HistoryEntry",
     "LedgerEntry",
     "LoginFailures",
+    "PullPage",
     "SiteTexts",
     "StoreHealth",
     "StoreTx",
@@ -104,6 +108,11 @@ class StoreTx(Protocol):
         """(True, value) if the write at ``rev`` set ``field``, else (False, None)."""
         ...
     # set-wise access for a push batch (sync_server/domain/sync/batch.py)
+    def read_batch(self, mutation_ids: Sequence[str], keys: Sequence[tuple[str, str]],
+                   parent_ids: Sequence[str], device_id: str) -> BatchReads:
+        """``get_mutations``, ``get_records``, ``children_of_parents`` and
+        ``get_device`` at once (on PostgreSQL one round trip, not four)."""
+        ...
     def get_records(self, keys: Iterable[tuple[str, str]]
                     ) -> dict[tuple[str, str], StoredRecord]: ...
     def children_of_parents(self, parent_ids: Iterable[str]) -> list[StoredRecord]: ...
@@ -216,6 +225,12 @@ class SyncStore(Protocol):
         """A pull page: up to ``limit`` records the caller may see with
         ``since < rev <= upto`` (``upto``: the ``stable_rev`` the pull read
         first), by revision, deleted ones too, as the pull response sends them."""
+        ...
+    def pull_page(self, device_id: str, since: int, limit: int,
+                  visibility: Visibility) -> PullPage:
+        """A pull's reads at once: ``get_device(device_id)``, ``stable_rev()``
+        and ``change_rows_since(since, limit, visibility, upto=`` that
+        revision ``)`` (on PostgreSQL one round trip, not three)."""
         ...
     def max_rev(self) -> int:
         """The highest revision handed out and committed."""

@@ -141,6 +141,28 @@ class TokenRow:
 
 
 @dataclass(slots=True, frozen=True)
+class BatchReads:
+    """A push batch's first reads, made together (``StoreTx.read_batch``):
+    ledger rows by mutation id, records by key, the children of parents, and
+    the device's row."""
+
+    mutations: "dict[str, LedgerEntry]"
+    records: "dict[tuple[str, str], StoredRecord]"
+    children: "list[StoredRecord]"
+    device: "DeviceRow | None"
+
+
+@dataclass(slots=True, frozen=True)
+class PullPage:
+    """A pull's reads, made together (``SyncStore.pull_page``): the device's
+    row, the stable revision, and the page of changes up to it."""
+
+    device: "DeviceRow | None"
+    top: int
+    rows: list[ChangeRow]
+
+
+@dataclass(slots=True, frozen=True)
 class TokenAndUser:
     """A login token and its user (None: the user is gone)."""
 

@@ -85,8 +85,9 @@ def in_threads(worker: Callable[[int], None], n: int) -> list[BaseException]:
 
 
 def pull_page(store: SyncStore, since: int, limit: int, visibility: Visibility) -> list[ChangeRow]:
-    """A pull page as the pull service asks for it: up to the stable revision."""
-    return store.change_rows_since(since, limit, visibility, upto=store.stable_rev())
+    """A pull page as the pull service asks for it: up to the stable revision,
+    read with it (``pull_page``)."""
+    return store.pull_page("devA", since, limit, visibility).rows
 
 
 def visible_ids(store: SyncStore, visibility: Visibility, since: int = 0,
@@ -535,6 +536,54 @@ class SyncStoreConformance:
             rows = scoped.change_rows_since(0, 100, visibility, upto=upto)
             every = scoped.change_rows_since(0, 100, visibility, upto=scoped.stable_rev())
             assert [r.id for r in rows] == [r.id for r in every if r.rev <= upto]
+
+    @pytest.mark.parametrize("since", [0, 3, 10])
+    def test_pull_page_is_the_device_the_stable_rev_and_the_page_to_it(
+            self, scoped: SyncStore, since: int) -> None:
+        """``pull_page`` reads together what the pull reads one by one; a page
+        past the last revision is empty and still says the revision."""
+        with scoped.transaction() as tx:
+            tx.put_device(DeviceRow(device_id="devA", user_id="u1", scope_version_seen=4))
+        scoped.note_pull("devA", 5_000)
+        for visibility in (Visibility(all=True), Visibility(all=False, village_ids=(V1,),
+                                                             user_id="u1"),
+                           Visibility(all=False, department_ids=("nobody",))):
+            for limit in (1, 3, 100):
+                read = scoped.pull_page("devA", since, limit, visibility)
+                assert read.top == scoped.stable_rev() == 10
+                assert read.device == scoped.get_device("devA")
+                assert read.device is not None and read.device.last_pull_ms == 5_000
+                assert read.rows == scoped.change_rows_since(since, limit, visibility,
+                                                             upto=read.top)
+        assert scoped.pull_page("nobody", 0, 10, Visibility(all=True)).device is None
+        assert scoped.pull_page("devA", 10, 10, Visibility(all=True)).rows == []
+
+    def test_a_savepoint_rolled_back_gives_its_revisions_back(self, store: SyncStore) -> None:
+        with store.transaction() as tx:
+            first = tx.next_rev()
+            with pytest.raises(Boom):
+                with tx.savepoint():
+                    assert tx.next_rev() == first + 1
+                    tx.advance_rev(first + 5)
+                    raise Boom()
+            assert tx.max_rev() == first
+            assert tx.next_rev() == first + 1
+        assert store.max_rev() == store.stable_rev() == first + 1
+
+    def test_a_failing_write_fails_inside_its_savepoint(self, store: SyncStore) -> None:
+        """A write that breaks a constraint (the ledger's key, written twice)
+        raises before its savepoint ends, so the savepoint undoes it alone."""
+        with store.transaction() as tx:
+            tx.put_mutation(ledger("m1", 1, "applied"))
+        with store.transaction() as tx:
+            put(tx, "site", "kept")
+            with pytest.raises(Exception):
+                with tx.savepoint():
+                    put(tx, "site", "lost")
+                    tx.put_mutations([ledger("m1", 2, "applied")])
+            put(tx, "site", "kept2")
+        assert sorted(r.id for r in store.records("site")) == ["kept", "kept2"]
+        assert store.get_mutation("m1").seq == 1
 
     def test_stable_rev_covers_every_committed_revision(self, store: SyncStore) -> None:
         assert store.stable_rev() == 0

@@ -62,15 +62,14 @@ class BatchTx:
         self._children_loaded: set[str] = set()
         self._first_rev = self._rev = tx.max_rev()
         self._undo: list[tuple[dict, Any, Any]] = []
+        self._device: tuple[str, DeviceRow | None] | None = None
 
     # --- reading the batch's working set -------------------------------------------------
-    def prefetch(self, mutations: Iterable[Mutation]) -> None:
-        """Read the ledger rows and records ``mutations`` will look at, set-wise."""
+    def prefetch(self, mutations: Iterable[Mutation], device_id: str) -> None:
+        """Read the ledger rows, records and device ``mutations`` will look at,
+        set-wise: one ``read_batch``, then the records those point to."""
         mutations = list(mutations)
         ids = [m.id for m in mutations if m.id not in self._ledger]
-        found = self.tx.get_mutations(ids)
-        for id in ids:
-            self._ledger[id] = found.get(id)
         keys: list[Key] = []
         parents: list[str] = []
         for m in mutations:
@@ -87,11 +86,18 @@ class BatchTx:
             case_id = fields.get("case_id")
             if m.entity == "case_event" and isinstance(case_id, str):
                 parents.append(case_id)
-        self._load(keys)
+        missing = list(dict.fromkeys(k for k in keys if k not in self._records))
+        new_parents = [p for p in dict.fromkeys(parents) if p not in self._children_loaded]
+        read = self.tx.read_batch(ids, missing, new_parents, device_id)
+        for id in ids:
+            self._ledger[id] = read.mutations.get(id)
+        for key in missing:
+            self._records[key] = read.records.get(key)
+        self._add_children(new_parents, read.children)
+        self._device = (device_id, read.device)
         # what the stored records point to (an inspection edit names no site_id)
         self._load([k for key in keys if (r := self._records.get(key)) is not None
                     for k in self._references(r.data)])
-        self._load_children(parents)
 
     @staticmethod
     def _references(fields: dict[str, Any]) -> list[Key]:
@@ -109,11 +115,14 @@ class BatchTx:
         new = [p for p in dict.fromkeys(parent_ids) if p not in self._children_loaded]
         if not new:
             return
-        for r in self.tx.children_of_parents(new):
+        self._add_children(new, self.tx.children_of_parents(new))
+
+    def _add_children(self, parent_ids: list[str], children: list[StoredRecord]) -> None:
+        for r in children:
             key = (r.entity, r.id)
             self._records.setdefault(key, r)  # a pending version is newer
             self._children.setdefault(r.parent_id or "", set()).add(key)
-        self._children_loaded.update(new)
+        self._children_loaded.update(parent_ids)
 
     # --- StoreTx: records ------------------------------------------------------------------
     def _current(self, entity: str, id: str) -> StoredRecord | None:
@@ -201,6 +210,8 @@ class BatchTx:
 
     # --- StoreTx: the device row (read and written at once, outside any savepoint) ---------
     def get_device(self, device_id: str) -> DeviceRow | None:
+        if self._device is not None and self._device[0] == device_id:
+            return self._device[1]  # read with the batch (``prefetch``)
         return self.tx.get_device(device_id)
 
     def put_device(self, device: DeviceRow) -> None:

@@ -63,7 +63,7 @@ def push(store: SyncStore, settings: Settings, p: Principal, req: PushRequest) -
 def _push_in(tx: StoreTx, settings: Settings, p: Principal, req: PushRequest,
              checked: list["Checked"], now: int) -> tuple[list[MutationResult], bool, int]:
     work = BatchTx(tx)
-    work.prefetch(req.mutations)
+    work.prefetch(req.mutations, p.device_id)
     batch = Batch(work, p, settings, now)
     results = [_one(batch, m, c) for m, c in zip(req.mutations, checked, strict=True)]
     work.flush()
@@ -138,11 +138,13 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
     if since < 0:
         raise DomainError("invalid_parameter", "since must be ≥ 0", path="since")
     now = settings.now_ms()
-    device = store.get_device(p.device_id)
+    # The device, the stable revision (the cursor never passes it: see
+    # docs/protocol.md, "Cursor") and the page up to it, read together.
+    read = store.pull_page(p.device_id, since, limit + 1, p.visibility())
+    device, top = read.device, read.top
     if since > 0 and (device is None or device.scope_version_seen != p.scope_version):
         raise DomainError("resync_required",
                           "your villages or departments changed: pull again from 0")
-    top = store.stable_rev()  # the cursor never passes it: see docs/protocol.md, "Cursor"
     if since > top:
         # The device has seen revisions this database never made: the server
         # was restored from a backup. Pulling on from ``since`` would skip the
@@ -150,7 +152,7 @@ def pull(store: SyncStore, settings: Settings, p: Principal, since: int,
         raise DomainError("resync_required",
                           "the server's data was restored from a backup: pull again from 0",
                           since=since, server_rev=top)
-    raw = store.change_rows_since(since, limit + 1, p.visibility(), upto=top)
+    raw = read.rows
     has_more = len(raw) > limit
     raw = raw[:limit]
     changes = [_raw_change(p, r) for r in raw]

@@ -23,6 +23,10 @@ _TOKEN_AND_USER = (
 )
 
 
+#: A device's row by id.
+DEVICE_BY_ID = f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id=%s"
+
+
 class AuthReads(Connected):
     """Reads shared by the store and its transactions."""
 
@@ -31,7 +35,7 @@ class AuthReads(Connected):
         return _user(row) if row else None
 
     def get_device(self, device_id: str) -> DeviceRow | None:
-        row = self._one(f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id=%s", (device_id,))
+        row = self._one(DEVICE_BY_ID, (device_id,))
         return _device(row) if row else None
 
     def device_blocked(self, device_id: str) -> int | None:
@@ -92,7 +96,7 @@ class AuthWrites(Connected):
         return self._exec("DELETE FROM device_blocks WHERE device_id=%s", (device_id,)) > 0
 
     def put_device(self, d: DeviceRow) -> None:
-        self._exec(_UPSERT_DEVICE, (d.device_id, d.user_id, d.name, d.created_at, d.last_push_ms,
+        self._defer(_UPSERT_DEVICE, (d.device_id, d.user_id, d.name, d.created_at, d.last_push_ms,
                                     d.last_pull_ms, d.clock_offset_ms, int(d.skewed), d.last_hlc,
                                     d.scope_version_seen, d.secret_hash))
 

@@ -49,6 +49,11 @@ class Connected:
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         raise NotImplementedError
 
+    def _defer(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """Run a write whose row count is not wanted: a transaction sends it
+        with its next statement (``PostgresTx``); elsewhere it runs now."""
+        self._exec(sql, args)
+
 
 def fetched(cur: psycopg.Cursor) -> list[tuple]:
     """The rows of the statement ``cur`` ran, none for one that returns none
@@ -84,20 +89,21 @@ def marks(n: int) -> str:
     return ",".join(["%s"] * n)
 
 
-#: A record as read: ``data`` as its JSON text (decoded here, not by the driver).
+#: A record as read: ``data`` as its JSON text (decoded here, not by the driver),
+#: from the text column kept beside the ``jsonb`` (m003: a pulled record is
+#: sent many times, so its text is made once, when it is written).
 _RECORD_COLS = (
-    "entity, id, rev, deleted, data::text, meta, village_id, department_id, site_id, "
+    "entity, id, rev, deleted, data_text, meta, village_id, department_id, site_id, "
     "parent_id, created_by_user, created_by_device"
 )
 
 
 def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" if not c.strip().startswith("data")
-                     else f"{alias}.data::text" for c in _RECORD_COLS.split(","))
+    return ", ".join(f"{alias}.{c.strip()}" for c in _RECORD_COLS.split(","))
 
 
 #: A pull page's columns (see ``change_rows_since``).
-_CHANGE_COLS = "entity, id, rev, deleted, data::text, field_revs, newest_hlc, created_by_user"
+_CHANGE_COLS = "entity, id, rev, deleted, data_text, field_revs, newest_hlc, created_by_user"
 
 _RECORD_WRITE_COLS = ("entity, id, rev, deleted, data, meta, village_id, department_id, "
                       "site_id, parent_id, created_by_user, created_by_device, ref, field_revs, "

@@ -25,6 +25,10 @@ _LEDGER_COLS = ("id, device_id, user_id, seq, fingerprint, status, result, entit
 _CONFLICT_NAMES = [c.strip() for c in _CONFLICT_COLS.split(",")]
 
 
+#: Ledger rows by mutation id (an array).
+LEDGER_BY_IDS = f"SELECT {_LEDGER_COLS} FROM mutations WHERE id = ANY(%s)"
+
+
 def _ledger(row: Sequence[Any]) -> LedgerEntry:
     return LedgerEntry(id=row[0], device_id=row[1], user_id=row[2], seq=row[3], fingerprint=row[4],
                        status=row[5], result=_loads(row[6]), entity=row[7], entity_id=row[8],
@@ -47,8 +51,7 @@ class LedgerReads(Connected):
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        return {row[0]: _ledger(row) for row in self._all(
-            f"SELECT {_LEDGER_COLS} FROM mutations WHERE id = ANY(%s)", (wanted,))}
+        return {row[0]: _ledger(row) for row in self._all(LEDGER_BY_IDS, (wanted,))}
 
     def get_conflict(self, id: str) -> ConflictRecord | None:
         row = self._one(f"SELECT {_CONFLICT_COLS} FROM conflicts WHERE id=%s", (id,))

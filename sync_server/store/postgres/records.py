@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from msgspec import Raw
 
@@ -18,6 +18,11 @@ from sync_server.store.postgres.columns import (
     _record_row,
 )
 
+
+#: Records by key (two arrays: entities, ids), and the children of parents.
+RECORDS_BY_KEYS = (f"SELECT {_RECORD_COLS} FROM records JOIN unnest(%s::text[], %s::text[]) "
+                   "AS k(e, i) ON records.entity = k.e AND records.id = k.i")
+CHILDREN_OF_PARENTS = f"SELECT {_RECORD_COLS} FROM records WHERE parent_id = ANY(%s)"
 
 #: More villages (or departments) than this in one scope: one ``= ANY`` range
 #: for them instead of one ordered range each.
@@ -50,7 +55,7 @@ class RecordReads(Connected):
 
 class RecordWrites(RecordReads):
     """Record writes inside one transaction (which holds the revision counter's
-    row lock from its start: see ``PostgresStore.transaction``)."""
+    row lock from its start and keeps the counter: see ``writer.PostgresTx``)."""
 
     _peeked: dict[tuple[str, str], StoredRecord | None]
 
@@ -60,11 +65,6 @@ class RecordWrites(RecordReads):
             return self._peeked[key]
         rec = self._peeked[key] = self.get_record(entity, id)
         return rec
-
-    def next_rev(self) -> int:
-        row = self._one("UPDATE counters SET value = value + 1 WHERE name='rev' RETURNING value")
-        assert row is not None
-        return int(row[0])
 
     def put_record(self, r: StoredRecord) -> None:
         self.put_records([r])
@@ -80,23 +80,14 @@ class RecordWrites(RecordReads):
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        rows = self._all(
-            f"SELECT {_RECORD_COLS} FROM records JOIN unnest(%s::text[], %s::text[]) "
-            "AS k(e, i) ON records.entity = k.e AND records.id = k.i",
-            ([k[0] for k in wanted], [k[1] for k in wanted]))
+        rows = self._all(RECORDS_BY_KEYS, ([k[0] for k in wanted], [k[1] for k in wanted]))
         return {(row[0], row[1]): _record(row) for row in rows}
 
     def children_of_parents(self, parent_ids: Iterable[str]) -> list[StoredRecord]:
         ids = list(dict.fromkeys(parent_ids))
         if not ids:
             return []
-        return [_record(r) for r in self._all(
-            f"SELECT {_RECORD_COLS} FROM records WHERE parent_id = ANY(%s)", (ids,))]
-
-    def advance_rev(self, to: int) -> None:
-        if self._exec("UPDATE counters SET value=%s WHERE name='rev' AND value <= %s",
-                      (to, to)) != 1:
-            raise ValueError(f"the revision counter is already past {to}")
+        return [_record(r) for r in self._all(CHILDREN_OF_PARENTS, (ids,))]
 
     def add_history(self, entity: str, id: str, field: str, meta: FieldMeta, value: Any) -> None:
         row = self._one("SELECT fields FROM record_history WHERE entity=%s AND id=%s AND rev=%s",
@@ -132,6 +123,47 @@ class RecordWrites(RecordReads):
             (entity, id, rev, at_ms, user_id))
 
 
+def change_row(r: Sequence[Any]) -> ChangeRow:
+    """A pull page's row (``_CHANGE_COLS``) as the store contract gives it."""
+    entity, id, rev, deleted, data, field_revs, hlc, by = r
+    return ChangeRow(entity, id, rev, bool(deleted), Raw(data), Raw(field_revs), hlc, by)
+
+
+def changes_query(cols: str, since: int, limit: int, visibility: Visibility, upto: str,
+                  upto_args: tuple[Any, ...] = ()) -> tuple[str, list[Any]]:
+    """The pull page's statement and its parameters: up to ``limit`` records
+    ``visibility`` sees with ``since < rev <= upto`` by revision; ``upto`` is
+    SQL (``%s`` with ``upto_args``, or a subquery).
+
+    One index range per way of being visible (per village, per department,
+    the creator, reference data), each read in revision order and cut at
+    ``limit``; the page is the first ``limit`` of their union, a record
+    visible two ways once (its revision is unique). A scope of very many keys
+    is one range per column instead (``= ANY``: not in revision order, so it
+    reads every row of the scope past the cursor)."""
+    if visibility.all:
+        return (f"SELECT {cols} FROM records WHERE rev > %s AND rev <= {upto} "
+                "ORDER BY rev LIMIT %s", [since, *upto_args, limit])
+    term = (f"(SELECT {cols} FROM records WHERE {{}} AND rev > %s AND rev <= {upto} "
+            "ORDER BY rev LIMIT %s)")
+    terms, args = [term.format("ref = 1")], list[Any]([since, *upto_args, limit])
+    keys = [("village_id", list(visibility.village_ids)),
+            ("department_id", list(visibility.department_ids))]
+    for col, values in keys:
+        if len(values) > _MAX_SCOPE_TERMS:
+            terms.append(term.format(f"{col} = ANY(%s)"))
+            args += [values, since, *upto_args, limit]
+            continue
+        for value in values:
+            terms.append(term.format(f"{col} = %s"))
+            args += [value, since, *upto_args, limit]
+    if visibility.user_id is not None:
+        terms.append(term.format("created_by_user = %s"))
+        args += [visibility.user_id, since, *upto_args, limit]
+    return (f"SELECT DISTINCT ON (u.rev) u.* FROM ({' UNION ALL '.join(terms)}) AS u "
+            "ORDER BY u.rev LIMIT %s", [*args, limit])
+
+
 class RecordQueries(RecordReads):
     """Record reads of the store only: pull pages, counts, history."""
 
@@ -145,41 +177,11 @@ class RecordQueries(RecordReads):
 
     def _changes(self, cols: str, since: int, limit: int, visibility: Visibility,
                  upto: int) -> list[tuple]:
-        if visibility.all:
-            return self._all(
-                f"SELECT {cols} FROM records WHERE rev > %s AND rev <= %s ORDER BY rev LIMIT %s",
-                (since, upto, limit))
-        # One index range per way of being visible (per village, per department,
-        # the creator, reference data), each read in revision order and cut at
-        # ``limit``; the page is the first ``limit`` of their union, a record
-        # visible two ways once (its revision is unique). A scope of very many
-        # keys is one range per column instead (``= ANY``: not in revision
-        # order, so it reads every row of the scope past the cursor).
-        term = (f"(SELECT {cols} FROM records WHERE {{}} AND rev > %s AND rev <= %s "
-                "ORDER BY rev LIMIT %s)")
-        terms, args = [term.format("ref = 1")], list[Any]([since, upto, limit])
-        keys = [("village_id", list(visibility.village_ids)),
-                ("department_id", list(visibility.department_ids))]
-        for col, values in keys:
-            if len(values) > _MAX_SCOPE_TERMS:
-                terms.append(term.format(f"{col} = ANY(%s)"))
-                args += [values, since, upto, limit]
-                continue
-            for value in values:
-                terms.append(term.format(f"{col} = %s"))
-                args += [value, since, upto, limit]
-        if visibility.user_id is not None:
-            terms.append(term.format("created_by_user = %s"))
-            args += [visibility.user_id, since, upto, limit]
-        return self._all(
-            f"SELECT DISTINCT ON (u.rev) u.* FROM ({' UNION ALL '.join(terms)}) AS u "
-            "ORDER BY u.rev LIMIT %s", (*args, limit))
+        return self._all(*changes_query(cols, since, limit, visibility, "%s", (upto,)))
 
     def change_rows_since(self, since: int, limit: int, visibility: Visibility, *,
                           upto: int) -> list[ChangeRow]:
-        return [ChangeRow(entity, id, rev, bool(deleted), Raw(data), Raw(field_revs), hlc, by)
-                for entity, id, rev, deleted, data, field_revs, hlc, by
-                in self._changes(_CHANGE_COLS, since, limit, visibility, upto)]
+        return [change_row(r) for r in self._changes(_CHANGE_COLS, since, limit, visibility, upto)]
 
     def count_records(self, entity: str, include_deleted: bool = False) -> int:
         sql = "SELECT count(*) FROM records WHERE entity=%s"

@@ -18,18 +18,28 @@ from typing import Any, Iterable, Sequence
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sync_server.store.base import DeviceRow, StoreHealth
+from sync_server.store.base import DeviceRow, PullPage, StoreHealth, Visibility
 from sync_server.store.postgres import migrations
 from sync_server.store.postgres.auth import AuthQueries, AuthReads
 from sync_server.store.postgres.blobs import BlobQueries
-from sync_server.store.postgres.columns import _DEVICE_COLS, _device, fetched
+from sync_server.store.postgres.columns import _CHANGE_COLS, _DEVICE_COLS, _device, fetched
 from sync_server.store.postgres.ledger import LedgerQueries, LedgerReads
 from sync_server.store.postgres.office import OfficeQueries
-from sync_server.store.postgres.records import RecordQueries
+from sync_server.store.postgres.records import RecordQueries, change_row, changes_query
 from sync_server.store.postgres.writer import Writer, is_unavailable, unavailable
+
+#: The counter as the pull page's statement reads it once (``pull_page``).
+_TOP = "(SELECT value FROM top)"
 
 #: Pool limits and the connect timeout when the caller gives none.
 POOL_MIN, POOL_MAX, CONNECT_TIMEOUT_S = 1, 10, 10.0
+
+#: Every pooled connection plans each statement for its parameters. psycopg
+#: prepares a statement run often on a connection; PostgreSQL would then soon
+#: keep one generic plan for it, made while the table was small, and a
+#: ``WHERE id = ANY(%s)`` planned so stays a sequential scan as the table
+#: grows (the ledger's, measured: every push read the whole table).
+SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 
 
 class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
@@ -46,7 +56,8 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
             raise unavailable(exc) from exc
         self._pool = ConnectionPool(
             url, min_size=pool_min, max_size=max(pool_min, pool_max), timeout=connect_timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout)),
+                    "options": SESSION_OPTIONS},
             open=False, name="wage-patrol")
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
@@ -69,6 +80,25 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
                         if not conn.broken:
                             raise
                 # the connection was dead: the pool drops it, the read goes on the next
+            except (psycopg.Error, PoolTimeout) as exc:
+                if is_unavailable(exc):
+                    raise unavailable(exc) from exc
+                raise
+        raise unavailable(psycopg.OperationalError("every pooled connection was closed"))
+
+    def _pipelined(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
+        """Several reads in one round trip (a pipeline on one pooled
+        connection), each in its own snapshot, in order; retried as ``_all``."""
+        for _ in range(self._pool.max_size + 1):
+            try:
+                with self._pool.connection() as conn:
+                    try:
+                        with conn.pipeline():
+                            curs = [conn.execute(sql, args) for sql, args in statements]
+                        return [fetched(cur) for cur in curs]
+                    except psycopg.OperationalError:
+                        if not conn.broken:
+                            raise
             except (psycopg.Error, PoolTimeout) as exc:
                 if is_unavailable(exc):
                     raise unavailable(exc) from exc
@@ -111,6 +141,22 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
     def get_device(self, device_id: str) -> DeviceRow | None:
         device = self._stored_device(device_id)
         return None if device is None else self._with_pull(device)
+
+    def pull_page(self, device_id: str, since: int, limit: int,
+                  visibility: Visibility) -> PullPage:
+        """The device's row, and in one statement the counter (the stable
+        revision: ``stable_rev``) with the page up to it, both sent at once.
+        The page's statement always returns a row (the counter, and no record
+        when the page is empty)."""
+        page, args = changes_query(_CHANGE_COLS, since, limit, visibility, _TOP)
+        device_rows, rows = self._pipelined([
+            (f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id=%s", (device_id,)),
+            ("WITH top AS MATERIALIZED (SELECT value FROM counters WHERE name='rev') "
+             f"SELECT {_TOP}, p.* FROM (SELECT 1) AS one LEFT JOIN ({page}) AS p ON true "
+             "ORDER BY p.rev", args)])
+        device = self._with_pull(_device(device_rows[0])) if device_rows else None
+        return PullPage(device, int(rows[0][0]),
+                        [change_row(r[1:]) for r in rows if r[1] is not None])
 
     def list_devices(self, user_id: str | None = None) -> list[DeviceRow]:
         sql = f"SELECT {_DEVICE_COLS} FROM devices"

@@ -21,13 +21,19 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from sync_server.store.grouping import GroupCommit, GroupJob, PullNotes
-from sync_server.store.base import DeviceRow, StoredRecord
-from sync_server.store.postgres.auth import AuthReads, AuthWrites
+from sync_server.store.base import BatchReads, DeviceRow, StoredRecord
+from sync_server.store.postgres.auth import DEVICE_BY_ID, AuthReads, AuthWrites
 from sync_server.store.postgres.blobs import BlobReads, BlobWrites
-from sync_server.store.postgres.columns import MULTI_ROW_PARAMS, fetched, multi_row
-from sync_server.store.postgres.ledger import LedgerReads, LedgerWrites
+from sync_server.store.postgres.columns import (
+    MULTI_ROW_PARAMS,
+    _device,
+    _record,
+    fetched,
+    multi_row,
+)
+from sync_server.store.postgres.ledger import LEDGER_BY_IDS, LedgerReads, LedgerWrites, _ledger
 from sync_server.store.postgres.office import OfficeWrites
-from sync_server.store.postgres.records import RecordWrites
+from sync_server.store.postgres.records import CHILDREN_OF_PARENTS, RECORDS_BY_KEYS, RecordWrites
 
 T = TypeVar("T")
 
@@ -52,52 +58,137 @@ def unavailable(exc: BaseException) -> Exception:
 
 class PostgresTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
                  BlobReads, BlobWrites, OfficeWrites):
-    """Writes inside one transaction, on its connection."""
+    """Writes inside one transaction, on its connection.
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    A write whose answer nobody reads (``_many``, ``_defer``) is held back and
+    sent with the transaction's next statement, in one pipeline: the push's
+    records, history, ledger rows and device go to PostgreSQL with the
+    counter's update and the ``COMMIT`` in two round trips, not one each. An
+    error in a held-back write is raised by that next statement, still inside
+    the transaction (and inside the savepoint it was written in: savepoint
+    statements send what is held back first).
+
+    The transaction holds the revision counter's row lock from its start
+    (``Writer._begin``), so the counter is known here: ``max_rev``,
+    ``next_rev`` and ``advance_rev`` work on that value and its update goes
+    with the next statement."""
+
+    def __init__(self, conn: psycopg.Connection, rev: int) -> None:
         self.conn = conn
         self._sp = 0
         self._peeked: dict[tuple[str, str], StoredRecord | None] = {}
+        self._held: list[tuple[str, Sequence[Any] | list[Sequence[Any]], bool]] = []
+        self._rev = self._rev_stored = rev
+
+    # the revision counter, whose row lock this transaction holds ----------------------
+    def max_rev(self) -> int:
+        return self._rev
+
+    def next_rev(self) -> int:
+        self._rev += 1
+        return self._rev
+
+    def advance_rev(self, to: int) -> None:
+        if to < self._rev:
+            raise ValueError(f"the revision counter is already past {to}")
+        self._rev = to
+
+    # statements --------------------------------------------------------------------------
+    def _send(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
+        """Run ``sql`` after the held-back writes, in one round trip."""
+        held = self._take_held()
+        if not held:
+            return self.conn.execute(sql, args)
+        with self.conn.pipeline():
+            self._send_held(held)
+            cur = self.conn.execute(sql, args)
+        return cur
+
+    def _take_held(self) -> list[tuple[str, Any, bool]]:
+        """The held-back writes, the counter's update (when it moved) last."""
+        if self._rev != self._rev_stored:
+            self._defer("UPDATE counters SET value=%s WHERE name='rev'", (self._rev,))
+            self._rev_stored = self._rev
+        held, self._held = self._held, []
+        return held
+
+    def _send_held(self, held: list[tuple[str, Any, bool]]) -> None:
+        for statement, values, many in held:
+            if many:
+                with self.conn.cursor() as cur:
+                    cur.executemany(statement, values)
+            else:
+                self.conn.execute(statement, values)
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        cur = self.conn.execute(sql, args)
-        return fetched(cur)
+        return fetched(self._send(sql, args))
+
+    def _all_together(self, statements: list[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
+        """Several reads (after the held-back writes) in one round trip."""
+        held = self._take_held()
+        with self.conn.pipeline():
+            self._send_held(held)
+            curs = [self.conn.execute(sql, args) for sql, args in statements]
+        return [fetched(cur) for cur in curs]
+
+    def read_batch(self, mutation_ids: Sequence[str], keys: Sequence[tuple[str, str]],
+                   parent_ids: Sequence[str], device_id: str) -> BatchReads:
+        ids, wanted = list(dict.fromkeys(mutation_ids)), list(dict.fromkeys(keys))
+        parents = list(dict.fromkeys(parent_ids))
+        ledger, records, children, device = self._all_together([
+            (LEDGER_BY_IDS, (ids,)),
+            (RECORDS_BY_KEYS, ([k[0] for k in wanted], [k[1] for k in wanted])),
+            (CHILDREN_OF_PARENTS, (parents,)),
+            (DEVICE_BY_ID, (device_id,))])
+        return BatchReads(
+            mutations={row[0]: _ledger(row) for row in ledger},
+            records={(row[0], row[1]): _record(row) for row in records},
+            children=[_record(row) for row in children],
+            device=_device(device[0]) if device else None)
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, args).rowcount
+        return self._send(sql, args).rowcount
+
+    def _defer(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """``sql`` with the next statement (its row count is not wanted)."""
+        self._held.append((sql, args, False))
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """``sql`` once per row. A few rows of an ``INSERT`` go as one
-        multi-row ``INSERT`` (one statement instead of a pipeline of one a
-        row), as long as psycopg keeps its parsed form (``MULTI_ROW_PARAMS``
-        parameters at most); more go through ``executemany``, which parses
-        the statement once for all rows. The callers give an upsert
-        (``ON CONFLICT … DO UPDATE``) rows of distinct keys, as one statement
-        may not update a row twice."""
+        """``sql`` once per row, with the next statement. A few rows of an
+        ``INSERT`` go as one multi-row ``INSERT`` as long as psycopg keeps its
+        parsed form (``MULTI_ROW_PARAMS`` parameters at most); more go
+        through ``executemany``, which parses the statement once for all
+        rows. The callers give an upsert (``ON CONFLICT … DO UPDATE``) rows
+        of distinct keys, as one statement may not update a row twice."""
         rows = list(rows)
         if not rows:
             return
         many = multi_row(sql, len(rows)) if len(rows) * len(rows[0]) <= MULTI_ROW_PARAMS else None
         if len(rows) > 1 and many is not None:
-            self.conn.execute(many, [v for row in rows for v in row])
-            return
-        with self.conn.cursor() as cur:
-            cur.executemany(sql, rows)
+            self._defer(many, [v for row in rows for v in row])
+        else:
+            self._held.append((sql, rows, True))
+
+    def _discard_held(self) -> None:
+        self._held.clear()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         self._sp += 1
         name = f"sp{self._sp}"
-        self.conn.execute(f"SAVEPOINT {name}")
+        self._send(f"SAVEPOINT {name}")
+        rev = self._rev
         try:
             yield
+            self._send(f"RELEASE SAVEPOINT {name}")  # a held-back write's error is raised here
         except BaseException:
             self._peeked.clear()
-            self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            self._held.clear()
+            self._rev = self._rev_stored = rev
+            if not self.conn.broken:
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
-        else:
-            self.conn.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class Writer:
@@ -117,9 +208,9 @@ class Writer:
     @contextmanager
     def transaction(self) -> Iterator[PostgresTx]:
         with self._write_lock:
-            conn = self._begin()
+            conn, rev = self._begin()
             try:
-                yield from self._run(conn)
+                yield from self._run(conn, rev)
             except (psycopg.Error, PoolTimeout) as exc:
                 if is_unavailable(exc):
                     raise unavailable(exc) from exc
@@ -131,18 +222,21 @@ class Writer:
     #: revision counter's row lock.
     _BEGIN_LOCKED = "BEGIN; SELECT value FROM counters WHERE name='rev' FOR UPDATE"
 
-    def _begin(self) -> psycopg.Connection:
+    def _begin(self) -> tuple[psycopg.Connection, int]:
         """A pooled connection in a new transaction that holds the revision
-        counter's row lock. One the server closed (it restarted) fails at
-        ``BEGIN`` and is dropped; the next is tried."""
+        counter's row lock, and the counter. One the server closed (it
+        restarted) fails at ``BEGIN`` and is dropped; the next is tried."""
         for _ in range(self._pool.max_size + 1):
             try:
                 conn = self._pool.getconn()
             except (psycopg.Error, PoolTimeout) as exc:
                 raise unavailable(exc) from exc
             try:
-                conn.execute(self._BEGIN_LOCKED)
-                return conn
+                cur = conn.execute(self._BEGIN_LOCKED)
+                cur.nextset()  # past BEGIN's result to the counter's
+                row = cur.fetchone()
+                assert row is not None, "the revision counter is missing"
+                return conn, int(row[0])
             except psycopg.Error as exc:
                 self._pool.putconn(conn)
                 if not conn.broken:
@@ -150,14 +244,16 @@ class Writer:
                 last = exc
         raise unavailable(last)
 
-    def _run(self, conn: psycopg.Connection) -> Iterator[PostgresTx]:
+    def _run(self, conn: psycopg.Connection, rev: int) -> Iterator[PostgresTx]:
         pulls: dict[str, int] = {}
+        tx = PostgresTx(conn, rev)
         try:
-            yield PostgresTx(conn)
-            pulls = self._write_pulls(conn)
-            conn.execute("COMMIT")
+            yield tx
+            pulls = self._write_pulls(tx)
+            tx._send("COMMIT")  # with the writes held back: one round trip
         except BaseException:
             self._pulls.keep(pulls)
+            tx._discard_held()
             if not conn.closed and not conn.broken:
                 conn.execute("ROLLBACK")
             raise
@@ -202,7 +298,7 @@ class Writer:
             device = self._stored_device(device_id)
             if device is not None and device.scope_version_seen != scope_version:
                 with self.transaction() as tx:
-                    tx.conn.execute(
+                    tx._defer(
                         "UPDATE devices SET scope_version_seen=%s, last_pull_ms="
                         "greatest(coalesce(last_pull_ms, 0), %s) WHERE device_id=%s",
                         (scope_version, at_ms, device_id))
@@ -211,19 +307,16 @@ class Writer:
             with self.transaction():
                 pass  # carries the noted pull times
 
-    def _write_pulls(self, conn: psycopg.Connection) -> dict[str, int]:
-        """Inside a write transaction: write the noted pull times; returns them
-        (kept again in memory if the transaction does not commit)."""
+    def _write_pulls(self, tx: PostgresTx) -> dict[str, int]:
+        """Inside a write transaction: write the noted pull times (with the
+        ``COMMIT``); returns them (kept again in memory if the transaction
+        does not commit)."""
         pulls = self._pulls.take()
         if pulls:
-            try:
-                conn.execute(  # one statement for all of them
-                    "UPDATE devices d SET last_pull_ms=greatest(coalesce(d.last_pull_ms, 0), p.ms) "
-                    "FROM unnest(%s::text[], %s::bigint[]) AS p(id, ms) WHERE d.device_id=p.id",
-                    (list(pulls), list(pulls.values())))
-            except BaseException:
-                self._pulls.keep(pulls)
-                raise
+            tx._defer(  # one statement for all of them
+                "UPDATE devices d SET last_pull_ms=greatest(coalesce(d.last_pull_ms, 0), p.ms) "
+                "FROM unnest(%s::text[], %s::bigint[]) AS p(id, ms) WHERE d.device_id=p.id",
+                (list(pulls), list(pulls.values())))
         return pulls
 
     def _with_pull(self, device: DeviceRow) -> DeviceRow:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from sync_server.store.base import DeviceRow, StoreHealth
+from sync_server.store.base import DeviceRow, PullPage, StoreHealth, Visibility
 from sync_server.store.sqlite.auth import AuthQueries, AuthReads
 from sync_server.store.sqlite.blobs import BlobQueries
 from sync_server.store.sqlite.columns import _DEVICE_COLS, _device
@@ -109,6 +109,12 @@ class SqliteStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads,
     def get_device(self, device_id: str) -> DeviceRow | None:
         device = self._stored_device(device_id)
         return None if device is None else self._with_pull(device)
+
+    def pull_page(self, device_id: str, since: int, limit: int,
+                  visibility: Visibility) -> PullPage:
+        device = self.get_device(device_id)
+        top = self.stable_rev()
+        return PullPage(device, top, self.change_rows_since(since, limit, visibility, upto=top))
 
     def list_devices(self, user_id: str | None = None) -> list[DeviceRow]:
         sql = f"SELECT {_DEVICE_COLS} FROM devices"

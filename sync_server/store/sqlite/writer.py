@@ -7,10 +7,10 @@ import collections
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from sync_server.store.grouping import GroupCommit, GroupJob, PullNotes
-from sync_server.store.base import DeviceRow
+from sync_server.store.base import BatchReads, DeviceRow
 from sync_server.store.sqlite.auth import AuthReads, AuthWrites
 from sync_server.store.sqlite.blobs import BlobReads, BlobWrites
 from sync_server.store.sqlite.ledger import LedgerReads, LedgerWrites
@@ -41,6 +41,11 @@ class SqliteTx(RecordWrites, LedgerReads, LedgerWrites, AuthReads, AuthWrites,
     @property
     def conn(self) -> sqlite3.Connection:
         return self._conn
+
+    def read_batch(self, mutation_ids: Sequence[str], keys: Sequence[tuple[str, str]],
+                   parent_ids: Sequence[str], device_id: str) -> BatchReads:
+        return BatchReads(self.get_mutations(mutation_ids), self.get_records(keys),
+                          self.children_of_parents(parent_ids), self.get_device(device_id))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
