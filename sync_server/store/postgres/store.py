@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -27,6 +27,8 @@ from sync_server.store.postgres.ledger import LedgerQueries, LedgerReads
 from sync_server.store.postgres.office import OfficeQueries
 from sync_server.store.postgres.records import RecordQueries, change_row, changes_query
 from sync_server.store.postgres.writer import Writer, is_unavailable, unavailable
+
+R = TypeVar("R")
 
 #: The counter as the pull page's statement reads it once (``pull_page``).
 _TOP = "(SELECT value FROM top)"
@@ -67,38 +69,33 @@ class PostgresStore(Writer, RecordQueries, LedgerReads, LedgerQueries, AuthReads
 
     # statements on a pooled connection ---------------------------------------------
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        """Run a read. A pooled connection the server closed (it restarted) fails
-        at once and leaves the pool: the read is tried again on the next, up to
-        one more time than the pool holds connections."""
+        """Run a read (``_on_pooled``)."""
+        return self._on_pooled(lambda conn: fetched(conn.execute(sql, args)))
+
+    def _pipelined(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
+        """Several reads in one round trip (a pipeline on one pooled
+        connection), each in its own snapshot, in order (``_on_pooled``)."""
+        def run(conn: psycopg.Connection) -> list[list[tuple]]:
+            with conn.pipeline():
+                curs = [conn.execute(sql, args) for sql, args in statements]
+            return [fetched(cur) for cur in curs]
+
+        return self._on_pooled(run)
+
+    def _on_pooled(self, read: Callable[[psycopg.Connection], R]) -> R:
+        """``read`` on a pooled connection. A pooled connection the server
+        closed (it restarted) fails at once and leaves the pool: the read is
+        tried again on the next, up to one more time than the pool holds
+        connections."""
         for _ in range(self._pool.max_size + 1):
             try:
                 with self._pool.connection() as conn:
                     try:
-                        cur = conn.execute(sql, args)
-                        return fetched(cur)
+                        return read(conn)
                     except psycopg.OperationalError:
                         if not conn.broken:
                             raise
                 # the connection was dead: the pool drops it, the read goes on the next
-            except (psycopg.Error, PoolTimeout) as exc:
-                if is_unavailable(exc):
-                    raise unavailable(exc) from exc
-                raise
-        raise unavailable(psycopg.OperationalError("every pooled connection was closed"))
-
-    def _pipelined(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
-        """Several reads in one round trip (a pipeline on one pooled
-        connection), each in its own snapshot, in order; retried as ``_all``."""
-        for _ in range(self._pool.max_size + 1):
-            try:
-                with self._pool.connection() as conn:
-                    try:
-                        with conn.pipeline():
-                            curs = [conn.execute(sql, args) for sql, args in statements]
-                        return [fetched(cur) for cur in curs]
-                    except psycopg.OperationalError:
-                        if not conn.broken:
-                            raise
             except (psycopg.Error, PoolTimeout) as exc:
                 if is_unavailable(exc):
                     raise unavailable(exc) from exc
